@@ -1,0 +1,226 @@
+/* net.HostAddress: QHostAddress for IPv4 and IPv6. Qt's special addresses
+ * are names ("LocalHost", "AnyIPv6"), also constants on the class, and
+ * every call that takes an address takes such a name, a literal or a
+ * HostAddress. "Any" is Qt 5's dual-stack any: [::] with IPV6_V6ONLY off. */
+#include "host_address.h"
+#include "lnet.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+struct host_address {
+  enum host_address_kind kind;
+  struct net_addr addr;
+};
+
+static const char *const special_names[] = {
+  "Null", "Broadcast", "LocalHost", "LocalHostIPv6", "Any", "AnyIPv6", "AnyIPv4", NULL,
+};
+
+/* Fills `ha` from a literal or a special name; false if it is neither. */
+static bool host_address_parse(const char *text, int port, struct host_address *ha) {
+  memset(ha, 0, sizeof *ha);
+  const char *literal = text;
+  if (strcmp(text, "Null") == 0)
+    return true;
+  if (strcmp(text, "Any") == 0) {
+    ha->kind = HA_ANY;
+    net_addr_any(AF_INET6, port, &ha->addr);
+    return true;
+  }
+  if (strcmp(text, "Broadcast") == 0)
+    literal = "255.255.255.255";
+  else if (strcmp(text, "LocalHost") == 0)
+    literal = "127.0.0.1";
+  else if (strcmp(text, "LocalHostIPv6") == 0)
+    literal = "::1";
+  else if (strcmp(text, "AnyIPv4") == 0)
+    literal = "0.0.0.0";
+  else if (strcmp(text, "AnyIPv6") == 0)
+    literal = "::";
+  if (!net_addr_parse(literal, port, &ha->addr))
+    return false;
+  ha->kind = ha->addr.ss.ss_family == AF_INET ? HA_IPV4 : HA_IPV6;
+  return true;
+}
+
+enum host_address_kind host_address_get(lua_State *L, int idx, int port, struct net_addr *out) {
+  struct host_address *ud = luaL_testudata(L, idx, LNET_HOSTADDRESS);
+  struct host_address tmp;
+  if (ud) {
+    tmp = *ud;
+    net_addr_set_port(&tmp.addr, port);
+  } else if (!host_address_parse(luaL_checkstring(L, idx), port, &tmp)) {
+    tmp.kind = HA_NULL;
+  }
+  *out = tmp.addr;
+  return tmp.kind;
+}
+
+static struct host_address *host_address_new(lua_State *L) {
+  struct host_address *ha = lua_newuserdatauv(L, sizeof *ha, 0);
+  memset(ha, 0, sizeof *ha);
+  luaL_setmetatable(L, LNET_HOSTADDRESS);
+  return ha;
+}
+
+void host_address_push(lua_State *L, const struct sockaddr *sa) {
+  struct host_address *ha = host_address_new(L);
+  if (sa->sa_family == AF_INET) {
+    ha->kind = HA_IPV4;
+    memcpy(&ha->addr.ss, sa, sizeof(struct sockaddr_in));
+    ha->addr.len = sizeof(struct sockaddr_in);
+  } else if (sa->sa_family == AF_INET6) {
+    ha->kind = HA_IPV6;
+    memcpy(&ha->addr.ss, sa, sizeof(struct sockaddr_in6));
+    ha->addr.len = sizeof(struct sockaddr_in6);
+  }
+  net_addr_set_port(&ha->addr, 0);
+}
+
+static struct host_address *host_address_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, LNET_HOSTADDRESS);
+}
+
+/* HostAddress([text]): a literal or a special name; anything else (or
+ * nothing) gives the null address, as QHostAddress does. */
+static int host_address_construct(lua_State *L) {
+  struct host_address *ha = host_address_new(L);
+  if (!lua_isnoneornil(L, 1) && !host_address_parse(luaL_checkstring(L, 1), 0, ha))
+    ha->kind = HA_NULL;
+  return 1;
+}
+
+static int host_address_setAddress(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  bool ok = host_address_parse(luaL_checkstring(L, 2), 0, ha);
+  if (!ok)
+    ha->kind = HA_NULL;
+  lua_pushboolean(L, ok && ha->kind != HA_NULL);
+  return 1;
+}
+
+static int host_address_toString(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  char buf[NET_ADDRSTRLEN];
+  if (ha->kind == HA_NULL)
+    lua_pushliteral(L, "");
+  else if (ha->kind == HA_ANY)
+    lua_pushliteral(L, "::");
+  else
+    lua_pushstring(L, net_addr_format((struct sockaddr *)&ha->addr.ss, buf));
+  return 1;
+}
+
+static int host_address_protocol(lua_State *L) {
+  static const char *const names[] = {
+    [HA_NULL] = "UnknownNetworkLayerProtocol", [HA_IPV4] = "IPv4Protocol",
+    [HA_IPV6] = "IPv6Protocol", [HA_ANY] = "AnyIPProtocol",
+  };
+  lua_pushstring(L, names[host_address_check(L, 1)->kind]);
+  return 1;
+}
+
+static int host_address_isNull(lua_State *L) {
+  lua_pushboolean(L, host_address_check(L, 1)->kind == HA_NULL);
+  return 1;
+}
+
+static const struct in6_addr *ipv6_of(const struct host_address *ha) {
+  return &((const struct sockaddr_in6 *)&ha->addr.ss)->sin6_addr;
+}
+
+static uint32_t ipv4_of(const struct host_address *ha) {
+  return ntohl(((const struct sockaddr_in *)&ha->addr.ss)->sin_addr.s_addr);
+}
+
+static int host_address_isLoopback(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  bool yes = (ha->kind == HA_IPV4 && (ipv4_of(ha) >> 24) == 127) ||
+             (ha->kind == HA_IPV6 && IN6_IS_ADDR_LOOPBACK(ipv6_of(ha)));
+  lua_pushboolean(L, yes);
+  return 1;
+}
+
+static int host_address_isMulticast(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  bool yes = (ha->kind == HA_IPV4 && (ipv4_of(ha) >> 28) == 0xE) ||
+             (ha->kind == HA_IPV6 && IN6_IS_ADDR_MULTICAST(ipv6_of(ha)));
+  lua_pushboolean(L, yes);
+  return 1;
+}
+
+static int host_address_isBroadcast(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  lua_pushboolean(L, ha->kind == HA_IPV4 && ipv4_of(ha) == 0xFFFFFFFFu);
+  return 1;
+}
+
+static int host_address_toIPv4Address(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  if (ha->kind != HA_IPV4)
+    return 0;
+  lua_pushinteger(L, ipv4_of(ha));
+  return 1;
+}
+
+static int host_address_scopeId(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  char name[NET_ADDRSTRLEN], *pct;
+  if (ha->kind != HA_IPV6 || !(pct = strchr(net_addr_format((struct sockaddr *)&ha->addr.ss, name), '%')))
+    lua_pushliteral(L, "");
+  else
+    lua_pushstring(L, pct + 1);
+  return 1;
+}
+
+static bool host_address_same(const struct host_address *a, const struct host_address *b) {
+  if (a->kind != b->kind)
+    return false;
+  if (a->kind == HA_IPV4)
+    return ipv4_of(a) == ipv4_of(b);
+  if (a->kind == HA_IPV6)
+    return memcmp(ipv6_of(a), ipv6_of(b), sizeof(struct in6_addr)) == 0;
+  return true;
+}
+
+/* a:isEqual(b) and a == b; b may also be a literal or a special name. */
+static int host_address_isEqual(lua_State *L) {
+  struct host_address *a = host_address_check(L, 1);
+  struct host_address b;
+  struct host_address *ud = luaL_testudata(L, 2, LNET_HOSTADDRESS);
+  if (ud)
+    b = *ud;
+  else if (!lua_isstring(L, 2) || !host_address_parse(lua_tostring(L, 2), 0, &b))
+    b.kind = HA_NULL;
+  lua_pushboolean(L, host_address_same(a, &b));
+  return 1;
+}
+
+int luaopen_luanet_host_address(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "setAddress", host_address_setAddress },
+    { "toString", host_address_toString },
+    { "protocol", host_address_protocol },
+    { "isNull", host_address_isNull },
+    { "isLoopback", host_address_isLoopback },
+    { "isMulticast", host_address_isMulticast },
+    { "isBroadcast", host_address_isBroadcast },
+    { "isEqual", host_address_isEqual },
+    { "toIPv4Address", host_address_toIPv4Address },
+    { "scopeId", host_address_scopeId },
+    { NULL, NULL },
+  };
+  static const luaL_Reg meta[] = {
+    { "__tostring", host_address_toString },
+    { "__eq", host_address_isEqual },
+    { NULL, NULL },
+  };
+  static const struct lnet_class cls = {
+    .name = LNET_HOSTADDRESS, .methods = methods, .meta = meta,
+    .constants = special_names, .construct = host_address_construct,
+  };
+  lnet_class_register(L, &cls);
+  return 1;
+}

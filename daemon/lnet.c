@@ -1,0 +1,126 @@
+/* Helpers every class uses: class registration with Qt-style signal
+ * members, object creation, registry anchors, argument checks, logging. */
+#include "lnet.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) {
+  char msg[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s: %s: %s\n", rt && rt->log_tag ? rt->log_tag : "luanet", level, msg);
+}
+
+/* obj.name: a method, else a signal (made on first use), else nil.
+ * upvalue 1: methods; upvalue 2: signal name -> id. */
+static int lnet_class_index(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return 1;
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNUMBER)
+    return 1;
+  lua_Integer id = lua_tointeger(L, -1);
+  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 1);
+  }
+  if (lua_rawgeti(L, -1, id) == LUA_TNIL) {
+    lua_pop(L, 1);
+    signal_new(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, id);
+  }
+  return 1;
+}
+
+/* Class(...): the class table is argument 1; the constructor never sees it. */
+static int lnet_class_call(lua_State *L) {
+  lua_remove(L, 1);
+  lua_CFunction construct = lua_tocfunction(L, lua_upvalueindex(1));
+  return construct(L);
+}
+
+void lnet_class_register(lua_State *L, const struct lnet_class *c) {
+  luaL_newmetatable(L, c->name);
+  if (c->meta)
+    luaL_setfuncs(L, c->meta, 0);
+  lua_newtable(L);                     /* upvalue 1: the methods */
+  luaL_setfuncs(L, c->methods, 0);
+  lua_newtable(L);                     /* upvalue 2 */
+  for (int i = 0; c->signals && c->signals[i]; i++) {
+    lua_pushinteger(L, i + 1);
+    lua_setfield(L, -2, c->signals[i]);
+  }
+  lua_pushcclosure(L, lnet_class_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  lua_newtable(L);                     /* the class table */
+  for (int i = 0; c->constants && c->constants[i]; i++) {
+    lua_pushstring(L, c->constants[i]);
+    lua_setfield(L, -2, c->constants[i]);
+  }
+  if (c->statics)
+    luaL_setfuncs(L, c->statics, 0);
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, c->construct);
+  lua_pushcclosure(L, lnet_class_call, 1);
+  lua_setfield(L, -2, "__call");
+  lua_pushstring(L, c->name);
+  lua_setfield(L, -2, "__name");
+  lua_setmetatable(L, -2);
+}
+
+void *lnet_newobject(lua_State *L, size_t size, const char *tname, int nuvalues) {
+  void *p = lua_newuserdatauv(L, size, nuvalues);
+  memset(p, 0, size);
+  luaL_setmetatable(L, tname);
+  return p;
+}
+
+int lnet_anchor(lua_State *L, int idx) {
+  lua_pushvalue(L, idx);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void lnet_unanchor(lua_State *L, int *ref) {
+  if (*ref != LUA_NOREF && *ref != LUA_REFNIL)
+    luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+  *ref = LUA_NOREF;
+}
+
+void lnet_check_callable(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx))
+    return;
+  if (luaL_getmetafield(L, idx, "__call") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_typeerror(L, idx, "function");
+}
+
+bool lnet_test_table_class(lua_State *L, int idx, const char *tname) {
+  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx))
+    return false;
+  luaL_getmetatable(L, tname);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
+
+void lnet_check_table_class(lua_State *L, int idx, const char *tname) {
+  if (!lnet_test_table_class(L, idx, tname))
+    luaL_typeerror(L, idx, tname);
+}
+
+double lnet_opt_ms(lua_State *L, int idx, double def) {
+  return luaL_optnumber(L, idx, def);
+}

@@ -1,0 +1,135 @@
+/* What every part of the core shares: the per-state runtime (loop, task
+ * pool, scratch buffer), tasks, waits, signals and the class helper.
+ * Type names live here, once. */
+#ifndef LUANET_LNET_H
+#define LUANET_LNET_H
+
+#include <ev.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LNET_TCPSOCKET   "luanet.TcpSocket"
+#define LNET_TCPSERVER   "luanet.TcpServer"
+#define LNET_TIMER       "luanet.Timer"
+#define LNET_HOSTADDRESS "luanet.HostAddress"
+#define LNET_SIGNAL      "luanet.Signal"
+#define LNET_CONNECTION  "luanet.Connection"
+
+#define LNET_SCRATCH_SIZE (64 * 1024)
+#define LNET_TASK_POOL_MAX 64
+
+/* ---- the runtime: one per Lua state (runtime.c) ---- */
+
+struct lnet_task_hook;
+
+struct lnet_runtime {
+  struct ev_loop *loop;
+  lua_State *L;              /* the state's main thread: callbacks push here */
+  int tasks_ref;             /* registry table: task coroutine -> true */
+  int hooks_ref;             /* registry table: task -> lightuserdata hook */
+  lua_State *pool[LNET_TASK_POOL_MAX];
+  int pool_len;
+  char *scratch;             /* lent to one socket's read buffer at a time */
+  bool scratch_busy;
+  bool quit_requested;
+  int exit_code;
+  int socket_mt_ref;         /* TcpSocket's metatable, for accept */
+  const char *log_tag;       /* prefix of log lines ("luanetd") */
+  /* Where a failed task's traceback goes; lnet_log by default. */
+  void (*on_task_error)(struct lnet_runtime *rt, const char *traceback);
+};
+
+/* [-0, +0, -] The runtime of L's state (made by luaopen_luanet_core). */
+struct lnet_runtime *lnet_runtime(lua_State *L);
+struct lnet_runtime *runtime_open(lua_State *L);
+/* Logs one line to stderr: "tag: level: message". */
+void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- tasks: slots and script chunks run in pooled coroutines (task.c) ---- */
+
+enum task_status { TASK_FINISHED, TASK_SUSPENDED, TASK_FAILED };
+typedef void (*task_done_fn)(struct lnet_runtime *rt, void *ud, enum task_status st);
+
+/* [-(nargs+1), +0, -] Runs the function below its nargs arguments on L's
+ * top as a task. An error is logged with a traceback; *co_out (optional)
+ * gets the coroutine, so that a suspended task can get a hook. */
+enum task_status task_call(struct lnet_runtime *rt, lua_State *L, int nargs, lua_State **co_out);
+/* [-0, +0, -] Resumes a suspended task with the nargs values on its stack. */
+enum task_status task_resume(struct lnet_runtime *rt, lua_State *co, int nargs);
+/* Calls fn(ud, status) once the suspended task `co` ends. */
+void task_on_done(struct lnet_runtime *rt, lua_State *co, task_done_fn fn, void *ud);
+/* Whether L is a task of ours that may yield to the loop. */
+bool task_is_current(struct lnet_runtime *rt, lua_State *L);
+
+/* ---- waits: waitFor...() suspends a task or runs the loop nested (runtime.c) ---- */
+
+struct lnet_wait {
+  lua_State *co;             /* the suspended task, or NULL in a nested loop */
+  bool active, done, result;
+  ev_timer timer;
+  bool timeout_result;       /* what a wait that times out returns */
+  void (*on_timeout)(struct lnet_wait *w);   /* sets the Qt error, say */
+};
+
+void lnet_wait_init(struct lnet_wait *w, void (*on_timeout)(struct lnet_wait *));
+/* Waits for lnet_wait_finish or ms (< 0: no limit). Called as the return
+ * of a C function: `return lnet_wait(L, rt, w, ms);` yields a boolean. */
+int lnet_wait(lua_State *L, struct lnet_runtime *rt, struct lnet_wait *w, double ms);
+void lnet_wait_finish(struct lnet_runtime *rt, struct lnet_wait *w, bool result);
+/* One turn of the loop from inside a nested wait; false when the loop has
+ * nothing left to wait for or net.quit was called. */
+bool runtime_run_once(struct lnet_runtime *rt);
+int luaopen_luanet_runtime(lua_State *L);
+
+/* ---- signals (signal.c) ---- */
+
+/* [-nargs, +0, -] Calls every slot of the Signal at sig_idx, in connect
+ * order, each in a task, with the nargs values on top. Returns how many
+ * slots were left suspended; each of those gets `done` as its hook. */
+int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
+                task_done_fn done, void *ud);
+/* [-nargs, +0, -] Emits signal number `id` of the object at obj_idx; costs
+ * one table read when nothing is connected. */
+int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int nargs,
+              task_done_fn done, void *ud);
+/* Whether signal `id` of the object at obj_idx has a slot connected. */
+bool lnet_has_slots(lua_State *L, int obj_idx, int id);
+/* [-0, +1, m] A new, unconnected Signal. */
+void signal_new(lua_State *L);
+int luaopen_luanet_signal(lua_State *L);
+
+/* ---- classes (lnet.c) ---- */
+
+struct lnet_class {
+  const char *name;          /* the metatable's __name: "luanet.TcpSocket" */
+  const luaL_Reg *methods;
+  const luaL_Reg *meta;      /* __gc, __close, __tostring, ... */
+  const char *const *signals;/* NULL-terminated; signal ids are 1-based */
+  const char *const *constants; /* enum names exposed on the class table */
+  const luaL_Reg *statics;   /* functions of the class table (singleShot) */
+  lua_CFunction construct;   /* called by Class(...) */
+};
+
+/* [-0, +1, m] Registers the metatable and pushes the class table
+ * (constants, methods, __call = construct). Objects of the class keep
+ * their signals in user value 1, a table indexed by signal id. */
+void lnet_class_register(lua_State *L, const struct lnet_class *c);
+/* [-0, +1, m] A new full userdata of `size` bytes, zeroed, with the
+ * metatable registered as tname. Its signal table (user value 1) is made
+ * when a script first touches one of its signals. */
+void *lnet_newobject(lua_State *L, size_t size, const char *tname, int nuvalues);
+/* Registry anchors: keep an object alive while libev holds it. */
+int lnet_anchor(lua_State *L, int idx);
+void lnet_unanchor(lua_State *L, int *ref);
+/* Raises "bad argument #n (function expected)" unless callable. */
+void lnet_check_callable(lua_State *L, int idx);
+/* Tables with a class's metatable (Signal, Connection). */
+bool lnet_test_table_class(lua_State *L, int idx, const char *tname);
+void lnet_check_table_class(lua_State *L, int idx, const char *tname);
+/* Milliseconds argument with a default, as Qt's int msecs. */
+double lnet_opt_ms(lua_State *L, int idx, double def);
+
+#endif

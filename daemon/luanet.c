@@ -1,0 +1,32 @@
+/* luaopen_luanet_core: the C half of `require "luanet"`, shared by the
+ * luanetd binary (preloaded) and luanet/core.so (for a stock lua5.4). The
+ * Lua half, lua/luanet/init.lua, adds the classes written in Lua. */
+#include "luanet.h"
+#include "lnet.h"
+
+int luaopen_luanet_signal(lua_State *L);
+int luaopen_luanet_timer(lua_State *L);
+int luaopen_luanet_host_address(lua_State *L);
+int luaopen_luanet_tcp_socket(lua_State *L);
+int luaopen_luanet_tcp_server(lua_State *L);
+
+int luaopen_luanet_core(lua_State *L) {
+  static const struct {
+    const char *name;
+    lua_CFunction open;
+  } classes[] = {
+    { "Signal", luaopen_luanet_signal },
+    { "Timer", luaopen_luanet_timer },
+    { "HostAddress", luaopen_luanet_host_address },
+    { "TcpSocket", luaopen_luanet_tcp_socket },
+    { "TcpServer", luaopen_luanet_tcp_server },
+  };
+  lua_newtable(L);
+  luaopen_luanet_runtime(L);   /* exec, quit, processEvents, sleep, spawn */
+  for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
+    lua_pushcfunction(L, classes[i].open);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, classes[i].name);
+  }
+  return 1;
+}

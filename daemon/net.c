@@ -1,0 +1,159 @@
+/* Socket helpers with no Lua in them: address parsing and formatting,
+ * non-blocking connect, listen and accept. Errors are errno values, so the
+ * callers can map them to Qt's enums in one place. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+bool net_addr_parse(const char *text, int port, struct net_addr *out) {
+  char tmp[NET_ADDRSTRLEN];
+  size_t n = strlen(text);
+  memset(out, 0, sizeof *out);
+  if (n >= sizeof tmp)
+    return false;
+  if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
+    memcpy(tmp, text + 1, n - 2);
+    tmp[n - 2] = '\0';
+  } else {
+    memcpy(tmp, text, n + 1);
+  }
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
+  if (inet_pton(AF_INET, tmp, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    out->len = sizeof *v4;
+    return true;
+  }
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
+  char *scope = strchr(tmp, '%');
+  if (scope)
+    *scope++ = '\0';
+  if (inet_pton(AF_INET6, tmp, &v6->sin6_addr) != 1)
+    return false;
+  if (scope) {
+    char *end;
+    unsigned long id = strtoul(scope, &end, 10);
+    v6->sin6_scope_id = *end == '\0' ? (uint32_t)id : if_nametoindex(scope);
+    if (v6->sin6_scope_id == 0)
+      return false;
+  }
+  v6->sin6_family = AF_INET6;
+  v6->sin6_port = htons((uint16_t)port);
+  out->len = sizeof *v6;
+  return true;
+}
+
+void net_addr_any(int family, int port, struct net_addr *out) {
+  memset(out, 0, sizeof *out);
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_any;
+    out->len = sizeof *v6;
+  } else {
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_ANY);
+    out->len = sizeof *v4;
+  }
+  net_addr_set_port(out, port);
+}
+
+const char *net_addr_format(const struct sockaddr *sa, char *buf) {
+  buf[0] = '\0';
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, NET_ADDRSTRLEN);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+    inet_ntop(AF_INET6, &v6->sin6_addr, buf, NET_ADDRSTRLEN);
+    if (v6->sin6_scope_id) {
+      size_t n = strlen(buf);
+      char name[IF_NAMESIZE];
+      if (if_indextoname(v6->sin6_scope_id, name))
+        snprintf(buf + n, NET_ADDRSTRLEN - n, "%%%s", name);
+      else
+        snprintf(buf + n, NET_ADDRSTRLEN - n, "%%%u", (unsigned)v6->sin6_scope_id);
+    }
+  }
+  return buf;
+}
+
+int net_addr_port(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+  if (sa->sa_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+  return 0;
+}
+
+void net_addr_set_port(struct net_addr *a, int port) {
+  if (a->ss.ss_family == AF_INET)
+    ((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
+  else if (a->ss.ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
+}
+
+int net_tcp_connect(const struct net_addr *to, int *fd_out) {
+  int fd = socket(to->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (connect(fd, (const struct sockaddr *)&to->ss, to->len) < 0 && errno != EINPROGRESS) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+int net_connect_result(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    return errno;
+  return err;
+}
+
+int net_tcp_listen(const struct net_addr *at, int backlog, bool dual_stack) {
+  int fd = socket(at->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  int on = 1, off = 0;
+  /* Qt sets SO_REUSEADDR on Unix servers so that a restart can rebind a
+   * port whose old connections sit in TIME_WAIT. */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (at->ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &off : &on, sizeof on);
+  if (bind(fd, (const struct sockaddr *)&at->ss, at->len) < 0 || listen(fd, backlog) < 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+int net_accept(int listen_fd) {
+  return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+long net_raise_nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return -1;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return (long)rl.rlim_cur;
+}

@@ -1,0 +1,185 @@
+/* Signals, Qt-style: obj.readyRead:connect(fn) and obj.readyRead:emit(...).
+ *
+ * A Signal is a table whose array part holds its slots in connect order,
+ * with methods from its metatable (integer keys never clash with method
+ * names). C objects keep their signals in their user value, indexed by a
+ * small per-class number, and make a Signal only when a script first
+ * touches it: an emit with nothing connected costs one table read. Lua
+ * classes (Http, Ftp, ...) make theirs with net.Signal(), so users cannot
+ * tell the two kinds apart. Every slot runs in a task of its own. */
+#include "lnet.h"
+
+void signal_new(lua_State *L) {
+  lua_createtable(L, 1, 0);
+  luaL_setmetatable(L, LNET_SIGNAL);
+}
+
+int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
+                task_done_fn done, void *ud) {
+  sig_idx = lua_absindex(L, sig_idx);
+  int base = lua_gettop(L) - nargs;
+  int suspended = 0;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, sig_idx);
+  luaL_checkstack(L, nargs + 2, "too many signal arguments");
+  for (lua_Integer i = 1; i <= n; i++) {
+    /* A slot may disconnect others: stop at the first hole. */
+    if (lua_rawgeti(L, sig_idx, i) == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
+    for (int a = 1; a <= nargs; a++)
+      lua_pushvalue(L, base + a);
+    lua_State *co;
+    if (task_call(rt, L, nargs, &co) == TASK_SUSPENDED) {
+      suspended++;
+      if (done)
+        task_on_done(rt, co, done, ud);
+    }
+  }
+  lua_settop(L, base);
+  return suspended;
+}
+
+int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int nargs,
+              task_done_fn done, void *ud) {
+  int top = lua_gettop(L) - nargs;
+  if (lua_getiuservalue(L, obj_idx, 1) != LUA_TTABLE || lua_rawgeti(L, -1, id) != LUA_TTABLE) {
+    lua_settop(L, top);
+    return 0;
+  }
+  lua_replace(L, -2);
+  lua_insert(L, top + 1);
+  int suspended = signal_emit(rt, L, top + 1, nargs, done, ud);
+  lua_settop(L, top);
+  return suspended;
+}
+
+bool lnet_has_slots(lua_State *L, int obj_idx, int id) {
+  int top = lua_gettop(L);
+  bool has = lua_getiuservalue(L, obj_idx, 1) == LUA_TTABLE &&
+             lua_rawgeti(L, -1, id) == LUA_TTABLE && lua_rawlen(L, -1) > 0;
+  lua_settop(L, top);
+  return has;
+}
+
+static void signal_check(lua_State *L, int idx) {
+  lnet_check_table_class(L, idx, LNET_SIGNAL);
+}
+
+/* sig:connect(fn) -> handle; slots are called in connect order. */
+static int signal_connect(lua_State *L) {
+  signal_check(L, 1);
+  lnet_check_callable(L, 2);
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, 1, (lua_Integer)lua_rawlen(L, 1) + 1);
+  /* the handle: { signal, slot } */
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, 2);
+  luaL_setmetatable(L, LNET_CONNECTION);
+  return 1;
+}
+
+/* Removes the first slot that is `fn`; true when there was one. */
+static bool signal_remove(lua_State *L, int sig, int fn) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, sig);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, sig, i);
+    bool same = lua_rawequal(L, -1, fn);
+    lua_pop(L, 1);
+    if (!same)
+      continue;
+    for (lua_Integer j = i; j < n; j++) {
+      lua_rawgeti(L, sig, j + 1);
+      lua_rawseti(L, sig, j);
+    }
+    lua_pushnil(L);
+    lua_rawseti(L, sig, n);
+    return true;
+  }
+  return false;
+}
+
+/* sig:disconnect([fn or handle]): without an argument, every slot. */
+static int signal_disconnect(lua_State *L) {
+  signal_check(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    for (lua_Integer i = n; i >= 1; i--) {
+      lua_pushnil(L);
+      lua_rawseti(L, 1, i);
+    }
+    lua_pushboolean(L, n > 0);
+    return 1;
+  }
+  if (lnet_test_table_class(L, 2, LNET_CONNECTION)) {
+    lua_rawgeti(L, 2, 2);
+    lua_replace(L, 2);
+  } else {
+    lnet_check_callable(L, 2);
+  }
+  lua_pushboolean(L, signal_remove(L, 1, 2));
+  return 1;
+}
+
+static int signal_emit_lua(lua_State *L) {
+  signal_check(L, 1);
+  signal_emit(lnet_runtime(L), L, 1, lua_gettop(L) - 1, NULL, NULL);
+  return 0;
+}
+
+static int signal_count(lua_State *L) {
+  signal_check(L, 1);
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+  return 1;
+}
+
+static int signal_tostring(lua_State *L) {
+  signal_check(L, 1);
+  lua_pushfstring(L, LNET_SIGNAL " (%d slots)", (int)lua_rawlen(L, 1));
+  return 1;
+}
+
+static int connection_disconnect(lua_State *L) {
+  lnet_check_table_class(L, 1, LNET_CONNECTION);
+  lua_rawgeti(L, 1, 1);
+  lua_rawgeti(L, 1, 2);
+  lua_pushboolean(L, signal_remove(L, 2, 3));
+  return 1;
+}
+
+static int signal_new_lua(lua_State *L) {
+  signal_new(L);
+  return 1;
+}
+
+int luaopen_luanet_signal(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "connect", signal_connect },
+    { "disconnect", signal_disconnect },
+    { "emit", signal_emit_lua },
+    { "slotCount", signal_count },
+    { NULL, NULL },
+  };
+  luaL_newmetatable(L, LNET_SIGNAL);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, signal_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, signal_emit_lua);
+  lua_setfield(L, -2, "__call");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, LNET_CONNECTION);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, connection_disconnect);
+  lua_setfield(L, -2, "disconnect");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  lua_pushcfunction(L, signal_new_lua);
+  return 1;
+}

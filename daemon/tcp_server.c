@@ -1,0 +1,318 @@
+/* net.TcpServer: QTcpServer on a listening fd and one ev_io.
+ *
+ * Each readable turn accepts up to ACCEPTS_PER_EVENT connections; each
+ * becomes a connected TcpSocket, queued for nextPendingConnection(), and
+ * newConnection is emitted once per connection, as Qt does. The queue (user
+ * value 2, an array from pending_head to pending_tail) holds at most
+ * maxPendingConnections sockets: when it is full the server stops accepting
+ * and the kernel's backlog holds the rest, until a script takes one.
+ * When accept() meets EMFILE the listener pauses for ACCEPT_RETRY_SECONDS
+ * instead of spinning on a readable fd it cannot accept from. */
+#include "host_address.h"
+#include "lnet.h"
+#include "net.h"
+#include "socket_error.h"
+#include "tcp_socket.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ACCEPTS_PER_EVENT 64
+#define ACCEPT_RETRY_SECONDS 0.1
+#define DEFAULT_MAX_PENDING 30
+#define LISTEN_BACKLOG 511
+
+enum { SIG_NEW_CONNECTION = 1, SIG_ACCEPT_ERROR };
+static const char *const signal_names[] = { "newConnection", "acceptError", NULL };
+
+struct tcp_server {
+  struct lnet_runtime *rt;
+  ev_io io;
+  ev_timer retry;            /* resumes accepting after EMFILE */
+  int fd;
+  int ref;                   /* anchor while listening */
+  int max_pending;
+  lua_Integer pending_head, pending_tail;
+  bool paused;               /* pauseAccepting() */
+  enum socket_error error;
+  const char *error_string;
+  struct lnet_wait wait;
+};
+
+static struct tcp_server *tcp_server_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, LNET_TCPSERVER);
+}
+
+static int pending_count(struct tcp_server *sv) {
+  return (int)(sv->pending_tail - sv->pending_head);
+}
+
+/* Accepting runs while listening, not paused, not full. */
+static void update_accepting(struct tcp_server *sv) {
+  bool want = sv->fd >= 0 && !sv->paused && !ev_is_active(&sv->retry) &&
+              pending_count(sv) < sv->max_pending;
+  if (want && !ev_is_active(&sv->io))
+    ev_io_start(sv->rt->loop, &sv->io);
+  else if (!want && ev_is_active(&sv->io))
+    ev_io_stop(sv->rt->loop, &sv->io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop, (void)revents;
+  struct tcp_server *sv = (struct tcp_server *)((char *)w - offsetof(struct tcp_server, io));
+  struct lnet_runtime *rt = sv->rt;
+  lua_State *L = rt->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
+  int obj = lua_gettop(L);
+  for (int i = 0; i < ACCEPTS_PER_EVENT && sv->fd >= 0 && pending_count(sv) < sv->max_pending; i++) {
+    int fd = net_accept(sv->fd);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED)
+        continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        ev_timer_set(&sv->retry, ACCEPT_RETRY_SECONDS, 0.);
+        ev_timer_start(rt->loop, &sv->retry);
+        sv->error = SE_RESOURCE;
+        sv->error_string = "Too many open files";
+        lua_pushstring(L, socket_error_name(SE_RESOURCE));
+        lnet_emit(rt, L, obj, SIG_ACCEPT_ERROR, 1, NULL, NULL);
+      }
+      break;
+    }
+    lua_getiuservalue(L, obj, 2);
+    tcp_socket_push_accepted(L, rt, fd);
+    lua_rawseti(L, -2, sv->pending_tail++);
+    lua_pop(L, 1);
+    lnet_emit(rt, L, obj, SIG_NEW_CONNECTION, 0, NULL, NULL);
+    if (sv->wait.active)
+      lnet_wait_finish(rt, &sv->wait, true);
+  }
+  update_accepting(sv);
+  lua_settop(L, obj - 1);
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)revents;
+  update_accepting((struct tcp_server *)((char *)w - offsetof(struct tcp_server, retry)));
+}
+
+static void stop_listening(lua_State *L, struct tcp_server *sv) {
+  if (sv->rt->loop) {
+    ev_io_stop(sv->rt->loop, &sv->io);
+    ev_timer_stop(sv->rt->loop, &sv->retry);
+  }
+  if (sv->fd >= 0) {
+    close(sv->fd);
+    sv->fd = -1;
+  }
+  lnet_unanchor(L, &sv->ref);
+}
+
+/* server:listen([address], [port]) -> true, or false with serverError(). */
+static int tcp_server_listen(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  lua_Integer port = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, port >= 0 && port <= 65535, 3, "port out of range");
+  if (sv->fd >= 0)
+    return luaL_error(L, "TcpServer:listen(): already listening");
+  struct net_addr addr;
+  enum host_address_kind kind = HA_ANY;
+  if (lua_isnoneornil(L, 2))
+    net_addr_any(AF_INET6, (int)port, &addr);
+  else if ((kind = host_address_get(L, 2, (int)port, &addr)) == HA_NULL)
+    return luaL_argerror(L, 2, "not an IP address");
+  int fd = net_tcp_listen(&addr, LISTEN_BACKLOG, kind == HA_ANY);
+  if (fd < 0 && kind == HA_ANY && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+    net_addr_any(AF_INET, (int)port, &addr);   /* a host without IPv6 */
+    fd = net_tcp_listen(&addr, LISTEN_BACKLOG, false);
+  }
+  if (fd < 0) {
+    sv->error = socket_error_from_errno(errno, &sv->error_string);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  sv->fd = fd;
+  sv->error = SE_UNKNOWN;
+  sv->error_string = NULL;
+  ev_io_set(&sv->io, fd, EV_READ);
+  sv->ref = lnet_anchor(L, 1);
+  update_accepting(sv);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int tcp_server_close(lua_State *L) {
+  stop_listening(L, tcp_server_check(L, 1));
+  return 0;
+}
+
+static int tcp_server_isListening(lua_State *L) {
+  lua_pushboolean(L, tcp_server_check(L, 1)->fd >= 0);
+  return 1;
+}
+
+static int tcp_server_nextPendingConnection(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  if (pending_count(sv) == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_getiuservalue(L, 1, 2);
+  lua_rawgeti(L, -1, sv->pending_head);
+  lua_pushnil(L);
+  lua_rawseti(L, -3, sv->pending_head++);
+  if (pending_count(sv) == 0)
+    sv->pending_head = sv->pending_tail = 1;   /* keep the keys small */
+  update_accepting(sv);
+  return 1;
+}
+
+static int tcp_server_hasPendingConnections(lua_State *L) {
+  lua_pushboolean(L, pending_count(tcp_server_check(L, 1)) > 0);
+  return 1;
+}
+
+static int tcp_server_setMaxPendingConnections(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 1 && n <= 1 << 20, 2, "out of range");
+  sv->max_pending = (int)n;
+  update_accepting(sv);
+  return 0;
+}
+
+static int tcp_server_maxPendingConnections(lua_State *L) {
+  lua_pushinteger(L, tcp_server_check(L, 1)->max_pending);
+  return 1;
+}
+
+static int tcp_server_pauseAccepting(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  sv->paused = true;
+  update_accepting(sv);
+  return 0;
+}
+
+static int tcp_server_resumeAccepting(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  sv->paused = false;
+  update_accepting(sv);
+  return 0;
+}
+
+static int tcp_server_serverAddress(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (sv->fd < 0 || getsockname(sv->fd, (struct sockaddr *)&ss, &len) < 0)
+    ss.ss_family = AF_UNSPEC;
+  host_address_push(L, (struct sockaddr *)&ss);
+  return 1;
+}
+
+static int tcp_server_serverPort(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (sv->fd < 0 || getsockname(sv->fd, (struct sockaddr *)&ss, &len) < 0)
+    lua_pushinteger(L, 0);
+  else
+    lua_pushinteger(L, net_addr_port((struct sockaddr *)&ss));
+  return 1;
+}
+
+static int tcp_server_serverError(lua_State *L) {
+  lua_pushstring(L, socket_error_name(tcp_server_check(L, 1)->error));
+  return 1;
+}
+
+static int tcp_server_errorString(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  lua_pushstring(L, sv->error_string ? sv->error_string : "");
+  return 1;
+}
+
+/* waitForNewConnection([ms]) -> whether a connection is pending (ms < 0: no limit) */
+static int tcp_server_waitForNewConnection(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  if (pending_count(sv) > 0 || sv->fd < 0) {
+    lua_pushboolean(L, pending_count(sv) > 0);
+    return 1;
+  }
+  return lnet_wait(L, sv->rt, &sv->wait, lnet_opt_ms(L, 2, 0));
+}
+
+static int tcp_server_gc(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  stop_listening(L, sv);
+  if (sv->rt->loop)
+    ev_timer_stop(sv->rt->loop, &sv->wait.timer);
+  return 0;
+}
+
+static int tcp_server_tostring(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  if (sv->fd < 0) {
+    lua_pushliteral(L, LNET_TCPSERVER " (not listening)");
+    return 1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char buf[NET_ADDRSTRLEN] = "";
+  int port = 0;
+  if (getsockname(sv->fd, (struct sockaddr *)&ss, &len) == 0) {
+    net_addr_format((struct sockaddr *)&ss, buf);
+    port = net_addr_port((struct sockaddr *)&ss);
+  }
+  lua_pushfstring(L, LNET_TCPSERVER " (listening %s:%d)", buf, port);
+  return 1;
+}
+
+static int tcp_server_new(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  struct tcp_server *sv = lnet_newobject(L, sizeof *sv, LNET_TCPSERVER, 2);
+  sv->rt = rt;
+  sv->fd = -1;
+  sv->ref = LUA_NOREF;
+  sv->max_pending = DEFAULT_MAX_PENDING;
+  sv->pending_head = sv->pending_tail = 1;
+  ev_init(&sv->io, accept_cb);
+  ev_init(&sv->retry, retry_cb);
+  lnet_wait_init(&sv->wait, NULL);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 2);
+  return 1;
+}
+
+int luaopen_luanet_tcp_server(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "listen", tcp_server_listen },
+    { "close", tcp_server_close },
+    { "isListening", tcp_server_isListening },
+    { "nextPendingConnection", tcp_server_nextPendingConnection },
+    { "hasPendingConnections", tcp_server_hasPendingConnections },
+    { "setMaxPendingConnections", tcp_server_setMaxPendingConnections },
+    { "maxPendingConnections", tcp_server_maxPendingConnections },
+    { "pauseAccepting", tcp_server_pauseAccepting },
+    { "resumeAccepting", tcp_server_resumeAccepting },
+    { "serverAddress", tcp_server_serverAddress },
+    { "serverPort", tcp_server_serverPort },
+    { "serverError", tcp_server_serverError },
+    { "errorString", tcp_server_errorString },
+    { "waitForNewConnection", tcp_server_waitForNewConnection },
+    { NULL, NULL },
+  };
+  static const luaL_Reg meta[] = {
+    { "__gc", tcp_server_gc },
+    { "__close", tcp_server_gc },
+    { "__tostring", tcp_server_tostring },
+    { NULL, NULL },
+  };
+  static const struct lnet_class cls = {
+    .name = LNET_TCPSERVER, .methods = methods, .meta = meta, .signals = signal_names,
+    .construct = tcp_server_new,
+  };
+  lnet_class_register(L, &cls);
+  return 1;
+}

@@ -1,0 +1,1127 @@
+/* net.TcpSocket: QTcpSocket on a non-blocking fd.
+ *
+ * Reading. One recv per readiness, then readyRead once. While the socket's
+ * read buffer is empty it borrows the loop's scratch area, so the common
+ * case — recv, emit, the slot reads everything — allocates nothing and an
+ * idle connection holds no buffer; what a slot leaves unread is copied into
+ * a block of the socket's own after the emit. readyRead is not emitted again
+ * while one of its slots runs or is suspended (as in Qt): what arrives
+ * meanwhile waits in the buffer and is reported when the last slot ends.
+ * setReadBufferSize(n) stops the read watcher while n bytes wait.
+ *
+ * Writing. write() sends at once when nothing is queued and queues only the
+ * rest, so an echo costs one recv and one send. Queued data (and sendFile
+ * ranges) leave from the write watcher, at most WRITE_BYTES_PER_EVENT per
+ * turn so that one fast peer cannot starve the others; bytesWritten reports
+ * each turn. While bytesWritten has a slot, writes always go through the
+ * queue, because Qt reports written bytes from the loop, never from write().
+ * The queue is capped (setWriteBufferLimit): past it write() fails with
+ * SocketResourceError instead of growing without end.
+ *
+ * Lifetime. An open socket is anchored in the registry, so an accepted
+ * socket that no variable holds stays open until a side closes it. A close
+ * emits first and unanchors last, so the object is alive for its slots.
+ * Errors are Qt's: errorOccurred, error(), errorString(), false returns. */
+#include "tcp_socket.h"
+#include "buffer.h"
+#include "host_address.h"
+#include "net.h"
+#include "socket_error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WRITE_BYTES_PER_EVENT (4u << 20)
+#define WRITE_CHUNK_MIN 16384
+#define DEFAULT_WRITE_LIMIT ((size_t)256 << 20)
+#define WAIT_DEFAULT_MS 30000
+
+enum socket_state {
+  ST_UNCONNECTED, ST_HOSTLOOKUP, ST_CONNECTING, ST_CONNECTED, ST_BOUND, ST_LISTENING, ST_CLOSING,
+};
+static const char *const state_names[] = {
+  "UnconnectedState", "HostLookupState", "ConnectingState", "ConnectedState",
+  "BoundState", "ListeningState", "ClosingState", NULL,
+};
+
+enum {
+  SIG_HOST_FOUND = 1, SIG_CONNECTED, SIG_DISCONNECTED, SIG_READY_READ,
+  SIG_BYTES_WRITTEN, SIG_STATE_CHANGED, SIG_ERROR_OCCURRED, SIG_ABOUT_TO_CLOSE,
+};
+static const char *const signal_names[] = {
+  "hostFound", "connected", "disconnected", "readyRead", "bytesWritten",
+  "stateChanged", "errorOccurred", "aboutToClose", NULL,
+};
+
+enum wait_kind { WAIT_CONNECTED, WAIT_READY_READ, WAIT_BYTES_WRITTEN, WAIT_DISCONNECTED };
+
+/* A queued write: bytes of our own, or a file range for sendfile. */
+struct wchunk {
+  struct wchunk *next;
+  int file_fd;              /* -1 for bytes */
+  off_t file_off;
+  size_t off, len, cap;     /* bytes: data[off..len); file: len bytes left */
+  char data[];
+};
+
+struct tcp_socket {
+  struct lnet_runtime *rt;
+  ev_io rio, wio;
+  ev_timer defer;           /* reports a connect failure from the loop */
+  int fd;
+  int ref;                  /* anchor while the fd is open */
+  int busy_ref;             /* anchor while a readyRead slot is suspended */
+  uint8_t state;
+  uint8_t error;
+  uint8_t wait_kind;
+  bool close_when_flushed;  /* disconnectFromHost waits for the queue */
+  bool read_pending;        /* data came while readyRead slots were busy */
+  uint16_t read_busy;       /* readyRead slots running or suspended */
+  int defer_errno;
+  const char *error_string;
+  struct buffer rb;
+  struct wchunk *wq_head, *wq_tail;
+  size_t wq_bytes;
+  size_t read_limit;        /* 0: unlimited */
+  size_t write_limit;
+  size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
+  struct lnet_wait wait;
+  struct net_addr *targets; /* addresses left to try, in order */
+  int ntargets, next_target;
+  char *peer_name;
+};
+
+static void rio_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void wait_timed_out(struct lnet_wait *w);
+
+static struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, LNET_TCPSOCKET);
+}
+
+static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
+  s->rt = rt;
+  s->fd = -1;
+  s->ref = LUA_NOREF;
+  s->busy_ref = LUA_NOREF;
+  s->write_limit = DEFAULT_WRITE_LIMIT;
+  ev_init(&s->rio, rio_cb);
+  ev_init(&s->wio, wio_cb);
+  ev_init(&s->defer, defer_cb);
+  lnet_wait_init(&s->wait, wait_timed_out);
+}
+
+/* ---- signals and state ---- */
+
+/* Pushes the socket object; valid while it is anchored. */
+static int push_self(lua_State *L, struct tcp_socket *s) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);
+  return lua_gettop(L);
+}
+
+static void emit0(struct tcp_socket *s, lua_State *L, int obj, int sig) {
+  lnet_emit(s->rt, L, obj, sig, 0, NULL, NULL);
+}
+
+static void set_state(struct tcp_socket *s, lua_State *L, int obj, enum socket_state st) {
+  if (s->state == st)
+    return;
+  s->state = st;
+  if (lnet_has_slots(L, obj, SIG_STATE_CHANGED)) {
+    lua_pushstring(L, state_names[st]);
+    lnet_emit(s->rt, L, obj, SIG_STATE_CHANGED, 1, NULL, NULL);
+  }
+}
+
+static void set_error(struct tcp_socket *s, enum socket_error e, const char *text) {
+  s->error = (uint8_t)e;
+  s->error_string = text;
+}
+
+static void emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e,
+                       const char *text) {
+  set_error(s, e, text);
+  if (lnet_has_slots(L, obj, SIG_ERROR_OCCURRED)) {
+    lua_pushstring(L, socket_error_name(e));
+    lnet_emit(s->rt, L, obj, SIG_ERROR_OCCURRED, 1, NULL, NULL);
+  }
+}
+
+static void wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
+  if (s->wait.active && s->wait_kind == kind)
+    lnet_wait_finish(s->rt, &s->wait, result);
+}
+
+/* ---- closing ---- */
+
+static void write_queue_free(struct tcp_socket *s) {
+  struct wchunk *c = s->wq_head;
+  while (c) {
+    struct wchunk *next = c->next;
+    if (c->file_fd >= 0)
+      close(c->file_fd);
+    free(c);
+    c = next;
+  }
+  s->wq_head = s->wq_tail = NULL;
+  s->wq_bytes = 0;
+}
+
+static void free_targets(struct tcp_socket *s) {
+  free(s->targets);
+  s->targets = NULL;
+  s->ntargets = s->next_target = 0;
+}
+
+/* Stops the watchers and closes the fd; emits nothing. Idempotent. */
+static void close_fd(struct tcp_socket *s) {
+  struct ev_loop *loop = s->rt->loop;
+  if (loop) {
+    ev_io_stop(loop, &s->rio);
+    ev_io_stop(loop, &s->wio);
+    ev_timer_stop(loop, &s->defer);
+  }
+  if (s->fd >= 0) {
+    close(s->fd);
+    s->fd = -1;
+  }
+  write_queue_free(s);
+  free_targets(s);
+  s->close_when_flushed = false;
+}
+
+/* The end of a connection, with Qt's signals: stateChanged(Unconnected),
+ * then disconnected when it had been connected. Waiters are released. */
+static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
+  bool was_connected = s->state == ST_CONNECTED || s->state == ST_CLOSING;
+  close_fd(s);
+  set_state(s, L, obj, ST_UNCONNECTED);
+  if (was_connected)
+    emit0(s, L, obj, SIG_DISCONNECTED);
+  wake(s, WAIT_CONNECTED, false);
+  wake(s, WAIT_READY_READ, false);
+  wake(s, WAIT_BYTES_WRITTEN, false);
+  wake(s, WAIT_DISCONNECTED, true);
+  if (s->fd < 0)   /* a slot may have connected it again */
+    lnet_unanchor(L, &s->ref);
+}
+
+/* The peer closed or reset the connection, or a send failed. */
+static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err) {
+  const char *text;
+  enum socket_error e = err ? socket_error_from_errno(err, &text)
+                            : (text = "The remote host closed the connection", SE_REMOTE_HOST_CLOSED);
+  ev_io_stop(s->rt->loop, &s->rio);
+  ev_io_stop(s->rt->loop, &s->wio);
+  emit_error(s, L, obj, e, text);
+  if (s->fd < 0)
+    return;
+  set_state(s, L, obj, ST_CLOSING);
+  finish_close(s, L, obj);
+}
+
+/* ---- reading ---- */
+
+static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status st);
+
+/* Emits readyRead, then releases a waitForReadyRead. obj is the socket. */
+static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
+  s->read_pending = false;
+  s->read_busy++;
+  int suspended = lnet_emit(s->rt, L, obj, SIG_READY_READ, 0, ready_read_done, s);
+  s->read_busy--;
+  if (suspended) {
+    if (s->read_busy == 0)
+      s->busy_ref = lnet_anchor(L, obj);
+    s->read_busy += (uint16_t)suspended;
+  }
+  wake(s, WAIT_READY_READ, true);
+}
+
+/* A suspended readyRead slot ended: report what came in the meantime. */
+static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
+  (void)st;
+  struct tcp_socket *s = ud;
+  lua_State *L = rt->L;
+  if (--s->read_busy > 0)
+    return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->busy_ref);
+  int obj = lua_gettop(L);
+  lnet_unanchor(L, &s->busy_ref);
+  if (s->read_pending && s->rb.len > 0)
+    emit_ready_read(s, L, obj);
+  lua_settop(L, obj - 1);
+}
+
+static void resume_reading(struct tcp_socket *s) {
+  if (s->fd >= 0 && s->state == ST_CONNECTED && !ev_is_active(&s->rio) &&
+      (s->read_limit == 0 || s->rb.len < s->read_limit))
+    ev_io_start(s->rt->loop, &s->rio);
+}
+
+static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)revents;
+  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, rio));
+  struct lnet_runtime *rt = s->rt;
+  size_t want = 16384;
+  if (s->read_limit) {
+    if (s->rb.len >= s->read_limit) {
+      ev_io_stop(loop, &s->rio);   /* back-pressure: the kernel holds the rest */
+      return;
+    }
+    want = s->read_limit - s->rb.len;
+  }
+  bool can_emit = s->read_busy == 0;
+  bool borrowed = false;
+  char *dst;
+  size_t space;
+  if (can_emit && s->rb.len == 0 && !rt->scratch_busy) {
+    buffer_borrow(&s->rb, rt->scratch, LNET_SCRATCH_SIZE);
+    rt->scratch_busy = borrowed = true;
+    dst = s->rb.data;
+    space = LNET_SCRATCH_SIZE;
+  } else {
+    if (!(dst = buffer_reserve(&s->rb, want < 16384 ? want : 16384)))
+      return;   /* no memory now: the fd stays readable, try next turn */
+    space = s->rb.cap - s->rb.off - s->rb.len;
+  }
+  if (s->read_limit && space > want)
+    space = want;
+  ssize_t n = recv(s->fd, dst, space, 0);
+  lua_State *L = rt->L;
+  int obj = push_self(L, s);
+  if (n > 0) {
+    buffer_commit(&s->rb, (size_t)n);
+    if (can_emit)
+      emit_ready_read(s, L, obj);
+    else
+      s->read_pending = true;
+  } else if (n == 0) {
+    lost_connection(s, L, obj, 0);
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    lost_connection(s, L, obj, errno);
+  }
+  if (borrowed) {
+    if (!buffer_unborrow(&s->rb)) {
+      s->rb.borrowed = false;   /* the scratch is not ours to keep */
+      s->rb.data = NULL;
+      s->rb.len = s->rb.off = s->rb.cap = 0;
+      if (s->fd >= 0)
+        emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+      if (s->fd >= 0)
+        finish_close(s, L, obj);
+    }
+    rt->scratch_busy = false;
+  }
+  lua_settop(L, obj - 1);
+}
+
+/* Called after a script took data out of the buffer. */
+static void after_read(struct tcp_socket *s) {
+  if (s->read_limit)
+    resume_reading(s);
+}
+
+/* ---- writing ---- */
+
+static struct wchunk *wchunk_new(size_t cap) {
+  struct wchunk *c = malloc(sizeof *c + cap);
+  if (c) {
+    c->next = NULL;
+    c->file_fd = -1;
+    c->file_off = 0;
+    c->off = c->len = 0;
+    c->cap = cap;
+  }
+  return c;
+}
+
+static void wq_push(struct tcp_socket *s, struct wchunk *c) {
+  if (s->wq_tail)
+    s->wq_tail->next = c;
+  else
+    s->wq_head = c;
+  s->wq_tail = c;
+}
+
+/* Appends bytes to the queue, filling the last chunk first. */
+static bool wq_append(struct tcp_socket *s, const char *p, size_t n) {
+  struct wchunk *t = s->wq_tail;
+  if (t && t->file_fd < 0 && t->cap > t->len) {
+    size_t k = t->cap - t->len < n ? t->cap - t->len : n;
+    memcpy(t->data + t->len, p, k);
+    t->len += k;
+    s->wq_bytes += k;
+    p += k;
+    n -= k;
+  }
+  if (n == 0)
+    return true;
+  struct wchunk *c = wchunk_new(n < WRITE_CHUNK_MIN ? WRITE_CHUNK_MIN : n);
+  if (!c)
+    return false;
+  memcpy(c->data, p, n);
+  c->len = n;
+  wq_push(s, c);
+  s->wq_bytes += n;
+  return true;
+}
+
+static void start_writing(struct tcp_socket *s) {
+  if (s->fd >= 0 && s->state != ST_CONNECTING && s->state != ST_HOSTLOOKUP)
+    ev_io_start(s->rt->loop, &s->wio);
+}
+
+/* Sends from the queue until it is empty, the kernel is full or the
+ * per-turn cap is reached. Returns bytes sent, or -1 with errno. */
+static ssize_t flush_queue(struct tcp_socket *s) {
+  size_t total = 0;
+  while (s->wq_head && total < WRITE_BYTES_PER_EVENT) {
+    struct wchunk *c = s->wq_head;
+    ssize_t n;
+    if (c->file_fd >= 0) {
+      size_t k = c->len < WRITE_BYTES_PER_EVENT - total ? c->len : WRITE_BYTES_PER_EVENT - total;
+      n = sendfile(s->fd, c->file_fd, &c->file_off, k);
+      if (n == 0) {          /* the file is shorter than promised */
+        c->len = 0;
+      } else if (n > 0) {
+        c->len -= (size_t)n;
+      }
+    } else {
+      n = send(s->fd, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
+      if (n > 0)
+        c->off += (size_t)n;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        break;
+      return -1;
+    }
+    total += (size_t)n;
+    s->wq_bytes -= (size_t)n;
+    bool done = c->file_fd >= 0 ? c->len == 0 : c->off == c->len;
+    if (!done)
+      continue;
+    s->wq_head = c->next;
+    if (!s->wq_head)
+      s->wq_tail = NULL;
+    if (c->file_fd >= 0)
+      close(c->file_fd);
+    free(c);
+  }
+  return (ssize_t)total;
+}
+
+static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj);
+static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno);
+
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)revents;
+  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wio));
+  lua_State *L = s->rt->L;
+  int obj = push_self(L, s);
+  if (s->state == ST_CONNECTING) {
+    int err = net_connect_result(s->fd);
+    if (err == 0)
+      connect_succeeded(s, L, obj);
+    else
+      connect_next(s, L, obj, err);
+    lua_settop(L, obj - 1);
+    return;
+  }
+  ssize_t n = flush_queue(s);
+  if (n < 0) {
+    lost_connection(s, L, obj, errno);
+    lua_settop(L, obj - 1);
+    return;
+  }
+  if (!s->wq_head)
+    ev_io_stop(loop, &s->wio);
+  if (n > 0) {
+    if (lnet_has_slots(L, obj, SIG_BYTES_WRITTEN)) {
+      lua_pushinteger(L, n);
+      lnet_emit(s->rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
+    }
+    wake(s, WAIT_BYTES_WRITTEN, true);
+  }
+  if (s->fd >= 0 && !s->wq_head && s->close_when_flushed)
+    finish_close(s, L, obj);
+  lua_settop(L, obj - 1);
+}
+
+/* ---- connecting ---- */
+
+static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
+  ev_io_stop(s->rt->loop, &s->wio);
+  free_targets(s);
+  set_state(s, L, obj, ST_CONNECTED);
+  if (s->fd < 0)
+    return;
+  ev_io_start(s->rt->loop, &s->rio);
+  if (s->wq_head)
+    ev_io_start(s->rt->loop, &s->wio);
+  emit0(s, L, obj, SIG_CONNECTED);
+  wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
+}
+
+/* Tries the next address; when none is left, reports last_errno. */
+static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno) {
+  if (s->fd >= 0) {
+    ev_io_stop(s->rt->loop, &s->wio);
+    close(s->fd);
+    s->fd = -1;
+  }
+  while (s->next_target < s->ntargets) {
+    int fd;
+    if (net_tcp_connect(&s->targets[s->next_target++], &fd) == 0) {
+      s->fd = fd;
+      ev_io_set(&s->rio, fd, EV_READ);
+      ev_io_set(&s->wio, fd, EV_WRITE);
+      ev_io_start(s->rt->loop, &s->wio);
+      return;
+    }
+    last_errno = errno;
+  }
+  const char *text;
+  enum socket_error e = socket_error_from_errno(last_errno, &text);
+  close_fd(s);
+  set_state(s, L, obj, ST_UNCONNECTED);
+  emit_error(s, L, obj, e, text);
+  wake(s, WAIT_CONNECTED, false);
+  if (s->fd < 0)
+    lnet_unanchor(L, &s->ref);
+}
+
+/* A failure known inside connectToHost is reported from the loop, as Qt
+ * does, so that slots connected after the call still see it. */
+static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)revents;
+  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, defer));
+  lua_State *L = s->rt->L;
+  int obj = push_self(L, s);
+  if (s->defer_errno == -1) {
+    close_fd(s);
+    set_state(s, L, obj, ST_UNCONNECTED);
+    emit_error(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
+    wake(s, WAIT_CONNECTED, false);
+    if (s->fd < 0)
+      lnet_unanchor(L, &s->ref);
+  } else {
+    connect_next(s, L, obj, s->defer_errno);
+  }
+  lua_settop(L, obj - 1);
+}
+
+/* Resolves what needs no lookup: literals and "localhost". Other names
+ * wait for the resolver (issue 4) and report HostNotFoundError. */
+static int resolve_now(lua_State *L, int idx, int port, struct net_addr **out) {
+  struct net_addr addr;
+  enum host_address_kind kind = host_address_get(L, idx, port, &addr);
+  if (kind == HA_ANY) {
+    kind = HA_IPV6;
+    net_addr_parse("::1", port, &addr);
+  }
+  if (kind != HA_NULL) {
+    *out = malloc(sizeof **out);
+    if (!*out)
+      return 0;
+    **out = addr;
+    return 1;
+  }
+  if (lua_type(L, idx) == LUA_TSTRING && strcasecmp(lua_tostring(L, idx), "localhost") == 0) {
+    *out = malloc(2 * sizeof **out);
+    if (!*out)
+      return 0;
+    net_addr_parse("127.0.0.1", port, &(*out)[0]);
+    net_addr_parse("::1", port, &(*out)[1]);
+    return 2;
+  }
+  *out = NULL;
+  return 0;
+}
+
+/* sock:connectToHost(host, port) */
+static int tcp_socket_connectToHost(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (!lua_isstring(L, 2) && !luaL_testudata(L, 2, LNET_HOSTADDRESS))
+    luaL_typeerror(L, 2, "string or HostAddress");
+  lua_Integer port = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, port >= 0 && port <= 65535, 3, "port out of range");
+  lua_settop(L, 3);
+  if (s->state != ST_UNCONNECTED || s->fd >= 0) {
+    set_error(s, SE_OPERATION, "Operation on socket is not permitted in this socket state");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  buffer_free(&s->rb);
+  write_queue_free(s);
+  free(s->peer_name);
+  size_t n;
+  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+  s->peer_name = name ? strdup(name) : NULL;
+  s->ntargets = resolve_now(L, 2, (int)port, &s->targets);
+  s->next_target = 0;
+  s->error = SE_UNKNOWN;
+  s->error_string = NULL;
+  if (s->ref == LUA_NOREF)
+    s->ref = lnet_anchor(L, 1);
+  set_state(s, L, 1, ST_HOSTLOOKUP);
+  if (s->ntargets == 0) {
+    s->defer_errno = -1;
+    ev_timer_set(&s->defer, 0., 0.);
+    ev_timer_start(s->rt->loop, &s->defer);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  emit0(s, L, 1, SIG_HOST_FOUND);
+  if (s->state != ST_HOSTLOOKUP)   /* a slot aborted us */
+    return lua_pushboolean(L, 1), 1;
+  set_state(s, L, 1, ST_CONNECTING);
+  if (s->state != ST_CONNECTING)
+    return lua_pushboolean(L, 1), 1;
+  int last_errno = 0;
+  while (s->next_target < s->ntargets) {
+    int fd;
+    if (net_tcp_connect(&s->targets[s->next_target++], &fd) == 0) {
+      s->fd = fd;
+      ev_io_set(&s->rio, fd, EV_READ);
+      ev_io_set(&s->wio, fd, EV_WRITE);
+      ev_io_start(s->rt->loop, &s->wio);
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    last_errno = errno;
+  }
+  s->defer_errno = last_errno;
+  ev_timer_set(&s->defer, 0., 0.);
+  ev_timer_start(s->rt->loop, &s->defer);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- Lua methods: closing ---- */
+
+static int tcp_socket_disconnectFromHost(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_settop(L, 1);
+  if (s->state == ST_UNCONNECTED)
+    return 0;
+  if (s->state != ST_CONNECTED && s->state != ST_CLOSING) {
+    finish_close(s, L, 1);   /* still looking up or connecting: give up */
+    return 0;
+  }
+  ev_io_stop(s->rt->loop, &s->rio);
+  set_state(s, L, 1, ST_CLOSING);
+  if (s->fd < 0)
+    return 0;
+  if (s->wq_head) {
+    s->close_when_flushed = true;   /* wio_cb closes once the queue is sent */
+    start_writing(s);
+    return 0;
+  }
+  finish_close(s, L, 1);
+  return 0;
+}
+
+static int tcp_socket_abort(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_settop(L, 1);
+  write_queue_free(s);
+  if (s->state != ST_UNCONNECTED || s->fd >= 0) {
+    if (s->state == ST_CONNECTED)
+      s->state = ST_CLOSING;   /* abort does not announce ClosingState */
+    finish_close(s, L, 1);
+  }
+  buffer_free(&s->rb);
+  return 0;
+}
+
+/* close(): aboutToClose, then disconnectFromHost; the unread data goes, as
+ * QIODevice::close() drops its buffer. */
+static int tcp_socket_close(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_settop(L, 1);
+  if (s->state != ST_UNCONNECTED)
+    emit0(s, L, 1, SIG_ABOUT_TO_CLOSE);
+  tcp_socket_disconnectFromHost(L);
+  if (s->rb.borrowed)
+    s->rb.len = 0;   /* the scratch goes back with the emit in progress */
+  else
+    buffer_free(&s->rb);
+  return 0;
+}
+
+/* __gc and __close: no signals, just release everything. */
+static int tcp_socket_gc(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  close_fd(s);
+  if (s->rt->loop)
+    ev_timer_stop(s->rt->loop, &s->wait.timer);
+  if (!s->rb.borrowed)
+    buffer_free(&s->rb);
+  free(s->peer_name);
+  s->peer_name = NULL;
+  s->state = ST_UNCONNECTED;
+  lnet_unanchor(L, &s->ref);
+  return 0;
+}
+
+/* ---- Lua methods: reading ---- */
+
+static int tcp_socket_bytesAvailable(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->rb.len);
+  return 1;
+}
+
+static size_t checkcount(lua_State *L, int idx) {
+  lua_Integer n = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, n >= 0, idx, "size must not be negative");
+  return (size_t)n;
+}
+
+/* read(n): up to n bytes of what is buffered; "" when nothing is. */
+static int tcp_socket_read(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  size_t n = checkcount(L, 2);
+  if (n > s->rb.len)
+    n = s->rb.len;
+  lua_pushlstring(L, buffer_head(&s->rb), n);
+  buffer_consume(&s->rb, n);
+  after_read(s);
+  return 1;
+}
+
+static int tcp_socket_readAll(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushlstring(L, buffer_head(&s->rb), s->rb.len);
+  buffer_consume(&s->rb, s->rb.len);
+  after_read(s);
+  return 1;
+}
+
+static int tcp_socket_peek(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  size_t n = checkcount(L, 2);
+  lua_pushlstring(L, buffer_head(&s->rb), n < s->rb.len ? n : s->rb.len);
+  return 1;
+}
+
+/* readLine([max]): a line with its "\n", or what is there when no line is
+ * complete (as Qt); max bounds the length. */
+static int tcp_socket_readLine(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  size_t limit = lua_isnoneornil(L, 2) ? s->rb.len : checkcount(L, 2);
+  if (limit > s->rb.len)
+    limit = s->rb.len;
+  const char *head = buffer_head(&s->rb);
+  const char *nl = limit ? memchr(head, '\n', limit) : NULL;
+  size_t n = nl ? (size_t)(nl - head) + 1 : limit;
+  lua_pushlstring(L, head, n);
+  buffer_consume(&s->rb, n);
+  after_read(s);
+  return 1;
+}
+
+static int tcp_socket_canReadLine(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushboolean(L, s->rb.len && memchr(buffer_head(&s->rb), '\n', s->rb.len) != NULL);
+  return 1;
+}
+
+static int tcp_socket_atEnd(lua_State *L) {
+  lua_pushboolean(L, tcp_socket_check(L, 1)->rb.len == 0);
+  return 1;
+}
+
+static int tcp_socket_setReadBufferSize(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  s->read_limit = checkcount(L, 2);
+  resume_reading(s);
+  return 0;
+}
+
+static int tcp_socket_readBufferSize(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->read_limit);
+  return 1;
+}
+
+/* ---- Lua methods: writing ---- */
+
+static int fail(lua_State *L, struct tcp_socket *s, enum socket_error e, const char *text) {
+  emit_error(s, L, 1, e, text);
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+static bool can_write(struct tcp_socket *s) {
+  return s->fd >= 0 && (s->state == ST_CONNECTED || s->state == ST_CONNECTING ||
+                        s->state == ST_HOSTLOOKUP);
+}
+
+/* write(data) -> bytes taken, or false (not connected, queue over its cap). */
+static int tcp_socket_write(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  if (!can_write(s))
+    return fail(L, s, SE_OPERATION, "Socket is not connected");
+  size_t done = 0;
+  if (!s->wq_head && s->state == ST_CONNECTED && !lnet_has_slots(L, 1, SIG_BYTES_WRITTEN)) {
+    ssize_t n = send(s->fd, data, len, MSG_NOSIGNAL);
+    if (n > 0) {
+      done = (size_t)n;
+      s->sent_unreported += done;
+    }
+    /* Errors other than EAGAIN surface from the write watcher, which
+     * reports them with the full close sequence. */
+  }
+  if (done < len) {
+    if (s->wq_bytes + (len - done) > s->write_limit)
+      return fail(L, s, SE_RESOURCE, "Write buffer limit reached");
+    if (!wq_append(s, data + done, len - done))
+      return fail(L, s, SE_RESOURCE, "Out of resources");
+    start_writing(s);
+  }
+  lua_pushinteger(L, (lua_Integer)len);
+  return 1;
+}
+
+/* sendFile(path or fd, [offset], [length]): queues a file range for
+ * sendfile(2); a path is opened now and closed when sent. */
+static int tcp_socket_sendFile(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_Integer offset = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, offset >= 0, 3, "offset must not be negative");
+  int fd;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    fd = fcntl((int)luaL_checkinteger(L, 2), F_DUPFD_CLOEXEC, 0);
+  } else {
+    fd = open(luaL_checkstring(L, 2), O_RDONLY | O_CLOEXEC);
+  }
+  if (!can_write(s)) {
+    if (fd >= 0)
+      close(fd);
+    return fail(L, s, SE_OPERATION, "Socket is not connected");
+  }
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    const char *msg = strerror(errno);
+    if (fd >= 0)
+      close(fd);
+    set_error(s, SE_UNKNOWN, msg);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_Integer length = luaL_optinteger(L, 4, (lua_Integer)st.st_size - offset);
+  if (length < 0)
+    length = 0;
+  struct wchunk *c = wchunk_new(0);
+  if (!c) {
+    close(fd);
+    return fail(L, s, SE_RESOURCE, "Out of resources");
+  }
+  c->file_fd = fd;
+  c->file_off = (off_t)offset;
+  c->len = (size_t)length;
+  wq_push(s, c);
+  start_writing(s);
+  lua_pushinteger(L, length);
+  return 1;
+}
+
+static int tcp_socket_flush(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->fd < 0 || s->state != ST_CONNECTED || !s->wq_head) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  ssize_t n = flush_queue(s);
+  if (n > 0)
+    s->sent_unreported += (size_t)n;
+  lua_pushboolean(L, n > 0);
+  return 1;
+}
+
+static int tcp_socket_bytesToWrite(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->wq_bytes);
+  return 1;
+}
+
+static int tcp_socket_setWriteBufferLimit(lua_State *L) {
+  tcp_socket_check(L, 1)->write_limit = checkcount(L, 2);
+  return 0;
+}
+
+static int tcp_socket_writeBufferLimit(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->write_limit);
+  return 1;
+}
+
+/* ---- Lua methods: waits ---- */
+
+static void wait_timed_out(struct lnet_wait *w) {
+  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wait));
+  set_error(s, SE_TIMEOUT, "Network operation timed out");
+  if (s->wait_kind == WAIT_CONNECTED && s->state != ST_CONNECTED) {
+    /* Qt gives up the attempt; the waiter learns of it, not the slots. */
+    close_fd(s);
+    s->state = ST_UNCONNECTED;
+    lnet_unanchor(s->rt->L, &s->ref);
+  }
+}
+
+static int wait_for(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
+  double ms = lnet_opt_ms(L, 2, WAIT_DEFAULT_MS);
+  s->wait_kind = (uint8_t)kind;
+  return lnet_wait(L, s->rt, &s->wait, ms);
+}
+
+static int tcp_socket_waitForConnected(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->state == ST_CONNECTED || s->state == ST_UNCONNECTED) {
+    lua_pushboolean(L, s->state == ST_CONNECTED);
+    return 1;
+  }
+  return wait_for(L, s, WAIT_CONNECTED);
+}
+
+static int tcp_socket_waitForReadyRead(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->fd < 0 || (s->state != ST_CONNECTED && s->state != ST_CONNECTING &&
+                    s->state != ST_HOSTLOOKUP)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return wait_for(L, s, WAIT_READY_READ);
+}
+
+static int tcp_socket_waitForBytesWritten(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->sent_unreported > 0 && !s->wq_head) {
+    s->sent_unreported = 0;   /* write() already handed it to the kernel */
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (!s->wq_head || s->fd < 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  s->sent_unreported = 0;
+  return wait_for(L, s, WAIT_BYTES_WRITTEN);
+}
+
+static int tcp_socket_waitForDisconnected(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->state == ST_UNCONNECTED) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return wait_for(L, s, WAIT_DISCONNECTED);
+}
+
+/* ---- Lua methods: state and addresses ---- */
+
+static int tcp_socket_state(lua_State *L) {
+  lua_pushstring(L, state_names[tcp_socket_check(L, 1)->state]);
+  return 1;
+}
+
+static int tcp_socket_error(lua_State *L) {
+  lua_pushstring(L, socket_error_name(tcp_socket_check(L, 1)->error));
+  return 1;
+}
+
+static int tcp_socket_errorString(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushstring(L, s->error_string ? s->error_string : "Unknown error");
+  return 1;
+}
+
+static int tcp_socket_isValid(lua_State *L) {
+  lua_pushboolean(L, tcp_socket_check(L, 1)->fd >= 0);
+  return 1;
+}
+
+static int tcp_socket_isOpen(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushboolean(L, s->state != ST_UNCONNECTED || s->rb.len > 0);
+  return 1;
+}
+
+static int push_address(lua_State *L, struct tcp_socket *s, bool peer, bool want_port) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int r = s->fd < 0 || s->state != ST_CONNECTED ? -1
+          : peer ? getpeername(s->fd, (struct sockaddr *)&ss, &len)
+                 : getsockname(s->fd, (struct sockaddr *)&ss, &len);
+  if (want_port) {
+    lua_pushinteger(L, r < 0 ? 0 : net_addr_port((struct sockaddr *)&ss));
+  } else {
+    if (r < 0)
+      ss.ss_family = AF_UNSPEC;   /* the null address */
+    host_address_push(L, (struct sockaddr *)&ss);
+  }
+  return 1;
+}
+
+static int tcp_socket_peerAddress(lua_State *L) {
+  return push_address(L, tcp_socket_check(L, 1), true, false);
+}
+static int tcp_socket_peerPort(lua_State *L) {
+  return push_address(L, tcp_socket_check(L, 1), true, true);
+}
+static int tcp_socket_localAddress(lua_State *L) {
+  return push_address(L, tcp_socket_check(L, 1), false, false);
+}
+static int tcp_socket_localPort(lua_State *L) {
+  return push_address(L, tcp_socket_check(L, 1), false, true);
+}
+
+static int tcp_socket_peerName(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushstring(L, s->peer_name ? s->peer_name : "");
+  return 1;
+}
+
+/* ---- socket options ---- */
+
+static const char *const option_names[] = {
+  "LowDelayOption", "KeepAliveOption", "MulticastTtlOption", "MulticastLoopbackOption",
+  "TypeOfServiceOption", "SendBufferSizeSocketOption", "ReceiveBufferSizeSocketOption", NULL,
+};
+static const int option_levels[] = { IPPROTO_TCP, SOL_SOCKET, IPPROTO_IP, IPPROTO_IP, IPPROTO_IP, SOL_SOCKET, SOL_SOCKET };
+static const int option_names_os[] = { TCP_NODELAY, SO_KEEPALIVE, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_TOS, SO_SNDBUF, SO_RCVBUF };
+
+static int tcp_socket_setSocketOption(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int value = lua_isboolean(L, 3) ? lua_toboolean(L, 3) : (int)luaL_checkinteger(L, 3);
+  bool ok = s->fd >= 0 &&
+            setsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, sizeof value) == 0;
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+static int tcp_socket_socketOption(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (s->fd < 0 || getsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, &len) < 0)
+    return 0;
+  lua_pushinteger(L, value);
+  return 1;
+}
+
+/* ---- construction ---- */
+
+static int tcp_socket_tostring(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->fd < 0) {
+    lua_pushfstring(L, LNET_TCPSOCKET " (%s)", s->rb.len ? "closed, data buffered" : "closed");
+    return 1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char buf[NET_ADDRSTRLEN] = "";
+  int port = 0;
+  if (getpeername(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+    net_addr_format((struct sockaddr *)&ss, buf);
+    port = net_addr_port((struct sockaddr *)&ss);
+  }
+  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", state_names[s->state], buf, port);
+  return 1;
+}
+
+static int tcp_socket_new(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  struct tcp_socket *s = lnet_newobject(L, sizeof *s, LNET_TCPSOCKET, 1);
+  tcp_socket_init(s, rt);
+  return 1;
+}
+
+void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
+  struct tcp_socket *s = lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->socket_mt_ref);
+  lua_setmetatable(L, -2);
+  tcp_socket_init(s, rt);
+  s->fd = fd;
+  s->state = ST_CONNECTED;
+  s->ref = lnet_anchor(L, -1);
+  ev_io_set(&s->rio, fd, EV_READ);
+  ev_io_set(&s->wio, fd, EV_WRITE);
+  ev_io_start(rt->loop, &s->rio);
+}
+
+int luaopen_luanet_tcp_socket(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "connectToHost", tcp_socket_connectToHost },
+    { "disconnectFromHost", tcp_socket_disconnectFromHost },
+    { "abort", tcp_socket_abort },
+    { "close", tcp_socket_close },
+    { "state", tcp_socket_state },
+    { "error", tcp_socket_error },
+    { "errorString", tcp_socket_errorString },
+    { "isValid", tcp_socket_isValid },
+    { "isOpen", tcp_socket_isOpen },
+    { "peerAddress", tcp_socket_peerAddress },
+    { "peerPort", tcp_socket_peerPort },
+    { "peerName", tcp_socket_peerName },
+    { "localAddress", tcp_socket_localAddress },
+    { "localPort", tcp_socket_localPort },
+    { "read", tcp_socket_read },
+    { "readAll", tcp_socket_readAll },
+    { "readLine", tcp_socket_readLine },
+    { "canReadLine", tcp_socket_canReadLine },
+    { "peek", tcp_socket_peek },
+    { "atEnd", tcp_socket_atEnd },
+    { "bytesAvailable", tcp_socket_bytesAvailable },
+    { "write", tcp_socket_write },
+    { "sendFile", tcp_socket_sendFile },
+    { "flush", tcp_socket_flush },
+    { "bytesToWrite", tcp_socket_bytesToWrite },
+    { "setReadBufferSize", tcp_socket_setReadBufferSize },
+    { "readBufferSize", tcp_socket_readBufferSize },
+    { "setWriteBufferLimit", tcp_socket_setWriteBufferLimit },
+    { "writeBufferLimit", tcp_socket_writeBufferLimit },
+    { "setSocketOption", tcp_socket_setSocketOption },
+    { "socketOption", tcp_socket_socketOption },
+    { "waitForConnected", tcp_socket_waitForConnected },
+    { "waitForReadyRead", tcp_socket_waitForReadyRead },
+    { "waitForBytesWritten", tcp_socket_waitForBytesWritten },
+    { "waitForDisconnected", tcp_socket_waitForDisconnected },
+    { NULL, NULL },
+  };
+  static const luaL_Reg meta[] = {
+    { "__gc", tcp_socket_gc },
+    { "__close", tcp_socket_gc },
+    { "__tostring", tcp_socket_tostring },
+    { NULL, NULL },
+  };
+  static const struct lnet_class cls = {
+    .name = LNET_TCPSOCKET, .methods = methods, .meta = meta, .signals = signal_names,
+    .constants = NULL, .construct = tcp_socket_new,
+  };
+  lnet_class_register(L, &cls);
+  /* Constants: states, errors and options, by their Qt names. */
+  const char *const *lists[] = { state_names, socket_error_names, option_names };
+  for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+    for (const char *const *n = lists[i]; *n; n++) {
+      lua_pushstring(L, *n);
+      lua_setfield(L, -2, *n);
+    }
+  struct lnet_runtime *rt = lnet_runtime(L);
+  luaL_getmetatable(L, LNET_TCPSOCKET);
+  rt->socket_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 1;
+}

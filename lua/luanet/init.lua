@@ -1,0 +1,7 @@
+-- luanet: the library scripts require. The C core (luanet.core: the loop,
+-- tasks, signals, sockets, timers) plus the classes written in Lua.
+local net = require "luanet.core"
+
+net.DataStream = require "luanet.datastream"
+
+return net

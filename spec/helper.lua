@@ -1,0 +1,133 @@
+-- spec/helper.lua: what every spec shares. Loops are bounded: run() drives
+-- the luanet loop until a condition holds or a time-out passes, so a spec
+-- that waits for a signal that never comes fails instead of hanging.
+local net = require "luanet"
+
+local helper = { net = net }
+
+helper.TIMEOUT = 5000   -- ms
+
+-- The luanetd binary under test: the sanitizer pass points LUANETD at its own.
+helper.LUANETD = os.getenv("LUANETD") or "build/luanetd"
+
+local function now_ms()
+  local f = io.open("/proc/uptime")
+  if f then
+    local up = f:read("n")
+    f:close()
+    if up then return up * 1000 end
+  end
+  return os.clock() * 1000
+end
+helper.now_ms = now_ms
+
+-- Runs the loop until cond() is true or timeout ms pass; returns cond().
+function helper.run(timeout, cond)
+  timeout = timeout or helper.TIMEOUT
+  local deadline = now_ms() + timeout
+  while not (cond and cond()) do
+    if now_ms() >= deadline then break end
+    net.sleep(10)   -- runs the loop nested for 10 ms
+  end
+  return cond and cond() or false
+end
+
+-- Runs the loop for ms milliseconds, whatever happens.
+function helper.drive(ms)
+  local deadline = now_ms() + ms
+  while now_ms() < deadline do net.processEvents(deadline - now_ms()) end
+end
+
+-- A slot wrapper that counts its calls and keeps its last arguments:
+-- local seen = helper.expect(); sig:connect(seen); ... assert(seen.count > 0)
+function helper.expect(fn)
+  local rec = { count = 0, args = nil }
+  setmetatable(rec, { __call = function(self, ...)
+    self.count = self.count + 1
+    self.args = table.pack(...)
+    if fn then return fn(...) end
+  end })
+  return rec
+end
+
+-- A TcpServer on 127.0.0.1 (or addr), any free port; returns server, port.
+function helper.listen(addr)
+  local server = net.TcpServer()
+  assert(server:listen(addr or "127.0.0.1", 0), server:errorString())
+  return server, server:serverPort()
+end
+
+-- Quotes a string for sh.
+function helper.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Starts a command in the background with stdout and stderr going to
+-- files; returns a process handle: pid, wait_line(pattern, ms), output(),
+-- stderr(), kill(sig), wait(ms) -> exit code or nil.
+function helper.spawn(cmd)
+  local out = os.tmpname()
+  local err = os.tmpname()
+  local status = os.tmpname()
+  local inner = ("sh -c %s >%s 2>%s; echo $? >%s"):format(helper.quote("exec " .. cmd), out, err, status)
+  local p = io.popen(("sh -c %s >/dev/null 2>&1 & echo $!"):format(helper.quote(inner)))
+  local shell_pid = tonumber(p:read("l"))
+  p:close()
+  local proc = { shell_pid = shell_pid }
+  local function slurp(path)
+    local f = io.open(path)
+    if not f then return "" end
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+  function proc.output() return slurp(out) end
+  function proc.stderr() return slurp(err) end
+  -- The command's own pid: the shell's only child.
+  function proc.pid()
+    local f = io.open(("/proc/%d/task/%d/children"):format(shell_pid, shell_pid))
+    local s = f and f:read("a") or ""
+    if f then f:close() end
+    return tonumber(s:match("%d+"))
+  end
+  function proc.wait_line(pattern, ms)
+    local found
+    helper.run(ms or helper.TIMEOUT, function()
+      found = proc.output():match(pattern)
+      return found ~= nil
+    end)
+    return found
+  end
+  function proc.exit_code()
+    local s = slurp(status)
+    return tonumber(s:match("%d+"))
+  end
+  function proc.wait(ms)
+    helper.run(ms or helper.TIMEOUT, function() return proc.exit_code() ~= nil end)
+    return proc.exit_code()
+  end
+  function proc.kill(sig)
+    local pid = proc.pid()
+    if pid then os.execute(("kill -%s %d 2>/dev/null"):format(sig or "TERM", pid)) end
+  end
+  function proc.cleanup()
+    if proc.exit_code() == nil then
+      proc.kill("KILL")
+      proc.wait(2000)
+    end
+    os.remove(out); os.remove(err); os.remove(status)
+  end
+  return proc
+end
+
+-- Runs a command to its end (bounded by `timeout`), returns exit code,
+-- stdout, stderr.
+function helper.execute(cmd, ms)
+  local proc = helper.spawn(cmd)
+  local code = proc.wait(ms or helper.TIMEOUT * 2)
+  local o, e = proc.output(), proc.stderr()
+  proc.cleanup()
+  return code, o, e
+end
+
+return helper
