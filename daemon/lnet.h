@@ -28,7 +28,7 @@ struct lnet_runtime {
   struct ev_loop *loop;
   lua_State *L;              /* the state's main thread: callbacks push here */
   int tasks_ref;             /* registry table: task coroutine -> true */
-  int hooks_ref;             /* registry table: task -> lightuserdata hook */
+  int hooks_ref;             /* registry table: suspended task -> its done hook */
   lua_State *pool[LNET_TASK_POOL_MAX];
   int pool_len;
   char *scratch;             /* lent to one socket's read buffer at a time */

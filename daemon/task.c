@@ -10,7 +10,6 @@
  * that is how waitFor...() tells our tasks from a user's own coroutines. */
 #include "lnet.h"
 
-#include <stdlib.h>
 
 struct lnet_task_hook {
   task_done_fn fn;
@@ -63,10 +62,8 @@ static struct lnet_task_hook task_take_hook(struct lnet_runtime *rt, lua_State *
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->hooks_ref);
   lua_pushthread(co);
   lua_xmove(co, L, 1);
-  if (lua_rawget(L, -2) == LUA_TLIGHTUSERDATA) {
-    struct lnet_task_hook *hook = lua_touserdata(L, -1);
-    h = *hook;
-    free(hook);
+  if (lua_rawget(L, -2) == LUA_TUSERDATA) {
+    h = *(struct lnet_task_hook *)lua_touserdata(L, -1);
     lua_pushthread(co);
     lua_xmove(co, L, 1);
     lua_pushnil(L);
@@ -116,17 +113,16 @@ enum task_status task_resume(struct lnet_runtime *rt, lua_State *co, int nargs) 
   return task_settle(rt, co, status, nres, true);
 }
 
+/* The hook is a userdata in the hooks table: the state owns it, so a task
+ * that never ends (os.exit inside it) leaks nothing. */
 void task_on_done(struct lnet_runtime *rt, lua_State *co, task_done_fn fn, void *ud) {
-  struct lnet_task_hook *hook = malloc(sizeof *hook);
-  if (!hook)
-    return;
-  hook->fn = fn;
-  hook->ud = ud;
   lua_State *L = rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->hooks_ref);
   lua_pushthread(co);
   lua_xmove(co, L, 1);
-  lua_pushlightuserdata(L, hook);
+  struct lnet_task_hook *hook = lua_newuserdatauv(L, sizeof *hook, 0);
+  hook->fn = fn;
+  hook->ud = ud;
   lua_rawset(L, -3);
   lua_pop(L, 1);
 }

@@ -1,0 +1,47 @@
+# A thin wrapper around CMake. The README's two commands are `make run` and
+# `make test`; both install the Debian packages they need first.
+
+CORE_DEPS  = build-essential cmake pkg-config lua5.4 liblua5.4-dev libev-dev \
+             libc-ares-dev lua-busted
+TEST_DEPS  = python3 python3-pyqt5 procps
+FUZZ_DEPS  = clang libclang-rt-14-dev
+BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux
+
+JOBS ?= $(shell nproc)
+# CI turns warnings into errors.
+WERROR := $(if $(filter true,$(CI)),ON,OFF)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build asan run test fuzz bench clean
+
+all: build
+
+deps:
+	@tools/deps.sh $(CORE_DEPS)
+
+build: deps
+	@cmake -S . -B build -DLUANET_WERROR=$(WERROR) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B build-asan -DLUANET_SANITIZE=ON -DLUANET_WERROR=$(WERROR) \
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+run: build
+	build/luanetd scripts/fortune_server.lua --port 7000
+
+test: build asan
+	@tools/deps.sh $(TEST_DEPS)
+	@tools/run-specs.sh
+
+fuzz: deps
+	@tools/deps.sh $(FUZZ_DEPS)
+	@fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: build
+	@tools/deps.sh $(BENCH_DEPS)
+	@bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

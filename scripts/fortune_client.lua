@@ -1,0 +1,86 @@
+-- scripts/fortune_client.lua: Qt's Fortune Client example, event-driven.
+-- It connects, reads one block (a quint16 size, then a Qt 4 QString) from
+-- readyRead, prints the fortune and exits 0. The block may come in any
+-- number of pieces: as in Qt's example, the size is read once two bytes are
+-- there (blockSize stays 0 until then), and the string once the whole block
+-- is. Failures print the example's messages on stderr and exit 1; a
+-- net.Timer gives up when no complete fortune has come within 5 s.
+--
+--   luanetd scripts/fortune_client.lua HOST PORT
+local net = require "luanet"
+
+local TIMEOUT_MS = 5000
+
+local MESSAGES = {
+  HostNotFoundError = "The host was not found. Please check the host name and port settings.",
+  ConnectionRefusedError = "The connection was refused by the peer. Make sure the fortune"
+    .. " server is running, and check that the host name and port settings are correct.",
+}
+
+local function parse_args(host, port, ...)
+  port = math.tointeger(tonumber(port))
+  if not host or not port or port < 0 or port > 65535 or select("#", ...) > 0 then
+    io.stderr:write("usage: fortune_client.lua HOST PORT\n")
+    os.exit(2)
+  end
+  return host, port
+end
+
+local function new_client(host, port)
+  local sock = net.TcpSocket()
+  local stream = net.DataStream(sock)
+  local timer = net.Timer()
+  local block_size = 0
+
+  local function finish(code)
+    timer:stop()
+    sock:abort()
+    net.quit(code)
+  end
+
+  local function fail(text)
+    io.stderr:write(text, "\n")
+    finish(1)
+  end
+
+  -- Qt's readFortune: true once the client is done (printed or failed).
+  local function read_fortune()
+    if block_size == 0 then
+      if sock:bytesAvailable() < 2 then return false end
+      block_size = stream:readUInt16()
+    end
+    if sock:bytesAvailable() < block_size then return false end
+    -- The whole block is here, so a string that will not read is corrupt.
+    local fortune = stream:readQString()
+    if not fortune then
+      fail("The following error occurred: Malformed fortune block.")
+      return true
+    end
+    print(fortune)
+    finish(0)
+    return true
+  end
+
+  -- Qt's displayError. The example ignores RemoteHostClosedError because
+  -- its window stays open; here the peer closing before a whole block came
+  -- means no fortune will come, so it is reported like the others.
+  local function display_error(err)
+    if err == "RemoteHostClosedError" and read_fortune() then return end
+    fail(MESSAGES[err] or ("The following error occurred: %s."):format(sock:errorString()))
+  end
+
+  sock.readyRead:connect(read_fortune)
+  sock.errorOccurred:connect(display_error)
+  timer:setSingleShot(true)
+  timer.timeout:connect(function()
+    fail("The following error occurred: Network operation timed out.")
+  end)
+
+  timer:start(TIMEOUT_MS)
+  sock:connectToHost(host, port)
+end
+
+io.stdout:setvbuf("line")
+new_client(parse_args(...))
+-- A stock lua5.4 runs the main chunk outside the loop: run it here.
+if not coroutine.isyieldable() then os.exit(net.exec()) end
