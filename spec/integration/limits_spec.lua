@@ -1,0 +1,77 @@
+-- spec/integration/limits_spec.lua: the process basics of DESIGN.md under a
+-- real luanetd: when accept() meets EMFILE the listener pauses instead of
+-- spinning, and the connections that waited in the backlog are served once
+-- descriptors are free again.
+local helper = require "helper"
+local net = helper.net
+
+local FIRST_LINE = "The server is running on IP: %S+ port: (%d+)\n"
+
+-- utime + stime of a process, in seconds.
+local function cpu_seconds(pid)
+  local f = assert(io.open(("/proc/%d/stat"):format(pid)))
+  local stat = f:read("a")
+  f:close()
+  local fields = {}
+  for field in stat:match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = field end
+  -- fields[1] is the state (field 3 of stat): utime is field 14, stime 15
+  return (tonumber(fields[12]) + tonumber(fields[13])) / 100
+end
+
+describe("luanetd out of file descriptors", function()
+  it("pauses accepting without spinning and serves the backlog later", function()
+    local proc = helper.spawn(("prlimit --nofile=48:48 %s scripts/echo_server.lua"):format(helper.LUANETD))
+    local clients = {}
+    finally(function()
+      for _, c in ipairs(clients) do c.sock:abort() end
+      proc.cleanup()
+    end)
+    local port = math.tointeger(tonumber(proc.wait_line(FIRST_LINE)))
+    assert.is_not_nil(port, proc.stderr())
+
+    local N = 80   -- more than the server has descriptors for
+    for i = 1, N do
+      local c = { sock = net.TcpSocket(), got = "" }
+      c.sock.connected:connect(function() c.sock:write(("ping %d\n"):format(i)) end)
+      c.sock.readyRead:connect(function() c.got = c.got .. c.sock:readAll() end)
+      c.sock:connectToHost("127.0.0.1", port)
+      clients[i] = c
+    end
+    local function echoed()
+      local n = 0
+      for i, c in ipairs(clients) do
+        if c.got == ("ping %d\n"):format(i) then n = n + 1 end
+      end
+      return n
+    end
+    helper.run(5000, function() return echoed() >= 30 end)
+    local served = echoed()
+    assert.is_true(served >= 30 and served < N, ("served %d of %d"):format(served, N))
+
+    -- Saturated: the listener is readable but accept() fails. A spinning
+    -- server would burn a whole second of CPU here.
+    local pid = proc.pid()
+    local before = cpu_seconds(pid)
+    helper.drive(1000)
+    local used = cpu_seconds(pid) - before
+    assert.is_true(used < 0.3, ("server used %.2f s of CPU in 1 s while out of fds"):format(used))
+
+    -- Free descriptors: the clients still waiting get served.
+    local closed = {}
+    for i, c in ipairs(clients) do
+      if c.got ~= "" and #closed < 40 then
+        c.sock:abort()
+        closed[i] = true
+      end
+    end
+    helper.run(10000, function()
+      for i, c in ipairs(clients) do
+        if not closed[i] and c.got ~= ("ping %d\n"):format(i) then return false end
+      end
+      return true
+    end)
+    for i, c in ipairs(clients) do
+      if not closed[i] then assert.are.same(("ping %d\n"):format(i), c.got) end
+    end
+  end)
+end)
