@@ -86,8 +86,9 @@ static struct host_address *host_address_check(lua_State *L, int idx) {
 /* HostAddress([text]): a literal or a special name; anything else (or
  * nothing) gives the null address, as QHostAddress does. */
 static int host_address_construct(lua_State *L) {
+  const char *text = luaL_optstring(L, 1, NULL);
   struct host_address *ha = host_address_new(L);
-  if (!lua_isnoneornil(L, 1) && !host_address_parse(luaL_checkstring(L, 1), 0, ha))
+  if (text && !host_address_parse(text, 0, ha))
     ha->kind = HA_NULL;
   return 1;
 }
@@ -107,7 +108,7 @@ static int host_address_toString(lua_State *L) {
   if (ha->kind == HA_NULL)
     lua_pushliteral(L, "");
   else if (ha->kind == HA_ANY)
-    lua_pushliteral(L, "::");
+    lua_pushliteral(L, "0.0.0.0");   /* as Qt prints QHostAddress::Any */
   else
     lua_pushstring(L, net_addr_format((struct sockaddr *)&ha->addr.ss, buf));
   return 1;
@@ -137,8 +138,10 @@ static uint32_t ipv4_of(const struct host_address *ha) {
 
 static int host_address_isLoopback(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
+  const struct in6_addr *v6 = ipv6_of(ha);
   bool yes = (ha->kind == HA_IPV4 && (ipv4_of(ha) >> 24) == 127) ||
-             (ha->kind == HA_IPV6 && IN6_IS_ADDR_LOOPBACK(ipv6_of(ha)));
+             (ha->kind == HA_IPV6 && (IN6_IS_ADDR_LOOPBACK(v6) ||
+                                      (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127)));
   lua_pushboolean(L, yes);
   return 1;
 }

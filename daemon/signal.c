@@ -14,19 +14,37 @@ void signal_new(lua_State *L) {
   luaL_setmetatable(L, LNET_SIGNAL);
 }
 
+/* Whether fn (at fn_idx) is still a slot of the signal at sig_idx. */
+static bool signal_has_slot(lua_State *L, int sig_idx, int fn_idx) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, sig_idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, sig_idx, i);
+    bool same = lua_rawequal(L, -1, fn_idx);
+    lua_pop(L, 1);
+    if (same)
+      return true;
+  }
+  return false;
+}
+
+/* The slots connected when the emit starts are called, in order, unless a
+ * slot disconnects one before its turn (as in Qt); slots connected during
+ * the emit wait for the next one. With one slot there is nothing to
+ * re-check, which is the common case and costs no copy. */
 int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
                 task_done_fn done, void *ud) {
   sig_idx = lua_absindex(L, sig_idx);
   int base = lua_gettop(L) - nargs;
+  int n = (int)lua_rawlen(L, sig_idx);
   int suspended = 0;
-  lua_Integer n = (lua_Integer)lua_rawlen(L, sig_idx);
-  luaL_checkstack(L, nargs + 2, "too many signal arguments");
-  for (lua_Integer i = 1; i <= n; i++) {
-    /* A slot may disconnect others: stop at the first hole. */
-    if (lua_rawgeti(L, sig_idx, i) == LUA_TNIL) {
-      lua_pop(L, 1);
-      break;
-    }
+  luaL_checkstack(L, n + nargs + 2, "too many slots");
+  for (int i = 1; i <= n; i++)   /* the snapshot, above the arguments */
+    lua_rawgeti(L, sig_idx, i);
+  int first = base + nargs + 1;
+  for (int i = 0; i < n; i++) {
+    if (n > 1 && i > 0 && !signal_has_slot(L, sig_idx, first + i))
+      continue;
+    lua_pushvalue(L, first + i);
     for (int a = 1; a <= nargs; a++)
       lua_pushvalue(L, base + a);
     lua_State *co;
