@@ -1,0 +1,488 @@
+/* bench/loadgen.c: the load client of the TCP benchmarks. One thread, epoll.
+ *
+ *   loadgen echo  [--host H] --port P [--conns N] [--secs S] [--count M] [--size B]
+ *       N connections (default 1), each a ping-pong: send B bytes (default
+ *       64), wait until the same B bytes are back, repeat. Runs S seconds
+ *       (default 3), or until M round trips in all when --count is given (S
+ *       is then only a bound, default 120). Prints one key=value line:
+ *       mode=echo conns= size= messages= secs= msgs_per_s= p50_us= p99_us=
+ *       max_us= errors=
+ *
+ *   loadgen hold  [--host H] --port P --conns N [--size B | --send S --expect N]
+ *       Opens N connections and prints "connected=N"; waits for a line on
+ *       stdin; echoes B bytes once on every connection and prints
+ *       "echoed=K"; waits for a line (or EOF) on stdin, then closes them all
+ *       and exits. The harness reads the server's RSS between the steps.
+ *
+ *   loadgen first [--host H] --port P [--size B | --send S --expect N] [--cpu C]
+ *                 [--timeout-ms T] -- CMD ARGS...
+ *       Start-to-first-reply: takes the time, forks and execs CMD (pinned
+ *       to CPU C when given, stdout to /dev/null), then tries to connect
+ *       every 1 ms; once connected sends B bytes and waits for them back.
+ *       Prints "first_reply_us=X attempts=A", then sends SIGTERM to the
+ *       child (SIGKILL after 2 s) and reaps it.
+ *
+ * Every echo is checked byte for byte against what was sent; a mismatch,
+ * a reset or an early close counts in errors= and ends that connection.
+ *
+ * hold and first also speak to servers that do not echo (HTTP, FTP, ...):
+ * --send STR (C escapes \r \n \t \\ \xHH) is sent instead of B echo
+ * bytes, and the reply is complete after --expect N bytes (default 1), its
+ * content unchecked; with --send and --expect 0 nothing is awaited (a
+ * server that speaks first, like FTP, is awaited with --expect N alone). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SIZE 65536
+
+static const char *host = "127.0.0.1";
+static int port = -1, conns = 1, size = 64, cpu = -1;
+static double secs = -1;
+static long long count = -1;
+static long timeout_ms = 5000;
+static char payload[MAX_SIZE];
+static int custom;       /* --send or --expect given: not an echo */
+static int send_len;     /* bytes of payload to send (hold, first) */
+static int expect = -1;  /* bytes that complete a reply (hold, first) */
+
+/* --send's C escapes, decoded into payload. */
+static int unescape(const char *in) {
+  int n = 0;
+  while (*in && n < MAX_SIZE) {
+    char c = *in++;
+    if (c == '\\' && *in) {
+      char e = *in++;
+      if (e == 'r')
+        c = '\r';
+      else if (e == 'n')
+        c = '\n';
+      else if (e == 't')
+        c = '\t';
+      else if (e == 'x' && in[0] && in[1]) {
+        char hex[3] = {in[0], in[1], 0};
+        c = (char)strtol(hex, NULL, 16);
+        in += 2;
+      } else
+        c = e;
+    }
+    payload[n++] = c;
+  }
+  return n;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static struct sockaddr_in server_addr(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    fprintf(stderr, "loadgen: not an IPv4 address: %s\n", host);
+    exit(2);
+  }
+  return sa;
+}
+
+/* A blocking connect bounded by 5 s (a full accept queue drops the SYN and
+ * the kernel retries), then non-blocking with TCP_NODELAY. -1 on failure. */
+static int connect_one(const struct sockaddr_in *sa) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    die("socket");
+  struct timeval tv = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+/* ---- echo ---------------------------------------------------------------- */
+
+struct conn {
+  int fd;
+  int got;         /* bytes of the current reply received */
+  uint64_t sent_at;
+  char buf[];      /* size bytes */
+};
+
+static uint32_t *lat;  /* round-trip times, ns */
+static size_t nlat, caplat;
+
+static void record(uint64_t ns) {
+  if (nlat == caplat) {
+    caplat = caplat ? caplat * 2 : 1 << 16;
+    lat = realloc(lat, caplat * sizeof *lat);
+    if (!lat)
+      die("realloc");
+  }
+  lat[nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static double pct_us(double p) {
+  if (!nlat)
+    return 0;
+  size_t i = (size_t)(p * (double)(nlat - 1) + 0.5);
+  return lat[i] / 1000.0;
+}
+
+static int send_ping(struct conn *c) {
+  c->got = 0;
+  c->sent_at = now_ns();
+  ssize_t w = send(c->fd, payload, (size_t)size, MSG_NOSIGNAL);
+  return w == size ? 0 : -1; /* a fresh ping always fits the send buffer */
+}
+
+static int run_echo(void) {
+  if (secs < 0)
+    secs = count >= 0 ? 120 : 3;
+  struct sockaddr_in sa = server_addr();
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0)
+    die("epoll_create1");
+  struct conn **cs = calloc((size_t)conns, sizeof *cs);
+  long long errors = 0, issued = 0, done = 0;
+  int alive = 0;
+  for (int i = 0; i < conns; i++) {
+    cs[i] = calloc(1, sizeof **cs + (size_t)size);
+    cs[i]->fd = connect_one(&sa);
+    if (cs[i]->fd < 0) {
+      errors++;
+      continue;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cs[i]};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i]->fd, &ev) < 0)
+      die("epoll_ctl");
+    alive++;
+  }
+  uint64_t start = now_ns(), deadline = start + (uint64_t)(secs * 1e9);
+  for (int i = 0; i < conns; i++) {
+    if (cs[i]->fd < 0 || (count >= 0 && issued >= count))
+      continue;
+    if (send_ping(cs[i]) < 0) {
+      errors++, alive--, close(cs[i]->fd), cs[i]->fd = -1;
+      continue;
+    }
+    issued++;
+  }
+  struct epoll_event evs[256];
+  uint64_t t = start;
+  static char rbuf[MAX_SIZE];
+  while (alive > 0 && done < issued && t < deadline) {
+    int n = epoll_wait(ep, evs, 256, 10);
+    if (n < 0 && errno != EINTR)
+      die("epoll_wait");
+    for (int i = 0; i < n; i++) {
+      struct conn *c = evs[i].data.ptr;
+      ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
+      if (r <= 0 || c->got + r > size || memcmp(rbuf, payload + c->got, (size_t)r)) {
+        errors++, alive--, close(c->fd), c->fd = -1;
+        continue;
+      }
+      c->got += (int)r;
+      if (c->got < size)
+        continue;
+      t = now_ns();
+      record(t - c->sent_at);
+      done++;
+      if (t >= deadline || (count >= 0 && issued >= count))
+        continue; /* this connection is finished */
+      if (send_ping(c) < 0) {
+        errors++, alive--, close(c->fd), c->fd = -1;
+        continue;
+      }
+      issued++;
+    }
+    t = now_ns();
+    if (count < 0 && t >= deadline)
+      break;
+  }
+  double elapsed = (double)(t - start) / 1e9;
+  if (count >= 0 && done < count)
+    errors += count - done;
+  qsort(lat, nlat, sizeof *lat, cmp_u32);
+  printf("mode=echo conns=%d size=%d messages=%lld secs=%.3f msgs_per_s=%.1f "
+         "p50_us=%.1f p99_us=%.1f max_us=%.1f errors=%lld\n",
+         conns, size, done, elapsed, elapsed > 0 ? (double)done / elapsed : 0,
+         pct_us(0.50), pct_us(0.99), pct_us(1.0), errors);
+  for (int i = 0; i < conns; i++)
+    if (cs[i]->fd >= 0)
+      close(cs[i]->fd);
+  return errors ? 1 : 0;
+}
+
+/* ---- hold ---------------------------------------------------------------- */
+
+static void wait_stdin_line(void) {
+  char line[256];
+  if (!fgets(line, sizeof line, stdin))
+    return; /* EOF: go on */
+}
+
+static int run_hold(void) {
+  raise_nofile();
+  struct sockaddr_in sa = server_addr();
+  int *fds = calloc((size_t)conns, sizeof *fds);
+  int *got = calloc((size_t)conns, sizeof *got);
+  int open_n = 0;
+  for (int i = 0; i < conns; i++) {
+    fds[i] = connect_one(&sa);
+    if (fds[i] >= 0)
+      open_n++;
+  }
+  printf("connected=%d\n", open_n);
+  fflush(stdout);
+  wait_stdin_line();
+
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  int pending = 0, echoed = 0;
+  for (int i = 0; i < conns; i++) {
+    if (fds[i] < 0)
+      continue;
+    if (expect == 0) { /* nothing to wait for */
+      if (send_len > 0 && send(fds[i], payload, (size_t)send_len, MSG_NOSIGNAL) == send_len)
+        echoed++;
+      continue;
+    }
+    if (send_len > 0 && send(fds[i], payload, (size_t)send_len, MSG_NOSIGNAL) != send_len)
+      continue;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    pending++;
+  }
+  uint64_t deadline = now_ns() + 30000000000ull;
+  struct epoll_event evs[256];
+  static char rbuf[MAX_SIZE];
+  while (pending > 0 && now_ns() < deadline) {
+    int n = epoll_wait(ep, evs, 256, 100);
+    for (int k = 0; k < n; k++) {
+      int i = (int)evs[k].data.u32;
+      ssize_t r = recv(fds[i], rbuf, sizeof rbuf, 0);
+      if (r < 0 && errno == EAGAIN)
+        continue;
+      if (r <= 0) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+        pending--;
+        continue;
+      }
+      got[i] += (int)r;
+      if (got[i] >= expect) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+        pending--;
+        echoed++;
+      }
+    }
+  }
+  printf("echoed=%d\n", echoed);
+  fflush(stdout);
+  wait_stdin_line();
+  for (int i = 0; i < conns; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  printf("closed\n");
+  return echoed == conns ? 0 : 1;
+}
+
+/* ---- first --------------------------------------------------------------- */
+
+/* One attempt: 1 = echoed, 0 = not listening yet, -1 = connected but no echo. */
+static int try_echo(const struct sockaddr_in *sa) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    die("socket");
+  if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+    close(fd);
+    return 0;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (send_len > 0 && send(fd, payload, (size_t)send_len, MSG_NOSIGNAL) != send_len) {
+    close(fd);
+    return -1;
+  }
+  int got = 0;
+  char rbuf[MAX_SIZE];
+  while (got < expect) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)timeout_ms) <= 0)
+      break;
+    ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
+    if (r <= 0)
+      break;
+    got += (int)r;
+  }
+  close(fd);
+  return got >= expect ? 1 : -1;
+}
+
+static void stop_child(pid_t pid) {
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 200; i++) {
+    if (waitpid(pid, NULL, WNOHANG) == pid)
+      return;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+static int run_first(char **cmd) {
+  struct sockaddr_in sa = server_addr();
+  uint64_t t0 = now_ns();
+  pid_t pid = fork();
+  if (pid < 0)
+    die("fork");
+  if (pid == 0) {
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      sched_setaffinity(0, sizeof set, &set);
+    }
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0)
+      dup2(null, 1);
+    execvp(cmd[0], cmd);
+    _exit(127);
+  }
+  uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000u;
+  long attempts = 0;
+  int rc = 0;
+  for (;;) {
+    attempts++;
+    int r = try_echo(&sa);
+    uint64_t t = now_ns();
+    if (r == 1) {
+      printf("first_reply_us=%.1f attempts=%ld\n", (double)(t - t0) / 1000.0, attempts);
+      break;
+    }
+    if (r < 0) {
+      fprintf(stderr, "loadgen: connected but no echo\n");
+      rc = 1;
+      break;
+    }
+    if (t >= deadline || waitpid(pid, NULL, WNOHANG) == pid) {
+      fprintf(stderr, "loadgen: no reply within %ld ms (or the server exited)\n", timeout_ms);
+      printf("first_reply_us=-1 attempts=%ld\n", attempts);
+      rc = 1;
+      break;
+    }
+    struct timespec ms = {.tv_nsec = 1000000};
+    nanosleep(&ms, NULL);
+  }
+  fflush(stdout);
+  stop_child(pid);
+  return rc;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: loadgen echo  [--host H] --port P [--conns N] [--secs S] [--count M] [--size B]\n"
+          "       loadgen hold  [--host H] --port P --conns N [--size B | --send STR --expect N]\n"
+          "       loadgen first [--host H] --port P [--size B | --send STR --expect N] [--cpu C]\n"
+          "                     [--timeout-ms T] -- CMD...\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    usage();
+  const char *mode = argv[1];
+  char **cmd = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      cmd = argv + i + 1;
+      break;
+    }
+    if (i + 1 >= argc)
+      usage();
+    const char *v = argv[++i];
+    if (!strcmp(a, "--host"))
+      host = v;
+    else if (!strcmp(a, "--port"))
+      port = atoi(v);
+    else if (!strcmp(a, "--conns"))
+      conns = atoi(v);
+    else if (!strcmp(a, "--secs"))
+      secs = atof(v);
+    else if (!strcmp(a, "--count"))
+      count = atoll(v);
+    else if (!strcmp(a, "--size"))
+      size = atoi(v);
+    else if (!strcmp(a, "--cpu"))
+      cpu = atoi(v);
+    else if (!strcmp(a, "--timeout-ms"))
+      timeout_ms = atol(v);
+    else if (!strcmp(a, "--send"))
+      send_len = unescape(v), custom = 1;
+    else if (!strcmp(a, "--expect"))
+      expect = atoi(v), custom = 1;
+    else
+      usage();
+  }
+  if (port < 0 || conns < 1 || size < 1 || size > MAX_SIZE)
+    usage();
+  signal(SIGPIPE, SIG_IGN);
+  if (custom && !strcmp(mode, "echo"))
+    usage(); /* echo checks what it gets back against what it sent */
+  if (!custom) {
+    for (int i = 0; i < size; i++)
+      payload[i] = (char)('a' + i % 26);
+    send_len = expect = size;
+  } else if (expect < 0) {
+    expect = 1;
+  }
+  if (!strcmp(mode, "echo"))
+    return run_echo();
+  if (!strcmp(mode, "hold"))
+    return run_hold();
+  if (!strcmp(mode, "first") && cmd && cmd[0])
+    return run_first(cmd);
+  usage();
+}
