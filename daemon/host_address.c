@@ -80,7 +80,7 @@ void host_address_push(lua_State *L, const struct sockaddr *sa) {
 }
 
 static struct host_address *host_address_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LNET_HOSTADDRESS);
+  return lnet_checkself(L, idx, LNET_HOSTADDRESS);
 }
 
 /* HostAddress([text]): a literal or a special name; anything else (or

@@ -18,7 +18,6 @@ void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) 
 /* obj.name: a method, else a signal (made on first use), else nil.
  * upvalue 1: methods; upvalue 2: signal name -> id. */
 static int lnet_class_index(lua_State *L) {
-  lua_settop(L, 2);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
     return 1;
@@ -49,11 +48,16 @@ static int lnet_class_call(lua_State *L) {
 }
 
 void lnet_class_register(lua_State *L, const struct lnet_class *c) {
+  /* Methods and metamethods get the metatable as upvalue 1, so that
+   * lnet_checkself can compare it without a registry lookup by name. */
   luaL_newmetatable(L, c->name);
-  if (c->meta)
-    luaL_setfuncs(L, c->meta, 0);
-  lua_newtable(L);                     /* upvalue 1: the methods */
-  luaL_setfuncs(L, c->methods, 0);
+  if (c->meta) {
+    lua_pushvalue(L, -1);
+    luaL_setfuncs(L, c->meta, 1);
+  }
+  lua_newtable(L);                     /* the __index closure's upvalue 1 */
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, c->methods, 1);
   lua_newtable(L);                     /* upvalue 2 */
   for (int i = 0; c->signals && c->signals[i]; i++) {
     lua_pushinteger(L, i + 1);

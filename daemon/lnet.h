@@ -36,6 +36,8 @@ struct lnet_runtime {
   bool quit_requested;
   int exit_code;
   int socket_mt_ref;         /* TcpSocket's metatable, for accept */
+  unsigned timer_iteration;  /* loop iteration of the last timer start */
+  unsigned timer_seq;        /* timers started in that iteration */
   const char *log_tag;       /* prefix of log lines ("luanetd") */
   /* Where a failed task's traceback goes; lnet_log by default. */
   void (*on_task_error)(struct lnet_runtime *rt, const char *traceback);
@@ -121,6 +123,20 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c);
  * metatable registered as tname. Its signal table (user value 1) is made
  * when a script first touches one of its signals. */
 void *lnet_newobject(lua_State *L, size_t size, const char *tname, int nuvalues);
+/* The object at idx, which must have the metatable that is upvalue 1 of
+ * the running function (every method and metamethod of a class has it):
+ * a type check with no lookup by name. */
+static inline void *lnet_checkself(lua_State *L, int idx, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  if (p && lua_getmetatable(L, idx)) {
+    bool same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same)
+      return p;
+  }
+  luaL_typeerror(L, idx, tname);
+  return NULL;
+}
 /* Registry anchors: keep an object alive while libev holds it. */
 int lnet_anchor(lua_State *L, int idx);
 void lnet_unanchor(lua_State *L, int *ref);

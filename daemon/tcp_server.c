@@ -41,7 +41,7 @@ struct tcp_server {
 };
 
 static struct tcp_server *tcp_server_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LNET_TCPSERVER);
+  return lnet_checkself(L, idx, LNET_TCPSERVER);
 }
 
 static int pending_count(struct tcp_server *sv) {

@@ -105,7 +105,7 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void wait_timed_out(struct lnet_wait *w);
 
 static struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LNET_TCPSOCKET);
+  return lnet_checkself(L, idx, LNET_TCPSOCKET);
 }
 
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {

@@ -16,8 +16,22 @@ struct timer {
   bool single_shot;
 };
 
+/* libev's timer heap does not keep the start order of timers that expire
+ * at the same instant; Qt and Node fire them in that order. Timers started
+ * in one loop iteration share ev_now, so each gets a nanosecond more than
+ * the one before (libev keeps times on the monotonic clock, where a double
+ * resolves far below that). */
+static double start_order_bias(struct lnet_runtime *rt) {
+  unsigned iteration = ev_iteration(rt->loop);
+  if (iteration != rt->timer_iteration) {
+    rt->timer_iteration = iteration;
+    rt->timer_seq = 0;
+  }
+  return 1e-9 * rt->timer_seq++;
+}
+
 static struct timer *timer_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, LNET_TIMER);
+  return lnet_checkself(L, idx, LNET_TIMER);
 }
 
 static double timer_checkms(lua_State *L, int idx) {
@@ -55,7 +69,8 @@ static int timer_start(lua_State *L) {
     t->interval_ms = timer_checkms(L, 2);
   ev_timer_stop(t->rt->loop, &t->watcher);
   double after = t->interval_ms / 1000.0;
-  ev_timer_set(&t->watcher, after, t->single_shot ? 0. : (after > 0 ? after : 1e-9));
+  ev_timer_set(&t->watcher, after + start_order_bias(t->rt),
+               t->single_shot ? 0. : (after > 0 ? after : 1e-9));
   ev_timer_start(t->rt->loop, &t->watcher);
   if (t->ref == LUA_NOREF)
     t->ref = lnet_anchor(L, 1);
@@ -159,7 +174,7 @@ static int timer_singleShot(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, -2, 1);
   s->ref = lnet_anchor(L, -1);
-  ev_timer_init(&s->watcher, single_shot_cb, ms / 1000.0, 0.);
+  ev_timer_init(&s->watcher, single_shot_cb, ms / 1000.0 + start_order_bias(rt), 0.);
   ev_timer_start(rt->loop, &s->watcher);
   return 0;
 }
