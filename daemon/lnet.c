@@ -16,7 +16,8 @@ void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) 
 }
 
 /* obj.name: a method, else a signal (made on first use), else nil.
- * upvalue 1: methods; upvalue 2: signal name -> id. */
+ * upvalue 1: methods; upvalue 2: signal name -> id; upvalue 3: the class's
+ * signal_touched, as a light userdata (or nil). */
 static int lnet_class_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
@@ -36,6 +37,9 @@ static int lnet_class_index(lua_State *L) {
     signal_new(L);
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, id);
+    const struct lnet_class *c = lua_touserdata(L, lua_upvalueindex(3));
+    if (c->signal_touched)
+      c->signal_touched(lua_touserdata(L, 1), (int)id);
   }
   return 1;
 }
@@ -63,7 +67,8 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c) {
     lua_pushinteger(L, i + 1);
     lua_setfield(L, -2, c->signals[i]);
   }
-  lua_pushcclosure(L, lnet_class_index, 2);
+  lua_pushlightuserdata(L, (void *)c);
+  lua_pushcclosure(L, lnet_class_index, 3);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 

@@ -88,10 +88,11 @@ int luaopen_luanet_runtime(lua_State *L);
 
 /* ---- signals (signal.c) ---- */
 
-/* [-nargs, +0, -] Calls every slot of the Signal at sig_idx, in connect
- * order, each in a task, with the nargs values on top. Returns how many
- * slots were left suspended; each of those gets `done` as its hook. */
-int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
+/* [-0, +?, -] Calls every slot of the Signal at sig_idx, in connect order,
+ * each in a task, with the nargs values from stack index first_arg. Leaves
+ * its scratch values on the stack for the caller's one lua_settop. Returns
+ * how many slots were left suspended; each of those gets `done` as hook. */
+int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
                 task_done_fn done, void *ud);
 /* [-nargs, +0, -] Emits signal number `id` of the object at obj_idx; costs
  * one table read when nothing is connected. */
@@ -107,6 +108,9 @@ int luaopen_luanet_signal(lua_State *L);
 
 struct lnet_class {
   const char *name;          /* the metatable's __name: "luanet.TcpSocket" */
+  /* Called when a script first touches signal `id` of an object, so that
+   * a class can skip work for signals nobody can have connected. */
+  void (*signal_touched)(void *obj, int id);
   const luaL_Reg *methods;
   const luaL_Reg *meta;      /* __gc, __close, __tostring, ... */
   const char *const *signals;/* NULL-terminated; signal ids are 1-based */

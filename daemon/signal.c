@@ -31,22 +31,21 @@ static bool signal_has_slot(lua_State *L, int sig_idx, int fn_idx) {
  * slot disconnects one before its turn (as in Qt); slots connected during
  * the emit wait for the next one. With one slot there is nothing to
  * re-check, which is the common case and costs no copy. */
-int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
+int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
                 task_done_fn done, void *ud) {
   sig_idx = lua_absindex(L, sig_idx);
-  int base = lua_gettop(L) - nargs;
   int n = (int)lua_rawlen(L, sig_idx);
   int suspended = 0;
   luaL_checkstack(L, n + nargs + 2, "too many slots");
-  for (int i = 1; i <= n; i++)   /* the snapshot, above the arguments */
+  int first = lua_gettop(L) + 1;
+  for (int i = 1; i <= n; i++)   /* the snapshot */
     lua_rawgeti(L, sig_idx, i);
-  int first = base + nargs + 1;
   for (int i = 0; i < n; i++) {
-    if (n > 1 && i > 0 && !signal_has_slot(L, sig_idx, first + i))
+    if (i > 0 && !signal_has_slot(L, sig_idx, first + i))
       continue;
     lua_pushvalue(L, first + i);
-    for (int a = 1; a <= nargs; a++)
-      lua_pushvalue(L, base + a);
+    for (int a = 0; a < nargs; a++)
+      lua_pushvalue(L, first_arg + a);
     lua_State *co;
     if (task_call(rt, L, nargs, &co) == TASK_SUSPENDED) {
       suspended++;
@@ -54,20 +53,15 @@ int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int nargs,
         task_on_done(rt, co, done, ud);
     }
   }
-  lua_settop(L, base);
   return suspended;
 }
 
 int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int nargs,
               task_done_fn done, void *ud) {
   int top = lua_gettop(L) - nargs;
-  if (lua_getiuservalue(L, obj_idx, 1) != LUA_TTABLE || lua_rawgeti(L, -1, id) != LUA_TTABLE) {
-    lua_settop(L, top);
-    return 0;
-  }
-  lua_replace(L, -2);
-  lua_insert(L, top + 1);
-  int suspended = signal_emit(rt, L, top + 1, nargs, done, ud);
+  int suspended = 0;
+  if (lua_getiuservalue(L, obj_idx, 1) == LUA_TTABLE && lua_rawgeti(L, -1, id) == LUA_TTABLE)
+    suspended = signal_emit(rt, L, -1, top + 1, nargs, done, ud);
   lua_settop(L, top);
   return suspended;
 }
@@ -145,7 +139,7 @@ static int signal_disconnect(lua_State *L) {
 
 static int signal_emit_lua(lua_State *L) {
   signal_check(L, 1);
-  signal_emit(lnet_runtime(L), L, 1, lua_gettop(L) - 1, NULL, NULL);
+  signal_emit(lnet_runtime(L), L, 1, 2, lua_gettop(L) - 1, NULL, NULL);
   return 0;
 }
 

@@ -81,7 +81,8 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
     return TASK_SUSPENDED;
   }
   if (status == LUA_OK) {
-    lua_settop(co, 0);
+    if (lua_gettop(co) != 0)   /* a slot's return values */
+      lua_settop(co, 0);
     st = TASK_FINISHED;
   } else {
     task_report(rt, co);

@@ -83,6 +83,7 @@ struct tcp_socket {
   uint8_t error;
   uint8_t wait_kind;
   bool close_when_flushed;  /* disconnectFromHost waits for the queue */
+  bool written_observed;    /* a script touched bytesWritten */
   bool read_pending;        /* data came while readyRead slots were busy */
   uint16_t read_busy;       /* readyRead slots running or suspended */
   int defer_errno;
@@ -775,7 +776,8 @@ static int tcp_socket_write(lua_State *L) {
   if (!can_write(s))
     return fail(L, s, SE_OPERATION, "Socket is not connected");
   size_t done = 0;
-  if (!s->wq_head && s->state == ST_CONNECTED && !lnet_has_slots(L, 1, SIG_BYTES_WRITTEN)) {
+  if (!s->wq_head && s->state == ST_CONNECTED &&
+      !(s->written_observed && lnet_has_slots(L, 1, SIG_BYTES_WRITTEN))) {
     ssize_t n = send(s->fd, data, len, MSG_NOSIGNAL);
     if (n > 0) {
       done = (size_t)n;
@@ -1042,6 +1044,11 @@ static int tcp_socket_tostring(lua_State *L) {
   return 1;
 }
 
+static void tcp_socket_signal_touched(void *obj, int id) {
+  if (id == SIG_BYTES_WRITTEN)
+    ((struct tcp_socket *)obj)->written_observed = true;
+}
+
 static int tcp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct tcp_socket *s = lnet_newobject(L, sizeof *s, LNET_TCPSOCKET, 1);
@@ -1110,6 +1117,7 @@ int luaopen_luanet_tcp_socket(lua_State *L) {
   };
   static const struct lnet_class cls = {
     .name = LNET_TCPSOCKET, .methods = methods, .meta = meta, .signals = signal_names,
+    .signal_touched = tcp_socket_signal_touched,
     .constants = NULL, .construct = tcp_socket_new,
   };
   lnet_class_register(L, &cls);
