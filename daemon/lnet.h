@@ -23,6 +23,10 @@
 /* ---- the runtime: one per Lua state (runtime.c) ---- */
 
 struct lnet_task_hook;
+struct lnet_ready {
+  lua_State *co;
+  bool result;
+};
 
 struct lnet_runtime {
   struct ev_loop *loop;
@@ -36,6 +40,9 @@ struct lnet_runtime {
   bool quit_requested;
   int exit_code;
   int socket_mt_ref;         /* TcpSocket's metatable, for accept */
+  ev_prepare resume_watcher; /* resumes the tasks whose waits ended */
+  struct lnet_ready *ready;  /* those tasks, in the order their waits ended */
+  size_t ready_head, nready, ready_cap;   /* a FIFO: ready[head..n) */
   unsigned timer_iteration;  /* loop iteration of the last timer start */
   unsigned timer_seq;        /* timers started in that iteration */
   const char *log_tag;       /* prefix of log lines ("luanetd") */

@@ -8,7 +8,12 @@
  * stock lua5.4, a user's own coroutine) it runs the loop nested, as Qt's
  * blocking calls do, one turn at a time, until the event or its time-out.
  * A nested ev_run resets libev's break flag, so every nested turn re-asserts
- * net.quit's break for the runs below it. */
+ * net.quit's break for the runs below it.
+ *
+ * A task whose wait ends is not resumed inside the callback that ended it:
+ * that callback is in the middle of changing its object (and holds it on
+ * its stack). It goes on a ready list that a prepare watcher empties once
+ * the loop's current callbacks are done, before the loop polls again. */
 #include "lnet.h"
 #include "net.h"
 
@@ -36,7 +41,24 @@ static int runtime_gc(lua_State *L) {
   }
   free(rt->scratch);
   rt->scratch = NULL;
+  free(rt->ready);
+  rt->ready = NULL;
   return 0;
+}
+
+static void resume_ready_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+  (void)w, (void)revents;
+  struct lnet_runtime *rt = ev_userdata(loop);
+  /* Each entry leaves the list before its task runs: a task may run the
+   * loop nested (processEvents), which calls us again, and may end other
+   * waits, which we take in this same turn. */
+  while (rt->ready_head < rt->nready) {
+    struct lnet_ready r = rt->ready[rt->ready_head++];
+    lua_pushboolean(r.co, r.result);
+    task_resume(rt, r.co, 1);
+  }
+  rt->ready_head = rt->nready = 0;
+  ev_prepare_stop(loop, &rt->resume_watcher);
 }
 
 static int new_ref_table(lua_State *L, const char *mode) {
@@ -67,6 +89,7 @@ struct lnet_runtime *runtime_open(lua_State *L) {
   if (!rt->loop || !rt->scratch)
     luaL_error(L, "luanet: cannot create the event loop");
   ev_set_userdata(rt->loop, rt);
+  ev_prepare_init(&rt->resume_watcher, resume_ready_cb);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   rt->L = lua_tothread(L, -1);
   lua_pop(L, 1);
@@ -139,8 +162,19 @@ void lnet_wait_finish(struct lnet_runtime *rt, struct lnet_wait *w, bool result)
   if (w->co) {
     lua_State *co = w->co;
     w->co = NULL;
-    lua_pushboolean(co, result);
-    task_resume(rt, co, 1);
+    if (rt->nready == rt->ready_cap) {
+      size_t cap = rt->ready_cap ? rt->ready_cap * 2 : 16;
+      struct lnet_ready *ready = realloc(rt->ready, cap * sizeof *ready);
+      if (!ready) {   /* out of memory: resume now rather than lose it */
+        lua_pushboolean(co, result);
+        task_resume(rt, co, 1);
+        return;
+      }
+      rt->ready = ready;
+      rt->ready_cap = cap;
+    }
+    rt->ready[rt->nready++] = (struct lnet_ready){ co, result };
+    ev_prepare_start(rt->loop, &rt->resume_watcher);
   } else {
     w->done = true;
     w->result = result;

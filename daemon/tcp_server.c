@@ -142,8 +142,12 @@ static int tcp_server_listen(lua_State *L) {
   return 1;
 }
 
+/* close(): stops listening; the connections already accepted stay
+ * pending, as in Qt, and a waitForNewConnection learns it is over. */
 static int tcp_server_close(lua_State *L) {
-  stop_listening(L, tcp_server_check(L, 1));
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  stop_listening(L, sv);
+  lnet_wait_finish(sv->rt, &sv->wait, false);
   return 0;
 }
 
@@ -233,6 +237,12 @@ static int tcp_server_errorString(lua_State *L) {
   return 1;
 }
 
+static void wait_timed_out(struct lnet_wait *w) {
+  struct tcp_server *sv = (struct tcp_server *)((char *)w - offsetof(struct tcp_server, wait));
+  sv->error = SE_TIMEOUT;
+  sv->error_string = "Network operation timed out";
+}
+
 /* waitForNewConnection([ms]) -> whether a connection is pending (ms < 0: no limit) */
 static int tcp_server_waitForNewConnection(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
@@ -243,11 +253,37 @@ static int tcp_server_waitForNewConnection(lua_State *L) {
   return lnet_wait(L, sv->rt, &sv->wait, lnet_opt_ms(L, 2, 0));
 }
 
+/* The connections nobody took go with the server (Qt deletes them as its
+ * children); each holds an anchor of its own. */
+static void release_pending(lua_State *L, struct tcp_server *sv) {
+  lua_getiuservalue(L, 1, 2);
+  for (; sv->pending_head < sv->pending_tail; sv->pending_head++) {
+    lua_rawgeti(L, -1, sv->pending_head);
+    tcp_socket_release(L, -1);
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, sv->pending_head);
+  }
+  lua_pop(L, 1);
+}
+
+/* __gc: no task can be waiting (it would hold the server), and at
+ * lua_close none may be resumed. */
 static int tcp_server_gc(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   stop_listening(L, sv);
   if (sv->rt->loop)
     ev_timer_stop(sv->rt->loop, &sv->wait.timer);
+  sv->wait.active = false;
+  release_pending(L, sv);
+  return 0;
+}
+
+static int tcp_server_close_scope(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  lua_settop(L, 1);
+  tcp_server_close(L);
+  release_pending(L, sv);
   return 0;
 }
 
@@ -279,7 +315,7 @@ static int tcp_server_new(lua_State *L) {
   sv->pending_head = sv->pending_tail = 1;
   ev_init(&sv->io, accept_cb);
   ev_init(&sv->retry, retry_cb);
-  lnet_wait_init(&sv->wait, NULL);
+  lnet_wait_init(&sv->wait, wait_timed_out);
   lua_newtable(L);
   lua_setiuservalue(L, -2, 2);
   return 1;
@@ -305,7 +341,7 @@ int luaopen_luanet_tcp_server(lua_State *L) {
   };
   static const luaL_Reg meta[] = {
     { "__gc", tcp_server_gc },
-    { "__close", tcp_server_gc },
+    { "__close", tcp_server_close_scope },
     { "__tostring", tcp_server_tostring },
     { NULL, NULL },
   };

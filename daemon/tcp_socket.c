@@ -162,6 +162,12 @@ static void wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
     lnet_wait_finish(s->rt, &s->wait, result);
 }
 
+/* The connection is gone: only waitForDisconnected succeeds. */
+static void wake_all(struct tcp_socket *s) {
+  if (s->wait.active)
+    lnet_wait_finish(s->rt, &s->wait, s->wait_kind == WAIT_DISCONNECTED);
+}
+
 /* ---- closing ---- */
 
 static void write_queue_free(struct tcp_socket *s) {
@@ -208,12 +214,13 @@ static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
   set_state(s, L, obj, ST_UNCONNECTED);
   if (was_connected)
     emit0(s, L, obj, SIG_DISCONNECTED);
-  wake(s, WAIT_CONNECTED, false);
-  wake(s, WAIT_READY_READ, false);
-  wake(s, WAIT_BYTES_WRITTEN, false);
-  wake(s, WAIT_DISCONNECTED, true);
-  if (s->fd < 0)   /* a slot may have connected it again */
-    lnet_unanchor(L, &s->ref);
+  if (s->fd >= 0)   /* a slot connected it again */
+    return;
+  /* Release first, wake last: a woken task runs at once, and finds the
+   * object already as collectable as it will be (obj holds it until we
+   * return). */
+  lnet_unanchor(L, &s->ref);
+  wake_all(s);
 }
 
 /* The peer closed or reset the connection, or a send failed. */
@@ -393,6 +400,7 @@ static ssize_t flush_queue(struct tcp_socket *s) {
       size_t k = c->len < WRITE_BYTES_PER_EVENT - total ? c->len : WRITE_BYTES_PER_EVENT - total;
       n = sendfile(s->fd, c->file_fd, &c->file_off, k);
       if (n == 0) {          /* the file is shorter than promised */
+        s->wq_bytes -= c->len;
         c->len = 0;
       } else if (n > 0) {
         c->len -= (size_t)n;
@@ -425,6 +433,28 @@ static ssize_t flush_queue(struct tcp_socket *s) {
 static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj);
 static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno);
 
+/* Sends what the queue holds (as much as the kernel takes this turn) and
+ * reports it: bytesWritten, a waitForBytesWritten, the close that
+ * disconnectFromHost put off. Returns the bytes sent. */
+static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
+  ssize_t n = flush_queue(s);
+  if (n < 0) {
+    lost_connection(s, L, obj, errno);
+    return 0;
+  }
+  if (!s->wq_head)
+    ev_io_stop(s->rt->loop, &s->wio);
+  if (n > 0 && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN)) {
+    lua_pushinteger(L, n);
+    lnet_emit(s->rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
+  }
+  if (s->fd >= 0 && !s->wq_head && s->close_when_flushed)
+    finish_close(s, L, obj);
+  else if (n > 0)
+    wake(s, WAIT_BYTES_WRITTEN, true);
+  return n;
+}
+
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wio));
@@ -439,23 +469,8 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     lua_settop(L, obj - 1);
     return;
   }
-  ssize_t n = flush_queue(s);
-  if (n < 0) {
-    lost_connection(s, L, obj, errno);
-    lua_settop(L, obj - 1);
-    return;
-  }
-  if (!s->wq_head)
-    ev_io_stop(loop, &s->wio);
-  if (n > 0) {
-    if (lnet_has_slots(L, obj, SIG_BYTES_WRITTEN)) {
-      lua_pushinteger(L, n);
-      lnet_emit(s->rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
-    }
-    wake(s, WAIT_BYTES_WRITTEN, true);
-  }
-  if (s->fd >= 0 && !s->wq_head && s->close_when_flushed)
-    finish_close(s, L, obj);
+  (void)loop;
+  write_some(s, L, obj);
   lua_settop(L, obj - 1);
 }
 
@@ -472,6 +487,19 @@ static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
     ev_io_start(s->rt->loop, &s->wio);
   emit0(s, L, obj, SIG_CONNECTED);
   wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
+}
+
+/* No address could be reached: Qt's order is stateChanged(Unconnected),
+ * then errorOccurred. */
+static void connect_failed(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e,
+                           const char *text) {
+  close_fd(s);
+  set_state(s, L, obj, ST_UNCONNECTED);
+  emit_error(s, L, obj, e, text);
+  if (s->fd >= 0)
+    return;
+  lnet_unanchor(L, &s->ref);
+  wake_all(s);
 }
 
 /* Tries the next address; when none is left, reports last_errno. */
@@ -494,12 +522,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
   }
   const char *text;
   enum socket_error e = socket_error_from_errno(last_errno, &text);
-  close_fd(s);
-  set_state(s, L, obj, ST_UNCONNECTED);
-  emit_error(s, L, obj, e, text);
-  wake(s, WAIT_CONNECTED, false);
-  if (s->fd < 0)
-    lnet_unanchor(L, &s->ref);
+  connect_failed(s, L, obj, e, text);
 }
 
 /* A failure known inside connectToHost is reported from the loop, as Qt
@@ -510,12 +533,7 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   lua_State *L = s->rt->L;
   int obj = push_self(L, s);
   if (s->defer_errno == -1) {
-    close_fd(s);
-    set_state(s, L, obj, ST_UNCONNECTED);
-    emit_error(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
-    wake(s, WAIT_CONNECTED, false);
-    if (s->fd < 0)
-      lnet_unanchor(L, &s->ref);
+    connect_failed(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
   } else {
     connect_next(s, L, obj, s->defer_errno);
   }
@@ -583,11 +601,11 @@ static int tcp_socket_connectToHost(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  emit0(s, L, 1, SIG_HOST_FOUND);
-  if (s->state != ST_HOSTLOOKUP)   /* a slot aborted us */
-    return lua_pushboolean(L, 1), 1;
+  /* Qt's order: ConnectingState, then hostFound. */
   set_state(s, L, 1, ST_CONNECTING);
-  if (s->state != ST_CONNECTING)
+  if (s->state == ST_CONNECTING)
+    emit0(s, L, 1, SIG_HOST_FOUND);
+  if (s->state != ST_CONNECTING)   /* a slot aborted us */
     return lua_pushboolean(L, 1), 1;
   int last_errno = 0;
   while (s->next_target < s->ntargets) {
@@ -636,6 +654,8 @@ static int tcp_socket_disconnectFromHost(lua_State *L) {
 static int tcp_socket_abort(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
+  if (s->state != ST_UNCONNECTED)
+    emit0(s, L, 1, SIG_ABOUT_TO_CLOSE);
   write_queue_free(s);
   if (s->state != ST_UNCONNECTED || s->fd >= 0) {
     if (s->state == ST_CONNECTED)
@@ -661,19 +681,40 @@ static int tcp_socket_close(lua_State *L) {
   return 0;
 }
 
-/* __gc and __close: no signals, just release everything. */
-static int tcp_socket_gc(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
+/* Releases everything and emits nothing. Idempotent. */
+static void release(lua_State *L, struct tcp_socket *s) {
   close_fd(s);
-  if (s->rt->loop)
-    ev_timer_stop(s->rt->loop, &s->wait.timer);
   if (!s->rb.borrowed)
     buffer_free(&s->rb);
   free(s->peer_name);
   s->peer_name = NULL;
   s->state = ST_UNCONNECTED;
   lnet_unanchor(L, &s->ref);
+}
+
+/* __gc: nothing can wait on a collected socket (a waiting task holds it),
+ * and at lua_close no task may be resumed. */
+static int tcp_socket_gc(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->rt->loop)
+    ev_timer_stop(s->rt->loop, &s->wait.timer);
+  s->wait.active = false;
+  release(L, s);
   return 0;
+}
+
+/* __close: silent as __gc, but a task waiting on the socket learns of it. */
+static int tcp_socket_close_scope(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  release(L, s);
+  wake_all(s);
+  return 0;
+}
+
+void tcp_socket_release(lua_State *L, int idx) {
+  struct tcp_socket *s = luaL_checkudata(L, idx, LNET_TCPSOCKET);
+  release(L, s);
+  wake_all(s);
 }
 
 /* ---- Lua methods: reading ---- */
@@ -717,11 +758,11 @@ static int tcp_socket_peek(lua_State *L) {
 }
 
 /* readLine([max]): a line with its "\n", or what is there when no line is
- * complete (as Qt); max bounds the length. */
+ * complete (as Qt); max bounds the length, and 0 means no bound. */
 static int tcp_socket_readLine(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  size_t limit = lua_isnoneornil(L, 2) ? s->rb.len : checkcount(L, 2);
-  if (limit > s->rb.len)
+  size_t limit = lua_isnoneornil(L, 2) ? 0 : checkcount(L, 2);
+  if (limit == 0 || limit > s->rb.len)   /* 0: no limit, as in Qt */
     limit = s->rb.len;
   const char *head = buffer_head(&s->rb);
   const char *nl = limit ? memchr(head, '\n', limit) : NULL;
@@ -775,6 +816,10 @@ static int tcp_socket_write(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &len);
   if (!can_write(s))
     return fail(L, s, SE_OPERATION, "Socket is not connected");
+  /* The cap holds for the whole write, before any of it is sent, so a
+   * refused write has sent nothing. */
+  if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit))
+    return fail(L, s, SE_RESOURCE, "Write buffer limit reached");
   size_t done = 0;
   if (!s->wq_head && s->state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, 1, SIG_BYTES_WRITTEN))) {
@@ -787,8 +832,6 @@ static int tcp_socket_write(lua_State *L) {
      * reports them with the full close sequence. */
   }
   if (done < len) {
-    if (s->wq_bytes + (len - done) > s->write_limit)
-      return fail(L, s, SE_RESOURCE, "Write buffer limit reached");
     if (!wq_append(s, data + done, len - done))
       return fail(L, s, SE_RESOURCE, "Out of resources");
     start_writing(s);
@@ -835,21 +878,22 @@ static int tcp_socket_sendFile(lua_State *L) {
   c->file_off = (off_t)offset;
   c->len = (size_t)length;
   wq_push(s, c);
+  s->wq_bytes += c->len;
   start_writing(s);
   lua_pushinteger(L, length);
   return 1;
 }
 
+/* flush(): sends what the kernel takes now, emitting bytesWritten as Qt's
+ * flush does; true when something was sent. */
 static int tcp_socket_flush(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->fd < 0 || s->state != ST_CONNECTED || !s->wq_head) {
+  lua_settop(L, 1);
+  if (s->fd < 0 || (s->state != ST_CONNECTED && s->state != ST_CLOSING) || !s->wq_head) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  ssize_t n = flush_queue(s);
-  if (n > 0)
-    s->sent_unreported += (size_t)n;
-  lua_pushboolean(L, n > 0);
+  lua_pushboolean(L, write_some(s, L, 1) > 0);
   return 1;
 }
 
@@ -1111,7 +1155,7 @@ int luaopen_luanet_tcp_socket(lua_State *L) {
   };
   static const luaL_Reg meta[] = {
     { "__gc", tcp_socket_gc },
-    { "__close", tcp_socket_gc },
+    { "__close", tcp_socket_close_scope },
     { "__tostring", tcp_socket_tostring },
     { NULL, NULL },
   };

@@ -11,12 +11,11 @@ local core = {}
 -- without the sanitizer's environment.
 core.PYTHON = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS /usr/bin/python3 -u"
 
--- The interpreter that runs this spec, for child scripts: lua5.4 with the
--- build tree's paths, or the luanetd under test.
-core.LUA = "lua5.4"
-
 -- Closes every object given (sockets with abort, servers and timers with
--- their own close/stop); nils are skipped. For `finally`.
+-- their own close/stop, tables element by element); nils are skipped. For
+-- `finally`, so the next spec starts with no descriptor left open. A
+-- server's untaken connections are aborted too: closing a server leaves
+-- them open (see lifetime_spec).
 function core.close(...)
   for i = 1, select("#", ...) do
     local o = select(i, ...)
@@ -26,6 +25,11 @@ function core.close(...)
       o:abort()
     elseif name == "luanet.TcpServer" then
       o:close()
+      for _ = 1, 100000 do
+        local pending = o:nextPendingConnection()
+        if not pending then break end
+        pending:abort()
+      end
     elseif name == "luanet.Timer" then
       o:stop()
     elseif type(o) == "table" then
@@ -108,7 +112,9 @@ end
 
 -- Writes `text` to a new temporary file; returns its path.
 function core.tempfile(text, suffix)
-  local path = os.tmpname() .. (suffix or "")
+  local base = os.tmpname()   -- made by mkstemp: keep it only without a suffix
+  local path = base .. (suffix or "")
+  if suffix then os.remove(base) end
   local f = assert(io.open(path, "wb"))
   f:write(text)
   f:close()
@@ -194,19 +200,15 @@ function core.recorder()
   return rec
 end
 
--- Runs a Lua script in a child interpreter with the build tree's paths;
--- returns exit code, stdout, stderr.
-function core.run_script(source, interpreter, ms)
+-- Runs a Lua script in a child lua5.4 with the build tree's paths (stderr
+-- of a child is where a spec can read what the core logs); returns exit
+-- code, stdout, stderr.
+function core.run_script(source, ms)
   local path = core.tempfile(source, ".lua")
   local prelude = "package.path = 'lua/?.lua;lua/?/init.lua;spec/?.lua;' .. package.path; " ..
                   "package.cpath = 'build/?.so;' .. package.cpath"
-  local code, out, err
-  if (interpreter or core.LUA) == "lua5.4" then
-    code, out, err = helper.execute(("env -u LD_PRELOAD lua5.4 -e %s %s")
-      :format(helper.quote(prelude), path), ms)
-  else
-    code, out, err = helper.execute(("%s %s"):format(interpreter, path), ms)
-  end
+  local code, out, err = helper.execute(("env -u LD_PRELOAD lua5.4 -e %s %s")
+    :format(helper.quote(prelude), path), ms)
   os.remove(path)
   return code, out, err
 end

@@ -1,0 +1,276 @@
+-- Signals: connect order, handles, disconnect forms, Lua-made signals,
+-- and slots that raise.
+local helper = require "helper"
+local core = require "support.core_helper"
+local net = helper.net
+
+describe("Signal", function()
+  it("calls several slots of one signal in connect order", function()
+    local sig = net.Signal()
+    local order = {}
+    for i = 1, 5 do sig:connect(function() order[#order + 1] = i end) end
+    sig:emit()
+    assert.are.same({ 1, 2, 3, 4, 5 }, order)
+  end)
+
+  it("calls the slots of a socket's signal in connect order", function()
+    local client, accepted, server = core.pair()
+    finally(function() core.close(client, accepted, server) end)
+    local order = {}
+    accepted.readyRead:connect(function() order[#order + 1] = "first" end)
+    accepted.readyRead:connect(function() order[#order + 1] = "second" end)
+    accepted.readyRead:connect(function() order[#order + 1] = "third"; accepted:readAll() end)
+    client:write("x")
+    helper.run(helper.TIMEOUT, function() return #order >= 3 end)
+    assert.are.same({ "first", "second", "third" }, order)
+  end)
+
+  it("passes the emit's arguments to every slot", function()
+    local sig = net.Signal()
+    local got = {}
+    sig:connect(function(...) got[#got + 1] = table.pack(...) end)
+    sig:connect(function(...) got[#got + 1] = table.pack(...) end)
+    sig:emit(1, "two", nil, false)
+    assert.are.same({ { n = 4, 1, "two", nil, false }, { n = 4, 1, "two", nil, false } }, got)
+  end)
+
+  it("emits when called like a function", function()
+    local sig = net.Signal()
+    local got
+    sig:connect(function(v) got = v end)
+    sig("called")
+    assert.are.same("called", got)
+  end)
+
+  it("returns a connection handle from connect", function()
+    local sig = net.Signal()
+    local handle = sig:connect(function() end)
+    assert.are.same("table", type(handle))
+    assert.are.same("function", type(handle.disconnect))
+    assert.are.same(1, sig:slotCount())
+  end)
+
+  it("calls a function connected twice twice", function()
+    local sig = net.Signal()
+    local n = 0
+    local function slot() n = n + 1 end
+    sig:connect(slot)
+    sig:connect(slot)
+    sig:emit()
+    assert.are.same(2, n)
+  end)
+
+  it("removes a slot with disconnect(fn), leaving the others", function()
+    local sig = net.Signal()
+    local order = {}
+    local function a() order[#order + 1] = "a" end
+    local function b() order[#order + 1] = "b" end
+    local function c() order[#order + 1] = "c" end
+    sig:connect(a); sig:connect(b); sig:connect(c)
+    assert.are.same(true, sig:disconnect(b))
+    sig:emit()
+    assert.are.same({ "a", "c" }, order)
+    assert.are.same(false, sig:disconnect(b))
+  end)
+
+  it("removes a slot with disconnect(handle)", function()
+    local sig = net.Signal()
+    local order = {}
+    sig:connect(function() order[#order + 1] = 1 end)
+    local h = sig:connect(function() order[#order + 1] = 2 end)
+    assert.are.same(true, sig:disconnect(h))
+    sig:emit()
+    assert.are.same({ 1 }, order)
+  end)
+
+  it("removes a slot with handle:disconnect()", function()
+    local sig = net.Signal()
+    local order = {}
+    local h = sig:connect(function() order[#order + 1] = 1 end)
+    sig:connect(function() order[#order + 1] = 2 end)
+    assert.are.same(true, h:disconnect())
+    assert.are.same(false, h:disconnect())
+    sig:emit()
+    assert.are.same({ 2 }, order)
+  end)
+
+  it("removes only one connection of a function connected twice", function()
+    local sig = net.Signal()
+    local n = 0
+    local function slot() n = n + 1 end
+    sig:connect(slot)
+    sig:connect(slot)
+    sig:disconnect(slot)
+    sig:emit()
+    assert.are.same(1, n)
+  end)
+
+  it("removes every slot with disconnect()", function()
+    local sig = net.Signal()
+    local n = 0
+    for _ = 1, 3 do sig:connect(function() n = n + 1 end) end
+    assert.are.same(true, sig:disconnect())
+    sig:emit()
+    assert.are.same(0, n)
+    assert.are.same(0, sig:slotCount())
+  end)
+
+  it("disconnects a socket's signal so its slot is not called again", function()
+    local client, accepted, server = core.pair()
+    finally(function() core.close(client, accepted, server) end)
+    local calls = 0
+    local h = accepted.readyRead:connect(function() calls = calls + 1; accepted:readAll() end)
+    client:write("one")
+    helper.run(helper.TIMEOUT, function() return calls == 1 end)
+    h:disconnect()
+    client:write("two")
+    core.wait_bytes(accepted, 3)
+    helper.drive(20)
+    assert.are.same(1, calls)
+    assert.are.same("two", accepted:readAll())
+  end)
+
+  it("gives the same signal object on every access", function()
+    local sock = net.TcpSocket()
+    assert.are.same(true, rawequal(sock.readyRead, sock.readyRead))
+    assert.are.same(false, rawequal(sock.readyRead, net.TcpSocket().readyRead))
+  end)
+
+  it("accepts a callable table as a slot", function()
+    local sig = net.Signal()
+    local rec = helper.expect()
+    sig:connect(rec)
+    sig:emit("v")
+    assert.are.same(1, rec.count)
+    assert.are.same({ n = 1, "v" }, rec.args)
+  end)
+
+  it("does not call a slot connected during an emit in that emit", function()
+    local sig = net.Signal()
+    local order = {}
+    sig:connect(function()
+      order[#order + 1] = "first"
+      sig:connect(function() order[#order + 1] = "late" end)
+    end)
+    sig:emit()
+    assert.are.same({ "first" }, order)
+    sig:emit()
+    assert.are.same({ "first", "first", "late" }, order)
+  end)
+
+  it("still calls the next slot when a slot disconnects itself during the emit", function()
+    local sig = net.Signal()
+    local order = {}
+    local h
+    h = sig:connect(function() order[#order + 1] = "once"; h:disconnect() end)
+    sig:connect(function() order[#order + 1] = "second" end)
+    sig:connect(function() order[#order + 1] = "third" end)
+    sig:emit()
+    assert.are.same({ "once", "second", "third" }, order)
+    sig:emit()
+    assert.are.same({ "once", "second", "third", "second", "third" }, order)
+  end)
+
+  it("still calls the later slots when a slot disconnects an earlier one during the emit", function()
+    local sig = net.Signal()
+    local order = {}
+    local function first() order[#order + 1] = "first" end
+    sig:connect(first)
+    sig:connect(function() order[#order + 1] = "second"; sig:disconnect(first) end)
+    sig:connect(function() order[#order + 1] = "third" end)
+    sig:emit()
+    assert.are.same({ "first", "second", "third" }, order)
+  end)
+
+  it("calls no further slot after a slot disconnects them all", function()
+    local sig = net.Signal()
+    local order = {}
+    sig:connect(function() order[#order + 1] = "first"; sig:disconnect() end)
+    sig:connect(function() order[#order + 1] = "second" end)
+    sig:emit()
+    assert.are.same({ "first" }, order)
+  end)
+
+  it("does not call a slot that an earlier slot disconnected during the emit", function()
+    local sig = net.Signal()
+    local order = {}
+    local function victim() order[#order + 1] = "victim" end
+    sig:connect(function() order[#order + 1] = "killer"; sig:disconnect(victim) end)
+    sig:connect(victim)
+    sig:connect(function() order[#order + 1] = "last" end)
+    sig:emit()
+    assert.are.same({ "killer", "last" }, order)
+  end)
+
+  it("runs every slot as a task that may yield", function()
+    local sig = net.Signal()
+    local yieldable
+    sig:connect(function() yieldable = coroutine.isyieldable() end)
+    sig:emit()
+    assert.are.same(true, yieldable)
+  end)
+
+  it("returns from emit when a slot suspends, and the slot resumes later", function()
+    local sig = net.Signal()
+    local steps = {}
+    sig:connect(function()
+      steps[#steps + 1] = "before"
+      net.sleep(30)
+      steps[#steps + 1] = "after"
+    end)
+    sig:connect(function() steps[#steps + 1] = "next slot" end)
+    sig:emit()
+    assert.are.same({ "before", "next slot" }, steps)
+    helper.run(helper.TIMEOUT, function() return #steps == 3 end)
+    assert.are.same({ "before", "next slot", "after" }, steps)
+  end)
+
+  it("calls the other slots when one raises", function()
+    local sig = net.Signal()
+    local order = {}
+    sig:connect(function() order[#order + 1] = 1 end)
+    sig:connect(function() error("luanet spec: deliberate error in a slot") end)
+    sig:connect(function() order[#order + 1] = 3 end)
+    sig:emit()
+    assert.are.same({ 1, 3 }, order)
+    sig:emit()
+    assert.are.same({ 1, 3, 1, 3 }, order)
+  end)
+
+  it("keeps the loop and the socket's other slots going when a socket slot raises", function()
+    local client, accepted, server = core.pair()
+    finally(function() core.close(client, accepted, server) end)
+    accepted.readyRead:connect(function() error("luanet spec: deliberate error in readyRead") end)
+    accepted.readyRead:connect(function() accepted:write(accepted:readAll()) end)
+    client:write("still ")
+    assert.are.same("still ", core.read_exactly(client, 6))
+    client:write("alive")
+    assert.are.same("alive", core.read_exactly(client, 5))
+  end)
+
+  it("logs a slot's error with its traceback on stderr and goes on", function()
+    local code, out, err = core.run_script([[
+local net = require "luanet"
+local sig = net.Signal()
+sig:connect(function() error("boom from the first slot") end)
+sig:connect(function() print("second slot ran") end)
+sig:emit()
+net.Timer.singleShot(10, function() print("loop went on"); net.quit(0) end)
+os.exit(net.exec())
+]])
+    assert.are.same(0, code)
+    assert.are.same("second slot ran\nloop went on\n", out)
+    assert.are.same(true, err:find("boom from the first slot", 1, true) ~= nil)
+    assert.are.same(true, err:find("stack traceback", 1, true) ~= nil)
+  end)
+
+  it("raises a clear error when connect gets no function", function()
+    local sig = net.Signal()
+    local ok, err = pcall(function() sig:connect(42) end)
+    assert.are.same(false, ok)
+    assert.are.same(true, err:find("bad argument #1 to 'connect' (function expected, got number)", 1, true) ~= nil)
+    ok, err = pcall(function() net.TcpSocket().readyRead:connect("nope") end)
+    assert.are.same(false, ok)
+    assert.are.same(true, err:find("bad argument #1 to 'connect'", 1, true) ~= nil)
+  end)
+end)
