@@ -8,23 +8,10 @@
 --
 --   luanetd scripts/fortune_client.lua HOST PORT
 local net = require "luanet"
+local cli = require "luanet.cli"
+local fortune = require "luanet.fortune"
 
-local TIMEOUT_MS = 5000
-
-local MESSAGES = {
-  HostNotFoundError = "The host was not found. Please check the host name and port settings.",
-  ConnectionRefusedError = "The connection was refused by the peer. Make sure the fortune"
-    .. " server is running, and check that the host name and port settings are correct.",
-}
-
-local function parse_args(host, port, ...)
-  port = math.tointeger(tonumber(port))
-  if not host or not port or port < 0 or port > 65535 or select("#", ...) > 0 then
-    io.stderr:write("usage: fortune_client.lua HOST PORT\n")
-    os.exit(2)
-  end
-  return host, port
-end
+local USAGE = "fortune_client.lua HOST PORT"
 
 local function new_client(host, port)
   local sock = net.TcpSocket()
@@ -51,12 +38,12 @@ local function new_client(host, port)
     end
     if sock:bytesAvailable() < block_size then return false end
     -- The whole block is here, so a string that will not read is corrupt.
-    local fortune = stream:readQString()
-    if not fortune then
-      fail("The following error occurred: Malformed fortune block.")
+    local text = stream:readQString()
+    if not text then
+      fail(fortune.MALFORMED)
       return true
     end
-    print(fortune)
+    print(text)
     finish(0)
     return true
   end
@@ -66,21 +53,16 @@ local function new_client(host, port)
   -- means no fortune will come, so it is reported like the others.
   local function display_error(err)
     if err == "RemoteHostClosedError" and read_fortune() then return end
-    fail(MESSAGES[err] or ("The following error occurred: %s."):format(sock:errorString()))
+    fail(fortune.error_message(sock))
   end
 
   sock.readyRead:connect(read_fortune)
   sock.errorOccurred:connect(display_error)
   timer:setSingleShot(true)
-  timer.timeout:connect(function()
-    fail("The following error occurred: Network operation timed out.")
-  end)
+  timer.timeout:connect(function() fail(fortune.TIMED_OUT) end)
 
-  timer:start(TIMEOUT_MS)
+  timer:start(fortune.TIMEOUT_MS)
   sock:connectToHost(host, port)
 end
 
-io.stdout:setvbuf("line")
-new_client(parse_args(...))
--- A stock lua5.4 runs the main chunk outside the loop: run it here.
-if not coroutine.isyieldable() then os.exit(net.exec()) end
+cli.run(function(...) new_client(cli.host_port(USAGE, ...)) end, ...)
