@@ -98,6 +98,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "luanetd: not enough memory\n");
     return 1;
   }
+  /* Generational, as lua5.4's own interpreter runs it: a server's garbage
+   * is mostly young (the strings read and written per event). */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   luaL_openlibs(L);
   setup_package(L);
   int code = run_script(L, argc, argv, 1);

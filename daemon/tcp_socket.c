@@ -18,6 +18,11 @@
  * The queue is capped (setWriteBufferLimit): past it write() fails with
  * SocketResourceError instead of growing without end.
  *
+ * Memory. An accepted connection that only reads and writes holds this
+ * struct and nothing else; what connecting and waiting need (the addresses
+ * to try, a timer, a waiting task) lives in a `struct socket_aux` made on
+ * first use, so that 5,000 idle connections cost about 800 bytes each.
+ *
  * Lifetime. An open socket is anchored in the registry, so an accepted
  * socket that no variable holds stays open until a side closes it. A close
  * emits first and unanchors last, so the object is alive for its slots.
@@ -75,18 +80,15 @@ struct wchunk {
 struct tcp_socket {
   struct lnet_runtime *rt;
   ev_io rio, wio;
-  ev_timer defer;           /* reports a connect failure from the loop */
   int fd;
   int ref;                  /* anchor while the fd is open */
   int busy_ref;             /* anchor while a readyRead slot is suspended */
   uint8_t state;
   uint8_t error;
-  uint8_t wait_kind;
   bool close_when_flushed;  /* disconnectFromHost waits for the queue */
   bool written_observed;    /* a script touched bytesWritten */
   bool read_pending;        /* data came while readyRead slots were busy */
   uint16_t read_busy;       /* readyRead slots running or suspended */
-  int defer_errno;
   const char *error_string;
   struct buffer rb;
   struct wchunk *wq_head, *wq_tail;
@@ -94,8 +96,16 @@ struct tcp_socket {
   size_t read_limit;        /* 0: unlimited */
   size_t write_limit;
   size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
+  struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
+};
+
+struct socket_aux {
+  struct tcp_socket *s;
+  ev_timer defer;           /* reports a connect failure from the loop */
+  int defer_errno;          /* -1: host not found */
+  uint8_t wait_kind;
   struct lnet_wait wait;
-  struct net_addr *targets; /* addresses left to try, in order */
+  struct net_addr *targets; /* addresses to try, in order */
   int ntargets, next_target;
   char *peer_name;
 };
@@ -117,8 +127,29 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
   s->write_limit = DEFAULT_WRITE_LIMIT;
   ev_init(&s->rio, rio_cb);
   ev_init(&s->wio, wio_cb);
-  ev_init(&s->defer, defer_cb);
-  lnet_wait_init(&s->wait, wait_timed_out);
+}
+
+/* The socket's aux part, made on first use; NULL when out of memory. */
+static struct socket_aux *aux_of(struct tcp_socket *s) {
+  if (!s->aux && (s->aux = calloc(1, sizeof *s->aux))) {
+    s->aux->s = s;
+    ev_init(&s->aux->defer, defer_cb);
+    lnet_wait_init(&s->aux->wait, wait_timed_out);
+  }
+  return s->aux;
+}
+
+static void aux_free(struct tcp_socket *s) {
+  if (!s->aux)
+    return;
+  if (s->rt->loop) {
+    ev_timer_stop(s->rt->loop, &s->aux->defer);
+    ev_timer_stop(s->rt->loop, &s->aux->wait.timer);
+  }
+  free(s->aux->targets);
+  free(s->aux->peer_name);
+  free(s->aux);
+  s->aux = NULL;
 }
 
 /* ---- signals and state ---- */
@@ -158,14 +189,16 @@ static void emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_
 }
 
 static void wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
-  if (s->wait.active && s->wait_kind == kind)
-    lnet_wait_finish(s->rt, &s->wait, result);
+  struct socket_aux *a = s->aux;
+  if (a && a->wait.active && a->wait_kind == kind)
+    lnet_wait_finish(s->rt, &a->wait, result);
 }
 
 /* The connection is gone: only waitForDisconnected succeeds. */
 static void wake_all(struct tcp_socket *s) {
-  if (s->wait.active)
-    lnet_wait_finish(s->rt, &s->wait, s->wait_kind == WAIT_DISCONNECTED);
+  struct socket_aux *a = s->aux;
+  if (a && a->wait.active)
+    lnet_wait_finish(s->rt, &a->wait, a->wait_kind == WAIT_DISCONNECTED);
 }
 
 /* ---- closing ---- */
@@ -184,9 +217,11 @@ static void write_queue_free(struct tcp_socket *s) {
 }
 
 static void free_targets(struct tcp_socket *s) {
-  free(s->targets);
-  s->targets = NULL;
-  s->ntargets = s->next_target = 0;
+  if (!s->aux)
+    return;
+  free(s->aux->targets);
+  s->aux->targets = NULL;
+  s->aux->ntargets = s->aux->next_target = 0;
 }
 
 /* Stops the watchers and closes the fd; emits nothing. Idempotent. */
@@ -195,7 +230,8 @@ static void close_fd(struct tcp_socket *s) {
   if (loop) {
     ev_io_stop(loop, &s->rio);
     ev_io_stop(loop, &s->wio);
-    ev_timer_stop(loop, &s->defer);
+    if (s->aux)
+      ev_timer_stop(loop, &s->aux->defer);
   }
   if (s->fd >= 0) {
     close(s->fd);
@@ -502,6 +538,24 @@ static void connect_failed(struct tcp_socket *s, lua_State *L, int obj, enum soc
   wake_all(s);
 }
 
+/* Starts a connect to the next address that takes one: 0, or the errno
+ * of the last that failed at once (last_errno when none is left). */
+static int start_next_connect(struct tcp_socket *s, int last_errno) {
+  struct socket_aux *a = s->aux;
+  while (a->next_target < a->ntargets) {
+    int fd;
+    if (net_tcp_connect(&a->targets[a->next_target++], &fd) == 0) {
+      s->fd = fd;
+      ev_io_set(&s->rio, fd, EV_READ);
+      ev_io_set(&s->wio, fd, EV_WRITE);
+      ev_io_start(s->rt->loop, &s->wio);
+      return 0;
+    }
+    last_errno = errno;
+  }
+  return last_errno ? last_errno : ECONNREFUSED;
+}
+
 /* Tries the next address; when none is left, reports last_errno. */
 static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno) {
   if (s->fd >= 0) {
@@ -509,17 +563,8 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
     close(s->fd);
     s->fd = -1;
   }
-  while (s->next_target < s->ntargets) {
-    int fd;
-    if (net_tcp_connect(&s->targets[s->next_target++], &fd) == 0) {
-      s->fd = fd;
-      ev_io_set(&s->rio, fd, EV_READ);
-      ev_io_set(&s->wio, fd, EV_WRITE);
-      ev_io_start(s->rt->loop, &s->wio);
-      return;
-    }
-    last_errno = errno;
-  }
+  if ((last_errno = start_next_connect(s, last_errno)) == 0)
+    return;
   const char *text;
   enum socket_error e = socket_error_from_errno(last_errno, &text);
   connect_failed(s, L, obj, e, text);
@@ -529,13 +574,13 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
  * does, so that slots connected after the call still see it. */
 static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
-  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, defer));
+  struct tcp_socket *s = ((struct socket_aux *)((char *)w - offsetof(struct socket_aux, defer)))->s;
   lua_State *L = s->rt->L;
   int obj = push_self(L, s);
-  if (s->defer_errno == -1) {
+  if (s->aux->defer_errno == -1) {
     connect_failed(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
   } else {
-    connect_next(s, L, obj, s->defer_errno);
+    connect_next(s, L, obj, s->aux->defer_errno);
   }
   lua_settop(L, obj - 1);
 }
@@ -581,23 +626,29 @@ static int tcp_socket_connectToHost(lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
+  struct socket_aux *a = aux_of(s);
+  if (!a) {
+    set_error(s, SE_RESOURCE, "Out of resources");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   buffer_free(&s->rb);
   write_queue_free(s);
-  free(s->peer_name);
-  size_t n;
-  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
-  s->peer_name = name ? strdup(name) : NULL;
-  s->ntargets = resolve_now(L, 2, (int)port, &s->targets);
-  s->next_target = 0;
+  free_targets(s);
+  free(a->peer_name);
+  const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  a->peer_name = name ? strdup(name) : NULL;
+  a->ntargets = resolve_now(L, 2, (int)port, &a->targets);
+  a->next_target = 0;
   s->error = SE_UNKNOWN;
   s->error_string = NULL;
   if (s->ref == LUA_NOREF)
     s->ref = lnet_anchor(L, 1);
   set_state(s, L, 1, ST_HOSTLOOKUP);
-  if (s->ntargets == 0) {
-    s->defer_errno = -1;
-    ev_timer_set(&s->defer, 0., 0.);
-    ev_timer_start(s->rt->loop, &s->defer);
+  if (a->ntargets == 0) {
+    a->defer_errno = -1;
+    ev_timer_set(&a->defer, 0., 0.);
+    ev_timer_start(s->rt->loop, &a->defer);
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -607,22 +658,12 @@ static int tcp_socket_connectToHost(lua_State *L) {
     emit0(s, L, 1, SIG_HOST_FOUND);
   if (s->state != ST_CONNECTING)   /* a slot aborted us */
     return lua_pushboolean(L, 1), 1;
-  int last_errno = 0;
-  while (s->next_target < s->ntargets) {
-    int fd;
-    if (net_tcp_connect(&s->targets[s->next_target++], &fd) == 0) {
-      s->fd = fd;
-      ev_io_set(&s->rio, fd, EV_READ);
-      ev_io_set(&s->wio, fd, EV_WRITE);
-      ev_io_start(s->rt->loop, &s->wio);
-      lua_pushboolean(L, 1);
-      return 1;
-    }
-    last_errno = errno;
+  int err = start_next_connect(s, 0);
+  if (err) {   /* every address failed at once: report it from the loop */
+    a->defer_errno = err;
+    ev_timer_set(&a->defer, 0., 0.);
+    ev_timer_start(s->rt->loop, &a->defer);
   }
-  s->defer_errno = last_errno;
-  ev_timer_set(&s->defer, 0., 0.);
-  ev_timer_start(s->rt->loop, &s->defer);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -686,8 +727,6 @@ static void release(lua_State *L, struct tcp_socket *s) {
   close_fd(s);
   if (!s->rb.borrowed)
     buffer_free(&s->rb);
-  free(s->peer_name);
-  s->peer_name = NULL;
   s->state = ST_UNCONNECTED;
   lnet_unanchor(L, &s->ref);
 }
@@ -696,10 +735,10 @@ static void release(lua_State *L, struct tcp_socket *s) {
  * and at lua_close no task may be resumed. */
 static int tcp_socket_gc(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->rt->loop)
-    ev_timer_stop(s->rt->loop, &s->wait.timer);
-  s->wait.active = false;
+  if (s->aux)
+    s->aux->wait.active = false;
   release(L, s);
+  aux_free(s);
   return 0;
 }
 
@@ -915,9 +954,10 @@ static int tcp_socket_writeBufferLimit(lua_State *L) {
 /* ---- Lua methods: waits ---- */
 
 static void wait_timed_out(struct lnet_wait *w) {
-  struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wait));
+  struct socket_aux *a = (struct socket_aux *)((char *)w - offsetof(struct socket_aux, wait));
+  struct tcp_socket *s = a->s;
   set_error(s, SE_TIMEOUT, "Network operation timed out");
-  if (s->wait_kind == WAIT_CONNECTED && s->state != ST_CONNECTED) {
+  if (a->wait_kind == WAIT_CONNECTED && s->state != ST_CONNECTED) {
     /* Qt gives up the attempt; the waiter learns of it, not the slots. */
     close_fd(s);
     s->state = ST_UNCONNECTED;
@@ -927,8 +967,13 @@ static void wait_timed_out(struct lnet_wait *w) {
 
 static int wait_for(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
   double ms = lnet_opt_ms(L, 2, WAIT_DEFAULT_MS);
-  s->wait_kind = (uint8_t)kind;
-  return lnet_wait(L, s->rt, &s->wait, ms);
+  struct socket_aux *a = aux_of(s);
+  if (!a)
+    return luaL_error(L, "not enough memory");
+  if (a->wait.active)   /* before wait_kind changes under the waiter */
+    return luaL_error(L, "another task is already waiting on this object");
+  a->wait_kind = (uint8_t)kind;
+  return lnet_wait(L, s->rt, &a->wait, ms);
 }
 
 static int tcp_socket_waitForConnected(lua_State *L) {
@@ -1034,7 +1079,7 @@ static int tcp_socket_localPort(lua_State *L) {
 
 static int tcp_socket_peerName(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  lua_pushstring(L, s->peer_name ? s->peer_name : "");
+  lua_pushstring(L, s->aux && s->aux->peer_name ? s->aux->peer_name : "");
   return 1;
 }
 
