@@ -9,6 +9,8 @@ int luaopen_luanet_timer(lua_State *L);
 int luaopen_luanet_host_address(lua_State *L);
 int luaopen_luanet_tcp_socket(lua_State *L);
 int luaopen_luanet_tcp_server(lua_State *L);
+int luaopen_luanet_udp_socket(lua_State *L);
+int luaopen_luanet_fs(lua_State *L);
 
 int luaopen_luanet_core(lua_State *L) {
   static const struct {
@@ -20,9 +22,11 @@ int luaopen_luanet_core(lua_State *L) {
     { "HostAddress", luaopen_luanet_host_address },
     { "TcpSocket", luaopen_luanet_tcp_socket },
     { "TcpServer", luaopen_luanet_tcp_server },
+    { "UdpSocket", luaopen_luanet_udp_socket },
   };
   lua_newtable(L);
   luaopen_luanet_runtime(L);   /* exec, quit, processEvents, sleep, spawn */
+  luaopen_luanet_fs(L);        /* statvfs */
   for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
     lua_pushcfunction(L, classes[i].open);
     lua_call(L, 0, 1);
