@@ -29,6 +29,7 @@
  * Errors are Qt's: errorOccurred, error(), errorString(), false returns. */
 #include "tcp_socket.h"
 #include "buffer.h"
+#include "dns.h"
 #include "host_address.h"
 #include "net.h"
 #include "socket_error.h"
@@ -108,6 +109,8 @@ struct socket_aux {
   struct net_addr *targets; /* addresses to try, in order */
   int ntargets, next_target;
   char *peer_name;
+  int port;                 /* the port connectToHost was given */
+  int query_ref;            /* the name lookup in flight, anchored */
 };
 
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -133,6 +136,7 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
 static struct socket_aux *aux_of(struct tcp_socket *s) {
   if (!s->aux && (s->aux = calloc(1, sizeof *s->aux))) {
     s->aux->s = s;
+    s->aux->query_ref = LUA_NOREF;
     ev_init(&s->aux->defer, defer_cb);
     lnet_wait_init(&s->aux->wait, wait_timed_out);
   }
@@ -216,6 +220,18 @@ static void write_queue_free(struct tcp_socket *s) {
   s->wq_bytes = 0;
 }
 
+/* A name lookup in flight ends unheard when the socket stops connecting. */
+static void abort_lookup(struct tcp_socket *s) {
+  struct socket_aux *a = s->aux;
+  if (!a || a->query_ref == LUA_NOREF)
+    return;
+  lua_State *L = s->rt->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->query_ref);
+  dns_abort(luaL_checkudata(L, -1, LNET_DNSQUERY));
+  lua_pop(L, 1);
+  lnet_unanchor(L, &a->query_ref);
+}
+
 static void free_targets(struct tcp_socket *s) {
   if (!s->aux)
     return;
@@ -239,6 +255,7 @@ static void close_fd(struct tcp_socket *s) {
   }
   write_queue_free(s);
   free_targets(s);
+  abort_lookup(s);
   s->close_when_flushed = false;
 }
 
@@ -585,8 +602,46 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   lua_settop(L, obj - 1);
 }
 
-/* Resolves what needs no lookup: literals and "localhost". Other names
- * wait for the resolver (issue 4) and report HostNotFoundError. */
+/* Starts connecting to the first of the addresses now in aux->targets:
+ * Qt's ConnectingState, then hostFound. */
+static void start_connecting(struct tcp_socket *s, lua_State *L, int obj) {
+  set_state(s, L, obj, ST_CONNECTING);
+  if (s->state == ST_CONNECTING)
+    emit0(s, L, obj, SIG_HOST_FOUND);
+  if (s->state != ST_CONNECTING)   /* a slot aborted us */
+    return;
+  int err = start_next_connect(s, 0);
+  if (err)
+    connect_next(s, L, obj, err);
+}
+
+/* The name lookup of connectToHost has its answer (dns.c calls this with
+ * the query at qobj). */
+static void resolved(void *ud, lua_State *L, int qobj) {
+  struct tcp_socket *s = ud;
+  struct socket_aux *a = s->aux;
+  lnet_unanchor(L, &a->query_ref);
+  int obj = push_self(L, s);
+  lua_getiuservalue(L, qobj, 2);
+  lua_getfield(L, -1, "addresses");
+  int n = (int)lua_rawlen(L, -1);
+  free_targets(s);
+  a->targets = n ? calloc((size_t)n, sizeof *a->targets) : NULL;
+  for (int i = 1; a->targets && i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    if (net_addr_parse(lua_tostring(L, -1), a->port, &a->targets[a->ntargets]))
+      a->ntargets++;
+    lua_pop(L, 1);
+  }
+  if (a->ntargets == 0)
+    connect_failed(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
+  else
+    start_connecting(s, L, obj);
+  lua_settop(L, obj - 1);
+}
+
+/* Resolves what needs no lookup: literals and "localhost". Other names go
+ * to the resolver (dns.c). */
 static int resolve_now(lua_State *L, int idx, int port, struct net_addr **out) {
   struct net_addr addr;
   enum host_address_kind kind = host_address_get(L, idx, port, &addr);
@@ -640,11 +695,18 @@ static int tcp_socket_connectToHost(lua_State *L) {
   a->peer_name = name ? strdup(name) : NULL;
   a->ntargets = resolve_now(L, 2, (int)port, &a->targets);
   a->next_target = 0;
+  a->port = (int)port;
   s->error = SE_UNKNOWN;
   s->error_string = NULL;
   if (s->ref == LUA_NOREF)
     s->ref = lnet_anchor(L, 1);
   set_state(s, L, 1, ST_HOSTLOOKUP);
+  if (a->ntargets == 0 && name) {   /* a host name: ask the resolver */
+    dns_lookup(L, name, AF_UNSPEC, resolved, s);
+    a->query_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
   if (a->ntargets == 0) {
     a->defer_errno = -1;
     ev_timer_set(&a->defer, 0., 0.);

@@ -3,5 +3,6 @@
 local net = require "luanet.core"
 
 net.DataStream = require "luanet.datastream"
+net.HostInfo = require "luanet.hostinfo"
 
 return net
