@@ -74,6 +74,7 @@ struct dns_query {
   lua_Integer id;
   int ref;                   /* anchor while c-ares or the defer timer holds us */
   bool done, aborted;
+  bool starting;             /* inside the c-ares call that starts it */
   enum query_kind kind;
   int family;                /* AF_UNSPEC, AF_INET, AF_INET6 */
   ev_timer defer;            /* reports a cached answer from the loop */
@@ -258,9 +259,22 @@ static void push_result(lua_State *L, int idx) {
   lua_getiuservalue(L, idx, 2);
 }
 
+static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Reports from the loop what is already known (a cached answer, an error
+ * found before asking, an answer c-ares gave inside the call that asked). */
+static void report_soon(struct dns_query *q) {
+  ev_timer_set(&q->defer, 0., 0.);
+  ev_timer_start(q->dns->rt->loop, &q->defer);
+}
+
 /* Reports a finished query: the C hook, the Lua callback (in a task), a
  * waiter. The query is on L's top. */
 static void query_report(struct dns_query *q, lua_State *L) {
+  if (q->starting) {   /* the caller has not even seen the query yet */
+    report_soon(q);
+    return;
+  }
   int obj = lua_gettop(L);
   struct lnet_runtime *rt = q->dns->rt;
   q->done = true;
@@ -507,12 +521,6 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   lua_settop(L, obj - 1);
 }
 
-/* Reports from the loop what is already known (a cached answer, an error
- * found before asking). */
-static void report_soon(struct dns_query *q) {
-  ev_timer_set(&q->defer, 0., 0.);
-  ev_timer_start(q->dns->rt->loop, &q->defer);
-}
 
 static void query_timed_out(struct lnet_wait *w) {
   struct dns_query *q = (struct dns_query *)((char *)w - offsetof(struct dns_query, wait));
@@ -561,7 +569,9 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
                           : (const void *)&((struct sockaddr_in6 *)&addr.ss)->sin6_addr;
     int len = addr.ss.ss_family == AF_INET ? 4 : 16;
     ev_ref(dns->rt->loop);   /* a lookup in flight keeps the loop alive */
+    q->starting = true;
     ares_gethostbyaddr(dns->channel, raw, len, addr.ss.ss_family, hostent_cb, q);
+    q->starting = false;
     process_timer_rearm(dns);
     return q;
   }
@@ -594,7 +604,9 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
   hints.ai_socktype = SOCK_STREAM;   /* one node per address, not per type */
   hints.ai_flags = ARES_AI_CANONNAME;
   ev_ref(dns->rt->loop);   /* a lookup in flight keeps the loop alive */
+  q->starting = true;
   ares_getaddrinfo(dns->channel, name, NULL, &hints, addrinfo_cb, q);
+  q->starting = false;
   process_timer_rearm(dns);
   return q;
 }
