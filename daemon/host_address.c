@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct host_address {
@@ -168,6 +169,97 @@ static int host_address_toIPv4Address(lua_State *L) {
   return 1;
 }
 
+/* toIPv6Address(): the 16 bytes, as Qt's Q_IPV6ADDR; an IPv4 address
+ * gives its v4-mapped form, as in Qt. */
+static int host_address_toIPv6Address(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  unsigned char bytes[16] = { 0 };
+  if (ha->kind == HA_IPV6) {
+    memcpy(bytes, ipv6_of(ha), 16);
+  } else if (ha->kind == HA_IPV4) {
+    uint32_t v4 = htonl(ipv4_of(ha));
+    bytes[10] = bytes[11] = 0xff;
+    memcpy(bytes + 12, &v4, 4);
+  }
+  lua_pushlstring(L, (const char *)bytes, 16);
+  return 1;
+}
+
+/* The first `bits` bits of a and b agree (both of one family). */
+static bool same_prefix(const unsigned char *a, const unsigned char *b, int bits) {
+  int whole = bits / 8, rest = bits % 8;
+  if (memcmp(a, b, (size_t)whole) != 0)
+    return false;
+  if (rest == 0)
+    return true;
+  unsigned char mask = (unsigned char)(0xff << (8 - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+/* a:isInSubnet(subnet, prefixLength) or a:isInSubnet("10.0.0.0/8") */
+static int host_address_isInSubnet(lua_State *L) {
+  struct host_address *ha = host_address_check(L, 1);
+  struct net_addr subnet;
+  lua_Integer bits;
+  if (lua_type(L, 2) == LUA_TSTRING && strchr(lua_tostring(L, 2), '/')) {
+    char text[NET_ADDRSTRLEN];
+    const char *arg = lua_tostring(L, 2), *slash = strchr(arg, '/');
+    size_t n = (size_t)(slash - arg);
+    luaL_argcheck(L, n < sizeof text, 2, "not a subnet");
+    memcpy(text, arg, n);
+    text[n] = '\0';
+    luaL_argcheck(L, net_addr_parse(text, 0, &subnet), 2, "not a subnet");
+    bits = (lua_Integer)strtol(slash + 1, NULL, 10);
+  } else {
+    luaL_argcheck(L, host_address_get(L, 2, 0, &subnet) != HA_NULL, 2, "not an address");
+    bits = luaL_checkinteger(L, 3);
+  }
+  int family = subnet.ss.ss_family;
+  int max = family == AF_INET ? 32 : 128;
+  luaL_argcheck(L, bits >= 0 && bits <= max, 3, "prefix length out of range");
+  bool in = false;
+  if (ha->kind == HA_IPV4 && family == AF_INET) {
+    in = same_prefix((const unsigned char *)&((struct sockaddr_in *)&ha->addr.ss)->sin_addr,
+                     (const unsigned char *)&((struct sockaddr_in *)&subnet.ss)->sin_addr, (int)bits);
+  } else if (ha->kind == HA_IPV6 && family == AF_INET6) {
+    in = same_prefix((const unsigned char *)ipv6_of(ha),
+                     (const unsigned char *)&((struct sockaddr_in6 *)&subnet.ss)->sin6_addr, (int)bits);
+  }
+  lua_pushboolean(L, in);
+  return 1;
+}
+
+/* HostAddress.parseSubnet("10.0.0.0/8") -> HostAddress, 8; or the null
+ * address and -1, as Qt's pair, when the text is not a subnet. */
+static int host_address_parseSubnet(lua_State *L) {
+  const char *arg = luaL_checkstring(L, 1);
+  const char *slash = strchr(arg, '/');
+  char text[NET_ADDRSTRLEN];
+  struct net_addr addr;
+  size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+  char *end = NULL;
+  long bits = -1;
+  if (n < sizeof text) {
+    memcpy(text, arg, n);
+    text[n] = '\0';
+    if (net_addr_parse(text, 0, &addr)) {
+      int max = addr.ss.ss_family == AF_INET ? 32 : 128;
+      bits = slash ? strtol(slash + 1, &end, 10) : max;
+      if ((slash && (*end != '\0' || end == slash + 1)) || bits < 0 || bits > max)
+        bits = -1;
+    }
+  }
+  if (bits < 0) {
+    struct sockaddr_storage none = { .ss_family = AF_UNSPEC };
+    host_address_push(L, (struct sockaddr *)&none);
+    lua_pushinteger(L, -1);
+    return 2;
+  }
+  host_address_push(L, (struct sockaddr *)&addr.ss);
+  lua_pushinteger(L, bits);
+  return 2;
+}
+
 static int host_address_scopeId(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   char name[NET_ADDRSTRLEN], *pct;
@@ -213,6 +305,12 @@ int luaopen_luanet_host_address(lua_State *L) {
     { "isEqual", host_address_isEqual },
     { "toIPv4Address", host_address_toIPv4Address },
     { "scopeId", host_address_scopeId },
+    { "toIPv6Address", host_address_toIPv6Address },
+    { "isInSubnet", host_address_isInSubnet },
+    { NULL, NULL },
+  };
+  static const luaL_Reg statics[] = {
+    { "parseSubnet", host_address_parseSubnet },
     { NULL, NULL },
   };
   static const luaL_Reg meta[] = {
@@ -222,7 +320,7 @@ int luaopen_luanet_host_address(lua_State *L) {
   };
   static const struct lnet_class cls = {
     .name = LNET_HOSTADDRESS, .methods = methods, .meta = meta,
-    .constants = special_names, .construct = host_address_construct,
+    .constants = special_names, .statics = statics, .construct = host_address_construct,
   };
   lnet_class_register(L, &cls);
   return 1;
