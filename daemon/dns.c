@@ -17,6 +17,11 @@
  * does for c-ares' other calls; c-ares itself asks only DNS ("b"). Hosts
  * answers are not cached: the file is re-read from the page cache.
  *
+ * Lookups of one name and family in flight at once share one c-ares query
+ * (the first is the leader; the others wait in the inflight table and get
+ * its answer), so a burst of 300 lookups of three names sends six
+ * datagrams, not 600 that loopback's socket buffers would partly drop.
+ *
  * A lookup is a DnsQuery userdata, anchored while c-ares holds a pointer to
  * it. Forward lookups use ares_getaddrinfo (A and AAAA, with TTLs, the hosts
  * file first); reverse lookups ares_gethostbyaddr (PTR). Answers are cached
@@ -60,6 +65,7 @@ struct dns {
   struct dns_io **ios;       /* one per c-ares socket */
   int nios, cap;
   int cache_ref;             /* registry table: "4name" -> entry */
+  int inflight_ref;          /* registry table: "4name" -> { followers } */
   bool cache_enabled;
   bool destroying;           /* the state is closing: touch no Lua */
   lua_Integer next_id;
@@ -244,6 +250,8 @@ static struct dns *dns_get(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_newtable(L);
   dns->cache_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  dns->inflight_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &DNS_KEY);
   return dns;
 }
@@ -444,6 +452,51 @@ static bool closing(struct dns_query *q) {
   return q->dns->destroying;
 }
 
+/* The leader of a name's lookups (at obj) has its answer: every follower
+ * gets the same result and reports. */
+static void answer_followers(struct dns *dns, lua_State *L, int obj, int family, const char *name) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, dns->inflight_ref);
+  cache_key(L, family, name);
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, -3) != LUA_TTABLE) {
+    lua_pop(L, 3);
+    return;
+  }
+  lua_insert(L, -3);   /* followers, inflight, key */
+  lua_pushnil(L);
+  lua_rawset(L, -3);   /* the name is no longer in flight */
+  lua_pop(L, 1);
+  int followers = lua_gettop(L);
+  for (lua_Integer i = 1; lua_rawgeti(L, followers, i) == LUA_TUSERDATA; i++) {
+    struct dns_query *f = lua_touserdata(L, -1);
+    push_result(L, obj);
+    lua_setiuservalue(L, -2, 2);
+    query_report(f, L);   /* with f on the top */
+    lua_settop(L, followers);
+  }
+  lua_settop(L, followers - 1);
+}
+
+/* Joins a lookup of the same name in flight, if there is one: the query at
+ * obj becomes its follower. Otherwise the query at obj leads. */
+static bool follow_inflight(struct dns *dns, lua_State *L, int obj, int family, const char *name) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, dns->inflight_ref);
+  cache_key(L, family, name);
+  lua_pushvalue(L, -1);
+  bool joined = lua_rawget(L, -3) == LUA_TTABLE;
+  if (joined) {
+    lua_pushvalue(L, obj);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 3);
+    return true;
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);   /* no followers yet: mark the name as in flight */
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return false;
+}
+
 static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res) {
   (void)timeouts;
   struct dns_query *q = arg;
@@ -484,6 +537,7 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
     push_result(L, obj);
     cache_store(q->dns, L, q->family, name, ttl);
   }
+  answer_followers(q->dns, L, obj, q->family, name);
   if (res)
     ares_freeaddrinfo(res);
   query_report(q, L);
@@ -598,6 +652,8 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
     report_soon(q);
     return q;
   }
+  if (follow_inflight(dns, L, obj, family, name))
+    return q;   /* the leader's answer will be ours; the leader holds the loop */
   struct ares_addrinfo_hints hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
