@@ -1,7 +1,57 @@
-/* File-system figures for scripts (issue 4). Placeholder. */
+/* File-system figures for scripts: net.statvfs(path), which the discovery
+ * responder (scripts/freespace.lua) answers queries with.
+ *
+ * statvfs(3) reads the file system's superblock figures; for local file
+ * systems that is a memory read, so it runs on the loop like the other
+ * regular-file I/O (DESIGN: Runtime architecture). Figures are bytes, as
+ * lua_Integer: block counts times the fragment size, which is the unit
+ * statvfs counts blocks in (f_bsize is only the preferred I/O size). A
+ * product that would not fit a lua_Integer is clamped to LUA_MAXINTEGER:
+ * some FUSE file systems report "unlimited" as 2^64-1 blocks. Failure is a
+ * value, as io.open's: nil, "path: strerror", errno. */
+#include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
 #include "lnet.h"
 
+/* blocks * unit in bytes, clamped to what a lua_Integer holds. */
+static lua_Integer fs_bytes(unsigned long long blocks, unsigned long long unit) {
+  if (unit != 0 && blocks > (unsigned long long)LUA_MAXINTEGER / unit)
+    return LUA_MAXINTEGER;
+  return (lua_Integer)(blocks * unit);
+}
+
+/* net.statvfs(path) -> { free =, total =, size = } | nil, msg, errno.
+ * free is what an unprivileged user may still write (f_bavail, not
+ * f_bfree, which counts the blocks reserved for root). [-0, +1|3, e] */
+static int fs_statvfs(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checklstring(L, 1, &len);
+  /* The kernel would stop at the NUL and answer for another path. */
+  luaL_argcheck(L, strlen(path) == len, 1, "path contains a zero byte");
+  struct statvfs st;
+  if (statvfs(path, &st) != 0)
+    return luaL_fileresult(L, 0, path);
+  /* f_frsize is 0 on a few old file systems; f_bsize is then the unit. */
+  unsigned long long unit = st.f_frsize ? st.f_frsize : st.f_bsize;
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, fs_bytes(st.f_bavail, unit));
+  lua_setfield(L, -2, "free");
+  lua_pushinteger(L, fs_bytes(st.f_blocks, unit));
+  lua_setfield(L, -2, "total");
+  lua_pushinteger(L, fs_bytes(unit, 1));
+  lua_setfield(L, -2, "size");
+  return 1;
+}
+
+/* Adds the file-system functions to the module table on the stack top.
+ * [-0, +0, m] */
 int luaopen_luanet_fs(lua_State *L) {
-  (void)L;
+  static const luaL_Reg funcs[] = {
+    { "statvfs", fs_statvfs },
+    { NULL, NULL },
+  };
+  luaL_setfuncs(L, funcs, 0);
   return 0;
 }

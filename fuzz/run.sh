@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes the DataStream reader for at most
-# SECONDS, from a corpus in build-fuzz/corpus-datastream seeded with valid
-# frames. A crash leaves its input in build-fuzz/ and exits non-zero.
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/2 (so
+# the whole run takes about SECONDS), one after the other, each from its
+# corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
+# its input in build-fuzz/ and exits non-zero; the second target runs only
+# when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
+share=$((secs / 2))
+[ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
+
+# run NAME: fuzzes build-fuzz/fuzz_NAME over build-fuzz/corpus-NAME.
+run() {
+  echo "== fuzz_$1: $share s =="
+  "$root/build-fuzz/fuzz_$1" -max_total_time="$share" -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$root/build-fuzz/$1-" "$root/build-fuzz/corpus-$1"
+}
+
+# DataStream seeds: an op byte (see fuzz_datastream.c: three 2-bit ops,
+# then the reader kind in bits 6-7), then the stream.
 corpus=$root/build-fuzz/corpus-datastream
 mkdir -p "$corpus"
-
-# Seeds: an op byte (see fuzz_datastream.c: three 2-bit ops, then the
-# reader kind in bits 6-7), then the stream.
 seed() { printf '%b' "$2" >"$corpus/seed-$1"; }
 block_hi='\x00\x08\x00\x00\x00\x04\x00H\x00i'                  # quint16 8, "Hi"
 strings='\x00\x00\x00\x04\xd8\x3d\xde\x00'                    # "😀"
@@ -23,5 +34,15 @@ seed strings-3bytes "\xaa$strings"         # QStrings from a device, 3 bytes a f
 seed corrupt "\x2a\x00\x00\x00\x03\x00a\x00\x00\x00\x00\x02\xdc\x00\x00\x00\x00\x02\x00a"
 seed integers "\xcd\xde\xad\xbe\xef\x12\x34\x00\x01"   # u32, state, u16, 64-byte feeds
 
-"$root/build-fuzz/fuzz_datastream" -max_total_time="$secs" -timeout=10 \
-  -print_final_stats=1 -artifact_prefix="$root/build-fuzz/" "$corpus"
+# Discovery seeds: whole datagrams (see discovery.lua's layout table).
+corpus=$root/build-fuzz/corpus-discovery
+mkdir -p "$corpus"
+seed query 'LNDS\x01\x01\xde\xad\xbe\xef'
+seed answer 'LNDS\x01\x02\xde\xad\xbe\xef\x00\x00\x00\x01\x00\x00\x00\x00\x05alpha'
+seed answer-utf8 'LNDS\x01\x02\x00\x00\x00\x07\x7f\xff\xff\xff\xff\xff\xff\xff\x0ch\xc3\xb6st\xe6\x97\xa5\xf0\x9f\x8d\x80'
+seed answer-c1 'LNDS\x01\x02\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x01\x03a\xc2\x85'
+seed answer-huge 'LNDS\x01\x02\x00\x00\x00\x07\x80\x00\x00\x00\x00\x00\x00\x00\x01a'
+seed version2 'LNDS\x02\x01\x00\x00\x00\x01'
+
+run datastream
+run discovery
