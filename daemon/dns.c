@@ -581,6 +581,16 @@ static void query_timed_out(struct lnet_wait *w) {
   q->aborted = true;   /* a late answer must not report again */
 }
 
+/* Ends the query at obj with an error found before asking anyone,
+ * reported from the loop. */
+static struct dns_query *fail_soon(lua_State *L, int obj, struct dns_query *q, const char *error,
+                                   const char *text) {
+  lua_newtable(L);
+  set_result(L, obj, error, text, NULL);
+  report_soon(q);
+  return q;
+}
+
 /* [-0, +1, m] Starts a lookup of `name` (an address: a reverse lookup).
  * family is AF_UNSPEC, AF_INET or AF_INET6. */
 struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_done_fn done, void *ud) {
@@ -612,12 +622,8 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
       report_soon(q);
       return q;
     }
-    if (!channel_open(dns)) {
-      lua_newtable(L);
-      set_result(L, obj, "UnknownError", "The resolver could not be set up", NULL);
-      report_soon(q);
-      return q;
-    }
+    if (!channel_open(dns))
+      return fail_soon(L, obj, q, "UnknownError", "The resolver could not be set up");
     const void *raw = addr.ss.ss_family == AF_INET
                           ? (const void *)&((struct sockaddr_in *)&addr.ss)->sin_addr
                           : (const void *)&((struct sockaddr_in6 *)&addr.ss)->sin6_addr;
@@ -630,12 +636,8 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
     return q;
   }
   q->kind = Q_FORWARD;
-  if (name[0] == '\0') {
-    lua_newtable(L);
-    set_result(L, obj, "HostNotFound", "No host name given", NULL);
-    report_soon(q);
-    return q;
-  }
+  if (name[0] == '\0')
+    return fail_soon(L, obj, q, "HostNotFound", "No host name given");
   if (hosts_forward(L, name, family)) {
     set_result(L, obj, "NoError", "", name);
     report_soon(q);
@@ -646,12 +648,8 @@ struct dns_query *dns_lookup(lua_State *L, const char *name, int family, dns_don
     report_soon(q);
     return q;
   }
-  if (!channel_open(dns)) {
-    lua_newtable(L);
-    set_result(L, obj, "UnknownError", "The resolver could not be set up", NULL);
-    report_soon(q);
-    return q;
-  }
+  if (!channel_open(dns))
+    return fail_soon(L, obj, q, "UnknownError", "The resolver could not be set up");
   if (follow_inflight(dns, L, obj, family, name))
     return q;   /* the leader's answer will be ours; the leader holds the loop */
   struct ares_addrinfo_hints hints;
