@@ -12,6 +12,7 @@
 
 #define LNET_TCPSOCKET   "luanet.TcpSocket"
 #define LNET_TCPSERVER   "luanet.TcpServer"
+#define LNET_UDPSOCKET   "luanet.UdpSocket"
 #define LNET_TIMER       "luanet.Timer"
 #define LNET_HOSTADDRESS "luanet.HostAddress"
 #define LNET_SIGNAL      "luanet.Signal"

@@ -42,7 +42,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define LNET_UDPSOCKET "luanet.UdpSocket"
 #define WAIT_DEFAULT_MS 30000
 #define MAX_IPV4_DATAGRAM 65507   /* 65535 - 20 (IPv4 header) - 8 (UDP header) */
 #define ERRORS_PER_EVENT 64       /* queued ICMP errors reported per turn */
