@@ -96,6 +96,18 @@ function core.fd_count()
   return n - 1
 end
 
+-- Socket descriptors only: the leak checks are about connections, and
+-- other descriptors (a runtime's log file, a pipe) may come and go.
+function core.socket_fd_count()
+  local p = assert(io.popen("ls -l /proc/" .. core.pid() .. "/fd"))
+  local n = 0
+  for line in p:lines() do
+    if line:find("socket:", 1, true) then n = n + 1 end
+  end
+  p:close()
+  return n
+end
+
 function core.rss_kib()
   local f = assert(io.open("/proc/self/status"))
   local s = f:read("a")
