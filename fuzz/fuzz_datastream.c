@@ -32,6 +32,9 @@
 #include <lua.h>
 #include <lualib.h>
 
+#define LUA_MODULE_PATH DATASTREAM_LUA
+#include "lua_coverage.h"
+
 #ifndef DATASTREAM_LUA
 #error "build with -DDATASTREAM_LUA=\"/path/to/lua/luanet/datastream.lua\""
 #endif
@@ -60,13 +63,6 @@ static const char device_lua[] =
   "  function dev:feed(s) self.buf = self.buf .. s end\n"
   "  return dev\n"
   "end\n";
-
-/* Hit counts of (previous line, line) pairs in datastream.lua, hashed. */
-#define EDGES 4096
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t lua_edges[EDGES];
-
-static int prev_line;               /* reset per input: same input, same edges */
 
 static lua_State *L;
 static int module_ref = LUA_NOREF;   /* the DataStream module table */
@@ -264,40 +260,13 @@ static void feed(size_t n) {
   fed += n;
 }
 
-/* Line hook: counts each transition between lines of datastream.lua. The
- * chunk's functions share one source string, so after the first match a
- * pointer compare recognises it. */
-static void line_hook(lua_State *hl, lua_Debug *ar) {
-  static const char *module_source;
-  if (!lua_getinfo(hl, "S", ar))
-    return;
-  if (ar->source != module_source) {
-    if (module_source || strcmp(ar->source, "@" DATASTREAM_LUA) != 0)
-      return;
-    module_source = ar->source;
-  }
-  unsigned edge = ((unsigned)prev_line * 7919u ^ (unsigned)ar->currentline) % EDGES;
-  if (lua_edges[edge] < 255)
-    lua_edges[edge]++;
-  prev_line = ar->currentline;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  L = luaL_newstate();
-  if (!L)
-    fail("luaL_newstate");
-  luaL_openlibs(L);
-  if (luaL_loadfile(L, DATASTREAM_LUA) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
-    fprintf(stderr, "fuzz_datastream: cannot load %s: %s\n", DATASTREAM_LUA, lua_tostring(L, -1));
-    abort();
-  }
-  module_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  L = fuzz_open_module("fuzz_datastream", &module_ref);
   if (luaL_loadstring(L, device_lua) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
     fail("the device chunk does not load");
   device_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
   return 0;
 }
 

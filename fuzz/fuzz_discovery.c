@@ -28,6 +28,9 @@
 #include <lua.h>
 #include <lualib.h>
 
+#define LUA_MODULE_PATH DISCOVERY_LUA
+#include "lua_coverage.h"
+
 #ifndef DISCOVERY_LUA
 #error "build with -DDISCOVERY_LUA=\"/path/to/lua/luanet/discovery.lua\""
 #endif
@@ -48,13 +51,6 @@ static const char *const reasons[] = {
   "host name is not UTF-8", "host name has a space or control character",
   "host name has a control character", NULL,
 };
-
-/* Hit counts of (previous line, line) pairs in discovery.lua, hashed. */
-#define EDGES 4096
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t lua_edges[EDGES];
-
-static int prev_line;                /* reset per input: same input, same edges */
 
 static lua_State *L;
 static int module_ref = LUA_NOREF;   /* the discovery module table */
@@ -197,39 +193,10 @@ static void check_answer(const uint8_t *data, size_t size) {
   lua_pop(L, 2);                     /* bytes, table */
 }
 
-/* Line hook: counts each transition between lines of discovery.lua. The
- * chunk's functions share one source string, so after the first match a
- * pointer compare recognises it. */
-static void line_hook(lua_State *hl, lua_Debug *ar) {
-  static const char *module_source;
-  if (!lua_getinfo(hl, "S", ar))
-    return;
-  if (ar->source != module_source) {
-    if (module_source || strcmp(ar->source, "@" DISCOVERY_LUA) != 0)
-      return;
-    module_source = ar->source;
-  }
-  unsigned edge = ((unsigned)prev_line * 7919u ^ (unsigned)ar->currentline) % EDGES;
-  if (lua_edges[edge] < 255)
-    lua_edges[edge]++;
-  prev_line = ar->currentline;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  L = luaL_newstate();
-  if (!L) {
-    fprintf(stderr, "fuzz_discovery: luaL_newstate failed\n");
-    abort();
-  }
-  luaL_openlibs(L);
-  if (luaL_loadfile(L, DISCOVERY_LUA) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
-    fprintf(stderr, "fuzz_discovery: cannot load %s: %s\n", DISCOVERY_LUA, lua_tostring(L, -1));
-    abort();
-  }
-  module_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
+  L = fuzz_open_module("fuzz_discovery", &module_ref);
   return 0;
 }
 
