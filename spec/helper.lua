@@ -106,9 +106,11 @@ function helper.spawn(cmd)
     helper.run(ms or helper.TIMEOUT, function() return proc.exit_code() ~= nil end)
     return proc.exit_code()
   end
+  -- Signals the command: the shell's children, found by the kernel rather
+  -- than by proc.pid(), so a command that has not shown up in /proc yet,
+  -- or that a wrapper (prlimit, env) started, is not missed.
   function proc.kill(sig)
-    local pid = proc.pid()
-    if pid then os.execute(("kill -%s %d 2>/dev/null"):format(sig or "TERM", pid)) end
+    os.execute(("pkill -%s -P %d 2>/dev/null"):format(sig or "TERM", shell_pid))
   end
   function proc.cleanup()
     if proc.exit_code() == nil then
