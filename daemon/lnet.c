@@ -2,6 +2,7 @@
  * members, object creation, registry anchors, argument checks, logging. */
 #include "lnet.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +129,14 @@ bool lnet_test_table_class(lua_State *L, int idx, const char *tname) {
 void lnet_check_table_class(lua_State *L, int idx, const char *tname) {
   if (!lnet_test_table_class(L, idx, tname))
     luaL_typeerror(L, idx, tname);
+}
+
+int lnet_check_option_value(lua_State *L, int idx) {
+  if (lua_isboolean(L, idx))
+    return lua_toboolean(L, idx);
+  lua_Integer v = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, v >= INT_MIN && v <= INT_MAX, idx, "value out of range");
+  return (int)v;
 }
 
 double lnet_opt_ms(lua_State *L, int idx, double def) {

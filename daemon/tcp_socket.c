@@ -1157,7 +1157,7 @@ static const int option_names_os[] = { TCP_NODELAY, SO_KEEPALIVE, IP_MULTICAST_T
 static int tcp_socket_setSocketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, option_names);
-  int value = lua_isboolean(L, 3) ? lua_toboolean(L, 3) : (int)luaL_checkinteger(L, 3);
+  int value = lnet_check_option_value(L, 3);
   bool ok = s->fd >= 0 &&
             setsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, sizeof value) == 0;
   lua_pushboolean(L, ok);

@@ -832,7 +832,7 @@ static int udp_socket_multicastInterface(lua_State *L) {
 static int udp_socket_setSocketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, option_names);
-  int value = lua_isboolean(L, 3) ? lua_toboolean(L, 3) : (int)luaL_checkinteger(L, 3);
+  int value = lnet_check_option_value(L, 3);
   bool ok = s->fd < 0 || udp_set_option(s->fd, s->family, opt, value);
   if (ok) {
     s->options[opt] = value;

@@ -951,6 +951,12 @@ time.sleep(20)
       assert.are.same(true, err:find("'setSocketOption'", 1, true) ~= nil)
     end)
 
+    it("raises for a socket option value that a C int cannot hold", function()
+      local ok, err = pcall(function() net.TcpSocket():setSocketOption("LowDelayOption", 1 << 40) end)
+      assert.are.same(false, ok)
+      assert.are.same(true, err:find("bad argument #2 to 'setSocketOption' (value out of range)", 1, true) ~= nil, err)
+    end)
+
     it("raises a clear error for a bad host or port in connectToHost", function()
       local sock = net.TcpSocket()
       local ok, err = pcall(function() sock:connectToHost({}, 80) end)
