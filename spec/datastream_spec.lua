@@ -8,13 +8,7 @@ local DataStream = net.DataStream
 local NOT_YET = "not enough data yet"
 local CORRUPT = "corrupt data"
 
-local function hex(s)
-  return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
-end
-
-local function unhex(h)
-  return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
-end
+local hex, unhex = helper.hex, helper.unhex
 
 -- A fortune server's block, as Qt's example builds it: a quint16 of 0, the
 -- fortune, then seek(0) and the size of what follows the quint16.

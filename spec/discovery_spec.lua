@@ -3,18 +3,18 @@
 -- and every way a datagram can be malformed: each gives nil and a reason,
 -- never a raise. Also net.statvfs (daemon/fs.c), the figure a responder
 -- answers with, checked against stat(1)'s.
+local helper = require "helper"
 local discovery = require "luanet.discovery"
 local net = require "luanet"
 
 local encode_query, decode_query = discovery.encode_query, discovery.decode_query
 local encode_answer, decode_answer = discovery.encode_answer, discovery.decode_answer
 
-local function hex(s)
-  return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
-end
+local hex = helper.hex
 
+-- Hex with spaces allowed between bytes, for readable expectations.
 local function unhex(h)
-  return (h:gsub("%s", ""):gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
+  return helper.unhex((h:gsub("%s", "")))
 end
 
 -- An answer whose header and figures are right but whose host name bytes

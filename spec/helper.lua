@@ -62,6 +62,39 @@ function helper.quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- Quotes each argument for sh and joins them with spaces.
+function helper.quote_all(...)
+  local out = {}
+  for i = 1, select("#", ...) do out[i] = helper.quote(tostring((select(i, ...)))) end
+  return table.concat(out, " ")
+end
+
+-- Bytes as lower-case hex, and back.
+function helper.hex(s)
+  return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+function helper.unhex(h)
+  return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
+end
+
+-- The first line every server script prints (lua/luanet/cli.lua).
+helper.SERVER_LINE = "The server is running on IP: (%S+) port: (%d+)\n"
+
+-- Starts a server command and waits for its first line; returns the
+-- process, the port and the address. A server that does not start is
+-- cleaned up and raises with what it printed.
+function helper.start_server(cmd, ms)
+  local proc = helper.spawn(cmd)
+  if not proc.wait_line(helper.SERVER_LINE, ms) then
+    local out, err = proc.output(), proc.stderr()
+    proc.cleanup()
+    error(("server did not start: %s\nstdout: %s\nstderr: %s"):format(cmd, out, err), 2)
+  end
+  local addr, port = proc.output():match(helper.SERVER_LINE)
+  return proc, math.tointeger(tonumber(port)), addr
+end
+
 -- Starts a command in the background with stdout and stderr going to
 -- files; returns a process handle: pid, wait_line(pattern, ms), output(),
 -- stderr(), kill(sig), wait(ms) -> exit code or nil.

@@ -15,11 +15,7 @@ local BROADCAST = "127.255.255.255"
 
 local LISTENING = "Listening for broadcasted messages on port (%d+)\n"
 
-local function quote_all(...)
-  local out = {}
-  for i = 1, select("#", ...) do out[i] = helper.quote(tostring((select(i, ...)))) end
-  return table.concat(out, " ")
-end
+local quote_all = helper.quote_all
 
 local function luanetd(script, ...)
   return ("%s scripts/%s %s"):format(LUANETD, script, quote_all(...))

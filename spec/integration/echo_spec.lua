@@ -5,19 +5,8 @@
 local helper = require "helper"
 local net = helper.net
 
-local FIRST_LINE = "The server is running on IP: (%S+) port: (%d+)\n"
-
 local function start_echo(...)
-  local cmd = ("%s scripts/echo_server.lua"):format(helper.LUANETD)
-  for i = 1, select("#", ...) do cmd = cmd .. " " .. helper.quote((select(i, ...))) end
-  local proc = helper.spawn(cmd)
-  if not proc.wait_line(FIRST_LINE) then
-    local out, err = proc.output(), proc.stderr()
-    proc.cleanup()
-    error(("echo server did not start\nstdout: %s\nstderr: %s"):format(out, err), 2)
-  end
-  local addr, port = proc.output():match(FIRST_LINE)
-  return proc, math.tointeger(tonumber(port)), addr
+  return helper.start_server(("%s scripts/echo_server.lua %s"):format(helper.LUANETD, helper.quote_all(...)))
 end
 
 -- n pseudo-random bytes (n a multiple of 8): no period for a reordering

@@ -30,13 +30,8 @@ local SLOW_BLOCK = ("0038000000340053006c006f007700200061006e0064002000730074006
   .. "00790020d83ddc22002000770069006e0073002c002000fc")
   :gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)
 
-local FIRST_LINE = "The server is running on IP: (%S+) port: (%d+)\n"
 
-local function quote_all(...)
-  local out = {}
-  for i = 1, select("#", ...) do out[i] = helper.quote(tostring((select(i, ...)))) end
-  return table.concat(out, " ")
-end
+local quote_all = helper.quote_all
 
 -- Qt peers: Debian's python3 with no sanitizer runtime preloaded.
 local function python(script, ...)
@@ -50,16 +45,7 @@ end
 
 -- Starts a server command and reads its first line; returns proc, port,
 -- address. The caller registers proc.cleanup with finally.
-local function start_server(cmd)
-  local proc = helper.spawn(cmd)
-  if not proc.wait_line(FIRST_LINE) then
-    local out, err = proc.output(), proc.stderr()
-    proc.cleanup()
-    error(("server did not start: %s\nstdout: %s\nstderr: %s"):format(cmd, out, err), 2)
-  end
-  local addr, port = proc.output():match(FIRST_LINE)
-  return proc, math.tointeger(tonumber(port)), addr
-end
+local start_server = helper.start_server
 
 -- A port nothing listens on: bound a moment ago, closed now.
 local function closed_port()

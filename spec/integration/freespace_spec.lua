@@ -17,13 +17,8 @@ local net = helper.net
 local LUANETD = helper.LUANETD
 local SCRIPT = "scripts/freespace.lua"
 local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"   -- no sanitizer runtime in peers
-local FIRST_LINE = "The server is running on IP: (%S+) port: (%d+)\n"
 
-local function quote_all(...)
-  local out = {}
-  for i = 1, select("#", ...) do out[i] = helper.quote(tostring((select(i, ...)))) end
-  return table.concat(out, " ")
-end
+local quote_all = helper.quote_all
 
 local function freespace(...)
   return ("%s %s %s"):format(LUANETD, SCRIPT, quote_all(...))
@@ -49,13 +44,7 @@ local function my_pid()
   return assert(slurp("/proc/self/stat")):match("^(%d+)")
 end
 
-local function hex(s)
-  return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
-end
-
-local function unhex(h)
-  return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
-end
+local hex, unhex = helper.hex, helper.unhex
 
 local function lines(s)
   local out = {}
@@ -82,14 +71,9 @@ end
 -- Starts a responder command and reads its first line; returns proc and
 -- the port it bound. The process is killed by the it's cleanup.
 local function start_responder(clean, cmd)
-  local proc = helper.spawn(cmd)
+  local proc, port = helper.start_server(cmd, helper.TIMEOUT * 2)
   clean.add(proc.cleanup)
-  if not proc.wait_line(FIRST_LINE, helper.TIMEOUT * 2) then
-    error(("responder did not start: %s\nstdout: %s\nstderr: %s")
-      :format(cmd, proc.output(), proc.stderr()), 2)
-  end
-  local _, port = proc.output():match(FIRST_LINE)
-  return proc, math.tointeger(tonumber(port))
+  return proc, port
 end
 
 -- A UDP port that nothing is bound to a moment ago.

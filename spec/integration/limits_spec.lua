@@ -5,8 +5,6 @@
 local helper = require "helper"
 local net = helper.net
 
-local FIRST_LINE = "The server is running on IP: %S+ port: (%d+)\n"
-
 -- utime + stime of a process, in seconds.
 local function cpu_seconds(pid)
   local f = assert(io.open(("/proc/%d/stat"):format(pid)))
@@ -20,14 +18,12 @@ end
 
 describe("luanetd out of file descriptors", function()
   it("pauses accepting without spinning and serves the backlog later", function()
-    local proc = helper.spawn(("prlimit --nofile=48:48 %s scripts/echo_server.lua"):format(helper.LUANETD))
+    local proc, port = helper.start_server(("prlimit --nofile=48:48 %s scripts/echo_server.lua"):format(helper.LUANETD))
     local clients = {}
     finally(function()
       for _, c in ipairs(clients) do c.sock:abort() end
       proc.cleanup()
     end)
-    local port = math.tointeger(tonumber(proc.wait_line(FIRST_LINE)))
-    assert.is_not_nil(port, proc.stderr())
 
     local N = 80   -- more than the server has descriptors for
     for i = 1, N do
