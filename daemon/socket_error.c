@@ -2,8 +2,20 @@
  * Qt's own (qnativesocketengine.cpp), measured in ../shared/QT-API.md. */
 #include "socket_error.h"
 
+#include <stddef.h>
+
 #include <errno.h>
 #include <string.h>
+
+const char *const socket_state_names[] = {
+  "UnconnectedState", "HostLookupState", "ConnectingState", "ConnectedState",
+  "BoundState", "ListeningState", "ClosingState", NULL,
+};
+
+const char *const socket_option_names[] = {
+  "LowDelayOption", "KeepAliveOption", "MulticastTtlOption", "MulticastLoopbackOption",
+  "TypeOfServiceOption", "SendBufferSizeSocketOption", "ReceiveBufferSizeSocketOption", NULL,
+};
 
 const char *const socket_error_names[] = {
   "UnknownSocketError", "ConnectionRefusedError", "RemoteHostClosedError",
@@ -65,4 +77,13 @@ enum socket_error socket_error_from_errno(int err, const char **text) {
     *text = strerror(err);
     return SE_UNKNOWN;
   }
+}
+
+void socket_set_constants(lua_State *L) {
+  const char *const *lists[] = { socket_state_names, socket_error_names, socket_option_names };
+  for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+    for (const char *const *n = lists[i]; *n; n++) {
+      lua_pushstring(L, *n);
+      lua_setfield(L, -2, *n);
+    }
 }

@@ -1,7 +1,22 @@
-/* Qt's socket errors: the enum names luanet exposes and Qt's texts for
- * them, with the mapping from errno. Shared by every socket class. */
+/* Qt's socket enums, shared by every socket class: SocketState,
+ * SocketOption, and SocketError with Qt's texts and the mapping from
+ * errno. luanet exposes them by their Qt names. */
 #ifndef LUANET_SOCKET_ERROR_H
 #define LUANET_SOCKET_ERROR_H
+
+#include <lua.h>
+
+enum socket_state {
+  ST_UNCONNECTED, ST_HOSTLOOKUP, ST_CONNECTING, ST_CONNECTED, ST_BOUND, ST_LISTENING, ST_CLOSING,
+};
+extern const char *const socket_state_names[];   /* NULL-terminated */
+
+/* Qt's SocketOption names, in this order (indexes of luaL_checkoption). */
+enum socket_option {
+  OPT_LOW_DELAY, OPT_KEEP_ALIVE, OPT_MULTICAST_TTL, OPT_MULTICAST_LOOPBACK, OPT_TYPE_OF_SERVICE,
+  OPT_SEND_BUFFER, OPT_RECEIVE_BUFFER, NOPTIONS,
+};
+extern const char *const socket_option_names[];  /* NULL-terminated */
 
 enum socket_error {
   SE_UNKNOWN,            /* also "no error yet", as Qt's default */
@@ -25,5 +40,8 @@ const char *socket_error_name(enum socket_error e);
 enum socket_error socket_error_from_errno(int err, const char **text);
 /* All SocketError names (NULL-terminated), for the class constants. */
 extern const char *const socket_error_names[];
+/* [-0, +0, m] Sets every state, error and option name as a constant of
+ * the class table on the stack top. */
+void socket_set_constants(lua_State *L);
 
 #endif

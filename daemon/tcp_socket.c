@@ -50,13 +50,6 @@
 #define DEFAULT_WRITE_LIMIT ((size_t)256 << 20)
 #define WAIT_DEFAULT_MS 30000
 
-enum socket_state {
-  ST_UNCONNECTED, ST_HOSTLOOKUP, ST_CONNECTING, ST_CONNECTED, ST_BOUND, ST_LISTENING, ST_CLOSING,
-};
-static const char *const state_names[] = {
-  "UnconnectedState", "HostLookupState", "ConnectingState", "ConnectedState",
-  "BoundState", "ListeningState", "ClosingState", NULL,
-};
 
 enum {
   SIG_HOST_FOUND = 1, SIG_CONNECTED, SIG_DISCONNECTED, SIG_READY_READ,
@@ -173,7 +166,7 @@ static void set_state(struct tcp_socket *s, lua_State *L, int obj, enum socket_s
     return;
   s->state = st;
   if (lnet_has_slots(L, obj, SIG_STATE_CHANGED)) {
-    lua_pushstring(L, state_names[st]);
+    lua_pushstring(L, socket_state_names[st]);
     lnet_emit(s->rt, L, obj, SIG_STATE_CHANGED, 1, NULL, NULL);
   }
 }
@@ -1084,7 +1077,7 @@ static int tcp_socket_waitForDisconnected(lua_State *L) {
 /* ---- Lua methods: state and addresses ---- */
 
 static int tcp_socket_state(lua_State *L) {
-  lua_pushstring(L, state_names[tcp_socket_check(L, 1)->state]);
+  lua_pushstring(L, socket_state_names[tcp_socket_check(L, 1)->state]);
   return 1;
 }
 
@@ -1147,16 +1140,12 @@ static int tcp_socket_peerName(lua_State *L) {
 
 /* ---- socket options ---- */
 
-static const char *const option_names[] = {
-  "LowDelayOption", "KeepAliveOption", "MulticastTtlOption", "MulticastLoopbackOption",
-  "TypeOfServiceOption", "SendBufferSizeSocketOption", "ReceiveBufferSizeSocketOption", NULL,
-};
 static const int option_levels[] = { IPPROTO_TCP, SOL_SOCKET, IPPROTO_IP, IPPROTO_IP, IPPROTO_IP, SOL_SOCKET, SOL_SOCKET };
 static const int option_names_os[] = { TCP_NODELAY, SO_KEEPALIVE, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_TOS, SO_SNDBUF, SO_RCVBUF };
 
 static int tcp_socket_setSocketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = lnet_check_option_value(L, 3);
   bool ok = s->fd >= 0 &&
             setsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, sizeof value) == 0;
@@ -1166,7 +1155,7 @@ static int tcp_socket_setSocketOption(lua_State *L) {
 
 static int tcp_socket_socketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = 0;
   socklen_t len = sizeof value;
   if (s->fd < 0 || getsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, &len) < 0)
@@ -1191,7 +1180,7 @@ static int tcp_socket_tostring(lua_State *L) {
     net_addr_format((struct sockaddr *)&ss, buf);
     port = net_addr_port((struct sockaddr *)&ss);
   }
-  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", state_names[s->state], buf, port);
+  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", socket_state_names[s->state], buf, port);
   return 1;
 }
 
@@ -1272,13 +1261,7 @@ int luaopen_luanet_tcp_socket(lua_State *L) {
     .constants = NULL, .construct = tcp_socket_new,
   };
   lnet_class_register(L, &cls);
-  /* Constants: states, errors and options, by their Qt names. */
-  const char *const *lists[] = { state_names, socket_error_names, option_names };
-  for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
-    for (const char *const *n = lists[i]; *n; n++) {
-      lua_pushstring(L, *n);
-      lua_setfield(L, -2, *n);
-    }
+  socket_set_constants(L);
   struct lnet_runtime *rt = lnet_runtime(L);
   luaL_getmetatable(L, LNET_TCPSOCKET);
   rt->socket_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -46,13 +46,6 @@
 #define MAX_IPV4_DATAGRAM 65507   /* 65535 - 20 (IPv4 header) - 8 (UDP header) */
 #define ERRORS_PER_EVENT 64       /* queued ICMP errors reported per turn */
 
-enum socket_state {
-  ST_UNCONNECTED, ST_HOSTLOOKUP, ST_CONNECTING, ST_CONNECTED, ST_BOUND, ST_LISTENING, ST_CLOSING,
-};
-static const char *const state_names[] = {
-  "UnconnectedState", "HostLookupState", "ConnectingState", "ConnectedState",
-  "BoundState", "ListeningState", "ClosingState", NULL,
-};
 
 enum { SIG_READY_READ = 1, SIG_BYTES_WRITTEN, SIG_STATE_CHANGED, SIG_ERROR_OCCURRED };
 static const char *const signal_names[] = {
@@ -65,15 +58,6 @@ static const char *const bind_flag_names[] = {
   "DefaultForPlatform", "ShareAddress", "DontShareAddress", "ReuseAddressHint", NULL,
 };
 static const unsigned bind_flag_values[] = { BF_DEFAULT, BF_SHARE, BF_DONT_SHARE, BF_REUSE_HINT };
-
-enum {
-  OPT_LOW_DELAY, OPT_KEEP_ALIVE, OPT_MULTICAST_TTL, OPT_MULTICAST_LOOPBACK, OPT_TYPE_OF_SERVICE,
-  OPT_SEND_BUFFER, OPT_RECEIVE_BUFFER, NOPTIONS,
-};
-static const char *const option_names[] = {
-  "LowDelayOption", "KeepAliveOption", "MulticastTtlOption", "MulticastLoopbackOption",
-  "TypeOfServiceOption", "SendBufferSizeSocketOption", "ReceiveBufferSizeSocketOption", NULL,
-};
 
 struct udp_socket {
   struct lnet_runtime *rt;
@@ -323,7 +307,7 @@ static void set_state(struct udp_socket *s, lua_State *L, int obj, enum socket_s
     return;
   s->state = (uint8_t)st;
   if (lnet_has_slots(L, obj, SIG_STATE_CHANGED)) {
-    lua_pushstring(L, state_names[st]);
+    lua_pushstring(L, socket_state_names[st]);
     lnet_emit(s->rt, L, obj, SIG_STATE_CHANGED, 1, NULL, NULL);
   }
 }
@@ -831,7 +815,7 @@ static int udp_socket_multicastInterface(lua_State *L) {
  * bind the option is kept and set when the socket is made. */
 static int udp_socket_setSocketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
-  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = lnet_check_option_value(L, 3);
   bool ok = s->fd < 0 || udp_set_option(s->fd, s->family, opt, value);
   if (ok) {
@@ -845,7 +829,7 @@ static int udp_socket_setSocketOption(lua_State *L) {
 /* socketOption(option) -> integer, or nil when it cannot be read. */
 static int udp_socket_socketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
-  int opt = luaL_checkoption(L, 2, NULL, option_names);
+  int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value;
   if (s->fd >= 0) {
     if (!udp_get_option(s->fd, s->family, opt, &value))
@@ -892,7 +876,7 @@ static int udp_socket_waitForReadyRead(lua_State *L) {
 /* ---- state and addresses ---- */
 
 static int udp_socket_state(lua_State *L) {
-  lua_pushstring(L, state_names[udp_socket_check(L, 1)->state]);
+  lua_pushstring(L, socket_state_names[udp_socket_check(L, 1)->state]);
   return 1;
 }
 
@@ -942,14 +926,14 @@ static int udp_socket_tostring(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   struct sockaddr_storage ss;
   if (!local_name(s, &ss)) {
-    lua_pushfstring(L, LNET_UDPSOCKET " (%s)", s->fd < 0 ? "closed" : state_names[s->state]);
+    lua_pushfstring(L, LNET_UDPSOCKET " (%s)", s->fd < 0 ? "closed" : socket_state_names[s->state]);
     return 1;
   }
   char buf[NET_ADDRSTRLEN];
   net_addr_format((struct sockaddr *)&ss, buf);
   lua_pushfstring(L, ss.ss_family == AF_INET6 ? LNET_UDPSOCKET " (%s [%s]:%d)"
                                               : LNET_UDPSOCKET " (%s %s:%d)",
-                  state_names[s->state], buf, net_addr_port((struct sockaddr *)&ss));
+                  socket_state_names[s->state], buf, net_addr_port((struct sockaddr *)&ss));
   return 1;
 }
 
@@ -1015,12 +999,6 @@ int luaopen_luanet_udp_socket(lua_State *L) {
     .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
   };
   lnet_class_register(L, &cls);
-  /* Constants: states, errors and options, by their Qt names. */
-  const char *const *lists[] = { state_names, socket_error_names, option_names };
-  for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
-    for (const char *const *n = lists[i]; *n; n++) {
-      lua_pushstring(L, *n);
-      lua_setfield(L, -2, *n);
-    }
+  socket_set_constants(L);
   return 1;
 }
