@@ -15,9 +15,11 @@ local function now_ms()
   if f then
     local up = f:read("n")
     f:close()
-    if up then return up * 1000 end
+    -- An integer: callers format elapsed times with %d, and 12.34 * 1000
+    -- is not always an integral float.
+    if up then return math.floor(up * 1000 + 0.5) end
   end
-  return os.clock() * 1000
+  return math.floor(os.clock() * 1000)
 end
 helper.now_ms = now_ms
 
