@@ -13,7 +13,10 @@ void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) 
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "%s: %s: %s\n", rt && rt->log_tag ? rt->log_tag : "luanet", level, msg);
+  if (rt && rt->log)
+    rt->log(rt, level, msg);
+  else
+    fprintf(stderr, "luanetd: %s: %s\n", level, msg);
 }
 
 /* obj.name: a method, else a signal (made on first use), else nil.

@@ -46,14 +46,25 @@ struct lnet_runtime {
   size_t ready_head, nready, ready_cap;   /* a FIFO: ready[head..n) */
   unsigned timer_iteration;  /* loop iteration of the last timer start */
   unsigned timer_seq;        /* timers started in that iteration */
-  const char *log_tag;       /* prefix of log lines ("luanetd") */
-  /* Where a failed task's traceback goes; lnet_log by default. */
-  void (*on_task_error)(struct lnet_runtime *rt, const char *traceback);
+  bool owns_loop;            /* false when the daemon lends its loop */
+  int open_sockets;          /* TcpSockets with an fd: a service's connections */
+  int suspended_tasks;       /* tasks waiting for an event or a time-out */
+  /* Set by the daemon for a service's state; NULL when a script runs alone. */
+  void *owner;
+  /* Where log lines go; stderr as "luanetd: level: message" when NULL. */
+  void (*log)(struct lnet_runtime *rt, const char *level, const char *msg);
+  /* What net.quit(code) does; breaks the loop when NULL. */
+  void (*on_quit)(struct lnet_runtime *rt, int code);
 };
 
 /* [-0, +0, -] The runtime of L's state (made by luaopen_luanet_core). */
 struct lnet_runtime *lnet_runtime(lua_State *L);
+/* [-0, +0, m] Opens L's runtime on a loop of its own (once per state). */
 struct lnet_runtime *runtime_open(lua_State *L);
+/* [-0, +0, m] Opens L's runtime on the daemon's loop, which it does not
+ * own: closing the state stops its watchers and leaves the loop running.
+ * Call before `require "luanet"`. */
+struct lnet_runtime *runtime_attach(lua_State *L, struct ev_loop *loop);
 /* Logs one line to stderr: "tag: level: message". */
 void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -77,6 +88,7 @@ bool task_is_current(struct lnet_runtime *rt, lua_State *L);
 /* ---- waits: waitFor...() suspends a task or runs the loop nested (runtime.c) ---- */
 
 struct lnet_wait {
+  struct lnet_runtime *rt;   /* set by lnet_wait */
   lua_State *co;             /* the suspended task, or NULL in a nested loop */
   bool active, done, result;
   ev_timer timer;

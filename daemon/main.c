@@ -8,35 +8,21 @@
  * timer or suspended task), with net.quit(code)'s code, or 1 after an
  * uncaught error in the main chunk (with its traceback on stderr). */
 #include "lnet.h"
-#include "luanet.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "state.h"
 
-#include <lualib.h>
+#include <lauxlib.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef LUANET_LUA_DIR
-#define LUANET_LUA_DIR "/usr/share/luanetd/lua"
-#endif
-
 static void usage(FILE *out) {
-  fprintf(out, "usage: luanetd script.lua [args...]\n");
-}
-
-/* Our Lua modules come first on package.path; luanet.core is built in. */
-static void setup_package(lua_State *L) {
-  const char *dir = getenv("LUANET_LUA_DIR");
-  if (!dir)
-    dir = LUANET_LUA_DIR;
-  lua_getglobal(L, "package");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
-  lua_getfield(L, -2, "path");
-  lua_concat(L, 2);
-  lua_setfield(L, -2, "path");
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_luanet_core);
-  lua_setfield(L, -2, "luanet.core");
-  lua_pop(L, 2);
+  fprintf(out,
+          "usage: luanetd script.lua [args...]        run one script with the loop\n"
+          "       luanetd -c FILE [--check]           run (or check) the services of a config\n"
+          "       luanetd ctl [-s SOCKET] status|reload [NAME]|stop\n");
 }
 
 /* arg[0] is the script, arg[1..] its arguments, arg[-1] this program. */
@@ -93,16 +79,21 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  lua_State *L = luaL_newstate();
+  if (strcmp(argv[1], "ctl") == 0)
+    return ctl_main(argc - 1, argv + 1);
+  if (strcmp(argv[1], "-c") == 0) {
+    bool check = argc == 4 && strcmp(argv[3], "--check") == 0;
+    if (argc != 3 && !check) {
+      usage(stderr);
+      return 2;
+    }
+    return daemon_main(argv[2], check);
+  }
+  lua_State *L = state_new();
   if (!L) {
     fprintf(stderr, "luanetd: not enough memory\n");
     return 1;
   }
-  /* Generational, as lua5.4's own interpreter runs it: a server's garbage
-   * is mostly young (the strings read and written per event). */
-  lua_gc(L, LUA_GCGEN, 0, 0);
-  luaL_openlibs(L);
-  setup_package(L);
   int code = run_script(L, argc, argv, 1);
   fflush(stdout);
   lua_close(L);

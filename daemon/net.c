@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 bool net_addr_parse(const char *text, int port, struct net_addr *out) {
@@ -145,6 +146,81 @@ int net_tcp_listen(const struct net_addr *at, int backlog, bool dual_stack) {
 
 int net_accept(int listen_fd) {
   return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+static int fail_close(int fd) {
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return -1;
+}
+
+int net_bind_probe(const struct net_addr *at, int type) {
+  int fd = socket(at->ss.ss_family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  int on = 1;
+  if (type == SOCK_STREAM)
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (at->ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  if (bind(fd, (const struct sockaddr *)&at->ss, at->len) < 0)
+    return fail_close(fd);
+  close(fd);
+  return 0;
+}
+
+int net_listen_socket(const struct net_addr *at, int type, bool share, int backlog) {
+  int fd = socket(at->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  int on = 1;
+  if (type == SOCK_STREAM)
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (share && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0)
+    return fail_close(fd);
+  if (at->ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  if (bind(fd, (const struct sockaddr *)&at->ss, at->len) < 0)
+    return fail_close(fd);
+  if (type == SOCK_STREAM && listen(fd, backlog) < 0)
+    return fail_close(fd);
+  return fd;
+}
+
+static bool unix_addr(const char *path, struct sockaddr_un *sun) {
+  memset(sun, 0, sizeof *sun);
+  sun->sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sun->sun_path) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  strcpy(sun->sun_path, path);
+  return true;
+}
+
+int net_unix_listen(const char *path, int backlog) {
+  struct sockaddr_un sun;
+  if (!unix_addr(path, &sun))
+    return -1;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, backlog) < 0)
+    return fail_close(fd);
+  return fd;
+}
+
+bool net_unix_alive(const char *path) {
+  struct sockaddr_un sun;
+  if (!unix_addr(path, &sun))
+    return false;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  bool alive = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+  close(fd);
+  return alive;
 }
 
 long net_raise_nofile_limit(void) {

@@ -31,6 +31,18 @@ int net_connect_result(int fd);
 /* socket + SO_REUSEADDR + bind + listen. `dual_stack` clears IPV6_V6ONLY. */
 int net_tcp_listen(const struct net_addr *at, int backlog, bool dual_stack);
 int net_accept(int listen_fd);
+/* The daemon's listeners. A plain bind (SO_REUSEADDR for a stream, so
+ * that TIME_WAIT does not count) then close: -1 with EADDRINUSE when
+ * someone else holds the address, even one that SO_REUSEPORT would let us
+ * share. */
+int net_bind_probe(const struct net_addr *at, int type);
+/* socket(type) + bind, with SO_REUSEPORT when `share`, IPV6_V6ONLY (an
+ * address means that address), and listen(backlog) for a stream. */
+int net_listen_socket(const struct net_addr *at, int type, bool share, int backlog);
+/* A stream socket listening on a Unix path. */
+int net_unix_listen(const char *path, int backlog);
+/* Whether something accepts connections on the Unix path. */
+bool net_unix_alive(const char *path);
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 long net_raise_nofile_limit(void);
 

@@ -24,10 +24,15 @@
 
 static const char RUNTIME_KEY = 'r';
 
-struct lnet_runtime *lnet_runtime(lua_State *L) {
+static struct lnet_runtime *runtime_find(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &RUNTIME_KEY);
   struct lnet_runtime *rt = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  return rt;
+}
+
+struct lnet_runtime *lnet_runtime(lua_State *L) {
+  struct lnet_runtime *rt = runtime_find(L);
   if (!rt)
     luaL_error(L, "luanet: the runtime is not open (require \"luanet\" first)");
   return rt;
@@ -35,10 +40,11 @@ struct lnet_runtime *lnet_runtime(lua_State *L) {
 
 static int runtime_gc(lua_State *L) {
   struct lnet_runtime *rt = lua_touserdata(L, 1);
-  if (rt->loop) {
+  if (rt->loop && rt->owns_loop)
     ev_loop_destroy(rt->loop);
-    rt->loop = NULL;
-  }
+  else if (rt->loop)
+    ev_prepare_stop(rt->loop, &rt->resume_watcher);
+  rt->loop = NULL;
   free(rt->scratch);
   rt->scratch = NULL;
   free(rt->ready);
@@ -47,8 +53,8 @@ static int runtime_gc(lua_State *L) {
 }
 
 static void resume_ready_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
-  (void)w, (void)revents;
-  struct lnet_runtime *rt = ev_userdata(loop);
+  (void)revents;
+  struct lnet_runtime *rt = w->data;
   /* Each entry leaves the list before its task runs: a task may run the
    * loop nested (processEvents), which calls us again, and may end other
    * waits, which we take in this same turn. */
@@ -72,36 +78,41 @@ static int new_ref_table(lua_State *L, const char *mode) {
   return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-struct lnet_runtime *runtime_open(lua_State *L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &RUNTIME_KEY);
-  struct lnet_runtime *rt = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (rt)
-    return rt;
-  rt = lua_newuserdatauv(L, sizeof *rt, 0);
+static struct lnet_runtime *runtime_new(lua_State *L, struct ev_loop *loop) {
+  struct lnet_runtime *rt = lua_newuserdatauv(L, sizeof *rt, 0);
   memset(rt, 0, sizeof *rt);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, runtime_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   rt->scratch = malloc(LNET_SCRATCH_SIZE);
-  rt->loop = ev_loop_new(EVFLAG_AUTO);
+  rt->owns_loop = loop == NULL;
+  rt->loop = loop ? loop : ev_loop_new(EVFLAG_AUTO);
   if (!rt->loop || !rt->scratch)
     luaL_error(L, "luanet: cannot create the event loop");
-  ev_set_userdata(rt->loop, rt);
   ev_prepare_init(&rt->resume_watcher, resume_ready_cb);
+  rt->resume_watcher.data = rt;
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   rt->L = lua_tothread(L, -1);
   lua_pop(L, 1);
   rt->tasks_ref = new_ref_table(L, NULL);
   rt->hooks_ref = new_ref_table(L, NULL);
   rt->socket_mt_ref = LUA_NOREF;
-  rt->log_tag = "luanetd";
   lua_rawsetp(L, LUA_REGISTRYINDEX, &RUNTIME_KEY);
   /* Sends use MSG_NOSIGNAL, but sendfile() has no such flag. */
   signal(SIGPIPE, SIG_IGN);
   net_raise_nofile_limit();
   return rt;
+}
+
+struct lnet_runtime *runtime_open(lua_State *L) {
+  struct lnet_runtime *rt = runtime_find(L);
+  return rt ? rt : runtime_new(L, NULL);
+}
+
+struct lnet_runtime *runtime_attach(lua_State *L, struct ev_loop *loop) {
+  struct lnet_runtime *rt = runtime_find(L);
+  return rt ? rt : runtime_new(L, loop);
 }
 
 bool runtime_run_once(struct lnet_runtime *rt) {
@@ -117,10 +128,11 @@ bool runtime_run_once(struct lnet_runtime *rt) {
 
 static void wait_timeout_cb(struct ev_loop *loop, ev_timer *timer, int revents) {
   (void)revents;
+  (void)loop;
   struct lnet_wait *w = (struct lnet_wait *)((char *)timer - offsetof(struct lnet_wait, timer));
   if (w->on_timeout)
     w->on_timeout(w);
-  lnet_wait_finish(ev_userdata(loop), w, w->timeout_result);
+  lnet_wait_finish(w->rt, w, w->timeout_result);
 }
 
 void lnet_wait_init(struct lnet_wait *w, void (*on_timeout)(struct lnet_wait *)) {
@@ -133,6 +145,7 @@ int lnet_wait(lua_State *L, struct lnet_runtime *rt, struct lnet_wait *w, double
   if (w->active)
     return luaL_error(L, "another task is already waiting on this object");
   w->active = true;
+  w->rt = rt;
   w->done = false;
   w->result = false;
   if (ms >= 0) {
@@ -197,6 +210,10 @@ static int runtime_exec(lua_State *L) {
 static int runtime_quit(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   rt->exit_code = (int)luaL_optinteger(L, 1, 0);
+  if (rt->on_quit) {
+    rt->on_quit(rt, rt->exit_code);
+    return 0;
+  }
   rt->quit_requested = true;
   ev_break(rt->loop, EVBREAK_ALL);
   return 0;

@@ -48,10 +48,7 @@ static void task_report(struct lnet_runtime *rt, lua_State *co) {
   if (!msg)
     msg = luaL_typename(co, -1) ;
   luaL_traceback(L, co, msg, 0);
-  if (rt->on_task_error)
-    rt->on_task_error(rt, lua_tostring(L, -1));
-  else
-    lnet_log(rt, "error", "%s", lua_tostring(L, -1));
+  lnet_log(rt, "error", "%s", lua_tostring(L, -1));
   lua_pop(L, 1);
 }
 
@@ -105,13 +102,19 @@ enum task_status task_call(struct lnet_runtime *rt, lua_State *L, int nargs, lua
     *co_out = co;
   int nres = 0;
   int status = lua_resume(co, L, nargs, &nres);
-  return task_settle(rt, co, status, nres, false);
+  enum task_status st = task_settle(rt, co, status, nres, false);
+  if (st == TASK_SUSPENDED)
+    rt->suspended_tasks++;
+  return st;
 }
 
 enum task_status task_resume(struct lnet_runtime *rt, lua_State *co, int nargs) {
   int nres = 0;
   int status = lua_resume(co, rt->L, nargs, &nres);
-  return task_settle(rt, co, status, nres, true);
+  enum task_status st = task_settle(rt, co, status, nres, true);
+  if (st != TASK_SUSPENDED)
+    rt->suspended_tasks--;
+  return st;
 }
 
 /* The hook is a userdata in the hooks table: the state owns it, so a task

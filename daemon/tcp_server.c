@@ -12,6 +12,7 @@
 #include "lnet.h"
 #include "net.h"
 #include "socket_error.h"
+#include "tcp_server.h"
 #include "tcp_socket.h"
 
 #include <errno.h>
@@ -319,6 +320,16 @@ static int tcp_server_new(lua_State *L) {
   lua_newtable(L);
   lua_setiuservalue(L, -2, 2);
   return 1;
+}
+
+void tcp_server_push_listening(lua_State *L, int fd) {
+  lua_pushcfunction(L, tcp_server_new);
+  lua_call(L, 0, 1);
+  struct tcp_server *sv = lua_touserdata(L, -1);
+  sv->fd = fd;
+  ev_io_set(&sv->io, fd, EV_READ);
+  sv->ref = lnet_anchor(L, -1);
+  update_accepting(sv);
 }
 
 int luaopen_luanet_tcp_server(lua_State *L) {

@@ -245,6 +245,7 @@ static void close_fd(struct tcp_socket *s) {
   if (s->fd >= 0) {
     close(s->fd);
     s->fd = -1;
+    s->rt->open_sockets--;
   }
   write_queue_free(s);
   free_targets(s);
@@ -556,6 +557,7 @@ static int start_next_connect(struct tcp_socket *s, int last_errno) {
     int fd;
     if (net_tcp_connect(&a->targets[a->next_target++], &fd) == 0) {
       s->fd = fd;
+      s->rt->open_sockets++;
       ev_io_set(&s->rio, fd, EV_READ);
       ev_io_set(&s->wio, fd, EV_WRITE);
       ev_io_start(s->rt->loop, &s->wio);
@@ -572,6 +574,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
     ev_io_stop(s->rt->loop, &s->wio);
     close(s->fd);
     s->fd = -1;
+    s->rt->open_sockets--;
   }
   if ((last_errno = start_next_connect(s, last_errno)) == 0)
     return;
@@ -1203,6 +1206,7 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   lua_setmetatable(L, -2);
   tcp_socket_init(s, rt);
   s->fd = fd;
+  rt->open_sockets++;
   s->state = ST_CONNECTED;
   s->ref = lnet_anchor(L, -1);
   ev_io_set(&s->rio, fd, EV_READ);

@@ -31,6 +31,7 @@
 #include "lnet.h"
 #include "net.h"
 #include "socket_error.h"
+#include "udp_socket.h"
 
 #include <errno.h>
 #include <linux/errqueue.h>
@@ -87,22 +88,29 @@ static struct udp_socket *udp_socket_check(lua_State *L, int idx) {
 
 /* ---- Lua-free socket helpers (each returns -1 with errno on failure) ---- */
 
-/* A datagram socket bound to `at`, with the bind flags, SO_BROADCAST (Qt's
- * sockets broadcast without asking) and IP_RECVERR. `dual_stack` clears
- * IPV6_V6ONLY for Qt's Any. */
+/* What every datagram socket of ours has: SO_BROADCAST (Qt's sockets
+ * broadcast without asking) and IP_RECVERR, so that an ICMP error comes
+ * back as a queued error instead of being lost. */
+static void udp_prepare(int fd, int family) {
+  int on = 1;
+  if (family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+  /* On an AF_INET6 socket this one covers the IPv4 traffic of dual stack. */
+  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+}
+
+/* A datagram socket bound to `at`, with the bind flags. `dual_stack`
+ * clears IPV6_V6ONLY for Qt's Any. */
 static int udp_open(const struct net_addr *at, bool dual_stack, unsigned flags) {
   int family = at->ss.ss_family;
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
   int on = 1, off = 0;
-  if (family == AF_INET6) {
+  if (family == AF_INET6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &off : &on, sizeof on);
-    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
-  }
-  /* On an AF_INET6 socket this one covers the IPv4 traffic of dual stack. */
-  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
-  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+  udp_prepare(fd, family);
   int err = 0;
   if ((flags & (BF_SHARE | BF_REUSE_HINT)) &&
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
@@ -556,6 +564,20 @@ static void apply_options(struct udp_socket *s) {
     udp_set_multicast_if(s->fd, s->family, s->mcast_ifindex);
 }
 
+/* The socket (at index 1) takes a bound fd: BoundState, reading. */
+static void take_bound_fd(lua_State *L, struct udp_socket *s, int fd, int family) {
+  s->fd = fd;
+  s->family = family;
+  s->sent = false;
+  s->notify = true;
+  apply_options(s);
+  if (s->ref == LUA_NOREF)
+    s->ref = lnet_anchor(L, 1);
+  ev_io_set(&s->rio, fd, EV_READ);
+  update_watcher(s);
+  set_state(s, L, 1, ST_BOUND);
+}
+
 /* Binds (the object is at stack index 1): BoundState and stateChanged, or
  * false with errorOccurred as Qt's bind. `any` is Qt's dual-stack Any. */
 static bool do_bind(lua_State *L, struct udp_socket *s, struct net_addr *addr, bool any,
@@ -571,16 +593,7 @@ static bool do_bind(lua_State *L, struct udp_socket *s, struct net_addr *addr, b
     emit_error(s, L, 1, socket_error_name(e), text);
     return false;
   }
-  s->fd = fd;
-  s->family = addr->ss.ss_family;
-  s->sent = false;
-  s->notify = true;
-  apply_options(s);
-  if (s->ref == LUA_NOREF)
-    s->ref = lnet_anchor(L, 1);
-  ev_io_set(&s->rio, fd, EV_READ);
-  update_watcher(s);
-  set_state(s, L, 1, ST_BOUND);
+  take_bound_fd(L, s, fd, addr->ss.ss_family);
   return true;
 }
 
@@ -950,6 +963,13 @@ static void udp_socket_signal_touched(void *obj, int id) {
   }
 }
 
+/* adopt_call(socket, fd, family): the daemon's bound listener. */
+static int adopt_call(lua_State *L) {
+  struct udp_socket *s = lua_touserdata(L, 1);
+  take_bound_fd(L, s, (int)lua_tointeger(L, 2), (int)lua_tointeger(L, 3));
+  return 0;
+}
+
 /* UdpSocket(): unbound, as QUdpSocket(); the fd comes with bind. */
 static int udp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
@@ -962,6 +982,23 @@ static int udp_socket_new(lua_State *L) {
   ev_init(&s->rio, rio_cb);
   lnet_wait_init(&s->wait, wait_timed_out);
   return 1;
+}
+
+void udp_socket_push_bound(lua_State *L, int fd) {
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, udp_socket_new);
+  lua_call(L, 0, 1);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int family = getsockname(fd, (struct sockaddr *)&ss, &len) == 0 ? ss.ss_family : AF_INET;
+  udp_prepare(fd, family);
+  /* take_bound_fd works on the object at index 1: run it in a call. */
+  lua_pushcfunction(L, adopt_call);
+  lua_pushvalue(L, -2);
+  lua_pushinteger(L, fd);
+  lua_pushinteger(L, family);
+  lua_call(L, 3, 0);
+  lua_settop(L, top + 1);
 }
 
 int luaopen_luanet_udp_socket(lua_State *L) {

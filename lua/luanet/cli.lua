@@ -2,6 +2,10 @@
 -- the "server is running" line, and running a main function both under
 -- luanetd (the main chunk is a task and the loop runs after it) and under
 -- a stock lua5.4 (the script must run the loop itself).
+--
+-- The same scripts run as services of the daemon (luanetd -c FILE): then
+-- `...` is the service table, the options come from its config block's
+-- `options`, and the server is the listener the daemon opened.
 local net = require "luanet"
 
 local cli = {}
@@ -17,9 +21,28 @@ local function check_port(usage, text)
   return port
 end
 
+local SERVICE = {}   -- the key under which opts keeps a service table
+
+-- A service's options over the defaults; a name not in defaults raises.
+local function service_options(usage, defaults, service)
+  local opts = {}
+  for k, v in pairs(defaults) do opts[k] = v end
+  for k, v in pairs(service.options) do
+    if defaults[k] == nil then
+      error(("service %s: unknown option %s (usage: %s)"):format(service.name, tostring(k), usage), 0)
+    end
+    opts[k] = v
+  end
+  opts[SERVICE] = service
+  return opts
+end
+
 -- Parses "--name value" pairs into a copy of `defaults`. --host must be an
 -- IP address and --port a port number; other names must be in defaults.
+-- Under the daemon (a service table instead of strings) the options come
+-- from the config.
 function cli.options(usage, defaults, ...)
+  if type((...)) == "table" then return service_options(usage, defaults, (...)) end
   local opts = {}
   for k, v in pairs(defaults) do opts[k] = v end
   local args = table.pack(...)
@@ -43,8 +66,17 @@ function cli.host_port(usage, host, port, ...)
 end
 
 -- Listens as opts say and prints Qt's example line with the real port;
--- nil and a message when the address cannot be had.
+-- nil and a message when the address cannot be had. A service takes its
+-- first listener, which the daemon opened and announced.
 function cli.listen(opts)
+  local service = opts[SERVICE]
+  if service then
+    local server = service.listeners[1]
+    if not server or not server.nextPendingConnection then
+      return nil, ("service %s needs a tcp:// or unix: listener"):format(service.name)
+    end
+    return server
+  end
   local server = net.TcpServer()
   if not server:listen(opts.host, opts.port) then
     return nil, ("Unable to start the server: %s."):format(server:errorString())
@@ -59,7 +91,9 @@ end
 function cli.run(main, ...)
   io.stdout:setvbuf("line")
   local code = main(...)
-  if coroutine.isyieldable() then   -- under luanetd: the loop runs after us
+  if type((...)) == "table" then     -- a service: a failure is an error the daemon logs
+    if code and code ~= 0 then error(("%s: main returned %d"):format((...).name, code), 0) end
+  elseif coroutine.isyieldable() then   -- under luanetd: the loop runs after us
     if code then net.quit(code) end
   else                               -- a stock lua5.4: run the loop here
     os.exit(code or net.exec())

@@ -1,0 +1,281 @@
+#include "daemon.h"
+#include "control.h"
+#include "listener.h"
+#include "log.h"
+#include "net.h"
+#include "notify.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <lauxlib.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How often the reaper looks while something drains or stops. */
+#define REAP_INTERVAL 0.05
+
+/* ---- --check ---- */
+
+static int check_config(struct config *cfg) {
+  int failures = 0;
+  for (int i = 0; i < cfg->nservices; i++) {
+    const struct service_config *s = &cfg->services[i];
+    if (luaL_loadfile(cfg->L, s->script) != LUA_OK) {
+      fprintf(stderr, "%s:%d: service \"%s\": %s\n", cfg->path, s->line, s->name, lua_tostring(cfg->L, -1));
+      failures++;
+    }
+    lua_pop(cfg->L, 1);
+  }
+  if (failures)
+    return 2;
+  printf("%s: %d service%s, config and scripts OK\n", cfg->path, cfg->nservices,
+         cfg->nservices == 1 ? "" : "s");
+  return 0;
+}
+
+/* ---- shutdown, the reaper ---- */
+
+void daemon_wake_reaper(struct daemon *d) {
+  if (!ev_is_active(&d->reaper)) {
+    ev_timer_set(&d->reaper, REAP_INTERVAL, REAP_INTERVAL);
+    ev_timer_start(d->loop, &d->reaper);
+  }
+}
+
+static int open_connections(struct daemon *d) {
+  int n = 0;
+  for (int i = 0; i < d->nservices; i++)
+    n += service_connections(&d->services[i]);
+  return n;
+}
+
+static void finish(struct daemon *d) {
+  ev_timer_stop(d->loop, &d->reaper);
+  ev_timer_stop(d->loop, &d->deadline);
+  ev_timer_stop(d->loop, &d->watchdog);
+  ev_signal_stop(d->loop, &d->sighup);
+  ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void reap(struct daemon *d, bool force) {
+  bool draining = false;
+  for (int i = 0; i < d->nservices; i++)
+    draining |= service_reap(&d->services[i], force);
+  log_flush();
+  if (d->stopping && !draining) {
+    log_printf(LOG_INFO, NULL, "stopped");
+    finish(d);
+  } else if (!draining) {
+    ev_timer_stop(d->loop, &d->reaper);
+  }
+}
+
+static void reaper_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)revents;
+  reap((struct daemon *)((char *)w - offsetof(struct daemon, reaper)), false);
+}
+
+static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)revents;
+  struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, deadline));
+  log_printf(LOG_WARN, NULL, "shutdown_timeout (%g ms) reached: closing %d connections",
+             d->cfg->shutdown_timeout_ms, open_connections(d));
+  reap(d, true);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why) {
+  if (d->stopping)
+    return;
+  d->stopping = true;
+  notify_send("STOPPING=1");
+  log_printf(LOG_INFO, NULL, "%s: stopping; %d connections open, waiting up to %g ms for them", why,
+             open_connections(d), d->cfg->shutdown_timeout_ms);
+  for (int i = 0; i < d->nservices; i++)
+    service_stop(&d->services[i]);
+  ev_timer_set(&d->deadline, d->cfg->shutdown_timeout_ms / 1000.0, 0.);
+  ev_timer_start(d->loop, &d->deadline);
+  daemon_wake_reaper(d);
+}
+
+/* ---- commands: the control socket and signals ---- */
+
+static bool reload_services(struct daemon *d, const char *name, FILE *out) {
+  if (d->stopping) {
+    fprintf(out, "the daemon is stopping\n");
+    return false;
+  }
+  bool found = false, ok = true;
+  notify_reloading();
+  for (int i = 0; i < d->nservices; i++) {
+    struct service *sv = &d->services[i];
+    if (name && strcmp(sv->cfg->name, name) != 0)
+      continue;
+    found = true;
+    char err[1024];
+    if (service_reload(sv, err, sizeof err)) {
+      fprintf(out, "%s: reloaded\n", sv->cfg->name);
+    } else {
+      fprintf(out, "%s: %s\n", sv->cfg->name, err);
+      ok = false;
+    }
+  }
+  notify_send("READY=1");
+  if (!found) {
+    fprintf(out, "no service named \"%s\"\n", name);
+    return false;
+  }
+  return ok;
+}
+
+bool daemon_command(struct daemon *d, const char *line, FILE *out) {
+  char cmd[32] = "", arg[256] = "";
+  int n = sscanf(line, "%31s %255s", cmd, arg);
+  if (n >= 1 && strcmp(cmd, "status") == 0 && n == 1) {
+    for (int i = 0; i < d->nservices; i++)
+      service_describe(&d->services[i], out);
+    return true;
+  }
+  if (n >= 1 && strcmp(cmd, "reload") == 0)
+    return reload_services(d, n == 2 ? arg : NULL, out);
+  if (n >= 1 && strcmp(cmd, "stop") == 0 && n == 1) {
+    begin_shutdown(d, "ctl stop");
+    fprintf(out, "stopping\n");
+    return true;
+  }
+  fprintf(out, "unknown command \"%s\" (status, reload [NAME], stop)\n", line);
+  return false;
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+  (void)loop, (void)revents;
+  struct daemon *d = w->data;
+  switch (w->signum) {
+  case SIGINT:
+    if (d->stopping) {
+      log_printf(LOG_WARN, NULL, "second SIGINT: exiting now with %d connections open", open_connections(d));
+      _exit(130);
+    }
+    begin_shutdown(d, "SIGINT");
+    break;
+  case SIGTERM:
+    begin_shutdown(d, "SIGTERM");
+    break;
+  case SIGHUP: {
+    log_printf(LOG_INFO, NULL, "SIGHUP: reloading every service");
+    FILE *out = fopen("/dev/null", "w");
+    reload_services(d, NULL, out);
+    if (out)
+      fclose(out);
+    break;
+  }
+  }
+}
+
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)w, (void)revents;
+  notify_send("WATCHDOG=1");
+}
+
+/* ---- start ---- */
+
+static bool drop_privileges(const char *user, char *err, size_t errlen) {
+  struct passwd *pw = getpwnam(user);
+  if (!pw) {
+    snprintf(err, errlen, "user \"%s\": no such user", user);
+    return false;
+  }
+  if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+    return true;
+  if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    snprintf(err, errlen, "user \"%s\": cannot switch to it: %s", user, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+static void watch_signal(struct daemon *d, ev_signal *w, int signum) {
+  ev_signal_init(w, signal_cb, signum);
+  w->data = d;
+  ev_signal_start(d->loop, w);
+}
+
+/* Opens listeners and the control socket, then drops privileges. */
+static bool open_all(struct daemon *d, char *err, size_t errlen) {
+  struct config *cfg = d->cfg;
+  listener_activation_init();
+  d->services = calloc((size_t)cfg->nservices + 1, sizeof *d->services);
+  for (int i = 0; i < cfg->nservices; i++) {
+    d->nservices = i + 1;
+    if (!service_open(&d->services[i], d, &cfg->services[i], err, errlen))
+      return false;
+  }
+  int unused = listener_activation_close_unused();
+  if (unused)
+    log_printf(LOG_WARN, NULL, "%d socket-activated descriptors match no listener: closed", unused);
+  if (!(d->control = control_open(d, cfg->control, err, errlen)))
+    return false;
+  return !cfg->user || drop_privileges(cfg->user, err, errlen);
+}
+
+static void close_all(struct daemon *d) {
+  control_close(d->control);
+  for (int i = 0; i < d->nservices; i++)
+    service_close(&d->services[i]);
+  free(d->services);
+}
+
+int daemon_main(const char *path, bool check_only) {
+  char err[2048];
+  struct config *cfg = config_load(path, NULL, 0, err, sizeof err);
+  if (!cfg) {
+    fprintf(stderr, "%s\n", err);
+    return 2;
+  }
+  if (check_only) {
+    int code = check_config(cfg);
+    config_free(cfg);
+    return code;
+  }
+  log_set_level(cfg->log_level);
+  signal(SIGPIPE, SIG_IGN);
+  net_raise_nofile_limit();
+  struct daemon d = { .cfg = cfg, .loop = ev_loop_new(EVFLAG_AUTO) };
+  if (!d.loop) {
+    fprintf(stderr, "luanetd: cannot create the event loop\n");
+    config_free(cfg);
+    return 1;
+  }
+  ev_init(&d.reaper, reaper_cb);
+  ev_init(&d.deadline, deadline_cb);
+  ev_init(&d.watchdog, watchdog_cb);
+  if (!open_all(&d, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    close_all(&d);
+    ev_loop_destroy(d.loop);
+    config_free(cfg);
+    return 2;
+  }
+  if (cfg->workers != 1)
+    log_printf(LOG_WARN, NULL, "workers = %d: this build runs every service on one thread", cfg->workers);
+  watch_signal(&d, &d.sigterm, SIGTERM);
+  watch_signal(&d, &d.sigint, SIGINT);
+  watch_signal(&d, &d.sighup, SIGHUP);
+  log_printf(LOG_INFO, NULL, "%s: %d services, control socket %s", cfg->path, cfg->nservices, cfg->control);
+  for (int i = 0; i < d.nservices; i++)
+    service_start(&d.services[i]);
+  notify_send("READY=1");
+  double watchdog = notify_watchdog_interval();
+  if (watchdog > 0) {
+    ev_timer_set(&d.watchdog, watchdog, watchdog);
+    ev_timer_start(d.loop, &d.watchdog);
+  }
+  ev_run(d.loop, 0);
+  close_all(&d);
+  ev_loop_destroy(d.loop);
+  config_free(cfg);
+  log_flush();
+  return d.exit_code;
+}

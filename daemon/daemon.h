@@ -1,0 +1,40 @@
+/* luanetd -c FILE: the daemon. It loads the config, opens every listener
+ * (before dropping privileges), starts the services on one loop, and
+ * answers signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: reload),
+ * the control socket and systemd's notify protocol. */
+#ifndef LUANET_DAEMON_H
+#define LUANET_DAEMON_H
+
+#include <ev.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "service.h"
+
+struct control;
+
+struct daemon {
+  struct ev_loop *loop;
+  struct config *cfg;
+  struct service *services;
+  int nservices;
+  struct control *control;
+  ev_signal sigterm, sigint, sighup;
+  ev_timer reaper;           /* closes drained generations, acts on net.quit */
+  ev_timer deadline;         /* shutdown_timeout */
+  ev_timer watchdog;         /* systemd's WATCHDOG=1 */
+  bool stopping;
+  int exit_code;
+};
+
+/* Runs the config at `path`; the process's exit code. --check: only
+ * validate the config and compile its scripts. */
+int daemon_main(const char *path, bool check_only);
+/* Makes the reaper look at the services soon. */
+void daemon_wake_reaper(struct daemon *d);
+/* A control command ("status", "reload [NAME]", "stop"): true with the
+ * reply written to out, or false with the error message written to out. */
+bool daemon_command(struct daemon *d, const char *line, FILE *out);
+
+#endif

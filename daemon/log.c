@@ -1,0 +1,112 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+static enum log_level min_level = LOG_INFO;
+
+/* The last error line printed, and how often it came again since. */
+static struct {
+  char service[64];
+  char text[1024];
+  unsigned repeats;
+  time_t since;
+} last;
+
+bool log_level_parse(const char *name, enum log_level *out) {
+  for (int i = LOG_DEBUG; i <= LOG_ERROR; i++) {
+    if (strcmp(name, level_names[i]) == 0) {
+      *out = (enum log_level)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char *log_level_name(enum log_level level) {
+  return level_names[level];
+}
+
+void log_set_level(enum log_level level) {
+  min_level = level;
+}
+
+static void write_line(enum log_level level, const char *service, const char *text) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm tm;
+  gmtime_r(&now.tv_sec, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  fprintf(stderr, "%s.%03ldZ %s %s %s\n", stamp, now.tv_nsec / 1000000, level_names[level],
+          service, text);
+  fflush(stderr);
+}
+
+static void report_repeats(void) {
+  if (last.repeats == 0)
+    return;
+  char text[1100];
+  snprintf(text, sizeof text, "%s (repeated %u more times)", last.text, last.repeats);
+  write_line(LOG_ERROR, last.service, text);
+  last.repeats = 0;
+  last.since = time(NULL);
+}
+
+/* One line: newlines and the tabs that follow them become " | ". */
+static void flatten(const char *msg, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *p = msg; *p && n + 4 < size; p++) {
+    if (*p == '\n') {
+      while (p[1] == '\t' || p[1] == '\n')
+        p++;
+      if (p[1] == '\0')
+        break;
+      memcpy(out + n, " | ", 3);
+      n += 3;
+    } else {
+      out[n++] = *p == '\t' ? ' ' : *p;
+    }
+  }
+  out[n] = '\0';
+}
+
+void log_line(enum log_level level, const char *service, const char *msg) {
+  if (level < min_level)
+    return;
+  char text[1024];
+  flatten(msg, text, sizeof text);
+  if (!service)
+    service = "luanetd";
+  if (level == LOG_ERROR) {
+    if (strcmp(text, last.text) == 0 && strcmp(service, last.service) == 0) {
+      last.repeats++;
+      if (time(NULL) - last.since >= LOG_REPEAT_SECONDS)
+        report_repeats();
+      return;
+    }
+    report_repeats();
+    snprintf(last.service, sizeof last.service, "%s", service);
+    snprintf(last.text, sizeof last.text, "%s", text);
+    last.since = time(NULL);
+  }
+  write_line(level, service, text);
+}
+
+void log_printf(enum log_level level, const char *service, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log_line(level, service, msg);
+}
+
+void log_flush(void) {
+  if (last.repeats > 0 && time(NULL) - last.since >= 1)
+    report_repeats();
+}

@@ -1,0 +1,47 @@
+#include "state.h"
+#include "luanet.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+
+#ifndef LUANET_LUA_DIR
+#define LUANET_LUA_DIR "/usr/share/luanetd/lua"
+#endif
+
+/* Our Lua modules come first on package.path; luanet.core is built in. */
+static void setup_package(lua_State *L) {
+  const char *dir = getenv("LUANET_LUA_DIR");
+  if (!dir)
+    dir = LUANET_LUA_DIR;
+  lua_getglobal(L, "package");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
+  lua_getfield(L, -2, "path");
+  lua_concat(L, 2);
+  lua_setfield(L, -2, "path");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_luanet_core);
+  lua_setfield(L, -2, "luanet.core");
+  lua_pop(L, 2);
+}
+
+static int open_state(lua_State *L) {
+  luaL_openlibs(L);
+  setup_package(L);
+  return 0;
+}
+
+lua_State *state_new(void) {
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return NULL;
+  /* Generational, as lua5.4's own interpreter runs it: a server's garbage
+   * is mostly young (the strings read and written per event). */
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_pushcfunction(L, open_state);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}

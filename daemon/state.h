@@ -1,0 +1,13 @@
+/* A fresh Lua state as luanetd runs scripts in it: the standard libraries,
+ * `require "luanet"` built in, our Lua library first on package.path, and
+ * the generational collector. Script mode, services and the config loader
+ * all start from one. */
+#ifndef LUANET_STATE_H
+#define LUANET_STATE_H
+
+#include <lua.h>
+
+/* NULL when there is no memory for it. */
+lua_State *state_new(void);
+
+#endif

@@ -1,0 +1,324 @@
+-- luanet.config: reads a luanetd config file into a checked, plain table
+-- for the daemon (daemon/config.c). The file is Lua, run in an empty
+-- sandbox that knows only the settings below and `service`; any mistake is
+-- one "FILE:LINE: message", with the line of the setting at fault.
+--
+--   local config = require "luanet.config"
+--   local cfg, err = config.load("etc/luanetd.conf")   -- or load(path, text)
+--
+-- What load returns:
+--   { path, dir, workers (number or "auto"), log = { level }, control,
+--     user, resolver = { servers, timeout, tries }, shutdown_timeout (ms),
+--     services = { { name, line, script (a path the daemon can open),
+--                    listen = { { name?, url, kind, host?, port?, path? } },
+--                    options (the script's own settings, plain data) } } }
+local config = {}
+
+local LOG_LEVELS = { debug = true, info = true, warn = true, error = true }
+local SERVICE_KEYS = { script = "string", listen = "table or string", options = "table" }
+-- A config is a few declarations: one that runs this long is a mistake.
+local INSTRUCTION_LIMIT = 10000000
+
+local function is_integer(v) return math.type(v) == "integer" end
+
+-- "ddd.ddd.ddd.ddd" with each part 0-255.
+local function is_ipv4(text)
+  local parts = { text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+  if #parts ~= 4 then return false end
+  for _, p in ipairs(parts) do
+    if #p > 3 or tonumber(p) > 255 then return false end
+  end
+  return true
+end
+
+-- Eight 16-bit hex groups, or fewer with one "::", the last two of which
+-- may be an IPv4 address; an optional %scope.
+local function is_ipv6(text)
+  text = text:gsub("%%[%w_.-]+$", "", 1)
+  if text:find("[^%x:.]") then return false end
+  local head, tail = text, nil
+  local gap = text:find("::", 1, true)
+  if gap then
+    head, tail = text:sub(1, gap - 1), text:sub(gap + 2)
+    if tail:find("::", 1, true) then return false end
+  end
+  local groups = 0
+  local function count(part, last)
+    if part == "" then return true end
+    local fields = {}
+    for f in (part .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = f end
+    for i, f in ipairs(fields) do
+      if last and i == #fields and f:find(".", 1, true) then
+        if not is_ipv4(f) then return false end
+        groups = groups + 2
+      elseif not f:match("^%x%x?%x?%x?$") then
+        return false
+      else
+        groups = groups + 1
+      end
+    end
+    return true
+  end
+  if not count(head, not gap) or (gap and not count(tail, true)) then return false end
+  if gap then return groups <= 7 end
+  return groups == 8
+end
+
+config.is_ip_address = function(text) return is_ipv4(text) or is_ipv6(text) end
+
+-- path against dir, with "x/../" and "./" folded away.
+local function join(dir, path)
+  if path:sub(1, 1) ~= "/" then path = dir .. "/" .. path end
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part == ".." and #parts > 0 and parts[#parts] ~= ".." then
+      parts[#parts] = nil
+    elseif part ~= "." then
+      parts[#parts + 1] = part
+    end
+  end
+  local joined = table.concat(parts, "/")
+  if path:sub(1, 1) == "/" then return "/" .. joined end
+  return joined ~= "" and joined or "."
+end
+
+-- Parses one listener address; nil and why on a bad one.
+local function parse_listener(url, dir)
+  local kind, rest = url:match("^(%a+)://(.*)$")
+  if not kind then
+    local path = url:match("^unix:(.+)$")
+    if path then return { kind = "unix", url = url, path = join(dir, path) } end
+    return nil, ("bad listener %q (tcp://HOST:PORT, udp://HOST:PORT or unix:/path)"):format(url)
+  end
+  if kind ~= "tcp" and kind ~= "udp" then
+    return nil, ("bad listener %q: unknown scheme %q (tcp, udp or unix)"):format(url, kind)
+  end
+  local host, port = rest:match("^%[(.+)%]:(%d+)$")
+  if not host then
+    host, port = rest:match("^([^:]+):(%d+)$")
+  end
+  if not host then
+    return nil, ("bad listener %q: expected %s://HOST:PORT, with [ ] around an IPv6 address"):format(url, kind)
+  end
+  if not config.is_ip_address(host) then
+    return nil, ("bad listener %q: %q is not an IP address"):format(url, host)
+  end
+  port = tonumber(port)
+  if port > 65535 then return nil, ("bad listener %q: port out of range"):format(url) end
+  return { kind = kind, url = url, host = host, port = port }
+end
+
+-- Plain data only: what the daemon can copy into a service's own state.
+local function check_plain(v, where, seen)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" then return nil end
+  if t ~= "table" then return ("%s: a %s cannot be handed to a script (plain data only)"):format(where, t) end
+  if seen[v] then return ("%s: a table that contains itself"):format(where) end
+  seen[v] = true
+  for k, x in pairs(v) do
+    local kt = type(k)
+    if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
+      return ("%s: a %s key (plain data only)"):format(where, kt)
+    end
+    local err = check_plain(x, ("%s.%s"):format(where, tostring(k)), seen)
+    if err then return err end
+  end
+  seen[v] = nil
+  return nil
+end
+
+-- Builds the sandbox and the result it fills in.
+local function sandbox(path, lines)
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  if dir == "" then dir = "/" end
+  local cfg = {
+    path = path, dir = dir, workers = 1, log = { level = "info" },
+    shutdown_timeout = 10000, services = {},
+  }
+  local by_name = {}
+
+  -- The line of `key =` at or after line `from`: a table constructor has
+  -- one line for the whole call, but the mistake is on the key's own line.
+  local function line_of(key, from)
+    local pattern = "%f[%w_]" .. key:gsub("%p", "%%%0") .. "%s*="
+    for i = from, math.min(#lines, from + 200) do
+      if lines[i]:find(pattern) then return i end
+    end
+    return from
+  end
+
+  local function fail_at(line, msg) error(("%s:%d: %s"):format(path, line, msg), 0) end
+
+  local function caller_line()
+    local info = debug.getinfo(3, "l")
+    return info and info.currentline or 0
+  end
+
+  local function check_service(name, block, line)
+    local sv = { name = name, line = line, listen = {} }
+    for k, v in pairs(block) do
+      local want = SERVICE_KEYS[k]
+      if type(k) ~= "string" or not want then
+        fail_at(type(k) == "string" and line_of(k, line) or line,
+                ("service %q: unknown key %s"):format(name, type(k) == "string" and ("'" .. k .. "'") or tostring(k)))
+      end
+      if not want:find(type(v), 1, true) then
+        fail_at(line_of(k, line), ("service %q: %s must be a %s, not a %s"):format(name, k, want, type(v)))
+      end
+    end
+    if not block.script then fail_at(line, ("service %q: no script"):format(name)) end
+    sv.script = join(dir, block.script)
+    local listen = block.listen or {}
+    if type(listen) == "string" then listen = { listen } end
+    local kline = block.listen and line_of("listen", line) or line
+    local names = {}
+    for k in pairs(listen) do
+      if not (is_integer(k) and k >= 1 and k <= #listen) and type(k) ~= "string" then
+        fail_at(kline, ("service %q: listen keys are names or list positions, not %s"):format(name, tostring(k)))
+      end
+      if type(k) == "string" then names[#names + 1] = k end
+    end
+    table.sort(names)
+    local function add(lname, url)
+      if type(url) ~= "string" then
+        fail_at(kline, ("service %q: a listener must be a string like \"tcp://127.0.0.1:7000\", not a %s"):format(name, type(url)))
+      end
+      local l, err = parse_listener(url, dir)
+      if not l then fail_at(kline, ("service %q: %s"):format(name, err)) end
+      l.name = lname
+      sv.listen[#sv.listen + 1] = l
+    end
+    if #listen + #names > 64 then fail_at(kline, ("service %q: more than 64 listeners"):format(name)) end
+    for i = 1, #listen do add(nil, listen[i]) end
+    for _, n in ipairs(names) do add(n, listen[n]) end
+    if block.options then
+      local err = check_plain(block.options, ("service %q: options"):format(name), {})
+      if err then fail_at(line_of("options", line), err) end
+      sv.options = block.options
+    end
+    return sv
+  end
+
+  local env = {}
+  function env.service(name)
+    local line = caller_line()
+    if type(name) ~= "string" or not name:match("^[%w_.-]+$") then
+      fail_at(line, ("service name must be a word (letters, digits, _ . -), not %s"):format(
+        type(name) == "string" and ("%q"):format(name) or type(name)))
+    end
+    if by_name[name] then
+      fail_at(line, ("service %q is already declared on line %d"):format(name, by_name[name].line))
+    end
+    return function(block)
+      if type(block) ~= "table" then
+        fail_at(line, ("service %q: expected a { ... } block, not a %s"):format(name, type(block)))
+      end
+      local sv = check_service(name, block, line)
+      by_name[name] = sv
+      cfg.services[#cfg.services + 1] = sv
+    end
+  end
+
+  local settings = {}
+  function settings.workers(v)
+    if v == "auto" or (is_integer(v) and v >= 1 and v <= 1024) then return v end
+    return nil, "workers must be a whole number from 1 to 1024, or \"auto\""
+  end
+  function settings.log(v)
+    if type(v) ~= "table" then return nil, "log must be a table like { level = \"info\" }" end
+    for k in pairs(v) do
+      if k ~= "level" then return nil, ("log: unknown key %s"):format(tostring(k)) end
+    end
+    local level = v.level or "info"
+    if not LOG_LEVELS[level] then return nil, "log.level must be \"debug\", \"info\", \"warn\" or \"error\"" end
+    return { level = level }
+  end
+  function settings.control(v)
+    if type(v) ~= "string" or v == "" then return nil, "control must be the path of a Unix socket" end
+    return join(dir, v)
+  end
+  function settings.user(v)
+    if type(v) ~= "string" or not v:match("^[%w_.-]+%$?$") then return nil, "user must be a user name" end
+    return v
+  end
+  function settings.resolver(v)
+    if type(v) ~= "table" then return nil, "resolver must be a table like { servers = { \"127.0.0.1:53\" } }" end
+    for k in pairs(v) do
+      if k ~= "servers" and k ~= "timeout" and k ~= "tries" then
+        return nil, ("resolver: unknown key %s"):format(tostring(k))
+      end
+    end
+    if v.servers ~= nil then
+      if type(v.servers) ~= "table" or #v.servers == 0 then return nil, "resolver.servers must be a list of \"HOST[:PORT]\"" end
+      for _, s in ipairs(v.servers) do
+        local host = type(s) == "string" and (s:match("^%[(.+)%]:%d+$") or s:match("^([^:]+):%d+$") or s)
+        if not host or not config.is_ip_address(host) then
+          return nil, ("resolver.servers: %s is not an IP address with an optional port"):format(tostring(s))
+        end
+      end
+    end
+    if v.timeout ~= nil and not (is_integer(v.timeout) and v.timeout > 0) then return nil, "resolver.timeout must be milliseconds (a whole number > 0)" end
+    if v.tries ~= nil and not (is_integer(v.tries) and v.tries > 0) then return nil, "resolver.tries must be a whole number > 0" end
+    local servers = v.servers and table.move(v.servers, 1, #v.servers, 1, {})
+    return { servers = servers, timeout = v.timeout, tries = v.tries }
+  end
+  function settings.shutdown_timeout(v)
+    if is_integer(v) and v >= 0 then return v end
+    return nil, "shutdown_timeout must be milliseconds (a whole number >= 0)"
+  end
+
+  -- Plain locals and helper globals are the user's; only the names above
+  -- are settings, and a setting must have its type.
+  local user_globals = {}
+  setmetatable(env, {
+    __newindex = function(_, k, v)
+      local check = settings[k]
+      if not check then
+        if type(k) == "string" and k:match("^_") then user_globals[k] = v return end
+        fail_at(caller_line(), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shutdown_timeout)"):format(tostring(k)))
+      end
+      local value, err = check(v)
+      if err then fail_at(caller_line(), err) end
+      cfg[k] = value
+    end,
+    __index = function(_, k)
+      if user_globals[k] ~= nil then return user_globals[k] end
+      if settings[k] then return cfg[k] end
+      fail_at(caller_line(), ("unknown name '%s'"):format(tostring(k)))
+    end,
+  })
+  return env, cfg
+end
+
+local function split_lines(text)
+  local lines = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
+-- load(path [, text]) -> cfg, or nil and "PATH:LINE: message".
+function config.load(path, text)
+  if not text then
+    local f, err = io.open(path, "rb")
+    if not f then return nil, ("%s: cannot read: %s"):format(path, err) end
+    text = f:read("a")
+    f:close()
+  end
+  local env, cfg = sandbox(path, split_lines(text))
+  local chunk, err = load(text, "@" .. path, "t", env)
+  if not chunk then return nil, err end
+  local co = coroutine.create(chunk)
+  debug.sethook(co, function()
+    local info = debug.getinfo(2, "l")
+    error(("%s:%d: runs too long for a config (a loop?)"):format(path, info and info.currentline or 0), 0)
+  end, "", INSTRUCTION_LIMIT)
+  local ok, why = coroutine.resume(co)
+  if not ok then
+    if type(why) ~= "string" then why = ("%s: error object is a %s"):format(path, type(why)) end
+    return nil, why
+  end
+  if coroutine.status(co) ~= "dead" then return nil, ("%s: the config must not yield"):format(path) end
+  return cfg
+end
+
+return config
