@@ -12,7 +12,12 @@ JOBS ?= $(shell nproc)
 WERROR := $(if $(filter true,$(CI)),ON,OFF)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build asan run test fuzz bench clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+LUA_VERSION = 5.4
+
+.PHONY: all deps build asan run test fuzz bench install clean
 
 all: build
 
@@ -29,7 +34,7 @@ asan: deps
 	@cmake --build build-asan -j $(JOBS)
 
 run: build
-	build/luanetd scripts/fortune_server.lua --port 7000
+	build/luanetd -c etc/luanetd.conf
 
 test: build asan
 	@tools/deps.sh $(TEST_DEPS)
@@ -43,5 +48,11 @@ bench: build
 	@tools/deps.sh $(BENCH_DEPS)
 	@bench/run.sh
 
+# The binary; the Lua library where a stock lua5.4 finds it (luanet/*.lua
+# and luanet/core.so); the scripts; the config under /etc/luanetd (its
+# script paths rewritten to the installed scripts); the systemd unit.
+install: deps
+	@tools/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(LUA_VERSION)"
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-install

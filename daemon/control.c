@@ -136,9 +136,15 @@ struct control *control_open(struct daemon *d, const char *path, char *err, size
     }
     unlink(path);
   }
-  mode_t old = umask(077);   /* 0600: the socket is the daemon's owner's */
+  /* 0600: the socket is the daemon's owner's. The umask keeps others out
+   * from the bind on; chmod takes the execute bits bind leaves. */
+  mode_t old = umask(077);
   int fd = net_unix_listen(path, 16);
   umask(old);
+  if (fd >= 0 && chmod(path, 0600) < 0) {
+    close(fd);
+    fd = -1;
+  }
   if (fd < 0) {
     snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
     return NULL;

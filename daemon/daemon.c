@@ -64,7 +64,7 @@ static void reap(struct daemon *d, bool force) {
   bool draining = false;
   for (int i = 0; i < d->nservices; i++)
     draining |= service_reap(&d->services[i], force);
-  log_flush();
+  log_tick();
   if (d->stopping && !draining) {
     log_printf(LOG_INFO, NULL, "stopped");
     finish(d);
@@ -93,8 +93,12 @@ static void begin_shutdown(struct daemon *d, const char *why) {
   notify_send("STOPPING=1");
   log_printf(LOG_INFO, NULL, "%s: stopping; %d connections open, waiting up to %g ms for them", why,
              open_connections(d), d->cfg->shutdown_timeout_ms);
-  for (int i = 0; i < d->nservices; i++)
+  /* The daemon's own descriptors go too: a listening socket that nobody
+   * accepts from would still complete connections in the kernel. */
+  for (int i = 0; i < d->nservices; i++) {
     service_stop(&d->services[i]);
+    service_close_listeners(&d->services[i]);
+  }
   ev_timer_set(&d->deadline, d->cfg->shutdown_timeout_ms / 1000.0, 0.);
   ev_timer_start(d->loop, &d->deadline);
   daemon_wake_reaper(d);

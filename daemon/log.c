@@ -82,17 +82,20 @@ void log_line(enum log_level level, const char *service, const char *msg) {
   flatten(msg, text, sizeof text);
   if (!service)
     service = "luanetd";
+  bool same = level == LOG_ERROR && strcmp(text, last.text) == 0 && strcmp(service, last.service) == 0;
+  if (same) {
+    last.repeats++;
+    if (time(NULL) - last.since >= LOG_REPEAT_SECONDS)
+      report_repeats();
+    return;
+  }
+  report_repeats();   /* the count comes before whatever breaks the run */
   if (level == LOG_ERROR) {
-    if (strcmp(text, last.text) == 0 && strcmp(service, last.service) == 0) {
-      last.repeats++;
-      if (time(NULL) - last.since >= LOG_REPEAT_SECONDS)
-        report_repeats();
-      return;
-    }
-    report_repeats();
     snprintf(last.service, sizeof last.service, "%s", service);
     snprintf(last.text, sizeof last.text, "%s", text);
     last.since = time(NULL);
+  } else {
+    last.text[0] = '\0';
   }
   write_line(level, service, text);
 }
@@ -106,7 +109,11 @@ void log_printf(enum log_level level, const char *service, const char *fmt, ...)
   log_line(level, service, msg);
 }
 
-void log_flush(void) {
+void log_tick(void) {
   if (last.repeats > 0 && time(NULL) - last.since >= 1)
     report_repeats();
+}
+
+void log_flush(void) {
+  report_repeats();
 }

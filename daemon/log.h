@@ -1,8 +1,8 @@
 /* The daemon's log: one line per event on stderr, "TIME LEVEL SERVICE
  * message", which journald and a terminal both read well. Lines under the
  * configured level are dropped; an error line that repeats the one before
- * it is counted instead of printed, and the count is reported once the
- * repetition ends (or every LOG_REPEAT_SECONDS while it goes on). */
+ * it is counted instead of printed, and the count is reported before the
+ * next different line (or every LOG_REPEAT_SECONDS while it goes on). */
 #ifndef LUANET_LOG_H
 #define LUANET_LOG_H
 
@@ -22,7 +22,9 @@ void log_set_level(enum log_level level);
 void log_line(enum log_level level, const char *service, const char *msg);
 void log_printf(enum log_level level, const char *service, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Reports a pending repeat count; the daemon calls it once a second. */
+/* Reports a pending repeat count once it is a second old (the daemon's
+ * timers call it), or at once (at exit). */
+void log_tick(void);
 void log_flush(void);
 
 #endif

@@ -385,6 +385,17 @@ void service_describe(const struct service *sv, FILE *out) {
             sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, lua_kib(g->L));
 }
 
+void service_close_listeners(struct service *sv) {
+  for (int i = 0; sv->fds && i < sv->cfg->nlisten; i++) {
+    if (sv->fds[i] >= 0)
+      close(sv->fds[i]);
+    sv->fds[i] = -1;
+    if (sv->made_paths & (1ull << i))
+      unlink(sv->cfg->listen[i].path);
+  }
+  sv->made_paths = 0;
+}
+
 void service_close(struct service *sv) {
   if (sv->d && sv->d->loop)
     ev_timer_stop(sv->d->loop, &sv->retry);
@@ -392,13 +403,9 @@ void service_close(struct service *sv) {
     generation_free(sv->current);
   sv->current = NULL;
   service_reap(sv, true);
-  for (int i = 0; sv->fds && i < sv->cfg->nlisten; i++) {
-    if (sv->fds[i] >= 0)
-      close(sv->fds[i]);
-    if (sv->made_paths & (1ull << i))
-      unlink(sv->cfg->listen[i].path);
+  service_close_listeners(sv);
+  for (int i = 0; sv->addresses && i < sv->cfg->nlisten; i++)
     free(sv->addresses[i]);
-  }
   free(sv->fds);
   free(sv->addresses);
   sv->fds = NULL;

@@ -64,6 +64,8 @@ void service_start(struct service *sv);
 bool service_reload(struct service *sv, char *err, size_t errlen);
 /* Stops taking connections: the running generation drains. */
 void service_stop(struct service *sv);
+/* Closes the daemon's own listening descriptors (at shutdown). */
+void service_close_listeners(struct service *sv);
 /* Closes the generations that are idle (all of them when `force`) and
  * acts on net.quit(). Returns whether any generation is left draining. */
 bool service_reap(struct service *sv, bool force);

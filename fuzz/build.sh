@@ -3,6 +3,7 @@
 # ASan and UBSan (Debian's clang-14 and libclang-rt-14-dev):
 #   fuzz_datastream  the DataStream reader (lua/luanet/datastream.lua)
 #   fuzz_discovery   the discovery decoders (lua/luanet/discovery.lua)
+#   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang-14}
@@ -21,3 +22,4 @@ build() {
 }
 build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
+build fuzz_config CONFIG_LUA config.lua

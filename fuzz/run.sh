@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/2 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/3 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
-# its input in build-fuzz/ and exits non-zero; the second target runs only
+# its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 2))
+share=$((secs / 3))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -44,5 +44,14 @@ seed answer-c1 'LNDS\x01\x02\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x01\x03
 seed answer-huge 'LNDS\x01\x02\x00\x00\x00\x07\x80\x00\x00\x00\x00\x00\x00\x00\x01a'
 seed version2 'LNDS\x02\x01\x00\x00\x00\x01'
 
+# Config seeds: the default config and a few shapes of mistakes.
+corpus=$root/build-fuzz/corpus-config
+mkdir -p "$corpus"
+cp "$root/etc/luanetd.conf" "$corpus/seed-default"
+seed named 'workers = "auto"\nservice "a" { script = "a.lua", listen = { main = "tcp://[::1]:80", "udp://127.0.0.1:5", "unix:/tmp/s" }, options = { x = { 1, 2 } } }\n'
+seed resolver 'resolver = { servers = { "127.0.0.1:53" }, timeout = 300, tries = 2 }\nlog = { level = "debug" }\nshutdown_timeout = 0\n'
+seed mistakes 'service "a" {\n script = 1,\n listen = "tcp://1.2.3.4:99999"\n}\n'
+
 run datastream
 run discovery
+run config

@@ -83,6 +83,15 @@ end
 -- The first line every server script prints (lua/luanet/cli.lua).
 helper.SERVER_LINE = "The server is running on IP: (%S+) port: (%d+)\n"
 
+-- A file's contents, or nil when it cannot be read.
+function helper.slurp(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Starts a server command and waits for its first line; returns the
 -- process, the port and the address. A server that does not start is
 -- cleaned up and raises with what it printed.
@@ -109,13 +118,7 @@ function helper.spawn(cmd)
   local shell_pid = tonumber(p:read("l"))
   p:close()
   local proc = { shell_pid = shell_pid }
-  local function slurp(path)
-    local f = io.open(path)
-    if not f then return "" end
-    local s = f:read("a")
-    f:close()
-    return s
-  end
+  local function slurp(path) return helper.slurp(path) or "" end
   function proc.output() return slurp(out) end
   function proc.stderr() return slurp(err) end
   -- The command's own pid: the shell's only child.

@@ -4,26 +4,7 @@
 local helper = require "helper"
 local net = helper.net
 
-local DNSMASQ = "/usr/sbin/dnsmasq"
-
--- Starts dnsmasq with the given --host-record values ("name,addr,...,ttl")
--- on a free port; returns the process and "127.0.0.1:PORT".
-local function start_dns(records, port)
-  for _ = 1, 20 do
-    local p = port or math.random(20000, 30000)
-    local args = { DNSMASQ, "-k", "--no-resolv", "--no-hosts", "--bind-interfaces",
-      "--listen-address=127.0.0.1", "--port=" .. p, "--local=/test/", "--log-facility=-" }
-    for _, r in ipairs(records) do args[#args + 1] = helper.quote("--host-record=" .. r) end
-    local proc = helper.spawn(table.concat(args, " "))
-    helper.run(3000, function() return proc.stderr():find("started", 1, true) or proc.exit_code() end)
-    if proc.exit_code() == nil and proc.stderr():find("started", 1, true) then
-      return proc, "127.0.0.1:" .. p
-    end
-    proc.cleanup()
-    if port then break end
-  end
-  error("dnsmasq did not start")
-end
+local start_dns = require("support.dns_helper").start
 
 local function addresses(info)
   local list = {}
@@ -196,14 +177,9 @@ end)
 
 describe("HostInfo without an answer", function()
   it("reports an error after the time-out when the server does not answer", function()
-    -- A UDP port nothing reads: a bound socket that never calls recv.
-    local silent = io.popen([[/usr/bin/python3 -c "
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))
-print(s.getsockname()[1]); sys.stdout.flush(); time.sleep(10)"]])
-    local port = silent:read("l")
-    finally(function() silent:close(); net.HostInfo.setNameServers(nil) end)
-    net.HostInfo.setNameServers({ "127.0.0.1:" .. port }, { timeout = 300, tries = 1 })
+    local silent, server = require("support.dns_helper").silent()
+    finally(function() silent.cleanup(); net.HostInfo.setNameServers(nil) end)
+    net.HostInfo.setNameServers({ server }, { timeout = 300, tries = 1 })
     local t0 = helper.now_ms()
     local info = net.HostInfo.fromName("silent.test")
     local elapsed = helper.now_ms() - t0

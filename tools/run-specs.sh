@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 reports=build-asan/sanitizer-reports
 rm -rf "$reports"
 mkdir -p "$reports"
+# A daemon that drops privileges (user = "nobody") still writes its report.
+chmod 1777 "$reports"
 
 total_pass=0
 total_fail=0

@@ -21,12 +21,13 @@ local INSTRUCTION_LIMIT = 10000000
 
 local function is_integer(v) return math.type(v) == "integer" end
 
--- "ddd.ddd.ddd.ddd" with each part 0-255.
+-- "ddd.ddd.ddd.ddd" with each part 0-255, without leading zeros (which
+-- some parsers read as octal).
 local function is_ipv4(text)
   local parts = { text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
   if #parts ~= 4 then return false end
   for _, p in ipairs(parts) do
-    if #p > 3 or tonumber(p) > 255 then return false end
+    if #p > 3 or tonumber(p) > 255 or (#p > 1 and p:sub(1, 1) == "0") then return false end
   end
   return true
 end
@@ -137,14 +138,69 @@ local function sandbox(path, lines)
   }
   local by_name = {}
 
-  -- The line of `key =` at or after line `from`: a table constructor has
-  -- one line for the whole call, but the mistake is on the key's own line.
-  local function line_of(key, from)
-    local pattern = "%f[%w_]" .. key:gsub("%p", "%%%0") .. "%s*="
-    for i = from, math.min(#lines, from + 200) do
-      if lines[i]:find(pattern) then return i end
+  -- The lines of the keys of the { ... } block that opens at or after line
+  -- `from`: a table constructor has one line for the whole call, but the
+  -- mistake is on the key's own line. A small scanner: strings, comments
+  -- and nested tables are skipped, so only the block's own keys count.
+  local function block_key_lines(from)
+    local found, depth = {}, 0
+    local long_close   -- the "]==]" that ends a long string or comment
+    for i = from, #lines do
+      local text, pos = lines[i], 1
+      while pos <= #text do
+        if long_close then
+          local e = text:find(long_close, pos, true)
+          if not e then break end
+          pos, long_close = e + #long_close, nil
+        else
+          local c = text:sub(pos, pos)
+          local level = text:match("^%-%-%[(=*)%[", pos) or text:match("^%[(=*)%[", pos)
+          if level then
+            long_close = "]" .. level .. "]"
+            pos = text:find("[", pos + (text:sub(pos, pos) == "-" and 3 or 1), true) + 1
+          elseif text:sub(pos, pos + 1) == "--" then
+            break
+          elseif c == '"' or c == "'" then
+            local e = pos + 1
+            while e <= #text and text:sub(e, e) ~= c do
+              e = e + (text:sub(e, e) == "\\" and 2 or 1)
+            end
+            pos = e + 1
+          elseif c == "{" then
+            depth, pos = depth + 1, pos + 1
+          elseif c == "}" then
+            depth, pos = depth - 1, pos + 1
+            if depth == 0 then return found end
+          else
+            local name, after = text:match("^([%a_][%w_]*)%s*()", pos)
+            if name then
+              if depth == 1 and text:sub(after, after) == "=" and text:sub(after + 1, after + 1) ~= "="
+                 and not found[name] then
+                found[name] = i
+              end
+              pos = pos + #name
+            else
+              pos = pos + 1
+            end
+          end
+        end
+      end
     end
-    return from
+    return found
+  end
+
+  local function line_of(key, from)
+    return block_key_lines(from)[key] or from
+  end
+
+  -- The line that assigns a setting: the chunk reports the line where the
+  -- assignment ends, which for a table spread over lines is its "}".
+  local function assignment_line(key, at)
+    local pattern = "^%s*" .. tostring(key):gsub("%p", "%%%0") .. "%s*=[^=]"
+    for i = math.min(at, #lines), math.max(1, at - 500), -1 do
+      if (lines[i] .. " "):find(pattern) then return i end
+    end
+    return at
   end
 
   local function fail_at(line, msg) error(("%s:%d: %s"):format(path, line, msg), 0) end
@@ -275,10 +331,10 @@ local function sandbox(path, lines)
       local check = settings[k]
       if not check then
         if type(k) == "string" and k:match("^_") then user_globals[k] = v return end
-        fail_at(caller_line(), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shutdown_timeout)"):format(tostring(k)))
+        fail_at(assignment_line(k, caller_line()), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shutdown_timeout)"):format(tostring(k)))
       end
       local value, err = check(v)
-      if err then fail_at(caller_line(), err) end
+      if err then fail_at(assignment_line(k, caller_line()), err) end
       cfg[k] = value
     end,
     __index = function(_, k)
@@ -296,8 +352,10 @@ local function split_lines(text)
   return lines
 end
 
--- load(path [, text]) -> cfg, or nil and "PATH:LINE: message".
-function config.load(path, text)
+-- load(path [, text [, on_line]]) -> cfg, or nil and "PATH:LINE: message".
+-- on_line(line), when given, sees every line the evaluation runs (the fuzz
+-- target's coverage: the sandbox's own hook replaces any other).
+function config.load(path, text, on_line)
   if not text then
     local f, err = io.open(path, "rb")
     if not f then return nil, ("%s: cannot read: %s"):format(path, err) end
@@ -306,12 +364,17 @@ function config.load(path, text)
   end
   local env, cfg = sandbox(path, split_lines(text))
   local chunk, err = load(text, "@" .. path, "t", env)
-  if not chunk then return nil, err end
+  if not chunk then
+    -- "attempt to load a binary chunk" names no file: every refusal does.
+    if err:sub(1, #path + 1) ~= path .. ":" then err = ("%s: %s"):format(path, err) end
+    return nil, err
+  end
   local co = coroutine.create(chunk)
-  debug.sethook(co, function()
+  debug.sethook(co, function(event, line)
+    if event == "line" then return on_line(line) end
     local info = debug.getinfo(2, "l")
     error(("%s:%d: runs too long for a config (a loop?)"):format(path, info and info.currentline or 0), 0)
-  end, "", INSTRUCTION_LIMIT)
+  end, on_line and "l" or "", INSTRUCTION_LIMIT)
   local ok, why = coroutine.resume(co)
   if not ok then
     if type(why) ~= "string" then why = ("%s: error object is a %s"):format(path, type(why)) end

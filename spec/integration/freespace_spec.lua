@@ -28,13 +28,7 @@ local function python(source, ...)
   return ("%s -c %s %s"):format(PYTHON, helper.quote(source), quote_all(...))
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = helper.slurp
 
 local function hostname()
   return (assert(slurp("/proc/sys/kernel/hostname")):gsub("\n$", ""))

@@ -1,0 +1,125 @@
+-- spec/support/daemon_helper.lua: runs the real `luanetd -c FILE` with a
+-- config and scripts written into a fresh directory, and reads what it
+-- logs. Every daemon it starts is ended by its PID in cleanup().
+--
+--   local dh = require "support.daemon_helper"
+--   local d = dh.start([[service "echo" { script = "echo.lua", listen = "tcp://127.0.0.1:0" }]],
+--                      { ["echo.lua"] = "..." })
+--   finally(d.cleanup)
+--   local port = d.port("echo")          -- the port the daemon bound
+--   local code, out, err = d.ctl("status")
+local helper = require "helper"
+
+local dh = {}
+
+-- The repository's scripts, for configs that run them.
+dh.SCRIPTS = (os.getenv("PWD") or ".") .. "/scripts"
+
+-- "TIME LEVEL SERVICE message": the daemon's log lines.
+dh.LOG_LINE = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ (%a+) (%S+) (.*)$"
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+dh.write = write
+
+-- A fresh directory; removed by cleanup().
+function dh.tmpdir()
+  local p = io.popen("mktemp -d /tmp/luanetd-spec.XXXXXX")
+  local dir = p:read("l")
+  p:close()
+  return dir
+end
+
+-- Writes `files` (name -> text) and the config into a new directory. The
+-- config gets `control = DIR/ctl.sock` unless it sets one. Returns the
+-- directory and the config's path.
+function dh.prepare(config_text, files)
+  local dir = dh.tmpdir()
+  for name, text in pairs(files or {}) do write(dir .. "/" .. name, text) end
+  if not config_text:find("control%s*=") then
+    config_text = ("control = %q\n"):format(dir .. "/ctl.sock") .. config_text
+  end
+  write(dir .. "/luanetd.conf", config_text)
+  return dir, dir .. "/luanetd.conf"
+end
+
+-- luanetd ctl against the socket at `control`: exit code, stdout, stderr.
+function dh.ctl(control, ...)
+  return helper.execute(helper.quote_all(helper.LUANETD, "ctl", "-s", control, ...))
+end
+
+-- Starts luanetd on the config and waits until each service in
+-- opts.wait (default: every `service "NAME"` of the config) has logged
+-- "started". opts.env: a prefix for the command ("VAR=x"); opts.wrap: a
+-- command to run luanetd under. Raises with the log when it does not start.
+function dh.start(config_text, files, opts)
+  opts = opts or {}
+  local dir, conf = dh.prepare(config_text, files)
+  local d = { dir = dir, conf = conf, control = dir .. "/ctl.sock" }
+  local control = config_text:match('control%s*=%s*"([^"]+)"')
+  if control then d.control = control end
+  local cmd = helper.quote_all(helper.LUANETD, "-c", conf)
+  if opts.wrap then cmd = opts.wrap .. " " .. cmd end
+  if opts.env then cmd = "env " .. opts.env .. " " .. cmd end
+  d.proc = helper.spawn(cmd)
+  function d.log() return d.proc.stderr() end
+  -- Waits for a log line matching `pattern`; returns its captures.
+  function d.wait_log(pattern, ms)
+    local found
+    helper.run(ms or helper.TIMEOUT, function()
+      found = table.pack(d.log():match(pattern))
+      return found[1] ~= nil
+    end)
+    return table.unpack(found, 1, found.n)
+  end
+  -- The addresses service `name` listens on, from its "started" line.
+  function d.addresses(name)
+    local list = d.log():match("info " .. name:gsub("%p", "%%%0") .. " started [^\n]*, listening on (%S+)")
+    local out = {}
+    for a in (list or ""):gmatch("[^,]+") do out[#out + 1] = a end
+    return out
+  end
+  function d.port(name, i)
+    local a = d.addresses(name)[i or 1]
+    return a and math.tointeger(tonumber(a:match(":(%d+)$")))
+  end
+  function d.ctl(...) return dh.ctl(d.control, ...) end
+  function d.pid() return d.proc.pid() end
+  function d.kill(sig) d.proc.kill(sig) end
+  -- SIGTERM, then the exit code (nil if it did not exit within ms).
+  function d.stop(ms)
+    d.proc.kill("TERM")
+    return d.proc.wait(ms or helper.TIMEOUT * 3)
+  end
+  function d.cleanup()
+    d.proc.cleanup()
+    os.execute("rm -rf " .. helper.quote(dir))
+  end
+  local names = opts.wait
+  if not names then
+    names = {}
+    for n in config_text:gmatch('service%s*"([^"]+)"') do names[#names + 1] = n end
+  end
+  for _, n in ipairs(names) do
+    if not d.wait_log("info " .. n:gsub("%p", "%%%0") .. " started", opts.timeout) then
+      local log = d.log()
+      d.cleanup()
+      error(("luanetd did not start %s:\n%s"):format(n, log), 2)
+    end
+  end
+  return d
+end
+
+-- Runs luanetd to its end on a config: exit code, stdout, stderr (for
+-- configs that must be refused, and --check).
+function dh.run(config_text, files, ...)
+  local dir, conf = dh.prepare(config_text, files)
+  local code, out, err = helper.execute(helper.quote_all(helper.LUANETD, "-c", conf, ...))
+  os.execute("rm -rf " .. helper.quote(dir))
+  return code, out, err, conf
+end
+
+return dh

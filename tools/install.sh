@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# tools/install.sh DESTDIR PREFIX SYSCONFDIR LUA_VERSION: `make install`.
+# Builds in build-install/ with the Lua directory set to where the files
+# go, so the installed binary never reads the source tree.
+set -eu
+destdir=$1 prefix=$2 sysconfdir=$3 luaver=$4
+root=$(cd "$(dirname "$0")/.." && pwd)
+luadir=$prefix/share/lua/$luaver
+cmoddir=$prefix/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo .)/lua/$luaver
+# A stock lua5.4 searches /usr/local/lib/lua/5.4 (and, for /usr, the
+# multiarch directory); keep C modules where it looks.
+[ "$prefix" = /usr/local ] && cmoddir=$prefix/lib/lua/$luaver
+scriptdir=$prefix/share/luanetd/scripts
+confdir=$sysconfdir/luanetd
+unitdir=$prefix/lib/systemd/system
+[ "$prefix" = /usr ] && unitdir=/lib/systemd/system
+
+cmake -S "$root" -B "$root/build-install" -DCMAKE_BUILD_TYPE=Release -DLUANET_LUA_DIR="$luadir" >/dev/null
+cmake --build "$root/build-install" -j "$(nproc)"
+
+install -d "$destdir$prefix/bin" "$destdir$luadir/luanet" "$destdir$cmoddir/luanet" \
+  "$destdir$scriptdir" "$destdir$confdir" "$destdir$unitdir" "$destdir$prefix/share/doc/luanetd"
+install -m 0755 "$root/build-install/luanetd" "$destdir$prefix/bin/luanetd"
+install -m 0644 "$root"/lua/luanet/*.lua "$destdir$luadir/luanet/"
+install -m 0644 "$root/build-install/luanet/core.so" "$destdir$cmoddir/luanet/core.so"
+install -m 0644 "$root"/scripts/*.lua "$destdir$scriptdir/"
+install -m 0644 "$root/README.md" "$destdir$prefix/share/doc/luanetd/README.md"
+# Keep a config the administrator has changed.
+if [ ! -e "$destdir$confdir/luanetd.conf" ]; then
+  sed "s|\"\\.\\./scripts/|\"$scriptdir/|" "$root/etc/luanetd.conf" >"$destdir$confdir/luanetd.conf"
+  chmod 0644 "$destdir$confdir/luanetd.conf"
+fi
+sed -e "s|@BINDIR@|$prefix/bin|" -e "s|@CONFDIR@|$confdir|" -e "s|@DOCDIR@|$prefix/share/doc/luanetd|" \
+  "$root/etc/luanetd.service" >"$destdir$unitdir/luanetd.service"
+chmod 0644 "$destdir$unitdir/luanetd.service"
+echo "installed luanetd under $destdir$prefix (config $destdir$confdir/luanetd.conf, unit $destdir$unitdir/luanetd.service)"
