@@ -126,6 +126,14 @@ local function start(config, files, opts)
   return d
 end
 
+-- One line service "grace" with the given shutdown_timeout (ms).
+local function start_grace(shutdown_timeout)
+  return start(([[
+shutdown_timeout = %d
+service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = { tag = "grace" } }
+]]):format(shutdown_timeout), { ["lines.lua"] = LINES })
+end
+
 local function connect(port)
   local c = client(port)
   on_cleanup(function() c.sock:abort() end)
@@ -399,10 +407,7 @@ service "ver" { script = "ver.lua", listen = "tcp://127.0.0.1:0" }
 
   describe("graceful shutdown", function()
     it("on SIGTERM stops accepting, emits stopping, lets the open connection finish, exits 0", function()
-      local d = start([[
-shutdown_timeout = 8000
-service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = { tag = "grace" } }
-]], { ["lines.lua"] = LINES })
+      local d = start_grace(8000)
       local port = d.port("grace")
       local c = connect(port)
       assert.are.same("grace:hi", c.ask("hi"))
@@ -435,10 +440,7 @@ service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = 
     end)
 
     it("closes a connection that never ends at shutdown_timeout and exits 0", function()
-      local d = start([[
-shutdown_timeout = 1500
-service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = { tag = "grace" } }
-]], { ["lines.lua"] = LINES })
+      local d = start_grace(1500)
       local c = connect(d.port("grace"))
       assert.are.same("grace:hi", c.ask("hi"))
       local code, took = signal_and_wait(d, "TERM", 6000)
@@ -451,10 +453,7 @@ service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = 
     end)
 
     it("exits at once with 130 on a second SIGINT while draining", function()
-      local d = start([[
-shutdown_timeout = 20000
-service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = { tag = "grace" } }
-]], { ["lines.lua"] = LINES })
+      local d = start_grace(20000)
       local c = connect(d.port("grace"))
       assert.are.same("grace:hi", c.ask("hi"))
       d.kill("INT")
