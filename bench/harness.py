@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+import reload_phase
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = ROOT / "build" / "bench"
@@ -894,6 +896,8 @@ def write_results(run, args, elapsed):
         sec, table = workload_section(WORKLOADS[name], wres, args)
         lines += sec
         tables.append((name, table, wres["targets"]))
+    if "reload" in run:
+        lines += reload_phase.section(run["reload"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -914,7 +918,8 @@ def main():
                     help="comma-separated, of: " + ", ".join(WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first")
+                    "rounds,strace,cachegrind,memory,first,reload")
+    ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
     args = ap.parse_args()
@@ -962,6 +967,10 @@ def main():
             fn(wl, names, args, res)
             log("%s/%s done in %.0f s" % (wl.name, pname, time.monotonic() - t0))
         summarize(wl, res)
+    if "reload" not in skip:
+        log("reload: luanetd under load, %d reloads" % 20)
+        run["reload"] = reload_phase.run(ROOT, SERVER_CPU, LOAD_CPU, 10 if args.quick else args.reload_secs,
+                                         20, OUT / "logs")
     elapsed = time.monotonic() - start
     md, tables = write_results(run, args, elapsed)
     (OUT / "results.json").write_text(json.dumps(run, indent=1, default=str))
@@ -974,6 +983,12 @@ def main():
         for e in run["workloads"][name]["errors"]:
             errors += 1
             print("  error: %s" % e.splitlines()[0])
+    if "reload" in run:
+        print("\n".join(reload_phase.section(run["reload"])))
+        rel = run["reload"]
+        if "error" in rel or rel["short_failures"] or rel["long_failures"] or rel["long_switched_code"] \
+                or rel["late_count"]:
+            errors += 1
     print("\nwrote %s and %s (%.0f s)" % (args.results, OUT / "results.json", elapsed))
     return 1 if errors else 0
 

@@ -51,6 +51,10 @@ static void read_service(lua_State *L, int idx, struct service_config *s) {
   s->script = dup_field(L, idx, "script");
   s->line = int_field(L, idx, "line", 0);
   s->options_ref = ref_field(L, idx, "options");
+  s->signature = dup_field(L, idx, "signature");
+  char *reload = dup_field(L, idx, "reload");
+  s->watch = reload && strcmp(reload, "watch") == 0;
+  free(reload);
   lua_getfield(L, idx, "listen");
   s->nlisten = (int)luaL_len(L, -1);
   s->listen = calloc((size_t)s->nlisten + 1, sizeof *s->listen);
@@ -123,6 +127,7 @@ struct config *config_load(const char *path, const char *text, size_t len, char 
     return NULL;
   }
   cfg->resolver_ref = LUA_NOREF;
+  cfg->refs = 1;
   cfg->path = strdup(path);
   lua_State *L = cfg->L;
   lua_pushlightuserdata(L, cfg);
@@ -147,6 +152,7 @@ static void free_service(struct service_config *s) {
   free(s->listen);
   free(s->name);
   free(s->script);
+  free(s->signature);
 }
 
 void config_free(struct config *cfg) {
@@ -161,6 +167,16 @@ void config_free(struct config *cfg) {
   if (cfg->L)
     lua_close(cfg->L);
   free(cfg);
+}
+
+struct config *config_ref(struct config *cfg) {
+  cfg->refs++;
+  return cfg;
+}
+
+void config_unref(struct config *cfg) {
+  if (cfg && --cfg->refs == 0)
+    config_free(cfg);
 }
 
 const struct service_config *config_service(const struct config *cfg, const char *name) {

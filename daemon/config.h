@@ -28,9 +28,12 @@ struct service_config {
   struct listener_config *listen;
   int nlisten;
   int options_ref;           /* in the config's state; LUA_NOREF when none */
+  bool watch;                /* reload = "watch" */
+  char *signature;           /* equal signatures: nothing to reload for */
 };
 
 struct config {
+  int refs;                  /* the daemon's, and each service's */
   lua_State *L;
   char *path;
   int workers;               /* 0: "auto" */
@@ -47,6 +50,10 @@ struct config {
  * config. `text` (may be NULL: read the file) is the config's source. */
 struct config *config_load(const char *path, const char *text, size_t len, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* A config lives while the daemon or a service holds it: a service whose
+ * reload failed keeps the block it runs. config_load's result has one. */
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
 const struct service_config *config_service(const struct config *cfg, const char *name);
 
 #endif

@@ -48,8 +48,22 @@ void daemon_wake_reaper(struct daemon *d) {
 static int open_connections(struct daemon *d) {
   int n = 0;
   for (int i = 0; i < d->nservices; i++)
-    n += service_connections(&d->services[i]);
+    n += service_connections(d->services[i]);
+  for (int i = 0; i < d->nretired; i++)
+    n += service_connections(d->retired[i]);
   return n;
+}
+
+static struct service *find_service(struct daemon *d, const char *name) {
+  for (int i = 0; i < d->nservices; i++)
+    if (strcmp(d->services[i]->cfg->name, name) == 0)
+      return d->services[i];
+  return NULL;
+}
+
+static void service_free(struct service *sv) {
+  service_close(sv);
+  free(sv);
 }
 
 static void finish(struct daemon *d) {
@@ -63,7 +77,17 @@ static void finish(struct daemon *d) {
 static void reap(struct daemon *d, bool force) {
   bool draining = false;
   for (int i = 0; i < d->nservices; i++)
-    draining |= service_reap(&d->services[i], force);
+    draining |= service_reap(d->services[i], force);
+  for (int i = 0; i < d->nretired;) {   /* a removed service goes once drained */
+    if (service_reap(d->retired[i], force)) {
+      draining = true;
+      i++;
+    } else {
+      log_printf(LOG_INFO, d->retired[i]->cfg->name, "removed");
+      service_free(d->retired[i]);
+      d->retired[i] = d->retired[--d->nretired];
+    }
+  }
   log_tick();
   if (d->stopping && !draining) {
     log_printf(LOG_INFO, NULL, "stopped");
@@ -96,12 +120,109 @@ static void begin_shutdown(struct daemon *d, const char *why) {
   /* The daemon's own descriptors go too: a listening socket that nobody
    * accepts from would still complete connections in the kernel. */
   for (int i = 0; i < d->nservices; i++) {
-    service_stop(&d->services[i]);
-    service_close_listeners(&d->services[i]);
+    service_stop(d->services[i]);
+    service_close_listeners(d->services[i]);
   }
   ev_timer_set(&d->deadline, d->cfg->shutdown_timeout_ms / 1000.0, 0.);
   ev_timer_start(d->loop, &d->deadline);
   daemon_wake_reaper(d);
+}
+
+/* ---- SIGHUP: the config again ---- */
+
+/* Settings that only a restart can change. */
+static void warn_restart_only(struct config *was, struct config *now) {
+  if (was->workers != now->workers)
+    log_printf(LOG_WARN, NULL, "workers changed (%d to %d): takes effect at the next restart", was->workers,
+               now->workers);
+  if (strcmp(was->control, now->control) != 0)
+    log_printf(LOG_WARN, NULL, "control changed: the socket stays %s until the next restart", was->control);
+  if ((was->user == NULL) != (now->user == NULL) || (was->user && strcmp(was->user, now->user) != 0))
+    log_printf(LOG_WARN, NULL, "user changed: takes effect at the next restart");
+}
+
+/* A service of the new config: open and start it, or note why not. */
+static void add_service(struct daemon *d, struct config *cfg, const struct service_config *sc,
+                        struct service **list, int *n) {
+  char err[1024];
+  struct service *sv = calloc(1, sizeof *sv);
+  if (!sv || !service_open(sv, d, cfg, sc, err, sizeof err)) {
+    log_printf(LOG_ERROR, sc->name, "not added: %s", sv ? err : "out of memory");
+    if (sv)
+      service_free(sv);
+    return;
+  }
+  list[(*n)++] = sv;
+  log_printf(LOG_INFO, sc->name, "added");
+  service_start(sv);
+}
+
+/* Services added, removed, or changed (block or code) are acted on; the
+ * others are not touched. A config that does not load changes nothing. */
+static void reread_config(struct daemon *d) {
+  char err[2048];
+  log_printf(LOG_INFO, NULL, "SIGHUP: reading %s", d->cfg->path);
+  struct config *cfg = config_load(d->cfg->path, NULL, 0, err, sizeof err);
+  if (!cfg) {
+    log_printf(LOG_ERROR, NULL, "the config did not load, nothing changes: %s", err);
+    return;
+  }
+  notify_reloading();
+  warn_restart_only(d->cfg, cfg);
+  log_set_level(cfg->log_level);
+  struct service **list = calloc((size_t)cfg->nservices + 1, sizeof *list);
+  struct service **retired = realloc(d->retired, ((size_t)d->nretired + (size_t)d->nservices + 1) * sizeof *retired);
+  if (!list || !retired) {
+    free(list);
+    config_unref(cfg);
+    log_printf(LOG_ERROR, NULL, "out of memory re-reading the config");
+    notify_send("READY=1");
+    return;
+  }
+  d->retired = retired;
+  int n = 0;
+  for (int i = 0; i < cfg->nservices; i++) {
+    const struct service_config *sc = &cfg->services[i];
+    struct service *sv = find_service(d, sc->name);
+    if (!sv) {
+      add_service(d, cfg, sc, list, &n);
+      continue;
+    }
+    list[n++] = sv;
+    const char *file = NULL;
+    if (strcmp(sv->cfg->signature, sc->signature) != 0) {
+      if (service_reconfigure(sv, cfg, sc, err, sizeof err))
+        log_printf(LOG_INFO, sc->name, "its config block changed: reloaded");
+      else
+        log_printf(LOG_ERROR, sc->name, "its config block changed, but the reload failed: %s", err);
+    } else if ((file = service_code_changed(sv))) {
+      service_adopt(sv, cfg, sc);
+      log_printf(LOG_INFO, sc->name, "%s changed: reloading", file);
+      service_reload(sv, err, sizeof err);
+    } else {
+      service_adopt(sv, cfg, sc);
+    }
+  }
+  /* What the new config no longer has stops, drains and goes. */
+  for (int i = 0; i < d->nservices; i++) {
+    struct service *sv = d->services[i];
+    bool kept = false;
+    for (int j = 0; j < n && !kept; j++)
+      kept = list[j] == sv;
+    if (!kept) {
+      log_printf(LOG_INFO, sv->cfg->name, "no longer in the config: stopping");
+      service_stop(sv);
+      service_close_listeners(sv);
+      d->retired[d->nretired++] = sv;
+    }
+  }
+  free(d->services);
+  d->services = list;
+  d->nservices = n;
+  config_unref(d->cfg);
+  d->cfg = cfg;
+  daemon_wake_reaper(d);
+  notify_send("READY=1");
 }
 
 /* ---- commands: the control socket and signals ---- */
@@ -114,7 +235,7 @@ static bool reload_services(struct daemon *d, const char *name, FILE *out) {
   bool found = false, ok = true;
   notify_reloading();
   for (int i = 0; i < d->nservices; i++) {
-    struct service *sv = &d->services[i];
+    struct service *sv = d->services[i];
     if (name && strcmp(sv->cfg->name, name) != 0)
       continue;
     found = true;
@@ -139,7 +260,9 @@ bool daemon_command(struct daemon *d, const char *line, FILE *out) {
   int n = sscanf(line, "%31s %255s", cmd, arg);
   if (n >= 1 && strcmp(cmd, "status") == 0 && n == 1) {
     for (int i = 0; i < d->nservices; i++)
-      service_describe(&d->services[i], out);
+      service_describe(d->services[i], out);
+    for (int i = 0; i < d->nretired; i++)
+      service_describe(d->retired[i], out);
     return true;
   }
   if (n >= 1 && strcmp(cmd, "reload") == 0)
@@ -167,14 +290,10 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
   case SIGTERM:
     begin_shutdown(d, "SIGTERM");
     break;
-  case SIGHUP: {
-    log_printf(LOG_INFO, NULL, "SIGHUP: reloading every service");
-    FILE *out = fopen("/dev/null", "w");
-    reload_services(d, NULL, out);
-    if (out)
-      fclose(out);
+  case SIGHUP:
+    if (!d->stopping)
+      reread_config(d);
     break;
-  }
   }
 }
 
@@ -211,9 +330,14 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
   struct config *cfg = d->cfg;
   listener_activation_init();
   d->services = calloc((size_t)cfg->nservices + 1, sizeof *d->services);
+  if (!d->services)
+    return false;
   for (int i = 0; i < cfg->nservices; i++) {
-    d->nservices = i + 1;
-    if (!service_open(&d->services[i], d, &cfg->services[i], err, errlen))
+    struct service *sv = calloc(1, sizeof *sv);
+    if (!sv)
+      return false;
+    d->services[d->nservices++] = sv;
+    if (!service_open(sv, d, cfg, &cfg->services[i], err, errlen))
       return false;
   }
   int unused = listener_activation_close_unused();
@@ -227,8 +351,11 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
 static void close_all(struct daemon *d) {
   control_close(d->control);
   for (int i = 0; i < d->nservices; i++)
-    service_close(&d->services[i]);
+    service_free(d->services[i]);
+  for (int i = 0; i < d->nretired; i++)
+    service_free(d->retired[i]);
   free(d->services);
+  free(d->retired);
 }
 
 int daemon_main(const char *path, bool check_only) {
@@ -240,7 +367,7 @@ int daemon_main(const char *path, bool check_only) {
   }
   if (check_only) {
     int code = check_config(cfg);
-    config_free(cfg);
+    config_unref(cfg);
     return code;
   }
   log_set_level(cfg->log_level);
@@ -249,7 +376,7 @@ int daemon_main(const char *path, bool check_only) {
   struct daemon d = { .cfg = cfg, .loop = ev_loop_new(EVFLAG_AUTO) };
   if (!d.loop) {
     fprintf(stderr, "luanetd: cannot create the event loop\n");
-    config_free(cfg);
+    config_unref(cfg);
     return 1;
   }
   ev_init(&d.reaper, reaper_cb);
@@ -259,7 +386,7 @@ int daemon_main(const char *path, bool check_only) {
     fprintf(stderr, "%s\n", err);
     close_all(&d);
     ev_loop_destroy(d.loop);
-    config_free(cfg);
+    config_unref(cfg);
     return 2;
   }
   if (cfg->workers != 1)
@@ -269,7 +396,7 @@ int daemon_main(const char *path, bool check_only) {
   watch_signal(&d, &d.sighup, SIGHUP);
   log_printf(LOG_INFO, NULL, "%s: %d services, control socket %s", cfg->path, cfg->nservices, cfg->control);
   for (int i = 0; i < d.nservices; i++)
-    service_start(&d.services[i]);
+    service_start(d.services[i]);
   notify_send("READY=1");
   double watchdog = notify_watchdog_interval();
   if (watchdog > 0) {
@@ -279,7 +406,7 @@ int daemon_main(const char *path, bool check_only) {
   ev_run(d.loop, 0);
   close_all(&d);
   ev_loop_destroy(d.loop);
-  config_free(cfg);
+  config_unref(d.cfg);
   log_flush();
   return d.exit_code;
 }

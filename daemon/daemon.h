@@ -1,6 +1,7 @@
 /* luanetd -c FILE: the daemon. It loads the config, opens every listener
  * (before dropping privileges), starts the services on one loop, and
- * answers signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: reload),
+ * answers signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: re-read the
+ * config, reload what changed),
  * the control socket and systemd's notify protocol. */
 #ifndef LUANET_DAEMON_H
 #define LUANET_DAEMON_H
@@ -17,8 +18,10 @@ struct control;
 struct daemon {
   struct ev_loop *loop;
   struct config *cfg;
-  struct service *services;
+  struct service **services; /* in config order */
   int nservices;
+  struct service **retired;  /* removed from the config, draining */
+  int nretired;
   struct control *control;
   ev_signal sigterm, sigint, sighup;
   ev_timer reaper;           /* closes drained generations, acts on net.quit */

@@ -141,8 +141,8 @@ static int generation_setup(lua_State *L) {
 
 /* The config's option and resolver tables, copied into L. */
 static bool push_settings(struct service *sv, lua_State *L, char *err, size_t errlen) {
-  lua_State *C = sv->d->cfg->L;
-  const int refs[2] = { sv->cfg->options_ref, sv->d->cfg->resolver_ref };
+  lua_State *C = sv->config->L;
+  const int refs[2] = { sv->cfg->options_ref, sv->config->resolver_ref };
   for (int i = 0; i < 2; i++) {
     if (refs[i] == LUA_NOREF) {
       lua_pushnil(L);
@@ -160,11 +160,27 @@ static bool push_settings(struct service *sv, lua_State *L, char *err, size_t er
 static void generation_free(struct generation *g) {
   if (g->L)
     lua_close(g->L);
+  fileset_free(&g->files);
   free(g);
 }
 
-/* A new generation of sv's code, started; NULL with the error in err. */
-static struct generation *generation_start(struct service *sv, char *err, size_t errlen) {
+/* The running generation's service.state, copied into L's service table
+ * (at the top of L's stack): the snapshot a reload hands on. */
+static bool hand_over_state(struct generation *old, lua_State *L, char *err, size_t errlen) {
+  lua_State *O = old->L;
+  lua_rawgeti(O, LUA_REGISTRYINDEX, old->table_ref);
+  lua_getfield(O, -1, "state");
+  bool ok = plain_copy(O, -1, L, "service.state", err, errlen);
+  lua_pop(O, 2);
+  if (ok)
+    lua_setfield(L, -2, "state");
+  return ok;
+}
+
+/* A new generation of sv's code, started, with a copy of old's
+ * service.state when old is not NULL; NULL with the error in err. */
+static struct generation *generation_start(struct service *sv, struct generation *old, char *err,
+                                           size_t errlen) {
   struct generation *g = calloc(1, sizeof *g);
   if (!g || !(g->L = state_new())) {
     snprintf(err, errlen, "not enough memory for a new Lua state");
@@ -190,6 +206,10 @@ static struct generation *generation_start(struct service *sv, char *err, size_t
     generation_free(g);
     return NULL;
   }
+  if (old && !hand_over_state(old, L, err, errlen)) {
+    generation_free(g);
+    return NULL;
+  }
   sv->last_error[0] = '\0';
   /* Started: the main chunk ran to its end or to its first wait. */
   if (task_call(g->rt, L, 1, NULL) == TASK_FAILED) {
@@ -197,7 +217,58 @@ static struct generation *generation_start(struct service *sv, char *err, size_t
     generation_free(g);
     return NULL;
   }
+  fileset_collect(L, sv->cfg->script, &g->files);
   return g;
+}
+
+/* What reload = "watch" watches: the files of the running code, or the
+ * script alone while no code runs. */
+static void watch_files(struct service *sv) {
+  if (!sv->cfg->watch) {
+    watcher_stop(&sv->watch);
+    return;
+  }
+  if (sv->current) {
+    watcher_watch(&sv->watch, &sv->current->files);
+    return;
+  }
+  struct fileset script = { 0 };
+  fileset_collect(NULL, sv->cfg->script, &script);
+  watcher_watch(&sv->watch, &script);
+  fileset_free(&script);
+}
+
+const char *service_code_changed(const struct service *sv) {
+  return sv->current ? fileset_changed(&sv->current->files) : NULL;
+}
+
+/* reload = "watch": a file changed (or may have: the re-check). A reload
+ * that failed is not tried again until the files change once more. */
+static void watched_files_changed(void *ud) {
+  struct service *sv = ud;
+  if (sv->d->stopping || sv->status == SERVICE_STOPPED)
+    return;
+  if (!sv->current) {   /* not running: start now rather than at the back-off */
+    ev_timer_stop(sv->d->loop, &sv->retry);
+    service_start(sv);
+    return;
+  }
+  const char *path = fileset_changed(&sv->current->files);
+  if (!path)
+    return;
+  struct fileset now;
+  fileset_restat(&sv->current->files, &now);
+  if (sv->rejected.n && fileset_equal(&now, &sv->rejected)) {
+    fileset_free(&now);
+    return;
+  }
+  log_printf(LOG_INFO, sv->cfg->name, "%s changed: reloading", path);
+  char err[1024];
+  fileset_free(&sv->rejected);
+  if (service_reload(sv, err, sizeof err))
+    fileset_free(&now);
+  else
+    sv->rejected = now;
 }
 
 /* ---- the service's lifecycle ---- */
@@ -214,11 +285,13 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   service_start((struct service *)((char *)w - offsetof(struct service, retry)));
 }
 
-bool service_open(struct service *sv, struct daemon *d, const struct service_config *cfg,
-                  char *err, size_t errlen) {
+bool service_open(struct service *sv, struct daemon *d, struct config *config,
+                  const struct service_config *cfg, char *err, size_t errlen) {
   memset(sv, 0, sizeof *sv);
   sv->d = d;
+  sv->config = config_ref(config);
   sv->cfg = cfg;
+  watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
   sv->status = SERVICE_STOPPED;
   ev_init(&sv->retry, retry_cb);
   sv->fds = malloc(((size_t)cfg->nlisten + 1) * sizeof *sv->fds);
@@ -234,7 +307,7 @@ bool service_open(struct service *sv, struct daemon *d, const struct service_con
       sv->made_paths |= (unsigned long long)(l->kind == LISTENER_UNIX && sv->fds[i] >= 0) << i;
     }
     if (sv->fds[i] < 0) {
-      snprintf(err, errlen, "%s:%d: service \"%s\": %s", d->cfg->path, cfg->line, cfg->name, why);
+      snprintf(err, errlen, "%s:%d: service \"%s\": %s", config->path, cfg->line, cfg->name, why);
       return false;
     }
     char where[300];
@@ -249,8 +322,9 @@ void service_start(struct service *sv) {
     return;
   char err[1024];
   sv->status = SERVICE_STARTING;
-  struct generation *g = generation_start(sv, err, sizeof err);
+  struct generation *g = generation_start(sv, NULL, err, sizeof err);
   if (!g) {
+    watch_files(sv);
     sv->backoff = sv->backoff > 0 ? sv->backoff * 2 : 1;
     if (sv->backoff > SERVICE_BACKOFF_MAX)
       sv->backoff = SERVICE_BACKOFF_MAX;
@@ -264,6 +338,7 @@ void service_start(struct service *sv) {
   sv->backoff = 0;
   sv->current = g;
   sv->status = SERVICE_RUNNING;
+  watch_files(sv);
   char *where = NULL;
   size_t len = 0;
   FILE *out = open_memstream(&where, &len);
@@ -309,7 +384,7 @@ static void generation_stop(struct service *sv, struct generation *g) {
 }
 
 bool service_reload(struct service *sv, char *err, size_t errlen) {
-  struct generation *g = generation_start(sv, err, errlen);
+  struct generation *g = generation_start(sv, sv->current, err, errlen);
   if (!g) {
     log_printf(LOG_ERROR, sv->cfg->name, "reload failed, the running code goes on: %s", err);
     return false;
@@ -322,12 +397,148 @@ bool service_reload(struct service *sv, char *err, size_t errlen) {
   sv->reloads++;
   if (old)
     generation_stop(sv, old);
+  watch_files(sv);
   log_printf(LOG_INFO, sv->cfg->name, "reloaded %s (generation %u)", sv->cfg->script, g->number);
   return true;
 }
 
+/* The listeners of a new block: the descriptors of listeners with the same
+ * address carry over, the rest are opened. */
+struct listener_set {
+  int *fds;
+  char **addresses;
+  unsigned long long made_paths;
+};
+
+static void listener_set_free(struct listener_set *ls, int n, bool close_fds) {
+  for (int i = 0; ls->fds && i < n; i++) {
+    if (close_fds && ls->fds[i] >= 0)
+      close(ls->fds[i]);
+    free(ls->addresses[i]);
+  }
+  free(ls->fds);
+  free(ls->addresses);
+}
+
+/* Opens what `cfg` needs beyond what sv holds; carried[j] tells which of
+ * sv's descriptors moved. false with err on a listener that cannot open. */
+static bool listeners_for(struct service *sv, struct config *config, const struct service_config *cfg,
+                          struct listener_set *ls, bool *carried, char *err, size_t errlen) {
+  ls->fds = malloc(((size_t)cfg->nlisten + 1) * sizeof *ls->fds);
+  ls->addresses = calloc((size_t)cfg->nlisten + 1, sizeof *ls->addresses);
+  ls->made_paths = 0;
+  bool *mine = calloc((size_t)cfg->nlisten + 1, sizeof *mine);   /* opened here */
+  bool ok = ls->fds && ls->addresses && mine;
+  for (int i = 0; ok && i < cfg->nlisten; i++) {
+    const struct listener_config *l = &cfg->listen[i];
+    int from = -1;
+    for (int j = 0; j < sv->cfg->nlisten && from < 0; j++)
+      if (!carried[j] && sv->fds[j] >= 0 && strcmp(sv->cfg->listen[j].url, l->url) == 0)
+        from = j;
+    char why[256];
+    if (from >= 0) {
+      carried[from] = true;
+      ls->fds[i] = sv->fds[from];
+      ls->made_paths |= ((sv->made_paths >> from) & 1ull) << i;
+    } else if ((ls->fds[i] = listener_open(l, why, sizeof why)) >= 0) {
+      mine[i] = true;
+      ls->made_paths |= (unsigned long long)(l->kind == LISTENER_UNIX) << i;
+    } else {
+      snprintf(err, errlen, "%s:%d: service \"%s\": %s", config->path, cfg->line, cfg->name, why);
+      ok = false;
+      break;
+    }
+    char where[300];
+    listener_describe(ls->fds[i], l, where, sizeof where);
+    ls->addresses[i] = strdup(where);
+  }
+  if (!ok) {
+    for (int i = 0; i < cfg->nlisten && ls->fds; i++) {
+      if (mine[i]) {
+        close(ls->fds[i]);
+        if (cfg->listen[i].kind == LISTENER_UNIX)
+          unlink(cfg->listen[i].path);
+      }
+    }
+    memset(carried, 0, (size_t)sv->cfg->nlisten * sizeof *carried);
+    ls->made_paths = 0;
+    listener_set_free(ls, cfg->nlisten, false);
+  }
+  free(mine);
+  return ok;
+}
+
+bool service_reconfigure(struct service *sv, struct config *config, const struct service_config *cfg,
+                         char *err, size_t errlen) {
+  bool *carried = calloc((size_t)sv->cfg->nlisten + 1, sizeof *carried);
+  struct listener_set ls;
+  if (!carried || !listeners_for(sv, config, cfg, &ls, carried, err, errlen)) {
+    free(carried);
+    return false;
+  }
+  struct service old = *sv;
+  sv->config = config;
+  sv->cfg = cfg;
+  sv->fds = ls.fds;
+  sv->addresses = ls.addresses;
+  sv->made_paths = ls.made_paths;
+  bool ok;
+  if (sv->current) {
+    ok = service_reload(sv, err, errlen);
+  } else {   /* not running (back-off): the new block gets a fresh start */
+    ev_timer_stop(sv->d->loop, &sv->retry);
+    sv->backoff = 0;
+    service_start(sv);
+    ok = true;
+  }
+  if (!ok) {   /* back to the old block; what was opened for the new one goes */
+    for (int i = 0; i < cfg->nlisten; i++) {
+      bool moved = false;
+      for (int j = 0; j < old.cfg->nlisten; j++)
+        moved |= carried[j] && old.fds[j] == ls.fds[i];
+      if (!moved) {
+        close(ls.fds[i]);
+        if ((ls.made_paths >> i) & 1ull)
+          unlink(cfg->listen[i].path);
+      }
+    }
+    listener_set_free(&ls, cfg->nlisten, false);
+    sv->config = old.config;
+    sv->cfg = old.cfg;
+    sv->fds = old.fds;
+    sv->addresses = old.addresses;
+    sv->made_paths = old.made_paths;
+    free(carried);
+    return false;
+  }
+  /* The old block's listeners that did not carry over close; the old
+   * generation's duplicates close as it stops. */
+  for (int j = 0; j < old.cfg->nlisten; j++) {
+    if (!carried[j] && old.fds[j] >= 0) {
+      close(old.fds[j]);
+      if ((old.made_paths >> j) & 1ull)
+        unlink(old.cfg->listen[j].path);
+    }
+  }
+  struct listener_set gone = { old.fds, old.addresses, 0 };
+  listener_set_free(&gone, old.cfg->nlisten, false);
+  config_ref(config);
+  config_unref(old.config);
+  watch_files(sv);
+  free(carried);
+  return true;
+}
+
+void service_adopt(struct service *sv, struct config *config, const struct service_config *cfg) {
+  config_ref(config);
+  config_unref(sv->config);
+  sv->config = config;
+  sv->cfg = cfg;
+}
+
 void service_stop(struct service *sv) {
   ev_timer_stop(sv->d->loop, &sv->retry);
+  watcher_stop(&sv->watch);
   if (sv->current) {
     generation_stop(sv, sv->current);
     sv->current = NULL;
@@ -399,6 +610,8 @@ void service_close_listeners(struct service *sv) {
 void service_close(struct service *sv) {
   if (sv->d && sv->d->loop)
     ev_timer_stop(sv->d->loop, &sv->retry);
+  watcher_stop(&sv->watch);
+  fileset_free(&sv->rejected);
   if (sv->current)
     generation_free(sv->current);
   sv->current = NULL;
@@ -410,4 +623,6 @@ void service_close(struct service *sv) {
   free(sv->addresses);
   sv->fds = NULL;
   sv->addresses = NULL;
+  config_unref(sv->config);
+  sv->config = NULL;
 }

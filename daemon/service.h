@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "lnet.h"
+#include "watch.h"
 
 struct daemon;
 
@@ -31,12 +32,14 @@ struct generation {
   bool draining;             /* stopped accepting; closes once idle */
   bool quit;                 /* net.quit() was called in it */
   int quit_code;
+  struct fileset files;      /* the Lua files it runs, as they were loaded */
   struct generation *next;   /* in the service's draining list */
 };
 
 struct service {
   struct daemon *d;
-  const struct service_config *cfg;   /* belongs to the daemon's config */
+  struct config *config;     /* held: the config this service's block is in */
+  const struct service_config *cfg;
   int *fds;                  /* one open listener per cfg->listen */
   char **addresses;          /* each listener as it is bound */
   unsigned long long made_paths;   /* bit i: we made listener i's Unix path */
@@ -48,20 +51,32 @@ struct service {
   ev_timer retry;            /* a failed start is tried again */
   double backoff;            /* seconds: 1, doubling to SERVICE_BACKOFF_MAX */
   char last_error[1024];
+  struct watcher watch;      /* reload = "watch" */
+  struct fileset rejected;   /* the files as they were when a watched reload failed */
 };
 
 #define SERVICE_BACKOFF_MAX 60.0
 
 /* Opens (or takes from socket activation) the service's listeners; false
- * with "service NAME: ADDRESS: why" in err. */
-bool service_open(struct service *sv, struct daemon *d, const struct service_config *cfg,
-                  char *err, size_t errlen);
+ * with "FILE:LINE: service "NAME": ADDRESS: why" in err. Holds config. */
+bool service_open(struct service *sv, struct daemon *d, struct config *config,
+                  const struct service_config *cfg, char *err, size_t errlen);
 /* Starts the code; a failure is logged and tried again with back-off. */
 void service_start(struct service *sv);
-/* Starts the code anew beside the running generation and switches to it;
- * false with the error (FILE:LINE: message) when it does not start, and
- * the running code goes on. */
+/* Starts the code anew beside the running generation and switches to it,
+ * handing it a copy of the running one's service.state; false with the
+ * error (FILE:LINE: message) when it does not start, and the running code
+ * goes on. */
 bool service_reload(struct service *sv, char *err, size_t errlen);
+/* A new block for the service from a re-read config: listeners that stay
+ * keep their descriptors, new ones are opened, and the code reloads. On
+ * failure the service keeps its block, listeners and code. */
+bool service_reconfigure(struct service *sv, struct config *config, const struct service_config *cfg,
+                         char *err, size_t errlen);
+/* The same block in a re-read config: the service holds that one now. */
+void service_adopt(struct service *sv, struct config *config, const struct service_config *cfg);
+/* A file the running code was loaded from that changed since, or NULL. */
+const char *service_code_changed(const struct service *sv);
 /* Stops taking connections: the running generation drains. */
 void service_stop(struct service *sv);
 /* Closes the daemon's own listening descriptors (at shutdown). */

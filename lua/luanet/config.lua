@@ -15,7 +15,7 @@
 local config = {}
 
 local LOG_LEVELS = { debug = true, info = true, warn = true, error = true }
-local SERVICE_KEYS = { script = "string", listen = "table or string", options = "table" }
+local SERVICE_KEYS = { script = "string", listen = "table or string", options = "table", reload = "string" }
 -- A config is a few declarations: one that runs this long is a mistake.
 local INSTRUCTION_LIMIT = 10000000
 
@@ -126,6 +126,31 @@ local function check_plain(v, where, seen)
   end
   seen[v] = nil
   return nil
+end
+
+-- Plain data as canonical text (keys sorted): equal text, equal data.
+local function canonical(v)
+  if type(v) ~= "table" then return type(v) == "string" and ("%q"):format(v) or tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if type(a) ~= type(b) then return type(a) < type(b) end
+    if type(a) == "boolean" then return not a and b end
+    return a < b
+  end)
+  local out = {}
+  for i, k in ipairs(keys) do out[i] = ("[%s]=%s"):format(canonical(k), canonical(v[k])) end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- What a service's generation depends on, as one string: a SIGHUP reloads
+-- the services whose signature changed (their code changing is the
+-- daemon's to see).
+local function signature(sv, cfg)
+  local listen = {}
+  for i, l in ipairs(sv.listen) do listen[i] = { name = l.name or false, url = l.url } end
+  return canonical({ script = sv.script, listen = listen, options = sv.options or false,
+                     reload = sv.reload, resolver = cfg.resolver or false })
 end
 
 -- Builds the sandbox and the result it fills in.
@@ -252,6 +277,10 @@ local function sandbox(path, lines)
       if err then fail_at(line_of("options", line), err) end
       sv.options = block.options
     end
+    if block.reload ~= nil and block.reload ~= "watch" and block.reload ~= "signal" then
+      fail_at(line_of("reload", line), ("service %q: reload must be \"watch\" (when its files change) or \"signal\" (SIGHUP and ctl only)"):format(name))
+    end
+    sv.reload = block.reload or "signal"
     return sv
   end
 
@@ -381,6 +410,7 @@ function config.load(path, text, on_line)
     return nil, why
   end
   if coroutine.status(co) ~= "dead" then return nil, ("%s: the config must not yield"):format(path) end
+  for _, sv in ipairs(cfg.services) do sv.signature = signature(sv, cfg) end
   return cfg
 end
 
