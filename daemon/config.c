@@ -55,6 +55,12 @@ static void read_service(lua_State *L, int idx, struct service_config *s) {
   char *reload = dup_field(L, idx, "reload");
   s->watch = reload && strcmp(reload, "watch") == 0;
   free(reload);
+  lua_getfield(L, idx, "memory_limit");
+  s->memory_limit = (size_t)lua_tointeger(L, -1);
+  lua_getfield(L, idx, "cpu_limit");
+  s->cpu_limit_ms = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  s->max_connections = int_field(L, idx, "max_connections", 0);
   lua_getfield(L, idx, "listen");
   s->nlisten = (int)luaL_len(L, -1);
   s->listen = calloc((size_t)s->nlisten + 1, sizeof *s->listen);

@@ -29,6 +29,9 @@ struct service_config {
   int nlisten;
   int options_ref;           /* in the config's state; LUA_NOREF when none */
   bool watch;                /* reload = "watch" */
+  size_t memory_limit;       /* bytes; 0: none */
+  double cpu_limit_ms;       /* 0: none */
+  int max_connections;       /* 0: none */
   char *signature;           /* equal signatures: nothing to reload for */
 };
 

@@ -24,6 +24,8 @@
 /* ---- the runtime: one per Lua state (runtime.c) ---- */
 
 struct lnet_task_hook;
+struct budget;
+struct tcp_server;
 struct lnet_ready {
   lua_State *co;
   bool result;
@@ -49,6 +51,13 @@ struct lnet_runtime {
   bool owns_loop;            /* false when the daemon lends its loop */
   int open_sockets;          /* TcpSockets with an fd: a service's connections */
   int suspended_tasks;       /* tasks waiting for an event or a time-out */
+  /* A service's limits (DESIGN, The daemon); zero or NULL: none. */
+  struct budget *budget;     /* memory_limit: the state's allocator count */
+  double cpu_limit_ms;       /* Lua time one resume of a task may take */
+  double slice_start;        /* when the running resume was first seen by the hook */
+  int max_connections;       /* open_sockets at which servers stop accepting */
+  unsigned long memory_errors;   /* tasks that failed for want of memory */
+  struct tcp_server *listening;   /* the servers that accept, for max_connections */
   /* Set by the daemon for a service's state; NULL when a script runs alone. */
   void *owner;
   /* Where log lines go; stderr as "luanetd: level: message" when NULL. */
@@ -68,6 +77,14 @@ struct lnet_runtime *runtime_attach(lua_State *L, struct ev_loop *loop);
 /* Logs one line to stderr: "tag: level: message". */
 void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A TcpSocket closed its fd: below max_connections, servers accept again. */
+void tcp_server_capacity_changed(struct lnet_runtime *rt);
+static inline void lnet_socket_closed(struct lnet_runtime *rt) {
+  rt->open_sockets--;
+  if (rt->max_connections && rt->open_sockets == rt->max_connections - 1)
+    tcp_server_capacity_changed(rt);
+}
 
 /* ---- tasks: slots and script chunks run in pooled coroutines (task.c) ---- */
 

@@ -42,6 +42,14 @@ static void generation_quit(struct lnet_runtime *rt, int code) {
   daemon_wake_reaper(g->sv->d);
 }
 
+/* lua_pcall in the generation's state, where its memory_limit applies. */
+static int protected_call(struct generation *g, int nargs, int nres) {
+  g->budget.protected_depth++;
+  int status = lua_pcall(g->L, nargs, nres, 0);
+  g->budget.protected_depth--;
+  return status;
+}
+
 /* ---- the service table ---- */
 
 /* service.log.LEVEL(...): the arguments as print() joins them. */
@@ -182,7 +190,9 @@ static bool hand_over_state(struct generation *old, lua_State *L, char *err, siz
 static struct generation *generation_start(struct service *sv, struct generation *old, char *err,
                                            size_t errlen) {
   struct generation *g = calloc(1, sizeof *g);
-  if (!g || !(g->L = state_new())) {
+  if (g)
+    g->budget.limit = sv->cfg->memory_limit;
+  if (!g || !(g->L = state_new_budget(&g->budget))) {
     snprintf(err, errlen, "not enough memory for a new Lua state");
     free(g);
     return NULL;
@@ -195,13 +205,16 @@ static struct generation *generation_start(struct service *sv, struct generation
   g->rt->owner = g;
   g->rt->log = generation_log;
   g->rt->on_quit = generation_quit;
+  g->rt->budget = &g->budget;
+  g->rt->cpu_limit_ms = sv->cfg->cpu_limit_ms;
+  g->rt->max_connections = sv->cfg->max_connections;
   lua_pushcfunction(L, generation_setup);
   lua_pushlightuserdata(L, g);
   if (!push_settings(sv, L, err, errlen)) {
     generation_free(g);
     return NULL;
   }
-  if (lua_pcall(L, 3, 2, 0) != LUA_OK) {
+  if (protected_call(g, 3, 2) != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error while loading");
     generation_free(g);
     return NULL;
@@ -376,7 +389,7 @@ static void generation_stop(struct service *sv, struct generation *g) {
   lua_State *L = g->L;
   lua_pushcfunction(L, generation_stop_call);
   lua_pushlightuserdata(L, g);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  if (protected_call(g, 1, 0) != LUA_OK) {
     log_printf(LOG_ERROR, sv->cfg->name, "while stopping: %s", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
@@ -584,13 +597,42 @@ static double lua_kib(lua_State *L) {
   return lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0;
 }
 
+/* "12.3MiB" */
+static void print_size(FILE *out, double bytes) {
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB" };
+  int u = 0;
+  while (bytes >= 1024 && u < 3)
+    bytes /= 1024, u++;
+  fprintf(out, u ? "%.1f%s" : "%.0f%s", bytes, units[u]);
+}
+
+static void describe_limits(const struct service_config *c, FILE *out) {
+  fputs("\tmemory_limit=", out);
+  if (c->memory_limit)
+    print_size(out, (double)c->memory_limit);
+  else
+    fputs("-", out);
+  if (c->cpu_limit_ms > 0)
+    fprintf(out, "\tcpu_limit=%.0fms", c->cpu_limit_ms);
+  else
+    fputs("\tcpu_limit=-", out);
+  if (c->max_connections)
+    fprintf(out, "\tmax_connections=%d", c->max_connections);
+  else
+    fputs("\tmax_connections=-", out);
+}
+
 void service_describe(const struct service *sv, FILE *out) {
   const struct generation *g = sv->current;
   fprintf(out, "%s\t%s\t", sv->cfg->name, status_names[sv->status]);
   describe_listeners((struct service *)sv, out);
-  fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s\n",
+  fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s",
           g ? g->rt->open_sockets : 0, g ? lua_kib(g->L) : 0., sv->reloads,
           sv->last_error[0] ? sv->last_error : "-");
+  fputs("\tmemory=", out);
+  print_size(out, g ? (double)g->budget.used : 0.);
+  describe_limits(sv->cfg, out);
+  fputs("\n", out);
   for (g = sv->draining; g; g = g->next)
     fprintf(out, "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\n",
             sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, lua_kib(g->L));

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "budget.h"
 #include "config.h"
 #include "lnet.h"
 #include "watch.h"
@@ -33,6 +34,7 @@ struct generation {
   bool quit;                 /* net.quit() was called in it */
   int quit_code;
   struct fileset files;      /* the Lua files it runs, as they were loaded */
+  struct budget budget;      /* memory_limit; outlives L, which allocates through it */
   struct generation *next;   /* in the service's draining list */
 };
 

@@ -1,8 +1,10 @@
 #include "state.h"
+#include "budget.h"
 #include "luanet.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #ifndef LUANET_LUA_DIR
@@ -31,10 +33,17 @@ static int open_state(lua_State *L) {
   return 0;
 }
 
-lua_State *state_new(void) {
-  lua_State *L = luaL_newstate();
+/* An error outside any protected call: nothing can recover the state. */
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "luanetd: PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+  return 0;   /* Lua aborts */
+}
+
+static lua_State *prepare(lua_State *L) {
   if (!L)
     return NULL;
+  lua_atpanic(L, panic);
   /* Generational, as lua5.4's own interpreter runs it: a server's garbage
    * is mostly young (the strings read and written per event). */
   lua_gc(L, LUA_GCGEN, 0, 0);
@@ -44,4 +53,12 @@ lua_State *state_new(void) {
     return NULL;
   }
   return L;
+}
+
+lua_State *state_new(void) {
+  return prepare(luaL_newstate());
+}
+
+lua_State *state_new_budget(struct budget *b) {
+  return prepare(lua_newstate(budget_lua_alloc, b));
 }

@@ -7,7 +7,11 @@
 
 #include <lua.h>
 
+struct budget;
+
 /* NULL when there is no memory for it. */
 lua_State *state_new(void);
+/* The same, allocating through a budget (a service's memory_limit). */
+lua_State *state_new_budget(struct budget *b);
 
 #endif

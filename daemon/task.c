@@ -9,6 +9,14 @@
  * only a C waiter knows it. A task's extra space points at its runtime:
  * that is how waitFor...() tells our tasks from a user's own coroutines. */
 #include "lnet.h"
+#include "budget.h"
+
+#include <stdio.h>
+#include <time.h>
+
+/* How often the cpu_limit hook looks at the clock: cheap enough to leave
+ * on, often enough to stop a loop within a few ms of its limit. */
+#define CPU_CHECK_INSTRUCTIONS 10000
 
 
 struct lnet_task_hook {
@@ -16,12 +24,48 @@ struct lnet_task_hook {
   void *ud;
 };
 
+static double monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);   /* the vDSO: no syscall */
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* cpu_limit: a count hook on every task. The first call in a resume
+ * starts its clock; a later one past the limit raises in the task, naming
+ * the slot (the function at the bottom of the task) and where it was. */
+static void cpu_hook(lua_State *co, lua_Debug *ar) {
+  struct lnet_runtime *rt = *(struct lnet_runtime **)lua_getextraspace(co);
+  double now = monotonic_ms();
+  if (rt->slice_start == 0) {
+    rt->slice_start = now;
+    return;
+  }
+  if (now - rt->slice_start <= rt->cpu_limit_ms)
+    return;
+  lua_getinfo(co, "Sl", ar);
+  char at[LUA_IDSIZE + 16];
+  snprintf(at, sizeof at, "%s:%d", ar->short_src, ar->currentline);
+  lua_Debug slot;
+  int level = 0, found = -1;
+  while (lua_getstack(co, level, &slot)) {
+    if (lua_getinfo(co, "S", &slot) && slot.what[0] != 'C')
+      found = level;
+    level++;
+  }
+  if (found >= 0 && lua_getstack(co, found, &slot) && lua_getinfo(co, "S", &slot))
+    luaL_error(co, "cpu_limit (%d ms) exceeded: stopped the slot defined at %s:%d, at %s",
+               (int)rt->cpu_limit_ms, slot.short_src, slot.linedefined, at);
+  luaL_error(co, "cpu_limit (%d ms) exceeded: stopped at %s", (int)rt->cpu_limit_ms, at);
+}
+
 static lua_State *task_take(struct lnet_runtime *rt, lua_State *L) {
   if (rt->pool_len > 0)
     return rt->pool[--rt->pool_len];
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->tasks_ref);
   lua_State *co = lua_newthread(L);
   *(struct lnet_runtime **)lua_getextraspace(co) = rt;
+  if (rt->cpu_limit_ms > 0)
+    lua_sethook(co, cpu_hook, LUA_MASKCOUNT, CPU_CHECK_INSTRUCTIONS);
   lua_pushboolean(L, 1);
   lua_rawset(L, -3);
   lua_pop(L, 1);
@@ -82,6 +126,8 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
       lua_settop(co, 0);
     st = TASK_FINISHED;
   } else {
+    if (status == LUA_ERRMEM)
+      rt->memory_errors++;
     task_report(rt, co);
     lua_resetthread(co);
     st = TASK_FAILED;
@@ -95,13 +141,25 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
   return st;
 }
 
+/* lua_resume, as a protected call for the memory limit and a new slice
+ * for the cpu limit. */
+static int resume(struct lnet_runtime *rt, lua_State *co, lua_State *from, int nargs, int *nres) {
+  rt->slice_start = 0;
+  if (rt->budget)
+    rt->budget->protected_depth++;
+  int status = lua_resume(co, from, nargs, nres);
+  if (rt->budget)
+    rt->budget->protected_depth--;
+  return status;
+}
+
 enum task_status task_call(struct lnet_runtime *rt, lua_State *L, int nargs, lua_State **co_out) {
   lua_State *co = task_take(rt, L);
   lua_xmove(L, co, nargs + 1);
   if (co_out)
     *co_out = co;
   int nres = 0;
-  int status = lua_resume(co, L, nargs, &nres);
+  int status = resume(rt, co, L, nargs, &nres);
   enum task_status st = task_settle(rt, co, status, nres, false);
   if (st == TASK_SUSPENDED)
     rt->suspended_tasks++;
@@ -110,7 +168,7 @@ enum task_status task_call(struct lnet_runtime *rt, lua_State *L, int nargs, lua
 
 enum task_status task_resume(struct lnet_runtime *rt, lua_State *co, int nargs) {
   int nres = 0;
-  int status = lua_resume(co, rt->L, nargs, &nres);
+  int status = resume(rt, co, rt->L, nargs, &nres);
   enum task_status st = task_settle(rt, co, status, nres, true);
   if (st != TASK_SUSPENDED)
     rt->suspended_tasks--;

@@ -39,6 +39,7 @@ struct tcp_server {
   enum socket_error error;
   const char *error_string;
   struct lnet_wait wait;
+  struct tcp_server *next_listening;   /* rt->listening: servers with an fd */
 };
 
 static struct tcp_server *tcp_server_check(lua_State *L, int idx) {
@@ -49,10 +50,15 @@ static int pending_count(struct tcp_server *sv) {
   return (int)(sv->pending_tail - sv->pending_head);
 }
 
-/* Accepting runs while listening, not paused, not full. */
+/* The service holds max_connections: new ones wait in the backlog. */
+static bool at_capacity(const struct lnet_runtime *rt) {
+  return rt->max_connections && rt->open_sockets >= rt->max_connections;
+}
+
+/* Accepting runs while listening, not paused, not full, under capacity. */
 static void update_accepting(struct tcp_server *sv) {
   bool want = sv->fd >= 0 && !sv->paused && !ev_is_active(&sv->retry) &&
-              pending_count(sv) < sv->max_pending;
+              pending_count(sv) < sv->max_pending && !at_capacity(sv->rt);
   if (want && !ev_is_active(&sv->io))
     ev_io_start(sv->rt->loop, &sv->io);
   else if (!want && ev_is_active(&sv->io))
@@ -66,7 +72,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
   lua_State *L = rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
   int obj = lua_gettop(L);
-  for (int i = 0; i < ACCEPTS_PER_EVENT && sv->fd >= 0 && pending_count(sv) < sv->max_pending; i++) {
+  for (int i = 0; i < ACCEPTS_PER_EVENT && sv->fd >= 0 && pending_count(sv) < sv->max_pending &&
+                  !at_capacity(rt); i++) {
     int fd = net_accept(sv->fd);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -98,6 +105,25 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   update_accepting((struct tcp_server *)((char *)w - offsetof(struct tcp_server, retry)));
 }
 
+static void link_listening(struct tcp_server *sv) {
+  sv->next_listening = sv->rt->listening;
+  sv->rt->listening = sv;
+}
+
+static void unlink_listening(struct tcp_server *sv) {
+  for (struct tcp_server **p = &sv->rt->listening; *p; p = &(*p)->next_listening) {
+    if (*p == sv) {
+      *p = sv->next_listening;
+      break;
+    }
+  }
+}
+
+void tcp_server_capacity_changed(struct lnet_runtime *rt) {
+  for (struct tcp_server *sv = rt->listening; sv; sv = sv->next_listening)
+    update_accepting(sv);
+}
+
 static void stop_listening(lua_State *L, struct tcp_server *sv) {
   if (sv->rt->loop) {
     ev_io_stop(sv->rt->loop, &sv->io);
@@ -106,6 +132,7 @@ static void stop_listening(lua_State *L, struct tcp_server *sv) {
   if (sv->fd >= 0) {
     close(sv->fd);
     sv->fd = -1;
+    unlink_listening(sv);
   }
   lnet_unanchor(L, &sv->ref);
 }
@@ -134,6 +161,7 @@ static int tcp_server_listen(lua_State *L) {
     return 1;
   }
   sv->fd = fd;
+  link_listening(sv);
   sv->error = SE_UNKNOWN;
   sv->error_string = NULL;
   ev_io_set(&sv->io, fd, EV_READ);
@@ -327,6 +355,7 @@ void tcp_server_push_listening(lua_State *L, int fd) {
   lua_call(L, 0, 1);
   struct tcp_server *sv = lua_touserdata(L, -1);
   sv->fd = fd;
+  link_listening(sv);
   ev_io_set(&sv->io, fd, EV_READ);
   sv->ref = lnet_anchor(L, -1);
   update_accepting(sv);

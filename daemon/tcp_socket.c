@@ -28,6 +28,7 @@
  * emits first and unanchors last, so the object is alive for its slots.
  * Errors are Qt's: errorOccurred, error(), errorString(), false returns. */
 #include "tcp_socket.h"
+#include "budget.h"
 #include "buffer.h"
 #include "dns.h"
 #include "host_address.h"
@@ -90,6 +91,7 @@ struct tcp_socket {
   size_t read_limit;        /* 0: unlimited */
   size_t write_limit;
   size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
+  size_t charged;           /* buffer bytes counted in the service's memory_limit */
   struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
 };
 
@@ -198,6 +200,19 @@ static void wake_all(struct tcp_socket *s) {
     lnet_wait_finish(s->rt, &a->wait, a->wait_kind == WAIT_DISCONNECTED);
 }
 
+/* ---- the service's memory_limit ---- */
+
+/* The buffers' bytes count against the state's memory_limit (the borrowed
+ * scratch area is the runtime's, not this socket's). */
+static void charge_buffers(struct tcp_socket *s) {
+  struct budget *b = s->rt->budget;
+  if (!b)
+    return;
+  size_t now = s->fd >= 0 ? (s->rb.borrowed ? 0 : s->rb.cap) + s->wq_bytes : 0;
+  budget_charge(b, (long long)now - (long long)s->charged);
+  s->charged = now;
+}
+
 /* ---- closing ---- */
 
 static void write_queue_free(struct tcp_socket *s) {
@@ -245,10 +260,11 @@ static void close_fd(struct tcp_socket *s) {
   if (s->fd >= 0) {
     close(s->fd);
     s->fd = -1;
-    s->rt->open_sockets--;
+    lnet_socket_closed(s->rt);
   }
   write_queue_free(s);
   free_targets(s);
+  charge_buffers(s);
   abort_lookup(s);
   s->close_when_flushed = false;
 }
@@ -292,8 +308,17 @@ static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status 
 static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
   s->read_pending = false;
   s->read_busy++;
+  unsigned long memory_errors = s->rt->memory_errors;
   int suspended = lnet_emit(s->rt, L, obj, SIG_READY_READ, 0, ready_read_done, s);
   s->read_busy--;
+  if (s->rt->memory_errors != memory_errors && s->fd >= 0) {
+    /* Its slot ran out of the service's memory_limit: this connection
+     * goes, the service and its other connections stay. */
+    lnet_log(s->rt, "error", "memory_limit reached in a readyRead slot: closing its connection");
+    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    if (s->fd >= 0)
+      finish_close(s, L, obj);
+  }
   if (suspended) {
     if (s->read_busy == 0)
       s->busy_ref = lnet_anchor(L, obj);
@@ -376,6 +401,13 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
         finish_close(s, L, obj);
     }
     rt->scratch_busy = false;
+  }
+  charge_buffers(s);
+  if (s->fd >= 0 && budget_over(rt->budget)) {
+    lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
+    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    if (s->fd >= 0)
+      finish_close(s, L, obj);
   }
   lua_settop(L, obj - 1);
 }
@@ -485,6 +517,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
  * disconnectFromHost put off. Returns the bytes sent. */
 static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
   ssize_t n = flush_queue(s);
+  charge_buffers(s);
   if (n < 0) {
     lost_connection(s, L, obj, errno);
     return 0;
@@ -574,7 +607,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
     ev_io_stop(s->rt->loop, &s->wio);
     close(s->fd);
     s->fd = -1;
-    s->rt->open_sockets--;
+    lnet_socket_closed(s->rt);
   }
   if ((last_errno = start_next_connect(s, last_errno)) == 0)
     return;
@@ -917,6 +950,10 @@ static int tcp_socket_write(lua_State *L) {
    * refused write has sent nothing. */
   if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit))
     return fail(L, s, SE_RESOURCE, "Write buffer limit reached");
+  /* Behind a queue all of it waits: the service's memory_limit must have
+   * room. (Into an empty queue goes only what the kernel did not take.) */
+  if (s->wq_head && budget_would_exceed(s->rt->budget, len))
+    return fail(L, s, SE_RESOURCE, "Out of resources (memory_limit)");
   size_t done = 0;
   if (!s->wq_head && s->state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, 1, SIG_BYTES_WRITTEN))) {
@@ -931,6 +968,7 @@ static int tcp_socket_write(lua_State *L) {
   if (done < len) {
     if (!wq_append(s, data + done, len - done))
       return fail(L, s, SE_RESOURCE, "Out of resources");
+    charge_buffers(s);
     start_writing(s);
   }
   lua_pushinteger(L, (lua_Integer)len);

@@ -15,7 +15,12 @@
 local config = {}
 
 local LOG_LEVELS = { debug = true, info = true, warn = true, error = true }
-local SERVICE_KEYS = { script = "string", listen = "table or string", options = "table", reload = "string" }
+local SERVICE_KEYS = {
+  script = "string", listen = "table or string", options = "table", reload = "string",
+  memory_limit = "string or number", cpu_limit = "number or boolean", max_connections = "number",
+}
+local SIZE_UNITS = { [""] = 1, K = 1024, M = 1024 * 1024, G = 1024 * 1024 * 1024 }
+local DEFAULT_CPU_LIMIT = 1000   -- ms of Lua per callback
 -- A config is a few declarations: one that runs this long is a mistake.
 local INSTRUCTION_LIMIT = 10000000
 
@@ -150,7 +155,8 @@ local function signature(sv, cfg)
   local listen = {}
   for i, l in ipairs(sv.listen) do listen[i] = { name = l.name or false, url = l.url } end
   return canonical({ script = sv.script, listen = listen, options = sv.options or false,
-                     reload = sv.reload, resolver = cfg.resolver or false })
+                     reload = sv.reload, resolver = cfg.resolver or false,
+                     limits = { sv.memory_limit or false, sv.cpu_limit or false, sv.max_connections or false } })
 end
 
 -- Builds the sandbox and the result it fills in.
@@ -281,6 +287,27 @@ local function sandbox(path, lines)
       fail_at(line_of("reload", line), ("service %q: reload must be \"watch\" (when its files change) or \"signal\" (SIGHUP and ctl only)"):format(name))
     end
     sv.reload = block.reload or "signal"
+    if block.memory_limit ~= nil then
+      local v = block.memory_limit
+      local n, unit = tostring(v):match("^(%d+)%s*([KMG]?)i?B?$")
+      if type(v) == "number" then n, unit = math.tointeger(v), "" end
+      if not n or not SIZE_UNITS[unit] or tonumber(n) * SIZE_UNITS[unit] < 65536 then
+        fail_at(line_of("memory_limit", line), ("service %q: memory_limit must be a size of at least 64K, like \"64M\", \"512K\" or a number of bytes"):format(name))
+      end
+      sv.memory_limit = math.tointeger(tonumber(n) * SIZE_UNITS[unit])
+    end
+    local cpu = block.cpu_limit
+    if cpu == nil or cpu == true then cpu = DEFAULT_CPU_LIMIT end
+    if cpu ~= false and not (is_integer(cpu) and cpu >= 1) then
+      fail_at(line_of("cpu_limit", line), ("service %q: cpu_limit must be milliseconds (a whole number >= 1) or false"):format(name))
+    end
+    sv.cpu_limit = cpu or nil
+    if block.max_connections ~= nil then
+      if not (is_integer(block.max_connections) and block.max_connections >= 1) then
+        fail_at(line_of("max_connections", line), ("service %q: max_connections must be a whole number >= 1"):format(name))
+      end
+      sv.max_connections = block.max_connections
+    end
     return sv
   end
 
