@@ -38,6 +38,17 @@ static int check_config(struct config *cfg) {
 
 /* ---- shutdown, the reaper ---- */
 
+void daemon_attention(struct daemon *d) {
+  ev_async_send(d->loop, &d->attention);
+}
+
+static void attention_cb(struct ev_loop *loop, ev_async *a, int revents) {
+  (void)loop, (void)revents;
+  struct daemon *d = a->data;
+  for (int i = 0; i < d->nservices; i++)
+    service_check_quit(d->services[i]);
+}
+
 void daemon_wake_reaper(struct daemon *d) {
   if (!ev_is_active(&d->reaper)) {
     ev_timer_set(&d->reaper, REAP_INTERVAL, REAP_INTERVAL);
@@ -74,32 +85,35 @@ static void finish(struct daemon *d) {
   ev_break(d->loop, EVBREAK_ALL);
 }
 
-static void reap(struct daemon *d, bool force) {
-  bool draining = false;
-  for (int i = 0; i < d->nservices; i++)
-    draining |= service_reap(d->services[i], force);
-  for (int i = 0; i < d->nretired;) {   /* a removed service goes once drained */
-    if (service_reap(d->retired[i], force)) {
-      draining = true;
+/* Removed services go once their generations are closed; a shutdown ends
+ * when no generation is left in any worker. */
+static void reap(struct daemon *d) {
+  for (int i = 0; i < d->nretired;) {
+    if (atomic_load(&d->retired[i]->live) > 0) {
       i++;
-    } else {
-      log_printf(LOG_INFO, d->retired[i]->cfg->name, "removed");
-      service_free(d->retired[i]);
-      d->retired[i] = d->retired[--d->nretired];
+      continue;
     }
+    log_printf(LOG_INFO, d->retired[i]->cfg->name, "removed");
+    service_free(d->retired[i]);
+    d->retired[i] = d->retired[--d->nretired];
   }
   log_tick();
-  if (d->stopping && !draining) {
+  if (d->stopping && workers_live(&d->workers) == 0) {
     log_printf(LOG_INFO, NULL, "stopped");
     finish(d);
-  } else if (!draining) {
+  } else if (!d->stopping && d->nretired == 0) {
     ev_timer_stop(d->loop, &d->reaper);
   }
 }
 
 static void reaper_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
-  reap((struct daemon *)((char *)w - offsetof(struct daemon, reaper)), false);
+  reap((struct daemon *)((char *)w - offsetof(struct daemon, reaper)));
+}
+
+static void force_reap_job(struct worker *w, void *arg) {
+  (void)arg;
+  worker_reap(w, true);
 }
 
 static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -107,7 +121,8 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, deadline));
   log_printf(LOG_WARN, NULL, "shutdown_timeout (%g ms) reached: closing %d connections",
              d->cfg->shutdown_timeout_ms, open_connections(d));
-  reap(d, true);
+  workers_run(&d->workers, force_reap_job, NULL);
+  reap(d);
 }
 
 static void begin_shutdown(struct daemon *d, const char *why) {
@@ -180,6 +195,17 @@ static void reread_config(struct daemon *d) {
     return;
   }
   d->retired = retired;
+  /* What the new config no longer has stops first, and its listeners
+   * close: an address it held may be in a block that comes next. */
+  for (int i = 0; i < d->nservices; i++) {
+    struct service *sv = d->services[i];
+    if (!config_service(cfg, sv->cfg->name)) {
+      log_printf(LOG_INFO, sv->cfg->name, "no longer in the config: stopping");
+      service_stop(sv);
+      service_close_listeners(sv);
+      d->retired[d->nretired++] = sv;
+    }
+  }
   int n = 0;
   for (int i = 0; i < cfg->nservices; i++) {
     const struct service_config *sc = &cfg->services[i];
@@ -191,29 +217,18 @@ static void reread_config(struct daemon *d) {
     list[n++] = sv;
     const char *file = NULL;
     if (strcmp(sv->cfg->signature, sc->signature) != 0) {
-      if (service_reconfigure(sv, cfg, sc, err, sizeof err))
+      if (!service_reconfigure(sv, cfg, sc, err, sizeof err))
+        log_printf(LOG_ERROR, sc->name, "its config block changed, but the reload failed: %s", err);
+      else if (sv->status == SERVICE_RUNNING)
         log_printf(LOG_INFO, sc->name, "its config block changed: reloaded");
       else
-        log_printf(LOG_ERROR, sc->name, "its config block changed, but the reload failed: %s", err);
+        log_printf(LOG_WARN, sc->name, "its config block changed; it does not start yet either");
     } else if ((file = service_code_changed(sv))) {
       service_adopt(sv, cfg, sc);
       log_printf(LOG_INFO, sc->name, "%s changed: reloading", file);
       service_reload(sv, err, sizeof err);
     } else {
       service_adopt(sv, cfg, sc);
-    }
-  }
-  /* What the new config no longer has stops, drains and goes. */
-  for (int i = 0; i < d->nservices; i++) {
-    struct service *sv = d->services[i];
-    bool kept = false;
-    for (int j = 0; j < n && !kept; j++)
-      kept = list[j] == sv;
-    if (!kept) {
-      log_printf(LOG_INFO, sv->cfg->name, "no longer in the config: stopping");
-      service_stop(sv);
-      service_close_listeners(sv);
-      d->retired[d->nretired++] = sv;
     }
   }
   free(d->services);
@@ -326,8 +341,20 @@ static void watch_signal(struct daemon *d, ev_signal *w, int signum) {
 }
 
 /* Opens listeners and the control socket, then drops privileges. */
+/* `workers = "auto"`: one per core. */
+static int worker_count(const struct config *cfg) {
+  if (cfg->workers > 0)
+    return cfg->workers;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
 static bool open_all(struct daemon *d, char *err, size_t errlen) {
   struct config *cfg = d->cfg;
+  if (!workers_start(&d->workers, worker_count(cfg))) {
+    snprintf(err, errlen, "luanetd: cannot start %d workers: %s", worker_count(cfg), strerror(errno));
+    return false;
+  }
   listener_activation_init();
   d->services = calloc((size_t)cfg->nservices + 1, sizeof *d->services);
   if (!d->services)
@@ -356,6 +383,7 @@ static void close_all(struct daemon *d) {
     service_free(d->retired[i]);
   free(d->services);
   free(d->retired);
+  workers_stop(&d->workers);
 }
 
 int daemon_main(const char *path, bool check_only) {
@@ -380,6 +408,9 @@ int daemon_main(const char *path, bool check_only) {
     return 1;
   }
   ev_init(&d.reaper, reaper_cb);
+  ev_async_init(&d.attention, attention_cb);
+  d.attention.data = &d;
+  ev_async_start(d.loop, &d.attention);
   ev_init(&d.deadline, deadline_cb);
   ev_init(&d.watchdog, watchdog_cb);
   if (!open_all(&d, err, sizeof err)) {
@@ -389,12 +420,11 @@ int daemon_main(const char *path, bool check_only) {
     config_unref(cfg);
     return 2;
   }
-  if (cfg->workers != 1)
-    log_printf(LOG_WARN, NULL, "workers = %d: this build runs every service on one thread", cfg->workers);
   watch_signal(&d, &d.sigterm, SIGTERM);
   watch_signal(&d, &d.sigint, SIGINT);
   watch_signal(&d, &d.sighup, SIGHUP);
-  log_printf(LOG_INFO, NULL, "%s: %d services, control socket %s", cfg->path, cfg->nservices, cfg->control);
+  log_printf(LOG_INFO, NULL, "%s: %d services, %d worker%s, control socket %s", cfg->path, cfg->nservices,
+             d.workers.n, d.workers.n == 1 ? "" : "s", cfg->control);
   for (int i = 0; i < d.nservices; i++)
     service_start(d.services[i]);
   notify_send("READY=1");

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "service.h"
+#include "worker.h"
 
 struct control;
 
@@ -23,8 +24,10 @@ struct daemon {
   struct service **retired;  /* removed from the config, draining */
   int nretired;
   struct control *control;
+  struct workers workers;
   ev_signal sigterm, sigint, sighup;
-  ev_timer reaper;           /* closes drained generations, acts on net.quit */
+  ev_async attention;        /* a worker asks: net.quit() was called */
+  ev_timer reaper;           /* frees removed services once drained; ends a shutdown */
   ev_timer deadline;         /* shutdown_timeout */
   ev_timer watchdog;         /* systemd's WATCHDOG=1 */
   bool stopping;
@@ -36,6 +39,9 @@ struct daemon {
 int daemon_main(const char *path, bool check_only);
 /* Makes the reaper look at the services soon. */
 void daemon_wake_reaper(struct daemon *d);
+/* From a worker thread: the main thread should look at the services'
+ * quit flags. */
+void daemon_attention(struct daemon *d);
 /* A control command ("status", "reload [NAME]", "stop"): true with the
  * reply written to out, or false with the error message written to out. */
 bool daemon_command(struct daemon *d, const char *line, FILE *out);

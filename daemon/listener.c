@@ -65,6 +65,14 @@ int listener_open(const struct listener_config *l, char *err, size_t errlen) {
   return fd;
 }
 
+int listener_open_again(int first) {
+  struct net_addr addr;
+  addr.len = sizeof addr.ss;
+  if (getsockname(first, (struct sockaddr *)&addr.ss, &addr.len) < 0)
+    return -1;
+  return net_listen_socket(&addr, SOCK_STREAM, true, LISTEN_BACKLOG);
+}
+
 int listener_activation_init(void) {
   const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
   const char *names = getenv("LISTEN_FDNAMES");

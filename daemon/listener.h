@@ -11,6 +11,9 @@
 /* A listening (tcp, unix) or bound (udp) non-blocking socket for l; -1
  * with a message naming the address in err. */
 int listener_open(const struct listener_config *l, char *err, size_t errlen);
+/* Another worker's socket for the TCP listener that `first` is: the same
+ * address and port, bound with SO_REUSEPORT beside it; -1 with errno. */
+int listener_open_again(int first);
 /* Takes the descriptors systemd passed (LISTEN_PID, LISTEN_FDS,
  * LISTEN_FDNAMES) and clears those variables, as sd_listen_fds(1) does.
  * Returns how many there are. */

@@ -2,237 +2,217 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
-#include "plain_copy.h"
-#include "state.h"
-#include "tcp_server.h"
-#include "udp_socket.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *const LOG_FUNCTIONS[] = { "debug", "info", "warn", "error" };
+static const char *const status_names[] = { "starting", "running", "backoff", "stopped" };
 
-/* ---- what a generation's runtime reports to the daemon ---- */
+static int *worker_fds(struct service *sv, int w) {
+  return sv->ls.fds + (size_t)w * (size_t)sv->cfg->nlisten;
+}
 
-static void generation_log(struct lnet_runtime *rt, const char *level, const char *msg) {
-  struct generation *g = rt->owner;
-  enum log_level lv = LOG_ERROR;
-  log_level_parse(level, &lv);
-  log_line(lv, g->sv->cfg->name, msg);
-  if (lv == LOG_ERROR) {
-    /* The first line: a traceback's message. */
-    size_t n = strcspn(msg, "\n");
-    if (n >= sizeof g->sv->last_error)
-      n = sizeof g->sv->last_error - 1;
-    memcpy(g->sv->last_error, msg, n);
-    g->sv->last_error[n] = '\0';
+/* ---- from the workers ---- */
+
+void service_note_error(struct service *sv, const char *msg) {
+  pthread_mutex_lock(&sv->lock);
+  snprintf(sv->last_error, sizeof sv->last_error, "%s", msg);
+  pthread_mutex_unlock(&sv->lock);
+}
+
+void service_request_quit(struct service *sv, int code) {
+  atomic_store(&sv->quit_code, code);
+  atomic_store(&sv->quit, true);
+  daemon_attention(sv->d);
+}
+
+/* ---- listeners, for every worker ---- */
+
+static void listener_set_free(struct listener_set *ls, int nlisten) {
+  for (int i = 0; ls->addresses && i < nlisten; i++)
+    free(ls->addresses[i]);
+  free(ls->fds);
+  free(ls->addresses);
+  memset(ls, 0, sizeof *ls);
+}
+
+/* Closes the descriptors of listener i in every worker (and its Unix path
+ * when we made it). */
+static void close_listener(struct listener_set *ls, const struct service_config *cfg, int nworkers, int i) {
+  for (int w = 0; w < nworkers; w++) {
+    int *fd = &ls->fds[(size_t)w * (size_t)cfg->nlisten + (size_t)i];
+    if (*fd >= 0)
+      close(*fd);
+    *fd = -1;
   }
+  if ((ls->made_paths >> i) & 1ull)
+    unlink(cfg->listen[i].path);
+  ls->made_paths &= ~(1ull << i);
 }
 
-/* net.quit(code) in a service stops that service, at a safe point: the
- * reaper, not the slot that called it. */
-static void generation_quit(struct lnet_runtime *rt, int code) {
-  struct generation *g = rt->owner;
-  g->quit = true;
-  g->quit_code = code;
-  daemon_wake_reaper(g->sv->d);
-}
-
-/* lua_pcall in the generation's state, where its memory_limit applies. */
-static int protected_call(struct generation *g, int nargs, int nres) {
-  g->budget.protected_depth++;
-  int status = lua_pcall(g->L, nargs, nres, 0);
-  g->budget.protected_depth--;
-  return status;
-}
-
-/* ---- the service table ---- */
-
-/* service.log.LEVEL(...): the arguments as print() joins them. */
-static int service_log_call(lua_State *L) {
-  struct generation *g = lua_touserdata(L, lua_upvalueindex(1));
-  enum log_level level = (enum log_level)lua_tointeger(L, lua_upvalueindex(2));
-  int n = lua_gettop(L);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 1; i <= n; i++) {
-    if (i > 1)
-      luaL_addchar(&b, ' ');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
+/* Listener i of cfg in every worker: worker 0's from socket activation or
+ * a new socket; TCP again with SO_REUSEPORT in each other worker; UDP in
+ * worker 0 only; a Unix or passed socket shared. */
+static bool open_listener(struct listener_set *ls, const char *service, const struct service_config *cfg,
+                          int nworkers, int i, char *why, size_t whylen) {
+  const struct listener_config *l = &cfg->listen[i];
+  int n = cfg->nlisten;
+  bool passed = true;
+  int first = listener_activation_take(l, service);
+  if (first < 0) {
+    passed = false;
+    if ((first = listener_open(l, why, whylen)) < 0)
+      return false;
+    if (l->kind == LISTENER_UNIX)
+      ls->made_paths |= 1ull << i;
   }
-  luaL_pushresult(&b);
-  log_line(level, g->sv->cfg->name, lua_tostring(L, -1));
-  return 0;
-}
-
-static void push_log_table(lua_State *L, struct generation *g) {
-  lua_createtable(L, 0, 4);
-  for (int i = LOG_DEBUG; i <= LOG_ERROR; i++) {
-    lua_pushlightuserdata(L, g);
-    lua_pushinteger(L, i);
-    lua_pushcclosure(L, service_log_call, 2);
-    lua_setfield(L, -2, LOG_FUNCTIONS[i]);
-  }
-}
-
-/* Each listener as an object of this state, on a duplicate of the
- * daemon's descriptor: closing it here leaves the daemon's open. */
-static void push_listeners(lua_State *L, struct service *sv) {
-  lua_createtable(L, sv->cfg->nlisten, 0);
-  for (int i = 0; i < sv->cfg->nlisten; i++) {
-    const struct listener_config *l = &sv->cfg->listen[i];
-    int fd = fcntl(sv->fds[i], F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-      luaL_error(L, "%s: cannot duplicate the listener: %s", l->url, strerror(errno));
-    if (l->kind == LISTENER_UDP)
-      udp_socket_push_bound(L, fd);
-    else
-      tcp_server_push_listening(L, fd);
-    if (l->name) {
-      lua_pushvalue(L, -1);
-      lua_setfield(L, -3, l->name);
+  ls->fds[i] = first;
+  for (int w = 1; w < nworkers; w++) {
+    int fd = -1;
+    if (l->kind == LISTENER_TCP && !passed)
+      fd = listener_open_again(first);
+    else if (l->kind != LISTENER_UDP)
+      fd = fcntl(first, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0 && l->kind != LISTENER_UDP) {
+      snprintf(why, whylen, "%s: a socket for worker %d: %s", l->url, w + 1, strerror(errno));
+      return false;
     }
-    lua_rawseti(L, -2, i + 1);
+    ls->fds[(size_t)w * (size_t)n + (size_t)i] = fd;
   }
+  char where[300];
+  listener_describe(first, l, where, sizeof where);
+  ls->addresses[i] = strdup(where);
+  return true;
 }
 
-/* In a protected call, with the options (or nil) and the resolver
- * settings (or nil) as arguments, already copied into this state: loads
- * the library and the script, and leaves the main chunk and the service
- * table for the caller to run as a task. */
-static int generation_setup(lua_State *L) {
-  struct generation *g = lua_touserdata(L, 1);
-  struct service *sv = g->sv;
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "luanet");
-  lua_call(L, 1, 1);
-  int net = lua_gettop(L);
-  if (!lua_isnil(L, 3)) {   /* resolver = { servers, timeout, tries } */
-    lua_getfield(L, net, "HostInfo");
-    lua_getfield(L, -1, "setNameServers");
-    lua_getfield(L, 3, "servers");
-    lua_createtable(L, 0, 2);
-    lua_getfield(L, 3, "timeout");
-    lua_setfield(L, -2, "timeout");
-    lua_getfield(L, 3, "tries");
-    lua_setfield(L, -2, "tries");
-    lua_call(L, 2, 0);
-    lua_pop(L, 1);
+/* The listeners of cfg; those whose address is also in `from` (listener j
+ * of from_cfg, carried[j] set) take its descriptors. false with err. */
+static bool listeners_open(struct listener_set *ls, struct config *config, const struct service_config *cfg,
+                           int nworkers, struct listener_set *from, const struct service_config *from_cfg,
+                           bool *carried, char *err, size_t errlen) {
+  size_t n = (size_t)cfg->nlisten;
+  ls->fds = malloc((n * (size_t)nworkers + 1) * sizeof *ls->fds);
+  ls->addresses = calloc(n + 1, sizeof *ls->addresses);
+  ls->made_paths = 0;
+  if (!ls->fds || !ls->addresses) {
+    snprintf(err, errlen, "%s:%d: service \"%s\": out of memory", config->path, cfg->line, cfg->name);
+    listener_set_free(ls, cfg->nlisten);
+    return false;
   }
-  if (luaL_loadfile(L, sv->cfg->script) != LUA_OK)
-    return lua_error(L);
-  lua_createtable(L, 0, 6);
-  lua_pushstring(L, sv->cfg->name);
-  lua_setfield(L, -2, "name");
-  if (lua_isnil(L, 2))
-    lua_newtable(L);
-  else
-    lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "options");
-  push_listeners(L, sv);
-  lua_setfield(L, -2, "listeners");
-  push_log_table(L, g);
-  lua_setfield(L, -2, "log");
-  lua_newtable(L);
-  lua_setfield(L, -2, "state");
-  signal_new(L);
-  lua_setfield(L, -2, "stopping");
-  lua_pushvalue(L, -1);
-  g->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  return 2;
-}
-
-/* The config's option and resolver tables, copied into L. */
-static bool push_settings(struct service *sv, lua_State *L, char *err, size_t errlen) {
-  lua_State *C = sv->config->L;
-  const int refs[2] = { sv->cfg->options_ref, sv->config->resolver_ref };
-  for (int i = 0; i < 2; i++) {
-    if (refs[i] == LUA_NOREF) {
-      lua_pushnil(L);
+  for (size_t k = 0; k < n * (size_t)nworkers; k++)
+    ls->fds[k] = -1;
+  for (int i = 0; i < cfg->nlisten; i++) {
+    int j = -1;
+    for (int k = 0; from && k < from_cfg->nlisten && j < 0; k++)
+      if (!carried[k] && strcmp(from_cfg->listen[k].url, cfg->listen[i].url) == 0)
+        j = k;
+    if (j >= 0) {
+      carried[j] = true;
+      for (int w = 0; w < nworkers; w++)
+        ls->fds[(size_t)w * n + (size_t)i] = from->fds[(size_t)w * (size_t)from_cfg->nlisten + (size_t)j];
+      ls->made_paths |= ((from->made_paths >> j) & 1ull) << i;
+      ls->addresses[i] = strdup(from->addresses[j]);
       continue;
     }
-    lua_rawgeti(C, LUA_REGISTRYINDEX, refs[i]);
-    bool ok = plain_copy(C, -1, L, i == 0 ? "options" : "resolver", err, errlen);
-    lua_pop(C, 1);
-    if (!ok)
+    char why[512];
+    if (!open_listener(ls, cfg->name, cfg, nworkers, i, why, sizeof why)) {
+      snprintf(err, errlen, "%s:%d: service \"%s\": %s", config->path, cfg->line, cfg->name, why);
+      /* Undo: what was opened here closes, what was carried goes back. */
+      for (int k = 0; k <= i; k++) {
+        bool was_carried = false;
+        for (int m = 0; from && m < from_cfg->nlisten; m++)
+          was_carried |= carried[m] && from->fds[m] == ls->fds[k];
+        if (!was_carried)
+          close_listener(ls, cfg, nworkers, k);
+      }
+      if (carried)
+        memset(carried, 0, (size_t)from_cfg->nlisten * sizeof *carried);
+      listener_set_free(ls, cfg->nlisten);
       return false;
+    }
   }
   return true;
 }
 
-static void generation_free(struct generation *g) {
-  if (g->L)
-    lua_close(g->L);
-  fileset_free(&g->files);
-  free(g);
+static void describe_listeners(const struct service *sv, FILE *out) {
+  for (int i = 0; i < sv->cfg->nlisten; i++)
+    fprintf(out, "%s%s", i ? "," : "", sv->ls.addresses[i]);
+  if (sv->cfg->nlisten == 0)
+    fputs("-", out);
 }
 
-/* The running generation's service.state, copied into L's service table
- * (at the top of L's stack): the snapshot a reload hands on. */
-static bool hand_over_state(struct generation *old, lua_State *L, char *err, size_t errlen) {
-  lua_State *O = old->L;
-  lua_rawgeti(O, LUA_REGISTRYINDEX, old->table_ref);
-  lua_getfield(O, -1, "state");
-  bool ok = plain_copy(O, -1, L, "service.state", err, errlen);
-  lua_pop(O, 2);
-  if (ok)
-    lua_setfield(L, -2, "state");
-  return ok;
+/* ---- switching generations, in two steps across the workers ---- */
+
+struct switch_job {
+  struct service *sv;
+  bool hand_over;            /* reload: copy service.state from the running code */
+  unsigned number;
+};
+
+static void prepare_job(struct worker *w, void *arg) {
+  struct switch_job *job = arg;
+  struct service *sv = job->sv;
+  struct instance *in = &sv->inst[w->index];
+  in->error[0] = '\0';
+  in->prepared = generation_start(sv, w, worker_fds(sv, w->index), job->hand_over ? in->current : NULL,
+                                  job->number, in->error, sizeof in->error);
 }
 
-/* A new generation of sv's code, started, with a copy of old's
- * service.state when old is not NULL; NULL with the error in err. */
-static struct generation *generation_start(struct service *sv, struct generation *old, char *err,
-                                           size_t errlen) {
-  struct generation *g = calloc(1, sizeof *g);
-  if (g)
-    g->budget.limit = sv->cfg->memory_limit;
-  if (!g || !(g->L = state_new_budget(&g->budget))) {
-    snprintf(err, errlen, "not enough memory for a new Lua state");
-    free(g);
-    return NULL;
-  }
-  g->sv = sv;
-  g->table_ref = LUA_NOREF;
-  g->number = ++sv->generations;
-  lua_State *L = g->L;
-  g->rt = runtime_attach(L, sv->d->loop);
-  g->rt->owner = g;
-  g->rt->log = generation_log;
-  g->rt->on_quit = generation_quit;
-  g->rt->budget = &g->budget;
-  g->rt->cpu_limit_ms = sv->cfg->cpu_limit_ms;
-  g->rt->max_connections = sv->cfg->max_connections;
-  lua_pushcfunction(L, generation_setup);
-  lua_pushlightuserdata(L, g);
-  if (!push_settings(sv, L, err, errlen)) {
-    generation_free(g);
-    return NULL;
-  }
-  if (protected_call(g, 3, 2) != LUA_OK) {
-    snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error while loading");
-    generation_free(g);
-    return NULL;
-  }
-  if (old && !hand_over_state(old, L, err, errlen)) {
-    generation_free(g);
-    return NULL;
-  }
-  sv->last_error[0] = '\0';
-  /* Started: the main chunk ran to its end or to its first wait. */
-  if (task_call(g->rt, L, 1, NULL) == TASK_FAILED) {
-    snprintf(err, errlen, "%s", sv->last_error[0] ? sv->last_error : "the main chunk failed");
-    generation_free(g);
-    return NULL;
-  }
-  fileset_collect(L, sv->cfg->script, &g->files);
-  return g;
+static void abort_job(struct worker *w, void *arg) {
+  struct instance *in = &((struct switch_job *)arg)->sv->inst[w->index];
+  if (in->prepared)
+    generation_free(in->prepared);
+  in->prepared = NULL;
 }
+
+static void stop_generation(struct worker *w, struct generation *g) {
+  generation_stop(g);
+  worker_add_draining(w, g);
+}
+
+static void commit_job(struct worker *w, void *arg) {
+  struct instance *in = &((struct switch_job *)arg)->sv->inst[w->index];
+  struct generation *old = in->current;
+  in->current = in->prepared;
+  in->prepared = NULL;
+  generation_release(in->current);
+  if (old)
+    stop_generation(w, old);
+}
+
+static void files_job(struct worker *w, void *arg) {
+  struct service *sv = arg;
+  fileset_free(&sv->files);
+  if (sv->inst[w->index].current)
+    fileset_copy(&sv->inst[w->index].current->files, &sv->files);
+}
+
+static bool running(const struct service *sv) {
+  return sv->inst[0].current != NULL;
+}
+
+static bool switch_generations(struct service *sv, bool hand_over, char *err, size_t errlen) {
+  struct workers *ws = &sv->d->workers;
+  struct switch_job job = { sv, hand_over, sv->generations + 1 };
+  workers_run(ws, prepare_job, &job);
+  for (int w = 0; w < sv->nworkers; w++) {
+    if (!sv->inst[w].prepared) {
+      snprintf(err, errlen, "%s", sv->inst[w].error[0] ? sv->inst[w].error : "the code did not start");
+      workers_run(ws, abort_job, &job);
+      return false;
+    }
+  }
+  sv->generations = job.number;
+  workers_run(ws, commit_job, &job);
+  worker_run(ws, 0, files_job, sv);
+  return true;
+}
+
+/* ---- watching the code ---- */
 
 /* What reload = "watch" watches: the files of the running code, or the
  * script alone while no code runs. */
@@ -241,8 +221,8 @@ static void watch_files(struct service *sv) {
     watcher_stop(&sv->watch);
     return;
   }
-  if (sv->current) {
-    watcher_watch(&sv->watch, &sv->current->files);
+  if (running(sv)) {
+    watcher_watch(&sv->watch, &sv->files);
     return;
   }
   struct fileset script = { 0 };
@@ -252,7 +232,7 @@ static void watch_files(struct service *sv) {
 }
 
 const char *service_code_changed(const struct service *sv) {
-  return sv->current ? fileset_changed(&sv->current->files) : NULL;
+  return running(sv) ? fileset_changed(&sv->files) : NULL;
 }
 
 /* reload = "watch": a file changed (or may have: the re-check). A reload
@@ -261,16 +241,16 @@ static void watched_files_changed(void *ud) {
   struct service *sv = ud;
   if (sv->d->stopping || sv->status == SERVICE_STOPPED)
     return;
-  if (!sv->current) {   /* not running: start now rather than at the back-off */
+  if (!running(sv)) {   /* not running: start now rather than at the back-off */
     ev_timer_stop(sv->d->loop, &sv->retry);
     service_start(sv);
     return;
   }
-  const char *path = fileset_changed(&sv->current->files);
+  const char *path = fileset_changed(&sv->files);
   if (!path)
     return;
   struct fileset now;
-  fileset_restat(&sv->current->files, &now);
+  fileset_restat(&sv->files, &now);
   if (sv->rejected.n && fileset_equal(&now, &sv->rejected)) {
     fileset_free(&now);
     return;
@@ -284,14 +264,7 @@ static void watched_files_changed(void *ud) {
     sv->rejected = now;
 }
 
-/* ---- the service's lifecycle ---- */
-
-static void describe_listeners(struct service *sv, FILE *out) {
-  for (int i = 0; i < sv->cfg->nlisten; i++)
-    fprintf(out, "%s%s", i ? "," : "", sv->addresses[i]);
-  if (sv->cfg->nlisten == 0)
-    fputs("-", out);
-}
+/* ---- the lifecycle ---- */
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
@@ -304,30 +277,20 @@ bool service_open(struct service *sv, struct daemon *d, struct config *config,
   sv->d = d;
   sv->config = config_ref(config);
   sv->cfg = cfg;
-  watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
+  sv->nworkers = d->workers.n;
   sv->status = SERVICE_STOPPED;
+  pthread_mutex_init(&sv->lock, NULL);
+  atomic_init(&sv->live, 0);
+  atomic_init(&sv->quit, false);
+  atomic_init(&sv->quit_code, 0);
   ev_init(&sv->retry, retry_cb);
-  sv->fds = malloc(((size_t)cfg->nlisten + 1) * sizeof *sv->fds);
-  sv->addresses = calloc((size_t)cfg->nlisten + 1, sizeof *sv->addresses);
-  for (int i = 0; i < cfg->nlisten; i++)
-    sv->fds[i] = -1;
-  for (int i = 0; i < cfg->nlisten; i++) {
-    const struct listener_config *l = &cfg->listen[i];
-    char why[256];
-    sv->fds[i] = listener_activation_take(l, cfg->name);
-    if (sv->fds[i] < 0) {
-      sv->fds[i] = listener_open(l, why, sizeof why);
-      sv->made_paths |= (unsigned long long)(l->kind == LISTENER_UNIX && sv->fds[i] >= 0) << i;
-    }
-    if (sv->fds[i] < 0) {
-      snprintf(err, errlen, "%s:%d: service \"%s\": %s", config->path, cfg->line, cfg->name, why);
-      return false;
-    }
-    char where[300];
-    listener_describe(sv->fds[i], l, where, sizeof where);
-    sv->addresses[i] = strdup(where);
+  watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
+  sv->inst = calloc((size_t)sv->nworkers, sizeof *sv->inst);
+  if (!sv->inst) {
+    snprintf(err, errlen, "%s:%d: service \"%s\": out of memory", config->path, cfg->line, cfg->name);
+    return false;
   }
-  return true;
+  return listeners_open(&sv->ls, config, cfg, sv->nworkers, NULL, NULL, NULL, err, errlen);
 }
 
 void service_start(struct service *sv) {
@@ -335,13 +298,12 @@ void service_start(struct service *sv) {
     return;
   char err[1024];
   sv->status = SERVICE_STARTING;
-  struct generation *g = generation_start(sv, NULL, err, sizeof err);
-  if (!g) {
+  if (!switch_generations(sv, false, err, sizeof err)) {
     watch_files(sv);
     sv->backoff = sv->backoff > 0 ? sv->backoff * 2 : 1;
     if (sv->backoff > SERVICE_BACKOFF_MAX)
       sv->backoff = SERVICE_BACKOFF_MAX;
-    snprintf(sv->last_error, sizeof sv->last_error, "%s", err);
+    service_note_error(sv, err);
     log_printf(LOG_ERROR, sv->cfg->name, "failed to start: %s; trying again in %g s", err, sv->backoff);
     sv->status = SERVICE_BACKOFF;
     ev_timer_set(&sv->retry, sv->backoff, 0.);
@@ -349,7 +311,6 @@ void service_start(struct service *sv) {
     return;
   }
   sv->backoff = 0;
-  sv->current = g;
   sv->status = SERVICE_RUNNING;
   watch_files(sv);
   char *where = NULL;
@@ -357,186 +318,73 @@ void service_start(struct service *sv) {
   FILE *out = open_memstream(&where, &len);
   describe_listeners(sv, out);
   fclose(out);
-  log_printf(LOG_INFO, sv->cfg->name, "started %s, listening on %s", sv->cfg->script, where);
+  if (sv->nworkers > 1)
+    log_printf(LOG_INFO, sv->cfg->name, "started %s in %d workers, listening on %s", sv->cfg->script,
+               sv->nworkers, where);
+  else
+    log_printf(LOG_INFO, sv->cfg->name, "started %s, listening on %s", sv->cfg->script, where);
   free(where);
 }
 
-/* Closes the generation's listeners and emits its `stopping`. */
-static int generation_stop_call(lua_State *L) {
-  struct generation *g = lua_touserdata(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, g->table_ref);
-  int table = lua_gettop(L);
-  lua_getfield(L, table, "listeners");
-  int n = (int)luaL_len(L, -1);
-  for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
-    /* __close: stop listening, and let go of connections nobody took. */
-    if (luaL_getmetafield(L, -1, "__close") != LUA_TNIL) {
-      lua_pushvalue(L, -2);
-      lua_call(L, 1, 0);
-    }
-    lua_pop(L, 1);
-  }
-  lua_getfield(L, table, "stopping");
-  signal_emit(g->rt, L, lua_gettop(L), 0, 0, NULL, NULL);
-  return 0;
-}
-
-static void generation_stop(struct service *sv, struct generation *g) {
-  g->draining = true;
-  g->next = sv->draining;
-  sv->draining = g;
-  lua_State *L = g->L;
-  lua_pushcfunction(L, generation_stop_call);
-  lua_pushlightuserdata(L, g);
-  if (protected_call(g, 1, 0) != LUA_OK) {
-    log_printf(LOG_ERROR, sv->cfg->name, "while stopping: %s", lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  daemon_wake_reaper(sv->d);
-}
-
 bool service_reload(struct service *sv, char *err, size_t errlen) {
-  struct generation *g = generation_start(sv, sv->current, err, errlen);
-  if (!g) {
+  if (!switch_generations(sv, true, err, errlen)) {
     log_printf(LOG_ERROR, sv->cfg->name, "reload failed, the running code goes on: %s", err);
     return false;
   }
   ev_timer_stop(sv->d->loop, &sv->retry);
   sv->backoff = 0;
-  struct generation *old = sv->current;
-  sv->current = g;
   sv->status = SERVICE_RUNNING;
   sv->reloads++;
-  if (old)
-    generation_stop(sv, old);
   watch_files(sv);
-  log_printf(LOG_INFO, sv->cfg->name, "reloaded %s (generation %u)", sv->cfg->script, g->number);
+  log_printf(LOG_INFO, sv->cfg->name, "reloaded %s (generation %u)", sv->cfg->script, sv->generations);
   return true;
-}
-
-/* The listeners of a new block: the descriptors of listeners with the same
- * address carry over, the rest are opened. */
-struct listener_set {
-  int *fds;
-  char **addresses;
-  unsigned long long made_paths;
-};
-
-static void listener_set_free(struct listener_set *ls, int n, bool close_fds) {
-  for (int i = 0; ls->fds && i < n; i++) {
-    if (close_fds && ls->fds[i] >= 0)
-      close(ls->fds[i]);
-    free(ls->addresses[i]);
-  }
-  free(ls->fds);
-  free(ls->addresses);
-}
-
-/* Opens what `cfg` needs beyond what sv holds; carried[j] tells which of
- * sv's descriptors moved. false with err on a listener that cannot open. */
-static bool listeners_for(struct service *sv, struct config *config, const struct service_config *cfg,
-                          struct listener_set *ls, bool *carried, char *err, size_t errlen) {
-  ls->fds = malloc(((size_t)cfg->nlisten + 1) * sizeof *ls->fds);
-  ls->addresses = calloc((size_t)cfg->nlisten + 1, sizeof *ls->addresses);
-  ls->made_paths = 0;
-  bool *mine = calloc((size_t)cfg->nlisten + 1, sizeof *mine);   /* opened here */
-  bool ok = ls->fds && ls->addresses && mine;
-  for (int i = 0; ok && i < cfg->nlisten; i++) {
-    const struct listener_config *l = &cfg->listen[i];
-    int from = -1;
-    for (int j = 0; j < sv->cfg->nlisten && from < 0; j++)
-      if (!carried[j] && sv->fds[j] >= 0 && strcmp(sv->cfg->listen[j].url, l->url) == 0)
-        from = j;
-    char why[256];
-    if (from >= 0) {
-      carried[from] = true;
-      ls->fds[i] = sv->fds[from];
-      ls->made_paths |= ((sv->made_paths >> from) & 1ull) << i;
-    } else if ((ls->fds[i] = listener_open(l, why, sizeof why)) >= 0) {
-      mine[i] = true;
-      ls->made_paths |= (unsigned long long)(l->kind == LISTENER_UNIX) << i;
-    } else {
-      snprintf(err, errlen, "%s:%d: service \"%s\": %s", config->path, cfg->line, cfg->name, why);
-      ok = false;
-      break;
-    }
-    char where[300];
-    listener_describe(ls->fds[i], l, where, sizeof where);
-    ls->addresses[i] = strdup(where);
-  }
-  if (!ok) {
-    for (int i = 0; i < cfg->nlisten && ls->fds; i++) {
-      if (mine[i]) {
-        close(ls->fds[i]);
-        if (cfg->listen[i].kind == LISTENER_UNIX)
-          unlink(cfg->listen[i].path);
-      }
-    }
-    memset(carried, 0, (size_t)sv->cfg->nlisten * sizeof *carried);
-    ls->made_paths = 0;
-    listener_set_free(ls, cfg->nlisten, false);
-  }
-  free(mine);
-  return ok;
 }
 
 bool service_reconfigure(struct service *sv, struct config *config, const struct service_config *cfg,
                          char *err, size_t errlen) {
   bool *carried = calloc((size_t)sv->cfg->nlisten + 1, sizeof *carried);
   struct listener_set ls;
-  if (!carried || !listeners_for(sv, config, cfg, &ls, carried, err, errlen)) {
+  if (!carried || !listeners_open(&ls, config, cfg, sv->nworkers, &sv->ls, sv->cfg, carried, err, errlen)) {
     free(carried);
     return false;
   }
-  struct service old = *sv;
+  struct listener_set old_ls = sv->ls;
+  struct config *old_config = sv->config;
+  const struct service_config *old_cfg = sv->cfg;
   sv->config = config;
   sv->cfg = cfg;
-  sv->fds = ls.fds;
-  sv->addresses = ls.addresses;
-  sv->made_paths = ls.made_paths;
-  bool ok;
-  if (sv->current) {
+  sv->ls = ls;
+  bool ok = true;
+  if (running(sv)) {
     ok = service_reload(sv, err, errlen);
   } else {   /* not running (back-off): the new block gets a fresh start */
     ev_timer_stop(sv->d->loop, &sv->retry);
     sv->backoff = 0;
     service_start(sv);
-    ok = true;
   }
   if (!ok) {   /* back to the old block; what was opened for the new one goes */
     for (int i = 0; i < cfg->nlisten; i++) {
-      bool moved = false;
-      for (int j = 0; j < old.cfg->nlisten; j++)
-        moved |= carried[j] && old.fds[j] == ls.fds[i];
-      if (!moved) {
-        close(ls.fds[i]);
-        if ((ls.made_paths >> i) & 1ull)
-          unlink(cfg->listen[i].path);
-      }
+      bool was_carried = false;
+      for (int j = 0; j < old_cfg->nlisten; j++)
+        was_carried |= carried[j] && old_ls.fds[j] == ls.fds[i];
+      if (!was_carried)
+        close_listener(&ls, cfg, sv->nworkers, i);
     }
-    listener_set_free(&ls, cfg->nlisten, false);
-    sv->config = old.config;
-    sv->cfg = old.cfg;
-    sv->fds = old.fds;
-    sv->addresses = old.addresses;
-    sv->made_paths = old.made_paths;
+    listener_set_free(&ls, cfg->nlisten);
+    sv->config = old_config;
+    sv->cfg = old_cfg;
+    sv->ls = old_ls;
     free(carried);
     return false;
   }
   /* The old block's listeners that did not carry over close; the old
-   * generation's duplicates close as it stops. */
-  for (int j = 0; j < old.cfg->nlisten; j++) {
-    if (!carried[j] && old.fds[j] >= 0) {
-      close(old.fds[j]);
-      if ((old.made_paths >> j) & 1ull)
-        unlink(old.cfg->listen[j].path);
-    }
-  }
-  struct listener_set gone = { old.fds, old.addresses, 0 };
-  listener_set_free(&gone, old.cfg->nlisten, false);
+   * generations' duplicates close as they stop. */
+  for (int j = 0; j < old_cfg->nlisten; j++)
+    if (!carried[j])
+      close_listener(&old_ls, old_cfg, sv->nworkers, j);
+  listener_set_free(&old_ls, old_cfg->nlisten);
   config_ref(config);
-  config_unref(old.config);
+  config_unref(old_config);
   watch_files(sv);
   free(carried);
   return true;
@@ -549,52 +397,57 @@ void service_adopt(struct service *sv, struct config *config, const struct servi
   sv->cfg = cfg;
 }
 
+static void stop_job(struct worker *w, void *arg) {
+  struct instance *in = &((struct service *)arg)->inst[w->index];
+  if (in->current)
+    stop_generation(w, in->current);
+  in->current = NULL;
+}
+
 void service_stop(struct service *sv) {
   ev_timer_stop(sv->d->loop, &sv->retry);
   watcher_stop(&sv->watch);
-  if (sv->current) {
-    generation_stop(sv, sv->current);
-    sv->current = NULL;
-  }
+  if (running(sv))
+    workers_run(&sv->d->workers, stop_job, sv);
   sv->status = SERVICE_STOPPED;
 }
 
-static bool generation_idle(const struct generation *g) {
-  return g->rt->open_sockets == 0 && g->rt->suspended_tasks == 0;
+void service_close_listeners(struct service *sv) {
+  for (int i = 0; sv->ls.fds && i < sv->cfg->nlisten; i++)
+    close_listener(&sv->ls, sv->cfg, sv->nworkers, i);
 }
 
-bool service_reap(struct service *sv, bool force) {
-  struct generation *g = sv->current;
-  if (g && g->quit) {
-    log_printf(LOG_INFO, sv->cfg->name, "net.quit(%d) called: the service stops", g->quit_code);
-    service_stop(sv);
-  }
-  for (struct generation **p = &sv->draining; *p;) {
-    g = *p;
-    if (force || generation_idle(g)) {
-      if (!generation_idle(g))
-        log_printf(LOG_WARN, sv->cfg->name, "closing generation %u with %d connections open",
-                   g->number, g->rt->open_sockets);
-      *p = g->next;
-      generation_free(g);
-    } else {
-      p = &g->next;
-    }
-  }
-  return sv->draining != NULL;
+void service_check_quit(struct service *sv) {
+  if (!atomic_exchange(&sv->quit, false))
+    return;
+  log_printf(LOG_INFO, sv->cfg->name, "net.quit(%d) called: the service stops", atomic_load(&sv->quit_code));
+  service_stop(sv);
 }
 
-int service_connections(const struct service *sv) {
-  int n = sv->current ? sv->current->rt->open_sockets : 0;
-  for (const struct generation *g = sv->draining; g; g = g->next)
-    n += g->rt->open_sockets;
-  return n;
-}
+/* ---- status ---- */
 
-static const char *const status_names[] = { "starting", "running", "backoff", "stopped" };
+struct describe_job {
+  struct service *sv;
+  int *connections;          /* per worker: the running generation's */
+  int *draining_connections; /* per worker: its draining generations' */
+  double *lua_kib;
+  size_t *memory;
+  FILE **draining;           /* per worker: lines for its draining generations */
+};
 
-static double lua_kib(lua_State *L) {
-  return lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0;
+static void describe_job(struct worker *w, void *arg) {
+  struct describe_job *job = arg;
+  struct service *sv = job->sv;
+  const struct generation *g = sv->inst[w->index].current;
+  job->connections[w->index] = g ? g->rt->open_sockets : 0;
+  job->lua_kib[w->index] = g ? generation_lua_kib(g) : 0;
+  job->memory[w->index] = g ? g->budget.used : 0;
+  job->draining_connections[w->index] = 0;
+  for (g = w->draining; g; g = g->next)
+    if (g->sv == sv && (job->draining_connections[w->index] += g->rt->open_sockets, true))
+      fprintf(job->draining[w->index], "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\tworker=%d\n",
+              sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
+              w->index + 1);
 }
 
 /* "12.3MiB" */
@@ -622,49 +475,121 @@ static void describe_limits(const struct service_config *c, FILE *out) {
     fputs("\tmax_connections=-", out);
 }
 
-void service_describe(const struct service *sv, FILE *out) {
-  const struct generation *g = sv->current;
-  fprintf(out, "%s\t%s\t", sv->cfg->name, status_names[sv->status]);
-  describe_listeners((struct service *)sv, out);
-  fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s",
-          g ? g->rt->open_sockets : 0, g ? lua_kib(g->L) : 0., sv->reloads,
-          sv->last_error[0] ? sv->last_error : "-");
-  fputs("\tmemory=", out);
-  print_size(out, g ? (double)g->budget.used : 0.);
-  describe_limits(sv->cfg, out);
-  fputs("\n", out);
-  for (g = sv->draining; g; g = g->next)
-    fprintf(out, "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\n",
-            sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, lua_kib(g->L));
+/* Sums over the workers; per worker when there are several. */
+static void gather(struct service *sv, struct describe_job *job, char **lines, size_t *sizes) {
+  int n = sv->nworkers;
+  job->sv = sv;
+  job->connections = calloc((size_t)n, sizeof *job->connections);
+  job->draining_connections = calloc((size_t)n, sizeof *job->draining_connections);
+  job->lua_kib = calloc((size_t)n, sizeof *job->lua_kib);
+  job->memory = calloc((size_t)n, sizeof *job->memory);
+  job->draining = calloc((size_t)n, sizeof *job->draining);
+  for (int w = 0; w < n; w++)
+    job->draining[w] = open_memstream(&lines[w], &sizes[w]);
+  workers_run(&sv->d->workers, describe_job, job);
+  for (int w = 0; w < n; w++)
+    fclose(job->draining[w]);
 }
 
-void service_close_listeners(struct service *sv) {
-  for (int i = 0; sv->fds && i < sv->cfg->nlisten; i++) {
-    if (sv->fds[i] >= 0)
-      close(sv->fds[i]);
-    sv->fds[i] = -1;
-    if (sv->made_paths & (1ull << i))
-      unlink(sv->cfg->listen[i].path);
+static void release(struct describe_job *job) {
+  free(job->connections);
+  free(job->draining_connections);
+  free(job->lua_kib);
+  free(job->memory);
+  free(job->draining);
+}
+
+/* Open connections of all its generations, running and draining. */
+int service_connections(struct service *sv) {
+  int n = sv->nworkers, total = 0;
+  char **lines = calloc((size_t)n, sizeof *lines);
+  size_t *sizes = calloc((size_t)n, sizeof *sizes);
+  struct describe_job job;
+  gather(sv, &job, lines, sizes);
+  for (int w = 0; w < n; w++) {
+    total += job.connections[w] + job.draining_connections[w];
+    free(lines[w]);
   }
-  sv->made_paths = 0;
+  release(&job);
+  free(lines);
+  free(sizes);
+  return total;
+}
+
+void service_describe(struct service *sv, FILE *out) {
+  int n = sv->nworkers;
+  char **lines = calloc((size_t)n, sizeof *lines);
+  size_t *sizes = calloc((size_t)n, sizeof *sizes);
+  struct describe_job job;
+  gather(sv, &job, lines, sizes);
+  int connections = 0;
+  double lua = 0, memory = 0;
+  for (int w = 0; w < n; w++) {
+    connections += job.connections[w];
+    lua += job.lua_kib[w];
+    memory += (double)job.memory[w];
+  }
+  fprintf(out, "%s\t%s\t", sv->cfg->name, status_names[sv->status]);
+  describe_listeners(sv, out);
+  pthread_mutex_lock(&sv->lock);
+  fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s", connections, lua, sv->reloads,
+          sv->last_error[0] ? sv->last_error : "-");
+  pthread_mutex_unlock(&sv->lock);
+  fputs("\tmemory=", out);
+  print_size(out, memory);
+  describe_limits(sv->cfg, out);
+  if (n > 1) {
+    fputs("\tper_worker=", out);
+    for (int w = 0; w < n; w++)
+      fprintf(out, "%s%d", w ? "," : "", job.connections[w]);
+  }
+  fputs("\n", out);
+  for (int w = 0; w < n; w++) {
+    fputs(lines[w], out);
+    free(lines[w]);
+  }
+  release(&job);
+  free(lines);
+  free(sizes);
+}
+
+/* ---- the end ---- */
+
+static void close_job(struct worker *w, void *arg) {
+  struct service *sv = arg;
+  struct instance *in = &sv->inst[w->index];
+  if (in->current)
+    generation_free(in->current);
+  if (in->prepared)
+    generation_free(in->prepared);
+  in->current = in->prepared = NULL;
+  /* Its draining generations go too: a closing service is past waiting. */
+  for (struct generation **p = &w->draining; *p;) {
+    struct generation *g = *p;
+    if (g->sv == sv) {
+      *p = g->next;
+      generation_free(g);
+    } else {
+      p = &g->next;
+    }
+  }
 }
 
 void service_close(struct service *sv) {
-  if (sv->d && sv->d->loop)
+  if (sv->d && sv->d->loop) {
     ev_timer_stop(sv->d->loop, &sv->retry);
-  watcher_stop(&sv->watch);
+    watcher_stop(&sv->watch);
+  }
+  if (sv->inst && sv->d->workers.n)
+    workers_run(&sv->d->workers, close_job, sv);
   fileset_free(&sv->rejected);
-  if (sv->current)
-    generation_free(sv->current);
-  sv->current = NULL;
-  service_reap(sv, true);
-  service_close_listeners(sv);
-  for (int i = 0; sv->addresses && i < sv->cfg->nlisten; i++)
-    free(sv->addresses[i]);
-  free(sv->fds);
-  free(sv->addresses);
-  sv->fds = NULL;
-  sv->addresses = NULL;
+  fileset_free(&sv->files);
+  if (sv->cfg)
+    service_close_listeners(sv);
+  listener_set_free(&sv->ls, sv->cfg ? sv->cfg->nlisten : 0);
+  free(sv->inst);
+  sv->inst = NULL;
   config_unref(sv->config);
   sv->config = NULL;
+  pthread_mutex_destroy(&sv->lock);
 }

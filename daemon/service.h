@@ -1,74 +1,86 @@
 /* A service: one script from the config, its listeners, and the Lua states
- * that run its code. The daemon opens the listeners once and keeps them;
- * each state (a generation of the code) gets duplicates of them as
- * TcpServer/UdpSocket objects in its service table. A reload starts a new
- * generation beside the running one; the old one stops accepting, gets
- * `stopping` and drains: it is closed when its last connection and task
- * end, or at the shutdown time-out. */
+ * that run its code, one per worker (generation.h). The daemon opens the
+ * listeners once per worker (TCP with SO_REUSEPORT; a UDP listener in
+ * worker 0 only; a Unix one shared) and keeps them; each generation gets
+ * duplicates as TcpServer/UdpSocket objects in its service table.
+ *
+ * Starting and reloading are two steps across the workers: every worker
+ * starts new code with its servers held, and only when all have started
+ * does every worker switch to it (the old generation stops accepting, gets
+ * `stopping` and drains). If one fails, none switches.
+ *
+ * These functions run in the main thread; they reach the workers through
+ * jobs (worker.h), during which the main thread waits. */
 #ifndef LUANET_SERVICE_H
 #define LUANET_SERVICE_H
 
 #include <ev.h>
-#include <lua.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-#include "budget.h"
 #include "config.h"
-#include "lnet.h"
+#include "generation.h"
 #include "watch.h"
 
 struct daemon;
+struct worker;
 
 enum service_status { SERVICE_STARTING, SERVICE_RUNNING, SERVICE_BACKOFF, SERVICE_STOPPED };
 
-/* One loaded copy of a service's code, in a Lua state of its own. */
-struct generation {
-  struct service *sv;
-  lua_State *L;
-  struct lnet_runtime *rt;
-  int table_ref;             /* the service table (in L's registry) */
-  unsigned number;           /* 1 for the first start, +1 per reload */
-  bool draining;             /* stopped accepting; closes once idle */
-  bool quit;                 /* net.quit() was called in it */
-  int quit_code;
-  struct fileset files;      /* the Lua files it runs, as they were loaded */
-  struct budget budget;      /* memory_limit; outlives L, which allocates through it */
-  struct generation *next;   /* in the service's draining list */
+/* The service in one worker. Its draining generations are on the
+ * worker's list (the worker's reaper closes them). */
+struct instance {
+  struct generation *current;
+  struct generation *prepared;   /* started, not yet switched to */
+  char error[1024];              /* why prepared is NULL */
+};
+
+/* The listening descriptors of a block, for every worker. */
+struct listener_set {
+  int *fds;                  /* fds[worker * nlisten + i]; -1: none there */
+  char **addresses;          /* listener i as bound (worker 0's) */
+  unsigned long long made_paths;   /* bit i: we made listener i's Unix path */
 };
 
 struct service {
   struct daemon *d;
   struct config *config;     /* held: the config this service's block is in */
   const struct service_config *cfg;
-  int *fds;                  /* one open listener per cfg->listen */
-  char **addresses;          /* each listener as it is bound */
-  unsigned long long made_paths;   /* bit i: we made listener i's Unix path */
+  int nworkers;
+  struct listener_set ls;
+  struct instance *inst;     /* one per worker */
   enum service_status status;
-  struct generation *current;
-  struct generation *draining;
-  unsigned generations;      /* how many were started */
+  unsigned generations;      /* switches made (a generation's number) */
   unsigned reloads;
   ev_timer retry;            /* a failed start is tried again */
   double backoff;            /* seconds: 1, doubling to SERVICE_BACKOFF_MAX */
+  pthread_mutex_t lock;      /* last_error and the config's state, shared with workers */
   char last_error[1024];
   struct watcher watch;      /* reload = "watch" */
+  struct fileset files;      /* the running code's files (worker 0's) */
   struct fileset rejected;   /* the files as they were when a watched reload failed */
+  atomic_int live;           /* generations alive, in all workers */
+  atomic_bool quit;          /* net.quit() was called in one of them */
+  atomic_int quit_code;
 };
 
 #define SERVICE_BACKOFF_MAX 60.0
 
-/* Opens (or takes from socket activation) the service's listeners; false
- * with "FILE:LINE: service "NAME": ADDRESS: why" in err. Holds config. */
+/* Opens (or takes from socket activation) the service's listeners for
+ * every worker; false with "FILE:LINE: service "NAME": ADDRESS: why" in
+ * err. Holds config. */
 bool service_open(struct service *sv, struct daemon *d, struct config *config,
                   const struct service_config *cfg, char *err, size_t errlen);
-/* Starts the code; a failure is logged and tried again with back-off. */
+/* Starts the code in every worker; a failure is logged and tried again
+ * with back-off. */
 void service_start(struct service *sv);
-/* Starts the code anew beside the running generation and switches to it,
- * handing it a copy of the running one's service.state; false with the
- * error (FILE:LINE: message) when it does not start, and the running code
- * goes on. */
+/* Starts the code anew beside the running generations and switches to it,
+ * handing each worker's new state a copy of its old service.state; false
+ * with the error (FILE:LINE: message) when it does not start anywhere, and
+ * the running code goes on. */
 bool service_reload(struct service *sv, char *err, size_t errlen);
 /* A new block for the service from a re-read config: listeners that stay
  * keep their descriptors, new ones are opened, and the code reloads. On
@@ -79,17 +91,20 @@ bool service_reconfigure(struct service *sv, struct config *config, const struct
 void service_adopt(struct service *sv, struct config *config, const struct service_config *cfg);
 /* A file the running code was loaded from that changed since, or NULL. */
 const char *service_code_changed(const struct service *sv);
-/* Stops taking connections: the running generation drains. */
+/* Stops taking connections: the running generations drain. */
 void service_stop(struct service *sv);
 /* Closes the daemon's own listening descriptors (at shutdown). */
 void service_close_listeners(struct service *sv);
-/* Closes the generations that are idle (all of them when `force`) and
- * acts on net.quit(). Returns whether any generation is left draining. */
-bool service_reap(struct service *sv, bool force);
-/* Connections open in all its generations. */
-int service_connections(const struct service *sv);
-/* One or more lines for `ctl status`. */
-void service_describe(const struct service *sv, FILE *out);
+/* Acts on a net.quit() from any worker. */
+void service_check_quit(struct service *sv);
+/* Open connections (of every generation) and the lines of `ctl status`. */
+int service_connections(struct service *sv);
+void service_describe(struct service *sv, FILE *out);
+/* Closes every generation (in the workers) and frees what it holds. */
 void service_close(struct service *sv);
+
+/* From generations, in worker threads: */
+void service_note_error(struct service *sv, const char *msg);
+void service_request_quit(struct service *sv, int code);
 
 #endif

@@ -36,6 +36,7 @@ struct tcp_server {
   int max_pending;
   lua_Integer pending_head, pending_tail;
   bool paused;               /* pauseAccepting() */
+  bool held;                 /* the daemon's: a reload not yet switched to */
   enum socket_error error;
   const char *error_string;
   struct lnet_wait wait;
@@ -57,7 +58,7 @@ static bool at_capacity(const struct lnet_runtime *rt) {
 
 /* Accepting runs while listening, not paused, not full, under capacity. */
 static void update_accepting(struct tcp_server *sv) {
-  bool want = sv->fd >= 0 && !sv->paused && !ev_is_active(&sv->retry) &&
+  bool want = sv->fd >= 0 && !sv->paused && !sv->held && !ev_is_active(&sv->retry) &&
               pending_count(sv) < sv->max_pending && !at_capacity(sv->rt);
   if (want && !ev_is_active(&sv->io))
     ev_io_start(sv->rt->loop, &sv->io);
@@ -348,6 +349,12 @@ static int tcp_server_new(lua_State *L) {
   lua_newtable(L);
   lua_setiuservalue(L, -2, 2);
   return 1;
+}
+
+void tcp_server_hold(lua_State *L, int idx, bool held) {
+  struct tcp_server *sv = luaL_checkudata(L, idx, LNET_TCPSERVER);
+  sv->held = held;
+  update_accepting(sv);
 }
 
 void tcp_server_push_listening(lua_State *L, int fd) {

@@ -3,9 +3,13 @@
 #define LUANET_TCP_SERVER_H
 
 #include <lua.h>
+#include <stdbool.h>
 
 /* [-0, +1, m] A TcpServer accepting on fd, a listening socket it now
  * owns, as if listen() had opened it. The runtime must be open. */
 void tcp_server_push_listening(lua_State *L, int fd);
+/* A held server does not accept (the daemon holds a new generation's
+ * servers until it switches to it); the backlog keeps what comes. */
+void tcp_server_hold(lua_State *L, int idx, bool held);
 
 #endif

@@ -81,6 +81,17 @@ void fileset_restat(const struct fileset *fs, struct fileset *out) {
     add(out, fs->files[i].path);
 }
 
+void fileset_copy(const struct fileset *src, struct fileset *out) {
+  memset(out, 0, sizeof *out);
+  if (src->n == 0 || !(out->files = calloc((size_t)src->n, sizeof *out->files)))
+    return;
+  for (int i = 0; i < src->n; i++) {
+    out->files[i] = src->files[i];
+    out->files[i].path = strdup(src->files[i].path);
+  }
+  out->n = src->n;
+}
+
 bool fileset_equal(const struct fileset *a, const struct fileset *b) {
   if (a->n != b->n)
     return false;

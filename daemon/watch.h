@@ -35,6 +35,8 @@ const char *fileset_changed(const struct fileset *fs);
 /* The same paths with their signatures now. */
 void fileset_restat(const struct fileset *fs, struct fileset *out);
 bool fileset_equal(const struct fileset *a, const struct fileset *b);
+/* A copy of src (paths and signatures as they were). */
+void fileset_copy(const struct fileset *src, struct fileset *out);
 void fileset_free(struct fileset *fs);
 
 struct watcher {

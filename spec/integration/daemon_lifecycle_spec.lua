@@ -367,7 +367,7 @@ service "ver" { script = "ver.lua", listen = "tcp://127.0.0.1:0" }
       assert.are.same("reloads=1", s.ver[6])
       assert.is_not_nil(s.draining.ver, s.raw)
       assert.are.same(1, #s.draining.ver, s.raw)
-      assert.is_truthy(s.draining.ver[1]:find("^ver\tdraining\tgeneration=1\tconnections=1\ttasks=%d+\tlua=%d+KiB$"),
+      assert.is_truthy(s.draining.ver[1]:find("^ver\tdraining\tgeneration=1\tconnections=1\ttasks=%d+\tlua=%d+KiB\tworker=1$"),
         s.draining.ver[1])
 
       -- The old connection ends: the old generation is closed.

@@ -1,0 +1,308 @@
+#include "generation.h"
+#include "daemon.h"
+#include "log.h"
+#include "plain_copy.h"
+#include "service.h"
+#include "state.h"
+#include "tcp_server.h"
+#include "udp_socket.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const LOG_FUNCTIONS[] = { "debug", "info", "warn", "error" };
+
+/* ---- what a generation's runtime reports to the daemon ---- */
+
+static void generation_log(struct lnet_runtime *rt, const char *level, const char *msg) {
+  struct generation *g = rt->owner;
+  enum log_level lv = LOG_ERROR;
+  log_level_parse(level, &lv);
+  log_line(lv, g->sv->cfg->name, msg);
+  if (lv == LOG_ERROR) {
+    size_t n = strcspn(msg, "\n");   /* a traceback's message */
+    if (n >= sizeof g->error)
+      n = sizeof g->error - 1;
+    memcpy(g->error, msg, n);
+    g->error[n] = '\0';
+    service_note_error(g->sv, g->error);
+  }
+}
+
+/* net.quit(code) in a service stops that service: the main thread does it,
+ * in every worker, not the slot that called it. */
+static void generation_quit(struct lnet_runtime *rt, int code) {
+  struct generation *g = rt->owner;
+  service_request_quit(g->sv, code);
+}
+
+/* lua_pcall in the generation's state, where its memory_limit applies. */
+static int protected_call(struct generation *g, int nargs, int nres) {
+  g->budget.protected_depth++;
+  int status = lua_pcall(g->L, nargs, nres, 0);
+  g->budget.protected_depth--;
+  return status;
+}
+
+/* ---- the service table ---- */
+
+/* service.log.LEVEL(...): the arguments as print() joins them. */
+static int service_log_call(lua_State *L) {
+  struct generation *g = lua_touserdata(L, lua_upvalueindex(1));
+  enum log_level level = (enum log_level)lua_tointeger(L, lua_upvalueindex(2));
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1)
+      luaL_addchar(&b, ' ');
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  log_line(level, g->sv->cfg->name, lua_tostring(L, -1));
+  return 0;
+}
+
+static void push_log_table(lua_State *L, struct generation *g) {
+  lua_createtable(L, 0, 4);
+  for (int i = LOG_DEBUG; i <= LOG_ERROR; i++) {
+    lua_pushlightuserdata(L, g);
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, service_log_call, 2);
+    lua_setfield(L, -2, LOG_FUNCTIONS[i]);
+  }
+}
+
+/* Each listener as an object of this state, on a duplicate of the
+ * daemon's descriptor (closing it here leaves the daemon's open); false
+ * where this worker has none (a UDP listener lives in worker 0). */
+static void push_listeners(lua_State *L, const struct service_config *cfg, const int *fds) {
+  lua_createtable(L, cfg->nlisten, 0);
+  for (int i = 0; i < cfg->nlisten; i++) {
+    const struct listener_config *l = &cfg->listen[i];
+    if (fds[i] < 0) {
+      lua_pushboolean(L, 0);
+    } else {
+      int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+      if (fd < 0)
+        luaL_error(L, "%s: cannot duplicate the listener: %s", l->url, strerror(errno));
+      if (l->kind == LISTENER_UDP) {
+        udp_socket_push_bound(L, fd);
+      } else {
+        tcp_server_push_listening(L, fd);
+        tcp_server_hold(L, -1, true);   /* until generation_release */
+      }
+    }
+    if (l->name) {
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, l->name);
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+/* In a protected call, with the generation, the options (or nil), the
+ * resolver settings (or nil) and the fds (light userdata) as arguments:
+ * loads the library and the script, and leaves the main chunk and the
+ * service table for the caller to run as a task. */
+static int generation_setup(lua_State *L) {
+  struct generation *g = lua_touserdata(L, 1);
+  const int *fds = lua_touserdata(L, 4);
+  const struct service_config *cfg = g->sv->cfg;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "luanet");
+  lua_call(L, 1, 1);
+  int net = lua_gettop(L);
+  if (!lua_isnil(L, 3)) {   /* resolver = { servers, timeout, tries } */
+    lua_getfield(L, net, "HostInfo");
+    lua_getfield(L, -1, "setNameServers");
+    lua_getfield(L, 3, "servers");
+    lua_createtable(L, 0, 2);
+    lua_getfield(L, 3, "timeout");
+    lua_setfield(L, -2, "timeout");
+    lua_getfield(L, 3, "tries");
+    lua_setfield(L, -2, "tries");
+    lua_call(L, 2, 0);
+    lua_pop(L, 1);
+  }
+  if (luaL_loadfile(L, cfg->script) != LUA_OK)
+    return lua_error(L);
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, cfg->name);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, g->w->index + 1);
+  lua_setfield(L, -2, "worker");
+  if (lua_isnil(L, 2))
+    lua_newtable(L);
+  else
+    lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "options");
+  push_listeners(L, cfg, fds);
+  lua_setfield(L, -2, "listeners");
+  push_log_table(L, g);
+  lua_setfield(L, -2, "log");
+  lua_newtable(L);
+  lua_setfield(L, -2, "state");
+  signal_new(L);
+  lua_setfield(L, -2, "stopping");
+  lua_pushvalue(L, -1);
+  g->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 2;
+}
+
+/* The config's option and resolver tables, copied into L. The config's
+ * state is shared by the workers: the main thread waits while they start
+ * (workers_run), so each reads it under the service's lock. */
+static bool push_settings(struct service *sv, lua_State *L, char *err, size_t errlen) {
+  lua_State *C = sv->config->L;
+  const int refs[2] = { sv->cfg->options_ref, sv->config->resolver_ref };
+  bool ok = true;
+  pthread_mutex_lock(&sv->lock);
+  for (int i = 0; i < 2 && ok; i++) {
+    if (refs[i] == LUA_NOREF) {
+      lua_pushnil(L);
+      continue;
+    }
+    lua_rawgeti(C, LUA_REGISTRYINDEX, refs[i]);
+    ok = plain_copy(C, -1, L, i == 0 ? "options" : "resolver", err, errlen);
+    lua_pop(C, 1);
+  }
+  pthread_mutex_unlock(&sv->lock);
+  return ok;
+}
+
+/* The running generation's service.state, copied into L's service table
+ * (at the top of L's stack): the snapshot a reload hands on. */
+static bool hand_over_state(struct generation *old, lua_State *L, char *err, size_t errlen) {
+  lua_State *O = old->L;
+  lua_rawgeti(O, LUA_REGISTRYINDEX, old->table_ref);
+  lua_getfield(O, -1, "state");
+  bool ok = plain_copy(O, -1, L, "service.state", err, errlen);
+  lua_pop(O, 2);
+  if (ok)
+    lua_setfield(L, -2, "state");
+  return ok;
+}
+
+void generation_free(struct generation *g) {
+  if (g->L) {
+    lua_close(g->L);
+    atomic_fetch_sub(&g->w->live, 1);
+    atomic_fetch_sub(&g->sv->live, 1);
+  }
+  fileset_free(&g->files);
+  free(g);
+}
+
+struct generation *generation_start(struct service *sv, struct worker *w, const int *fds,
+                                    struct generation *old, unsigned number, char *err, size_t errlen) {
+  struct generation *g = calloc(1, sizeof *g);
+  if (g)
+    g->budget.limit = sv->cfg->memory_limit;
+  if (!g || !(g->L = state_new_budget(&g->budget))) {
+    snprintf(err, errlen, "not enough memory for a new Lua state");
+    free(g);
+    return NULL;
+  }
+  atomic_fetch_add(&w->live, 1);
+  atomic_fetch_add(&sv->live, 1);
+  g->sv = sv;
+  g->w = w;
+  g->table_ref = LUA_NOREF;
+  g->number = number;
+  lua_State *L = g->L;
+  g->rt = runtime_attach(L, w->loop);
+  g->rt->owner = g;
+  g->rt->log = generation_log;
+  g->rt->on_quit = generation_quit;
+  g->rt->budget = &g->budget;
+  g->rt->cpu_limit_ms = sv->cfg->cpu_limit_ms;
+  g->rt->max_connections = sv->cfg->max_connections;
+  lua_pushcfunction(L, generation_setup);
+  lua_pushlightuserdata(L, g);
+  if (!push_settings(sv, L, err, errlen)) {
+    generation_free(g);
+    return NULL;
+  }
+  lua_pushlightuserdata(L, (void *)fds);
+  if (protected_call(g, 4, 2) != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error while loading");
+    generation_free(g);
+    return NULL;
+  }
+  if (old && !hand_over_state(old, L, err, errlen)) {
+    generation_free(g);
+    return NULL;
+  }
+  /* Started: the main chunk ran to its end or to its first wait. The
+   * error, if any, was logged; its first line is the answer. */
+  g->error[0] = '\0';
+  if (task_call(g->rt, L, 1, NULL) == TASK_FAILED) {
+    snprintf(err, errlen, "%s", g->error[0] ? g->error : "the main chunk failed");
+    generation_free(g);
+    return NULL;
+  }
+  fileset_collect(L, sv->cfg->script, &g->files);
+  return g;
+}
+
+/* Releases the held TCP servers of the service table; or closes every
+ * listener and emits `stopping`. */
+static int for_each_listener(lua_State *L) {
+  struct generation *g = lua_touserdata(L, 1);
+  bool release = lua_toboolean(L, 2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, g->table_ref);
+  lua_getfield(L, -1, "listeners");
+  int n = (int)luaL_len(L, -1);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    if (release) {
+      if (luaL_testudata(L, -1, LNET_TCPSERVER))
+        tcp_server_hold(L, -1, false);
+    } else if (luaL_getmetafield(L, -1, "__close") != LUA_TNIL) {
+      /* __close: stop listening, and let go of connections nobody took. */
+      lua_pushvalue(L, -2);
+      lua_call(L, 1, 0);
+    }
+    lua_pop(L, 1);
+  }
+  if (!release) {
+    lua_getfield(L, -2, "stopping");
+    signal_emit(g->rt, L, lua_gettop(L), 0, 0, NULL, NULL);
+  }
+  return 0;
+}
+
+static void listeners_call(struct generation *g, bool release) {
+  lua_State *L = g->L;
+  lua_pushcfunction(L, for_each_listener);
+  lua_pushlightuserdata(L, g);
+  lua_pushboolean(L, release);
+  if (protected_call(g, 2, 0) != LUA_OK) {
+    log_printf(LOG_ERROR, g->sv->cfg->name, "while %s: %s", release ? "starting" : "stopping",
+               lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+}
+
+void generation_release(struct generation *g) {
+  listeners_call(g, true);
+}
+
+void generation_stop(struct generation *g) {
+  g->draining = true;
+  listeners_call(g, false);
+}
+
+bool generation_idle(const struct generation *g) {
+  return g->rt->open_sockets == 0 && g->rt->suspended_tasks == 0;
+}
+
+double generation_lua_kib(const struct generation *g) {
+  return lua_gc(g->L, LUA_GCCOUNT, 0) + lua_gc(g->L, LUA_GCCOUNTB, 0) / 1024.0;
+}
