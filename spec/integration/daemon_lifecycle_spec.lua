@@ -77,43 +77,7 @@ end
 
 local function pattern_escape(s) return (s:gsub("%p", "%%%0")) end
 
--- A line client: c.lines collects every line received; c.ask(line) sends a
--- line and returns the next line that comes back (nil on time-out).
-local function client(port)
-  local sock = net.TcpSocket()
-  local c = { sock = sock, buf = "", lines = {}, closed = false, connected = false }
-  sock.connected:connect(function() c.connected = true end)
-  sock.readyRead:connect(function()
-    c.buf = c.buf .. sock:readAll()
-    for line in c.buf:gmatch("([^\n]*)\n") do c.lines[#c.lines + 1] = line end
-    c.buf = c.buf:match("[^\n]*$")
-  end)
-  sock.disconnected:connect(function() c.closed = true end)
-  sock.errorOccurred:connect(function()
-    c.error = tostring(sock:error())
-    c.error_string = sock:errorString()
-  end)
-  sock:connectToHost("127.0.0.1", port)
-  function c.wait_connected(ms)
-    helper.run(ms or helper.TIMEOUT, function() return c.connected or c.error ~= nil end)
-    return c.connected
-  end
-  function c.ask(line, ms)
-    local n = #c.lines
-    sock:write(line .. "\n")
-    helper.run(ms or helper.TIMEOUT, function() return #c.lines > n or c.closed end)
-    return c.lines[n + 1]
-  end
-  function c.wait_line(text, ms)
-    helper.run(ms or helper.TIMEOUT, function()
-      for _, l in ipairs(c.lines) do if l == text then return true end end
-      return false
-    end)
-    for _, l in ipairs(c.lines) do if l == text then return true end end
-    return false
-  end
-  return c
-end
+local client = require("support.line_client").connect
 
 -- What a test started, ended after it whether it passed or not (busted
 -- keeps only one finally per it).

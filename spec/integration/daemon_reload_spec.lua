@@ -94,35 +94,7 @@ local function save(path, text)
   assert(os.rename(path .. ".tmp", path))
 end
 
--- A line client: c.lines collects every line received; c.ask(line) sends a
--- line and returns the next line that comes back (nil on time-out).
-local function client(port)
-  local sock = net.TcpSocket()
-  local c = { sock = sock, buf = "", lines = {}, closed = false, connected = false }
-  sock.connected:connect(function() c.connected = true end)
-  sock.readyRead:connect(function()
-    c.buf = c.buf .. sock:readAll()
-    for line in c.buf:gmatch("([^\n]*)\n") do c.lines[#c.lines + 1] = line end
-    c.buf = c.buf:match("[^\n]*$")
-  end)
-  sock.disconnected:connect(function() c.closed = true end)
-  sock.errorOccurred:connect(function()
-    c.error = tostring(sock:error())
-    c.error_string = sock:errorString()
-  end)
-  sock:connectToHost("127.0.0.1", port)
-  function c.wait_connected(ms)
-    helper.run(ms or helper.TIMEOUT, function() return c.connected or c.error ~= nil end)
-    return c.connected
-  end
-  function c.ask(line, ms)
-    local n = #c.lines
-    sock:write(line .. "\n")
-    helper.run(ms or helper.TIMEOUT, function() return #c.lines > n or c.closed end)
-    return c.lines[n + 1]
-  end
-  return c
-end
+local client = require("support.line_client").connect
 
 -- What a test started, ended after it whether it passed or not.
 local cleanups = {}
@@ -219,28 +191,8 @@ end
 -- luanetd on DIR/luanetd.conf, written beforehand by the caller (for
 -- configs that name their own directory); the same handle as dh.start's.
 local function start_in(dir, name)
-  local d = { dir = dir, conf = dir .. "/luanetd.conf", control = dir .. "/ctl.sock" }
-  d.proc = helper.spawn(helper.quote_all(helper.LUANETD, "-c", d.conf))
-  on_cleanup(function()
-    d.proc.cleanup()
-    os.execute("rm -rf " .. helper.quote(dir))
-  end)
-  function d.log() return d.proc.stderr() end
-  function d.wait_log(pattern, ms)
-    local found
-    helper.run(ms or helper.TIMEOUT, function()
-      found = table.pack(d.log():match(pattern))
-      return found[1] ~= nil
-    end)
-    return table.unpack(found, 1, found.n)
-  end
-  function d.ctl(...) return dh.ctl(d.control, ...) end
-  function d.pid() return d.proc.pid() end
-  function d.kill(sig) d.proc.kill(sig) end
-  function d.stop(ms)
-    d.proc.kill("TERM")
-    return d.proc.wait(ms or helper.TIMEOUT * 3)
-  end
+  local d = dh.handle(dir, dir .. "/luanetd.conf", dir .. "/ctl.sock")
+  on_cleanup(d.cleanup)
   local port = d.wait_log("info " .. name .. " started [^\n]*, listening on tcp://127%.0%.0%.1:(%d+)")
   assert(port, "luanetd did not start " .. name .. ":\n" .. d.log())
   d.listen_port = math.tointeger(tonumber(port))

@@ -51,22 +51,14 @@ function dh.ctl(control, ...)
   return helper.execute(helper.quote_all(helper.LUANETD, "ctl", "-s", control, ...))
 end
 
--- Starts luanetd on the config and waits until each service in
--- opts.wait (default: every `service "NAME"` of the config) has logged
--- "started". opts.env: a prefix for the command ("VAR=x"); opts.wrap: a
--- command to run luanetd under. Raises with the log when it does not start.
-function dh.start(config_text, files, opts)
-  opts = opts or {}
-  local dir, conf = dh.prepare(config_text, files)
-  local d = { dir = dir, conf = conf, control = dir .. "/ctl.sock" }
-  local control = config_text:match('control%s*=%s*"([^"]+)"')
-  if control then d.control = control end
-  local cmd = helper.quote_all(helper.LUANETD, "-c", conf)
-  if opts.wrap then cmd = opts.wrap .. " " .. cmd end
-  if opts.env then cmd = "env " .. opts.env .. " " .. cmd end
-  d.proc = helper.spawn(cmd)
+-- A handle on `luanetd -c conf` started now (cmd: the command line, by
+-- default the plain one): log(), wait_log(pattern, ms) -> captures,
+-- addresses(name), port(name, i), ctl(...), pid(), kill(sig), stop(ms)
+-- -> exit code, cleanup() (which also removes dir).
+function dh.handle(dir, conf, control, cmd)
+  local d = { dir = dir, conf = conf, control = control }
+  d.proc = helper.spawn(cmd or helper.quote_all(helper.LUANETD, "-c", conf))
   function d.log() return d.proc.stderr() end
-  -- Waits for a log line matching `pattern`; returns its captures.
   function d.wait_log(pattern, ms)
     local found
     helper.run(ms or helper.TIMEOUT, function()
@@ -98,6 +90,21 @@ function dh.start(config_text, files, opts)
     d.proc.cleanup()
     os.execute("rm -rf " .. helper.quote(dir))
   end
+  return d
+end
+
+-- Starts luanetd on the config and waits until each service in
+-- opts.wait (default: every `service "NAME"` of the config) has logged
+-- "started". opts.env: a prefix for the command ("VAR=x"); opts.wrap: a
+-- command to run luanetd under. Raises with the log when it does not start.
+function dh.start(config_text, files, opts)
+  opts = opts or {}
+  local dir, conf = dh.prepare(config_text, files)
+  local control = config_text:match('control%s*=%s*"([^"]+)"')
+  local cmd = helper.quote_all(helper.LUANETD, "-c", conf)
+  if opts.wrap then cmd = opts.wrap .. " " .. cmd end
+  if opts.env then cmd = "env " .. opts.env .. " " .. cmd end
+  local d = dh.handle(dir, conf, control or dir .. "/ctl.sock", cmd)
   local names = opts.wait
   if not names then
     names = {}
