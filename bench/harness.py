@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import reload_phase
+import workers_phase
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -898,6 +899,8 @@ def write_results(run, args, elapsed):
         tables.append((name, table, wres["targets"]))
     if "reload" in run:
         lines += reload_phase.section(run["reload"])
+    if "workers" in run:
+        lines += workers_phase.section(run["workers"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -918,7 +921,7 @@ def main():
                     help="comma-separated, of: " + ", ".join(WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload")
+                    "rounds,strace,cachegrind,memory,first,reload,workers")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -971,6 +974,10 @@ def main():
         log("reload: luanetd under load, %d reloads" % 20)
         run["reload"] = reload_phase.run(ROOT, SERVER_CPU, LOAD_CPU, 10 if args.quick else args.reload_secs,
                                          20, OUT / "logs")
+    if "workers" not in skip:
+        log("workers: 1 vs 2 workers, and a runaway neighbour")
+        run["workers"] = workers_phase.run(ROOT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 3,
+                                           2 if args.quick else args.secs, OUT / "logs")
     elapsed = time.monotonic() - start
     md, tables = write_results(run, args, elapsed)
     (OUT / "results.json").write_text(json.dumps(run, indent=1, default=str))
@@ -983,6 +990,8 @@ def main():
         for e in run["workloads"][name]["errors"]:
             errors += 1
             print("  error: %s" % e.splitlines()[0])
+    if "workers" in run:
+        print("\n".join(workers_phase.section(run["workers"])))
     if "reload" in run:
         print("\n".join(reload_phase.section(run["reload"])))
         rel = run["reload"]
