@@ -22,7 +22,7 @@ static void generation_log(struct lnet_runtime *rt, const char *level, const cha
   struct generation *g = rt->owner;
   enum log_level lv = LOG_ERROR;
   log_level_parse(level, &lv);
-  log_line(lv, g->sv->cfg->name, msg);
+  log_line(lv, g->name, msg);
   if (lv == LOG_ERROR) {
     size_t n = strcspn(msg, "\n");   /* a traceback's message */
     if (n >= sizeof g->error)
@@ -64,7 +64,7 @@ static int service_log_call(lua_State *L) {
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
-  log_line(level, g->sv->cfg->name, lua_tostring(L, -1));
+  log_line(level, g->name, lua_tostring(L, -1));
   return 0;
 }
 
@@ -212,6 +212,9 @@ struct generation *generation_start(struct service *sv, struct worker *w, const 
   atomic_fetch_add(&w->live, 1);
   atomic_fetch_add(&sv->live, 1);
   g->sv = sv;
+  /* Its own copy: a SIGHUP may give the service another config (and free
+   * the old one) while this worker logs. */
+  snprintf(g->name, sizeof g->name, "%s", sv->cfg->name);
   g->w = w;
   g->table_ref = LUA_NOREF;
   g->number = number;
@@ -284,7 +287,7 @@ static void listeners_call(struct generation *g, bool release) {
   lua_pushlightuserdata(L, g);
   lua_pushboolean(L, release);
   if (protected_call(g, 2, 0) != LUA_OK) {
-    log_printf(LOG_ERROR, g->sv->cfg->name, "while %s: %s", release ? "starting" : "stopping",
+    log_printf(LOG_ERROR, g->name, "while %s: %s", release ? "starting" : "stopping",
                lua_tostring(L, -1));
     lua_pop(L, 1);
   }

@@ -27,7 +27,8 @@ struct generation {
   bool draining;             /* stopped accepting; closes once idle */
   struct fileset files;      /* the Lua files it runs, as they were loaded */
   char error[1024];          /* the first line of the last error it logged */
-  struct generation *next;   /* in its instance's draining list */
+  char name[64];             /* the service's, for log lines from this thread */
+  struct generation *next;   /* in its worker's draining list */
 };
 
 /* Loads and starts sv's code in worker w, on the listener descriptors

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +9,11 @@
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
-static enum log_level min_level = LOG_INFO;
+static _Atomic int min_level = LOG_INFO;   /* a SIGHUP sets it while workers log */
+
+/* Workers log from their threads: one line at a time, and one repeat
+ * count. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The last error line printed, and how often it came again since. */
 static struct {
@@ -75,13 +81,7 @@ static void flatten(const char *msg, char *out, size_t size) {
   out[n] = '\0';
 }
 
-void log_line(enum log_level level, const char *service, const char *msg) {
-  if (level < min_level)
-    return;
-  char text[1024];
-  flatten(msg, text, sizeof text);
-  if (!service)
-    service = "luanetd";
+static void log_line_locked(enum log_level level, const char *service, const char *text) {
   bool same = level == LOG_ERROR && strcmp(text, last.text) == 0 && strcmp(service, last.service) == 0;
   if (same) {
     last.repeats++;
@@ -100,6 +100,16 @@ void log_line(enum log_level level, const char *service, const char *msg) {
   write_line(level, service, text);
 }
 
+void log_line(enum log_level level, const char *service, const char *msg) {
+  if (level < min_level)
+    return;
+  char text[1024];
+  flatten(msg, text, sizeof text);
+  pthread_mutex_lock(&lock);
+  log_line_locked(level, service ? service : "luanetd", text);
+  pthread_mutex_unlock(&lock);
+}
+
 void log_printf(enum log_level level, const char *service, const char *fmt, ...) {
   char msg[2048];
   va_list ap;
@@ -110,10 +120,14 @@ void log_printf(enum log_level level, const char *service, const char *fmt, ...)
 }
 
 void log_tick(void) {
+  pthread_mutex_lock(&lock);
   if (last.repeats > 0 && time(NULL) - last.since >= 1)
     report_repeats();
+  pthread_mutex_unlock(&lock);
 }
 
 void log_flush(void) {
+  pthread_mutex_lock(&lock);
   report_repeats();
+  pthread_mutex_unlock(&lock);
 }

@@ -34,7 +34,7 @@ bool worker_reap(struct worker *w, bool force) {
     struct generation *g = *p;
     if (force || generation_idle(g)) {
       if (!generation_idle(g))
-        log_printf(LOG_WARN, g->sv->cfg->name, "closing generation %u with %d connections open", g->number,
+        log_printf(LOG_WARN, g->name, "closing generation %u with %d connections open", g->number,
                    g->rt->open_sockets);
       *p = g->next;
       generation_free(g);

@@ -314,8 +314,8 @@ local function sandbox(path, lines)
   local env = {}
   function env.service(name)
     local line = caller_line()
-    if type(name) ~= "string" or not name:match("^[%w_.-]+$") then
-      fail_at(line, ("service name must be a word (letters, digits, _ . -), not %s"):format(
+    if type(name) ~= "string" or not name:match("^[%w_.-]+$") or #name > 63 then
+      fail_at(line, ("service name must be a word of at most 63 letters, digits, _ . or -, not %s"):format(
         type(name) == "string" and ("%q"):format(name) or type(name)))
     end
     if by_name[name] then
