@@ -101,7 +101,7 @@ static void log_line_locked(enum log_level level, const char *service, const cha
 }
 
 void log_line(enum log_level level, const char *service, const char *msg) {
-  if (level < min_level)
+  if ((int)level < atomic_load(&min_level))
     return;
   char text[1024];
   flatten(msg, text, sizeof text);
