@@ -57,6 +57,8 @@ struct lnet_runtime {
   double slice_start;        /* when the running resume was first seen by the hook */
   int max_connections;       /* open_sockets at which servers stop accepting */
   unsigned long memory_errors;   /* tasks that failed for want of memory */
+  lua_State *cpu_stopped;    /* the task the cpu_limit hook just stopped */
+  char cpu_message[320];     /* and why */
   struct tcp_server *listening;   /* the servers that accept, for max_connections */
   /* Set by the daemon for a service's state; NULL when a script runs alone. */
   void *owner;

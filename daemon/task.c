@@ -31,8 +31,12 @@ static double monotonic_ms(void) {
 }
 
 /* cpu_limit: a count hook on every task. The first call in a resume
- * starts its clock; a later one past the limit raises in the task, naming
- * the slot (the function at the bottom of the task) and where it was. */
+ * starts its clock; a later one past the limit stops the task, naming the
+ * slot (the function at the bottom of the task) and where it was. It
+ * stops it by yielding from the hook, which no pcall in the script can
+ * catch (an error could be); task_settle then ends the task as failed.
+ * Where the task cannot yield (inside a metamethod called from C, say) it
+ * raises instead. */
 static void cpu_hook(lua_State *co, lua_Debug *ar) {
   struct lnet_runtime *rt = *(struct lnet_runtime **)lua_getextraspace(co);
   double now = monotonic_ms();
@@ -53,9 +57,19 @@ static void cpu_hook(lua_State *co, lua_Debug *ar) {
     level++;
   }
   if (found >= 0 && lua_getstack(co, found, &slot) && lua_getinfo(co, "S", &slot))
-    luaL_error(co, "cpu_limit (%d ms) exceeded: stopped the slot defined at %s:%d, at %s",
-               (int)rt->cpu_limit_ms, slot.short_src, slot.linedefined, at);
-  luaL_error(co, "cpu_limit (%d ms) exceeded: stopped at %s", (int)rt->cpu_limit_ms, at);
+    snprintf(rt->cpu_message, sizeof rt->cpu_message,
+             "cpu_limit (%d ms) exceeded: stopped the slot defined at %s:%d, at %s", (int)rt->cpu_limit_ms,
+             slot.short_src, slot.linedefined, at);
+  else
+    snprintf(rt->cpu_message, sizeof rt->cpu_message, "cpu_limit (%d ms) exceeded: stopped at %s",
+             (int)rt->cpu_limit_ms, at);
+  if (lua_isyieldable(co)) {
+    rt->cpu_stopped = co;
+    lua_yield(co, 0);
+    return;
+  }
+  lua_pushstring(co, rt->cpu_message);
+  lua_error(co);
 }
 
 static lua_State *task_take(struct lnet_runtime *rt, lua_State *L) {
@@ -86,11 +100,12 @@ static void task_release(struct lnet_runtime *rt, lua_State *co) {
   lua_pop(L, 1);
 }
 
-static void task_report(struct lnet_runtime *rt, lua_State *co) {
+static void task_report(struct lnet_runtime *rt, lua_State *co, const char *msg) {
   lua_State *L = rt->L;
-  const char *msg = lua_tostring(co, -1);
   if (!msg)
-    msg = luaL_typename(co, -1) ;
+    msg = lua_tostring(co, -1);
+  if (!msg)
+    msg = luaL_typename(co, -1);
   luaL_traceback(L, co, msg, 0);
   lnet_log(rt, "error", "%s", lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -117,20 +132,28 @@ static struct lnet_task_hook task_take_hook(struct lnet_runtime *rt, lua_State *
 static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int status,
                                     int nres, bool resumed) {
   enum task_status st;
-  if (status == LUA_YIELD) {
+  if (status == LUA_YIELD && rt->cpu_stopped == co) {   /* the cpu_limit hook */
+    rt->cpu_stopped = NULL;
+    task_report(rt, co, rt->cpu_message);
+    lua_resetthread(co);
+    st = TASK_FAILED;
+  } else if (status == LUA_YIELD) {
     lua_pop(co, nres);
     return TASK_SUSPENDED;
-  }
-  if (status == LUA_OK) {
+  } else if (status == LUA_OK) {
     if (lua_gettop(co) != 0)   /* a slot's return values */
       lua_settop(co, 0);
     st = TASK_FINISHED;
   } else {
-    if (status == LUA_ERRMEM)
-      rt->memory_errors++;
-    task_report(rt, co);
+    task_report(rt, co, NULL);
     lua_resetthread(co);
     st = TASK_FAILED;
+    if (status == LUA_ERRMEM) {
+      /* What the failed slot allocated is garbage now: collect it before
+       * anything else of this state has to fit under the limit. */
+      rt->memory_errors++;
+      lua_gc(rt->L, LUA_GCCOLLECT, 0);
+    }
   }
   struct lnet_task_hook hook = { NULL, NULL };
   if (resumed)

@@ -403,6 +403,8 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     rt->scratch_busy = false;
   }
   charge_buffers(s);
+  if (s->fd >= 0 && budget_over(rt->budget))
+    lua_gc(L, LUA_GCCOLLECT, 0);   /* garbage counts too: it may be all that is over */
   if (s->fd >= 0 && budget_over(rt->budget)) {
     lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
     emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
