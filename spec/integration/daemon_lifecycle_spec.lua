@@ -6,6 +6,9 @@
 -- in-process TcpSocket on 127.0.0.1.
 local helper = require "helper"
 local dh = require "support.daemon_helper"
+local kit = dh.kit()
+local start, on_cleanup = kit.start, kit.on_cleanup
+local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local net = helper.net
 
 -- A line service: answers each line with "TAG:line". A line "boom" raises
@@ -68,27 +71,11 @@ local function lines_version(v)
   return (LINES:gsub('local VERSION = "v1"', ('local VERSION = %q'):format(v), 1))
 end
 
--- The line of `text` on which `needle` first appears.
-local function line_of(text, needle)
-  local at = assert(text:find(needle, 1, true), needle)
-  local _, n = text:sub(1, at):gsub("\n", "")
-  return n + 1
-end
 
-local function pattern_escape(s) return (s:gsub("%p", "%%%0")) end
 
 local client = require("support.line_client").connect
 
--- What a test started, ended after it whether it passed or not (busted
--- keeps only one finally per it).
-local cleanups = {}
-local function on_cleanup(fn) cleanups[#cleanups + 1] = fn end
 
-local function start(config, files, opts)
-  local d = dh.start(config, files, opts)
-  on_cleanup(d.cleanup)
-  return d
-end
 
 -- One line service "grace" with the given shutdown_timeout (ms).
 local function start_grace(shutdown_timeout)
@@ -105,23 +92,6 @@ local function connect(port)
   return c
 end
 
--- ctl status as { [name] = fields, draining = { name -> { lines } } }.
-local function status(d)
-  local code, out, err = d.ctl("status")
-  assert.are.same(0, code, err)
-  local s = { raw = out, draining = {} }
-  for line in out:gmatch("[^\n]+") do
-    local f = {}
-    for field in line:gmatch("[^\t]+") do f[#f + 1] = field end
-    if f[2] == "draining" then
-      s.draining[f[1]] = s.draining[f[1]] or {}
-      table.insert(s.draining[f[1]], line)
-    else
-      s[f[1]] = f
-    end
-  end
-  return s
-end
 
 -- Lines of the log matching `pattern`, leaving out the "(repeated N more
 -- times)" lines.
@@ -149,8 +119,7 @@ service "beta" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = {
 
 describe("luanetd -c", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
-    cleanups = {}
+    kit.cleanup()
   end)
 
   describe("a Lua error in a slot", function()

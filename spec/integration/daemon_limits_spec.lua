@@ -9,6 +9,10 @@
 -- on 127.0.0.1.
 local helper = require "helper"
 local dh = require "support.daemon_helper"
+local kit = dh.kit()
+local start, on_cleanup = kit.start, kit.on_cleanup
+local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
+local count_lines = dh.count_lines
 
 local line_client = require("support.line_client").connect
 
@@ -76,25 +80,10 @@ server.newConnection:connect(function()
 end)
 ]]
 
--- The line of `text` on which `needle` first appears.
-local function line_of(text, needle)
-  local at = assert(text:find(needle, 1, true), needle)
-  local _, n = text:sub(1, at):gsub("\n", "")
-  return n + 1
-end
 
-local function pattern_escape(s) return (s:gsub("%p", "%%%0")) end
 
--- What a test started, ended after it whether it passed or not.
-local cleanups = {}
-local function on_cleanup(fn) cleanups[#cleanups + 1] = fn end
 local clients = {}
 
-local function start(config, files, opts)
-  local d = dh.start(config, files, opts)
-  on_cleanup(d.cleanup)
-  return d
-end
 
 local function client(port)
   local c = line_client(port)
@@ -123,27 +112,7 @@ local function timed_ask(c, line, ms)
   return reply, helper.now_ms() - t0
 end
 
--- ctl status as { [name] = fields }.
-local function status(d)
-  local code, out, err = d.ctl("status")
-  assert.are.same(0, code, err)
-  local s = { raw = out }
-  for line in out:gmatch("[^\n]+") do
-    local f = {}
-    for field in line:gmatch("[^\t]+") do f[#f + 1] = field end
-    if f[2] ~= "draining" then s[f[1]] = f end
-  end
-  return s
-end
 
--- Lines of the log that match `pattern` (plain text when plain).
-local function count_lines(log, pattern, plain)
-  local n = 0
-  for line in log:gmatch("[^\n]+") do
-    if line:find(pattern, 1, plain) then n = n + 1 end
-  end
-  return n
-end
 
 -- `runaway` (LIMITED, with `limits` in its block) and "echo"
 -- (scripts/echo_server.lua) in one worker.
@@ -158,8 +127,7 @@ end
 
 describe("luanetd service limits", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
-    cleanups = {}
+    kit.cleanup()
     clients = {}
   end)
 

@@ -8,6 +8,10 @@
 -- in-process TcpSockets, and the checker's.
 local helper = require "helper"
 local dh = require "support.daemon_helper"
+local kit = dh.kit()
+local start, on_cleanup = kit.start, kit.on_cleanup
+local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
+local count_lines = dh.count_lines
 local net = helper.net
 
 -- A line service: answers each line with "TAG:line" on every listener it
@@ -86,7 +90,6 @@ server.newConnection:connect(function()
 end)
 ]]
 
-local function pattern_escape(s) return (s:gsub("%p", "%%%0")) end
 
 -- An editor's save: a new file renamed over the old one.
 local function save(path, text)
@@ -96,15 +99,7 @@ end
 
 local client = require("support.line_client").connect
 
--- What a test started, ended after it whether it passed or not.
-local cleanups = {}
-local function on_cleanup(fn) cleanups[#cleanups + 1] = fn end
 
-local function start(config, files, opts)
-  local d = dh.start(config, files, opts)
-  on_cleanup(d.cleanup)
-  return d
-end
 
 local open_clients = {}
 
@@ -134,23 +129,6 @@ local function assert_refused(port, what)
   c.sock:abort()
 end
 
--- ctl status as { [name] = fields, draining = { name -> { lines } } }.
-local function status(d)
-  local code, out, err = d.ctl("status")
-  assert.are.same(0, code, err)
-  local s = { raw = out, draining = {} }
-  for line in out:gmatch("[^\n]+") do
-    local f = {}
-    for field in line:gmatch("[^\t]+") do f[#f + 1] = field end
-    if f[2] == "draining" then
-      s.draining[f[1]] = s.draining[f[1]] or {}
-      table.insert(s.draining[f[1]], line)
-    else
-      s[f[1]] = f
-    end
-  end
-  return s
-end
 
 -- The ports of a status line's listeners ("tcp://127.0.0.1:P,...").
 local function status_ports(fields)
@@ -159,14 +137,6 @@ local function status_ports(fields)
   return ports
 end
 
--- Lines of the log that contain `pattern`.
-local function count_lines(log, pattern)
-  local n = 0
-  for line in log:gmatch("[^\n]+") do
-    if line:find(pattern) then n = n + 1 end
-  end
-  return n
-end
 
 -- A port nobody listens on now.
 local function free_port()
@@ -225,8 +195,7 @@ end
 
 describe("luanetd hot reload", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
-    cleanups = {}
+    kit.cleanup()
     open_clients = {}
   end)
 

@@ -8,6 +8,9 @@
 -- TcpSocket or UdpSocket on 127.0.0.1.
 local helper = require "helper"
 local dh = require "support.daemon_helper"
+local kit = dh.kit()
+local start, on_cleanup = kit.start, kit.on_cleanup
+local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local net = helper.net
 
 local line_client = require("support.line_client").connect
@@ -45,17 +48,8 @@ local function who_version(v)
   return (WHO:gsub('local VERSION = "v1"', ('local VERSION = %q'):format(v), 1))
 end
 
-local function pattern_escape(s) return (s:gsub("%p", "%%%0")) end
 
--- What a test started, ended after it whether it passed or not.
-local cleanups = {}
-local function on_cleanup(fn) cleanups[#cleanups + 1] = fn end
 
-local function start(config, files, opts)
-  local d = dh.start(config, files, opts)
-  on_cleanup(d.cleanup)
-  return d
-end
 
 -- One service "who" running `script` (default WHO) in 2 workers.
 local function start_who(script, extra)
@@ -149,23 +143,6 @@ local function one_per_worker(port)
   return held
 end
 
--- ctl status as { [name] = fields, draining = { name -> { lines } } }.
-local function status(d)
-  local code, out, err = d.ctl("status")
-  assert.are.same(0, code, err)
-  local s = { raw = out, draining = {} }
-  for line in out:gmatch("[^\n]+") do
-    local f = {}
-    for field in line:gmatch("[^\t]+") do f[#f + 1] = field end
-    if f[2] == "draining" then
-      s.draining[f[1]] = s.draining[f[1]] or {}
-      table.insert(s.draining[f[1]], line)
-    else
-      s[f[1]] = f
-    end
-  end
-  return s
-end
 
 -- The `per_worker=a,b` field of a status line, as numbers (nil if none).
 local function per_worker(fields)
@@ -194,8 +171,7 @@ end
 
 describe("luanetd with workers = 2", function()
   after_each(function()
-    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
-    cleanups = {}
+    kit.cleanup()
     clients = {}
   end)
 

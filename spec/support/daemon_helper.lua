@@ -129,4 +129,58 @@ function dh.run(config_text, files, ...)
   return code, out, err, conf
 end
 
+-- ctl status as { [name] = fields, raw = text, draining = { name -> { lines } } }.
+function dh.status(d)
+  local code, out, err = d.ctl("status")
+  assert(code == 0, "ctl status failed: " .. tostring(err))
+  local s = { raw = out, draining = {} }
+  for line in out:gmatch("[^\n]+") do
+    local f = {}
+    for field in line:gmatch("[^\t]+") do f[#f + 1] = field end
+    if f[2] == "draining" then
+      s.draining[f[1]] = s.draining[f[1]] or {}
+      table.insert(s.draining[f[1]], line)
+    else
+      s[f[1]] = f
+    end
+  end
+  return s
+end
+
+-- The log lines that match `pattern` (plain: a plain find).
+function dh.count_lines(log, pattern, plain)
+  local n = 0
+  for line in log:gmatch("[^\n]+") do
+    if line:find(pattern, 1, plain) then n = n + 1 end
+  end
+  return n
+end
+
+-- The line of `text` on which `needle` first appears.
+function dh.line_of(text, needle)
+  local at = assert(text:find(needle, 1, true), needle)
+  local _, n = text:sub(1, at):gsub("\n", "")
+  return n + 1
+end
+
+function dh.pattern_escape(s) return (s:gsub("%p", "%%%0")) end
+
+-- What a spec file starts, ended after each test whether it passed or not
+-- (busted keeps only one finally per it): kit.on_cleanup(fn), kit.start(...)
+-- (dh.start, cleaned up), and kit.cleanup() for after_each.
+function dh.kit()
+  local kit, cleanups = {}, {}
+  function kit.on_cleanup(fn) cleanups[#cleanups + 1] = fn end
+  function kit.start(config, files, opts)
+    local d = dh.start(config, files, opts)
+    kit.on_cleanup(d.cleanup)
+    return d
+  end
+  function kit.cleanup()
+    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
+    cleanups = {}
+  end
+  return kit
+end
+
 return dh
