@@ -8,6 +8,7 @@ local helper = require "helper"
 local dh = require "support.daemon_helper"
 local kit = dh.kit()
 local start, on_cleanup = kit.start, kit.on_cleanup
+local connect = kit.connect
 local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local net = helper.net
 
@@ -85,12 +86,6 @@ service "grace" { script = "lines.lua", listen = "tcp://127.0.0.1:0", options = 
 ]]):format(shutdown_timeout), { ["lines.lua"] = LINES })
 end
 
-local function connect(port)
-  local c = client(port)
-  on_cleanup(function() c.sock:abort() end)
-  assert.is_true(c.wait_connected(), ("cannot connect to port %d: %s"):format(port, tostring(c.error_string)))
-  return c
-end
 
 
 -- Lines of the log matching `pattern`, leaving out the "(repeated N more

@@ -11,6 +11,7 @@ local helper = require "helper"
 local dh = require "support.daemon_helper"
 local kit = dh.kit()
 local start, on_cleanup = kit.start, kit.on_cleanup
+local client, connect, stop = kit.client, kit.connect, kit.stop
 local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local count_lines = dh.count_lines
 
@@ -82,28 +83,10 @@ end)
 
 
 
-local clients = {}
 
 
-local function client(port)
-  local c = line_client(port)
-  clients[#clients + 1] = c
-  on_cleanup(function() c.sock:abort() end)
-  return c
-end
 
-local function connect(port)
-  local c = client(port)
-  assert.is_true(c.wait_connected(), ("cannot connect to port %d: %s"):format(port, tostring(c.error_string)))
-  return c
-end
 
--- Closes every client of the test, then SIGTERM: the exit code.
-local function stop(d)
-  for _, c in ipairs(clients) do c.sock:abort() end
-  clients = {}
-  return d.stop()
-end
 
 -- Sends a line and returns the reply and the ms from sending to it.
 local function timed_ask(c, line, ms)
@@ -128,7 +111,6 @@ end
 describe("luanetd service limits", function()
   after_each(function()
     kit.cleanup()
-    clients = {}
   end)
 
   describe("cpu_limit", function()

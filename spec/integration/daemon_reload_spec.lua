@@ -10,6 +10,7 @@ local helper = require "helper"
 local dh = require "support.daemon_helper"
 local kit = dh.kit()
 local start, on_cleanup = kit.start, kit.on_cleanup
+local connect, stop = kit.connect, kit.stop
 local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local count_lines = dh.count_lines
 local net = helper.net
@@ -101,23 +102,8 @@ local client = require("support.line_client").connect
 
 
 
-local open_clients = {}
 
-local function connect(port)
-  local c = client(port)
-  on_cleanup(function() c.sock:abort() end)
-  open_clients[#open_clients + 1] = c
-  assert.is_true(c.wait_connected(), ("cannot connect to port %s: %s"):format(tostring(port), tostring(c.error_string)))
-  return c
-end
 
--- Closes every client, then stops the daemon: its exit code (a client
--- left open would hold the shutdown for shutdown_timeout).
-local function stop(d)
-  for _, c in ipairs(open_clients) do c.sock:abort() end
-  open_clients = {}
-  return d.stop()
-end
 
 -- A connect that must be refused.
 local function assert_refused(port, what)
@@ -196,7 +182,6 @@ end
 describe("luanetd hot reload", function()
   after_each(function()
     kit.cleanup()
-    open_clients = {}
   end)
 
   describe("service.state", function()

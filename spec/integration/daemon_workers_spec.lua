@@ -10,6 +10,7 @@ local helper = require "helper"
 local dh = require "support.daemon_helper"
 local kit = dh.kit()
 local start, on_cleanup = kit.start, kit.on_cleanup
+local client, connect, stop = kit.client, kit.connect, kit.stop
 local status, line_of, pattern_escape = dh.status, dh.line_of, dh.pattern_escape
 local net = helper.net
 
@@ -60,28 +61,9 @@ service "who" { script = "who.lua", listen = "tcp://127.0.0.1:0" }
 %s]]):format(extra or ""), { ["who.lua"] = script or WHO })
 end
 
--- Every line client a test opened, aborted by stop() and after the test.
-local clients = {}
 
-local function client(port)
-  local c = line_client(port)
-  clients[#clients + 1] = c
-  on_cleanup(function() c.sock:abort() end)
-  return c
-end
 
--- Closes every client of the test, then SIGTERM: the exit code.
-local function stop(d)
-  for _, c in ipairs(clients) do c.sock:abort() end
-  clients = {}
-  return d.stop()
-end
 
-local function connect(port)
-  local c = client(port)
-  assert.is_true(c.wait_connected(), ("cannot connect to port %d: %s"):format(port, tostring(c.error_string)))
-  return c
-end
 
 -- Opens n connections at once, sends each "<line><i>" once all are
 -- connected and waits for every first reply. Returns the clients.
@@ -154,25 +136,11 @@ local function per_worker(fields)
   return out
 end
 
--- Decodes one fortune block; returns the string or nil and what is wrong.
-local function decode_block(data)
-  if #data < 2 then return nil, ("%d bytes"):format(#data) end
-  local size = string.unpack(">I2", data)
-  if #data ~= 2 + size then
-    return nil, ("size field %d, %d bytes follow"):format(size, #data - 2)
-  end
-  local stream = net.DataStream(data:sub(3))
-  local s, err = stream:readQString()
-  if not s then return nil, err end
-  if not stream:atEnd() then return nil, "bytes after the string" end
-  if not utf8.len(s) or s == "" then return nil, "not a UTF-8 fortune" end
-  return s
-end
+local decode_block = require("support.fortune_block").decode
 
 describe("luanetd with workers = 2", function()
   after_each(function()
     kit.cleanup()
-    clients = {}
   end)
 
   it("serves every one of 250 concurrent fortune clients a valid block, then closes", function()

@@ -89,20 +89,7 @@ local function trickle(sock, bytes, ms, held, after)
   timer:start(ms)
 end
 
--- Decodes one fortune block; returns the string or nil and what is wrong.
-local function decode_block(data)
-  if #data < 2 then return nil, ("%d bytes"):format(#data) end
-  local size = string.unpack(">I2", data)
-  if #data ~= 2 + size then
-    return nil, ("size field %d, %d bytes follow"):format(size, #data - 2)
-  end
-  local stream = net.DataStream(data:sub(3))
-  local s, err = stream:readQString()
-  if not s then return nil, err end
-  if not stream:atEnd() then return nil, "bytes after the string" end
-  if not utf8.len(s) or s == "" then return nil, "not a UTF-8 fortune" end
-  return s
-end
+local decode_block = require("support.fortune_block").decode
 
 describe("fortune_server.lua", function()
   it("prints its address and real port on its first line", function()

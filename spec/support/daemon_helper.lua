@@ -176,9 +176,29 @@ function dh.kit()
     kit.on_cleanup(d.cleanup)
     return d
   end
+  -- Line clients (spec/support/line_client.lua), aborted by kit.stop and
+  -- after the test; kit.connect also waits until it is connected.
+  local clients = {}
+  function kit.client(port)
+    local c = require("support.line_client").connect(port)
+    clients[#clients + 1] = c
+    kit.on_cleanup(function() c.sock:abort() end)
+    return c
+  end
+  function kit.connect(port)
+    local c = kit.client(port)
+    assert(c.wait_connected(), ("cannot connect to port %s: %s"):format(tostring(port), tostring(c.error_string)))
+    return c
+  end
+  -- Closes every client of the test, then SIGTERM: the exit code.
+  function kit.stop(d)
+    for _, c in ipairs(clients) do c.sock:abort() end
+    clients = {}
+    return d.stop()
+  end
   function kit.cleanup()
     for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
-    cleanups = {}
+    cleanups, clients = {}, {}
   end
   return kit
 end
