@@ -17,6 +17,7 @@
 #define LNET_HOSTADDRESS "luanet.HostAddress"
 #define LNET_SIGNAL      "luanet.Signal"
 #define LNET_CONNECTION  "luanet.Connection"
+#define LNET_HTTPPARSER  "luanet.HttpParser"
 
 #define LNET_SCRATCH_SIZE (64 * 1024)
 #define LNET_TASK_POOL_MAX 64
