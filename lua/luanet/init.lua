@@ -4,5 +4,7 @@ local net = require "luanet.core"
 
 net.DataStream = require "luanet.datastream"
 net.HostInfo = require "luanet.hostinfo"
+net.http = require "luanet.http"
+net.HttpServer = net.http.Server
 
 return net
