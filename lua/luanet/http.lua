@@ -212,8 +212,8 @@ function Conn:pump()
       self.timer:stop()
       if not self:begin() then return end
     elseif what == "message" then
-      if not self.req then self:begin() end   -- a head with no body came with its message
-      if self.closed then return end
+      if not self.req and not self:begin() then return end   -- a head that came with its message
+      if self.parser:bodySize() > self.server.opts.maxBody then return self:refuse(413) end
       self:dispatch()
     elseif what == "more" then
       if self.req and self.parser:bodySize() > self.server.opts.maxBody then
