@@ -4,6 +4,8 @@
 #   fuzz_datastream  the DataStream reader (lua/luanet/datastream.lua)
 #   fuzz_discovery   the discovery decoders (lua/luanet/discovery.lua)
 #   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
+#   fuzz_http        net.HttpParser (daemon/http_parser.c on llhttp), with
+#                    the whole core linked in
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang-14}
@@ -23,3 +25,21 @@ build() {
 build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
 build fuzz_config CONFIG_LUA config.lua
+
+# The C core and llhttp, instrumented, for targets that drive luanet.core.
+core=()
+for f in buffer budget lnet net runtime task signal timer host_address tcp_socket tcp_server \
+         udp_socket fs dns socket_error luanet state http_parser; do
+  core+=("$root/daemon/$f.c")
+done
+mkdir -p "$root/build-fuzz/llhttp"
+for f in api http llhttp; do
+  "$cc" -std=c11 -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined -I/usr/share/include/llhttp \
+    -c /usr/share/llhttp/$f.c -o "$root/build-fuzz/llhttp/$f.o"
+done
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I/usr/include/lua5.4 -I/usr/share/include/llhttp -I"$root/daemon" \
+  -DLUANET_LUA_DIR="\"$root/lua\"" \
+  "$root/fuzz/fuzz_http.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
+  -llua5.4 -lev -lcares -lm -o "$root/build-fuzz/fuzz_http"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/3 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/4 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 3))
+share=$((secs / 4))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -52,6 +52,15 @@ seed named 'workers = "auto"\nservice "a" { script = "a.lua", listen = { main = 
 seed resolver 'resolver = { servers = { "127.0.0.1:53" }, timeout = 300, tries = 2 }\nlog = { level = "debug" }\nshutdown_timeout = 0\n'
 seed mistakes 'service "a" {\n script = 1,\n listen = "tcp://1.2.3.4:99999"\n}\n'
 
+# HTTP seeds: byte 0 (bit 0: 0 request, 1 response), byte 1 the split point.
+corpus=$root/build-fuzz/corpus-http
+mkdir -p "$corpus"
+seed pipelined '\x00\x10GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi'
+seed chunked '\x00\x30POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+seed response '\x01\x20HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhelloHTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n'
+seed http10 '\x00\x05GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
+
 run datastream
 run discovery
 run config
+run http
