@@ -1,5 +1,6 @@
-/* File-system figures for scripts: net.statvfs(path), which the discovery
- * responder (scripts/freespace.lua) answers queries with.
+/* File-system facts for scripts: net.statvfs(path), which the discovery
+ * responder (scripts/freespace.lua) answers queries with, and
+ * net.isatty(fd), which tells a command whether to draw a progress bar.
  *
  * statvfs(3) reads the file system's superblock figures; for local file
  * systems that is a memory read, so it runs on the loop like the other
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "lnet.h"
 
@@ -20,6 +22,13 @@ static lua_Integer fs_bytes(unsigned long long blocks, unsigned long long unit) 
   if (unit != 0 && blocks > (unsigned long long)LUA_MAXINTEGER / unit)
     return LUA_MAXINTEGER;
   return (lua_Integer)(blocks * unit);
+}
+
+/* net.isatty(fd) -> whether fd (0, 1, 2) is a terminal: progress bars
+ * are for people, not for logs. */
+static int fs_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+  return 1;
 }
 
 /* net.statvfs(path) -> { free =, total =, size = } | nil, msg, errno.
@@ -50,6 +59,7 @@ static int fs_statvfs(lua_State *L) {
 int luaopen_luanet_fs(lua_State *L) {
   static const luaL_Reg funcs[] = {
     { "statvfs", fs_statvfs },
+    { "isatty", fs_isatty },
     { NULL, NULL },
   };
   luaL_setfuncs(L, funcs, 0);

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char RUNTIME_KEY = 'r';
 
@@ -261,6 +262,14 @@ static int runtime_sleep(lua_State *L) {
   return lnet_wait(L, rt, &s->wait, ms < 0 ? 0 : ms);
 }
 
+/* net.clock(): milliseconds of a monotonic clock, for time-outs. */
+static int runtime_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1e3 + (lua_Number)ts.tv_nsec / 1e6);
+  return 1;
+}
+
 static int runtime_spawn(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   lnet_check_callable(L, 1);
@@ -275,6 +284,7 @@ int luaopen_luanet_runtime(lua_State *L) {
     { "processEvents", runtime_processEvents },
     { "sleep", runtime_sleep },
     { "spawn", runtime_spawn },
+    { "clock", runtime_clock },
     { NULL, NULL },
   };
   runtime_open(L);

@@ -1,0 +1,87 @@
+-- scripts/http_get.lua: Qt's HTTP example as a command. Downloads URL to
+-- FILE (default: the last part of the URL's path, or index.html), following
+-- redirects, with a progress bar (bytes, percent, rate) on stderr when
+-- stderr is a terminal.
+--
+--   luanetd scripts/http_get.lua URL [-o FILE]
+--
+-- Exit status: 0 done; 1 the server answered with an HTTP error status
+-- (the file is not kept); 2 a bad URL or usage; 3 a network or DNS
+-- failure. Each failure says why on stderr.
+local net = require "luanet"
+local cli = require "luanet.cli"
+
+local USAGE = "http_get.lua URL [-o FILE]"
+
+local function fail(code, msg)
+  io.stderr:write(msg, "\n")
+  return code
+end
+
+local function file_name(url)
+  local u = assert(net.http.parse_url(url))
+  local name = u.target:match("^[^?]*/([^/?]+)") or ""
+  name = name:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  if name == "" or name == "." or name == ".." or name:find("/", 1, true) then name = "index.html" end
+  return name
+end
+
+-- "  1.2 MiB  45%  3.4 MiB/s", redrawn in place.
+local function size(n)
+  local units = { "B", "KiB", "MiB", "GiB" }
+  local u = 1
+  while n >= 1024 and u < #units do n, u = n / 1024, u + 1 end
+  return (u == 1 and "%d %s" or "%.1f %s"):format(n, units[u])
+end
+
+local function progress_bar(start)
+  local last = 0
+  return function(done, total)
+    local now = net.clock()
+    if now - last < 100 and done ~= total then return end
+    last = now
+    local rate = done / math.max(0.001, (now - start) / 1000)
+    local pct = total and total > 0 and ("%3d%%"):format(done * 100 // total) or "  ?%"
+    io.stderr:write(("\r%10s %s %10s/s "):format(size(done), pct, size(rate)))
+  end
+end
+
+local function main(...)
+  local args = { ... }
+  local url, out
+  local i = 1
+  while i <= #args do
+    if args[i] == "-o" then
+      out = args[i + 1]
+      if not out then return fail(2, "missing FILE after -o\nusage: " .. USAGE) end
+      i = i + 2
+    elseif not url then
+      url, i = args[i], i + 1
+    else
+      return fail(2, "usage: " .. USAGE)
+    end
+  end
+  if not url then return fail(2, "usage: " .. USAGE) end
+  local ok, why = net.http.parse_url(url)
+  if not ok then return fail(2, ("bad URL: %s"):format(why)) end
+  out = out or file_name(url)
+  local tty = net.isatty(2)
+  local part = out .. ".part"
+  local res, err, kind = net.http.request{ url = url, sink = part,
+                                            progress = tty and progress_bar(net.clock()) or nil }
+  if tty then io.stderr:write("\n") end
+  if not res then
+    os.remove(part)
+    return fail(kind == "url" and 2 or 3, ("%s: %s"):format(url, err))
+  end
+  if res.status >= 400 then
+    os.remove(part)
+    return fail(1, ("%s: HTTP %d %s"):format(res.url, res.status, res.reason))
+  end
+  local moved, merr = os.rename(part, out)
+  if not moved then return fail(3, ("cannot write %s: %s"):format(out, merr)) end
+  io.stderr:write(("%s: saved %s to %s\n"):format(res.url, size(tonumber(io.open(out):seek("end"))), out))
+  return 0
+end
+
+cli.run(main, ...)
