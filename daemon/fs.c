@@ -1,6 +1,7 @@
 /* File-system facts for scripts: net.statvfs(path), which the discovery
  * responder (scripts/freespace.lua) answers queries with, and
- * net.isatty(fd), which tells a command whether to draw a progress bar.
+ * net.isatty(fd), which tells a command whether to draw a progress bar,
+ * and net.stat, net.realpath and net.readdir for the static file server.
  *
  * statvfs(3) reads the file system's superblock figures; for local file
  * systems that is a memory read, so it runs on the loop like the other
@@ -12,6 +13,9 @@
  * value, as io.open's: nil, "path: strerror", errno. */
 #include <errno.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -28,6 +32,71 @@ static lua_Integer fs_bytes(unsigned long long blocks, unsigned long long unit) 
  * are for people, not for logs. */
 static int fs_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+  return 1;
+}
+
+/* A path argument: the kernel would stop at a NUL and answer for another. */
+static const char *check_path(lua_State *L, int idx) {
+  size_t len;
+  const char *path = luaL_checklstring(L, idx, &len);
+  luaL_argcheck(L, strlen(path) == len, idx, "path contains a zero byte");
+  return path;
+}
+
+/* net.stat(path) -> { type = "file"|"directory"|"other", size =, mtime =
+ * (seconds), mtime_ns =, ino = } | nil, msg, errno. Follows symlinks. */
+static int fs_stat(lua_State *L) {
+  const char *path = check_path(L, 1);
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return luaL_fileresult(L, 0, path);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_nsec);
+  lua_setfield(L, -2, "mtime_ns");
+  lua_pushinteger(L, (lua_Integer)st.st_ino);
+  lua_setfield(L, -2, "ino");
+  return 1;
+}
+
+/* net.realpath(path) -> the absolute path with every symlink resolved. */
+static int fs_realpath(lua_State *L) {
+  const char *path = check_path(L, 1);
+  char *real = realpath(path, NULL);
+  if (!real)
+    return luaL_fileresult(L, 0, path);
+  lua_pushstring(L, real);
+  free(real);
+  return 1;
+}
+
+/* net.readdir(path) -> the names in a directory (without . and ..),
+ * sorted. */
+static int fs_readdir(lua_State *L) {
+  const char *path = check_path(L, 1);
+  DIR *dir = opendir(path);
+  if (!dir)
+    return luaL_fileresult(L, 0, path);
+  lua_newtable(L);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dir))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(dir);
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, -3);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -60,6 +129,9 @@ int luaopen_luanet_fs(lua_State *L) {
   static const luaL_Reg funcs[] = {
     { "statvfs", fs_statvfs },
     { "isatty", fs_isatty },
+    { "stat", fs_stat },
+    { "realpath", fs_realpath },
+    { "readdir", fs_readdir },
     { NULL, NULL },
   };
   luaL_setfuncs(L, funcs, 0);

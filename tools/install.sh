@@ -24,10 +24,13 @@ install -m 0755 "$root/build-install/luanetd" "$destdir$prefix/bin/luanetd"
 install -m 0644 "$root"/lua/luanet/*.lua "$destdir$luadir/luanet/"
 install -m 0644 "$root/build-install/luanet/core.so" "$destdir$cmoddir/luanet/core.so"
 install -m 0644 "$root"/scripts/*.lua "$destdir$scriptdir/"
+install -d "$destdir$prefix/share/luanetd/www"
+install -m 0644 "$root"/www/* "$destdir$prefix/share/luanetd/www/"
 install -m 0644 "$root/README.md" "$destdir$prefix/share/doc/luanetd/README.md"
 # Keep a config the administrator has changed.
 if [ ! -e "$destdir$confdir/luanetd.conf" ]; then
-  sed "s|\"\\.\\./scripts/|\"$scriptdir/|" "$root/etc/luanetd.conf" >"$destdir$confdir/luanetd.conf"
+  sed -e "s|\"\\.\\./scripts/|\"$scriptdir/|" -e "s|root = \"www\"|root = \"$prefix/share/luanetd/www\"|" \
+    "$root/etc/luanetd.conf" >"$destdir$confdir/luanetd.conf"
   chmod 0644 "$destdir$confdir/luanetd.conf"
 fi
 sed -e "s|@BINDIR@|$prefix/bin|" -e "s|@CONFDIR@|$confdir|" -e "s|@DOCDIR@|$prefix/share/doc/luanetd|" \

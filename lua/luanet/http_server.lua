@@ -160,6 +160,25 @@ function Response:finish(data)
   self.conn:finished(self)
 end
 
+-- sendFile(path, offset, length): the body from a file, through
+-- sendfile(2) from the socket's write queue: never read into Lua.
+function Response:sendFile(path, offset, length)
+  if self.finished then error("HttpResponse:sendFile() after finish()", 2) end
+  if self.headersSent then error("HttpResponse:sendFile() after write()", 2) end
+  send_head(self, length)
+  if not self.bodyless and length > 0 then
+    if self.conn.sock:sendFile(path, offset, length) == false then
+      self.conn.close_after = true   -- the head promised bytes that cannot come
+    end
+    self.bytes = length
+  end
+  self.finished = true
+  self.conn:finished(self)
+end
+
+-- The HTTP-date of a time (seconds since the epoch).
+http.date = function(t) return os.date("!%a, %d %b %Y %H:%M:%S GMT", t) end
+
 -- ---------------------------------------------------------------- connection
 
 local Conn = {}

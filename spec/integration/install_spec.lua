@@ -32,7 +32,7 @@ describe("make install", function()
 
     -- The installed config names the installed scripts, and checks.
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", "-c", conf, "--check"))
-    assert.are.same({ 0, conf .. ": 3 services, config and scripts OK\n" }, { code, out })
+    assert.are.same({ 0, conf .. ": 4 services, config and scripts OK\n" }, { code, out })
 
     -- The installed binary reads its installed library, not the tree: a
     -- script that asks where luanet.cli came from says so.
