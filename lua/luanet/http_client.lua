@@ -103,7 +103,8 @@ local function request_head(opts, u, body)
   return ("%s %s HTTP/1.1\r\n%s\r\n"):format(opts.method, u.target, table.concat(headers))
 end
 
--- Sends one request and reads its response on sock.
+-- Sends one request and reads its response on sock. opts: method,
+-- headers, body, sink(chunk), progress(done, total), on_head(res).
 local function exchange(sock, opts, u, deadline)
   local body = opts.body
   local head = request_head(opts, u, body)
@@ -142,6 +143,7 @@ local function exchange(sock, opts, u, deadline)
           local h = p:headers()
           res = { status = p:status(), reason = p:reason(), headers = h, length = p:contentLength(),
                   keepAlive = p:keepAlive() }
+          if opts.on_head then opts.on_head(res) end
           if what == "message" then done = true end
         elseif what == "message" then
           done = true
@@ -217,5 +219,11 @@ function client.get(url, opts)
   o.url, o.method = url, "GET"
   return client.request(o)
 end
+
+-- For net.Http (luanet.qhttp), which runs its own queue of requests on
+-- the same connections and exchanges.
+client.connect = connect
+client.exchange = exchange
+client.keep = give_back
 
 return client

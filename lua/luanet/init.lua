@@ -6,5 +6,6 @@ net.DataStream = require "luanet.datastream"
 net.HostInfo = require "luanet.hostinfo"
 net.http = require "luanet.http"
 net.HttpServer = net.http.Server
+net.Http = require("luanet.qhttp").new
 
 return net

@@ -1,0 +1,171 @@
+-- Our HTTP client against real servers: an nginx this spec starts on a
+-- loopback port, and Python's http.server. The direct form
+-- (net.http.get/request) and Qt's QHttp (net.Http).
+local helper = require "helper"
+local dh = require "support.daemon_helper"
+local net = helper.net
+
+local function free_port()
+  local server, port = helper.listen()
+  server:close()
+  return port
+end
+
+-- nginx, foreground, one worker, everything under a temporary prefix.
+local function start_nginx()
+  local dir = dh.tmpdir()
+  local port = free_port()
+  dh.write(dir .. "/nginx.conf", ([[
+worker_processes 1;
+daemon off;
+pid %s/nginx.pid;
+error_log stderr;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path %s;
+  proxy_temp_path %s;
+  fastcgi_temp_path %s;
+  uwsgi_temp_path %s;
+  scgi_temp_path %s;
+  server {
+    listen 127.0.0.1:%d;
+    location = /hello { return 200 "nginx says hi\n"; }
+    location = /conn { return 200 "$connection\n"; }
+    location = /redirect { return 302 /hello; }
+    location = /missing { return 404; }
+    location = /echo { return 200 "$request_method $request_uri\n"; }
+  }
+}
+]]):format(dir, dir, dir, dir, dir, dir, port))
+  local proc = helper.spawn(helper.quote_all("/usr/sbin/nginx", "-p", dir, "-c", dir .. "/nginx.conf"))
+  assert(helper.run(5000, function()
+    local s = net.TcpSocket()
+    s:connectToHost("127.0.0.1", port)
+    local ok = s:waitForConnected(200)
+    s:abort()
+    return ok
+  end), "nginx did not start: " .. proc.stderr())
+  return ("http://127.0.0.1:%d"):format(port), port, function()
+    proc.cleanup()
+    os.execute("rm -rf " .. helper.quote(dir))
+  end
+end
+
+-- Runs fn as a task (the client's waits suspend it) until it returns.
+local function in_task(fn)
+  local done, err = false, nil
+  net.spawn(function()
+    local ok, e = pcall(fn)
+    done, err = true, not ok and e or nil
+  end)
+  helper.run(15000, function() return done end)
+  assert(done, "the task did not finish")
+  if err then error(err, 0) end
+end
+
+describe("net.http against nginx", function()
+  local base, port, stop
+  setup(function() base, port, stop = start_nginx() end)
+  teardown(function() stop() end)
+
+  it("gets a body, a status and headers", function()
+    in_task(function()
+      local res = assert(net.http.get(base .. "/hello"))
+      assert.are.same({ 200, "OK", "nginx says hi\n" }, { res.status, res.reason, res.body })
+      assert.matches("^nginx", res.headers.server)
+      res = assert(net.http.get(base .. "/missing"))
+      assert.are.same(404, res.status)
+    end)
+  end)
+
+  it("reuses a kept-alive connection for the next request", function()
+    in_task(function()
+      local a = assert(net.http.get(base .. "/conn"))
+      local b = assert(net.http.get(base .. "/conn"))
+      assert.are.same(a.body, b.body)   -- nginx's $connection: the same connection
+    end)
+  end)
+
+  it("follows a redirect", function()
+    in_task(function()
+      local res = assert(net.http.get(base .. "/redirect"))
+      assert.are.same({ 200, "nginx says hi\n", base .. "/hello" }, { res.status, res.body, res.url })
+    end)
+  end)
+
+  it("runs QHttp's queue: ids, signals in order, readAll, lastResponse", function()
+    local http = net.Http()
+    local events = {}
+    http.requestStarted:connect(function(id) events[#events + 1] = "started " .. id end)
+    http.responseHeaderReceived:connect(function(r) events[#events + 1] = "head " .. r.statusCode end)
+    http.requestFinished:connect(function(id, err)
+      events[#events + 1] = ("finished %d %s %s"):format(id, tostring(err), http:readAll())
+    end)
+    local finished
+    http.done:connect(function(err) finished = err end)
+    assert.are.same({ 1, 2, 3 }, { http:setHost("127.0.0.1", port), http:get("/hello"), http:post("/echo", "x=1") })
+    helper.run(5000, function() return finished ~= nil end)
+    assert.are.same(false, finished)
+    assert.are.same({ "started 1", "finished 1 false ", "started 2", "head 200", "finished 2 false nginx says hi\n",
+                      "started 3", "head 200", "finished 3 false POST /echo\n" }, events)
+    assert.are.same(200, http:lastResponse().statusCode)
+    assert.are.same({ "NoError", "Connected" }, { http:error(), http:state() })
+  end)
+
+  it("reports ConnectionRefused and drops the queue after an error", function()
+    local http = net.Http()
+    local finished, seen = nil, {}
+    http.requestFinished:connect(function(id, err) seen[#seen + 1] = { id, err } end)
+    http.done:connect(function(err) finished = err end)
+    http:setHost("127.0.0.1", free_port())
+    http:get("/a")
+    http:get("/b")
+    helper.run(5000, function() return finished ~= nil end)
+    assert.are.same(true, finished)
+    assert.are.same({ { 1, false }, { 2, true } }, seen)
+    assert.are.same({ "ConnectionRefused", "Connection refused" }, { http:error(), http:errorString() })
+  end)
+end)
+
+describe("net.Http through a proxy", function()
+  it("sends the absolute URI to the proxy, with Proxy-Authorization", function()
+    local proxy = net.HttpServer()
+    proxy.request:connect(function(req, res)
+      res:finish(req.target .. " " .. (req.headers["proxy-authorization"] or "-"))
+    end)
+    assert(proxy:listen("127.0.0.1", 0))
+    finally(function() proxy:close() end)
+    local http = net.Http()
+    local got, finished
+    http.requestFinished:connect(function(id, err) if id == 3 then got = http:readAll() end end)
+    http.done:connect(function(err) finished = err end)
+    http:setProxy("127.0.0.1", proxy:serverPort(), "u", "p")
+    http:setHost("example.test", 8000)
+    http:get("/x?y=1")
+    helper.run(5000, function() return finished ~= nil end)
+    assert.are.same(false, finished)
+    assert.are.same("http://example.test:8000/x?y=1 Basic dTpw", got)
+  end)
+end)
+
+describe("net.http against Python's http.server", function()
+  it("downloads a file into a sink", function()
+    local dir = dh.tmpdir()
+    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    dh.write(dir .. "/f.txt", ("line\n"):rep(1000))
+    local py = helper.spawn("sh -c " .. helper.quote(("cd %s && exec env -u LD_PRELOAD /usr/bin/python3 -u -m http.server --bind 127.0.0.1 0")
+      :format(helper.quote(dir))))
+    finally(py.cleanup)
+    local port = py.wait_line("port (%d+)")
+    assert.is_not_nil(port, py.stderr())
+    in_task(function()
+      local chunks, progress = {}, 0
+      local res = assert(net.http.request{ url = ("http://127.0.0.1:%s/f.txt"):format(port),
+        sink = function(c) chunks[#chunks + 1] = c end, progress = function(done) progress = done end })
+      assert.are.same(200, res.status)
+      assert.are.same(("line\n"):rep(1000), table.concat(chunks))
+      assert.are.same(5000, progress)
+    end)
+  end)
+end)
