@@ -4,7 +4,12 @@
  * connection exactly one read and one write. Whatever luanetd spends above
  * this is the price of libev, Lua and the Qt-style API.
  *
- *   echo_floor [--host 127.0.0.1] [--port P]
+ *   echo_floor [--host 127.0.0.1] [--port P] [--http]
+ *
+ * --http makes it the floor of the HTTP benchmark: for every request head
+ * that ends in what it read (a CRLF CRLF, tracked across reads) it writes
+ * one fixed "Hello, World!" response, in the same single write. No parsing
+ * beyond that: a real server's cost is above it.
  *
  * Prints "The server is running on IP: HOST port: PORT" (the line luanetd's
  * echo_server.lua prints) once it listens, then serves until killed.
@@ -31,11 +36,38 @@
 struct pending { /* the unsent tail of a short write, per fd */
   char *data;
   size_t len, off;
+  int matched;     /* --http: bytes of CRLF CRLF seen at the end of the last read */
 };
 
 static struct pending *pend;
 static size_t npend;
 static char buf[BUF_SIZE];
+
+static int http_mode;
+static const char RESPONSE[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+static char out[BUF_SIZE];
+
+static struct pending *pending_for(int fd);
+
+/* --http: one response in out for each request head that ends in
+ * buf[0..n), the match carried across reads; returns out's length. */
+static size_t http_responses(int fd, ssize_t n) {
+  static const char END[] = "\r\n\r\n";
+  int *m = &pending_for(fd)->matched;
+  size_t len = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    *m = buf[i] == END[*m] ? *m + 1 : (buf[i] == '\r' ? 1 : 0);
+    if (*m == 4) {
+      *m = 0;
+      if (len + sizeof RESPONSE - 1 <= sizeof out) {
+        memcpy(out + len, RESPONSE, sizeof RESPONSE - 1);
+        len += sizeof RESPONSE - 1;
+      }
+    }
+  }
+  return len;
+}
+
 
 static void die(const char *what) {
   perror(what);
@@ -57,9 +89,10 @@ static struct pending *pending_for(int fd) {
 }
 
 static void close_conn(int fd) {
-  if ((size_t)fd < npend && pend[fd].data) {
+  if ((size_t)fd < npend) {
     free(pend[fd].data);
     pend[fd].data = NULL;
+    pend[fd].matched = 0;
   }
   close(fd); /* also leaves the epoll set */
 }
@@ -78,7 +111,14 @@ static void on_readable(int ep, int fd) {
   }
   if (n < 0)
     return;
-  ssize_t w = write(fd, buf, (size_t)n);
+  const char *src = buf;
+  if (http_mode) {
+    n = (ssize_t)http_responses(fd, n);
+    src = out;
+    if (n == 0)
+      return;
+  }
+  ssize_t w = write(fd, src, (size_t)n);
   if (w == n)
     return;
   if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -93,7 +133,7 @@ static void on_readable(int ep, int fd) {
   p->data = malloc(p->len);
   if (!p->data)
     die("malloc");
-  memcpy(p->data, buf + w, p->len);
+  memcpy(p->data, src + w, p->len);
   set_events(ep, fd, EPOLLOUT);
 }
 
@@ -121,8 +161,10 @@ int main(int argc, char **argv) {
       host = argv[++i];
     else if (!strcmp(argv[i], "--port") && i + 1 < argc)
       port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--http"))
+      http_mode = 1;
     else {
-      fprintf(stderr, "usage: echo_floor [--host H] [--port P]\n");
+      fprintf(stderr, "usage: echo_floor [--host H] [--port P] [--http]\n");
       return 2;
     }
   }

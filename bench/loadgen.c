@@ -25,6 +25,12 @@
  * Every echo is checked byte for byte against what was sent; a mismatch,
  * a reset or an early close counts in errors= and ends that connection.
  *
+ *   loadgen http  [--host H] --port P --count M
+ *       M keep-alive GET requests, one after another, on one connection;
+ *       each response is read whole (its Content-Length). For the fixed
+ *       counts of the HTTP workload (strace, cachegrind). Prints the same
+ *       key=value line as echo, with messages= the responses.
+ *
  * hold and first also speak to servers that do not echo (HTTP, FTP, ...):
  * --send STR (C escapes \r \n \t \\ \xHH) is sent instead of B echo
  * bytes, and the reply is complete after --expect N bytes (default 1), its
@@ -172,6 +178,61 @@ static int send_ping(struct conn *c) {
   c->sent_at = now_ns();
   ssize_t w = send(c->fd, payload, (size_t)size, MSG_NOSIGNAL);
   return w == size ? 0 : -1; /* a fresh ping always fits the send buffer */
+}
+
+/* One keep-alive connection, `count` GETs in turn, each response read to
+ * the end of its Content-Length. A blocking socket: one client, no need
+ * for epoll. */
+static int run_http(void) {
+  struct sockaddr_in sa = server_addr();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    die("connect");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  char req[256];
+  int rlen = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host);
+  static char in[65536];
+  long long errors = 0, done = 0;
+  uint64_t t0 = now_ns();
+  for (; done < count; done++) {
+    uint64_t sent = now_ns();
+    if (send(fd, req, (size_t)rlen, MSG_NOSIGNAL) != rlen) {
+      errors++;
+      break;
+    }
+    size_t have = 0;
+    long body = -1;
+    size_t head_end = 0;
+    for (;;) {   /* until the head and Content-Length bytes of body are in */
+      ssize_t n = recv(fd, in + have, sizeof in - have, 0);
+      if (n <= 0) {
+        errors++;
+        goto out;
+      }
+      have += (size_t)n;
+      if (!head_end) {
+        char *e = memmem(in, have, "\r\n\r\n", 4);
+        if (!e)
+          continue;
+        head_end = (size_t)(e - in) + 4;
+        char *cl = memmem(in, head_end, "Content-Length:", 15);
+        if (!cl)
+          cl = memmem(in, head_end, "content-length:", 15);
+        body = cl ? strtol(cl + 15, NULL, 10) : 0;
+      }
+      if (have >= head_end + (size_t)body)
+        break;
+    }
+    record(now_ns() - sent);
+  }
+out:;
+  double elapsed = (double)(now_ns() - t0) / 1e9;
+  qsort(lat, nlat, sizeof *lat, cmp_u32);
+  printf("mode=http conns=1 size=0 messages=%lld secs=%.3f msgs_per_s=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f errors=%lld\n",
+         done, elapsed, (double)done / elapsed, pct_us(0.5), pct_us(0.99), pct_us(1.0), errors);
+  close(fd);
+  return errors ? 1 : 0;
 }
 
 static int run_echo(void) {
@@ -478,6 +539,8 @@ int main(int argc, char **argv) {
   } else if (expect < 0) {
     expect = 1;
   }
+  if (!strcmp(mode, "http") && count > 0)
+    return run_http();
   if (!strcmp(mode, "echo"))
     return run_echo();
   if (!strcmp(mode, "hold"))

@@ -91,8 +91,10 @@ function Response:writeHead(status, headers)
 end
 
 -- The status line and headers, framing decided: Content-Length as set or
--- as known, else chunked (HTTP/1.1) or to the close (HTTP/1.0).
-local function send_head(self, known_length)
+-- as known, else chunked (HTTP/1.1) or to the close (HTTP/1.0). Returns
+-- the head for the caller to send with the first body bytes: one write
+-- per response (two small ones would meet Nagle and a delayed ACK).
+local function make_head(self, known_length)
   local conn, req = self.conn, self.req
   local status = self.statusCode
   local bodyless = req.method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200)
@@ -123,7 +125,7 @@ local function send_head(self, known_length)
   parts[#parts + 1] = "\r\n"
   self.headersSent = true
   self.bodyless = bodyless
-  conn.sock:write(table.concat(parts))
+  return table.concat(parts)
 end
 
 -- write(data): sends body bytes (chunked when no length was set); false
@@ -132,13 +134,13 @@ end
 function Response:write(data)
   if self.finished then error("HttpResponse:write() after finish()", 2) end
   data = tostring(data)
-  if not self.headersSent then send_head(self, nil) end
-  if self.bodyless or #data == 0 then return true end
-  self.bytes = self.bytes + #data
-  if self.chunked then
-    return self.conn.sock:write(("%x\r\n"):format(#data) .. data .. "\r\n") ~= false
+  local head = not self.headersSent and make_head(self, nil) or ""
+  if self.bodyless or #data == 0 then
+    return #head == 0 or self.conn.sock:write(head) ~= false
   end
-  return self.conn.sock:write(data) ~= false
+  self.bytes = self.bytes + #data
+  if self.chunked then data = ("%x\r\n"):format(#data) .. data .. "\r\n" end
+  return self.conn.sock:write(head .. data) ~= false
 end
 
 -- finish([data]): the end of the response; the connection goes on to the
@@ -147,14 +149,21 @@ function Response:finish(data)
   if self.finished then return end
   data = data and tostring(data) or ""
   if not self.headersSent then
-    send_head(self, #data)
+    local head = make_head(self, #data)
     if not self.bodyless and #data > 0 then
       self.bytes = #data
-      self.conn.sock:write(data)
+      head = head .. data
     end
+    self.conn.sock:write(head)
   else
-    if #data > 0 then self:write(data) end
-    if self.chunked and not self.bodyless then self.conn.sock:write("0\r\n\r\n") end
+    local tail = self.chunked and not self.bodyless and "0\r\n\r\n" or ""
+    if #data > 0 and not self.bodyless then
+      self.bytes = self.bytes + #data
+      data = self.chunked and ("%x\r\n"):format(#data) .. data .. "\r\n" or data
+    else
+      data = ""
+    end
+    if #data + #tail > 0 then self.conn.sock:write(data .. tail) end
   end
   self.finished = true
   self.conn:finished(self)
@@ -165,7 +174,7 @@ end
 function Response:sendFile(path, offset, length)
   if self.finished then error("HttpResponse:sendFile() after finish()", 2) end
   if self.headersSent then error("HttpResponse:sendFile() after write()", 2) end
-  send_head(self, length)
+  self.conn.sock:write(make_head(self, length))
   if not self.bodyless and length > 0 then
     if self.conn.sock:sendFile(path, offset, length) == false then
       self.conn.close_after = true   -- the head promised bytes that cannot come

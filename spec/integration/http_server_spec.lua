@@ -116,6 +116,20 @@ describe("HttpServer", function()
     assert.matches("\r\n\r\none two three$", o2)
   end)
 
+  it("sends a small response whole in one segment, so keep-alive exchanges do not wait on Nagle", function()
+    -- Two writes (head, then body) would leave the body behind a delayed
+    -- ACK: 40 ms per request on a keep-alive connection.
+    local _, out = helper.execute(PYTHON .. " -c " .. helper.quote(([[
+import socket
+s = socket.create_connection(("127.0.0.1", %d))
+for i in range(3):
+    s.sendall(b"GET /seg HTTP/1.1\r\nHost: a\r\n\r\n")
+    first = s.recv(65536)
+    print(first.endswith(b"GET /seg - "))
+]]):format(port)))
+    assert.are.same("True\nTrue\nTrue\n", out)
+  end)
+
   it("answers pipelined requests in order on one connection", function()
     local _, out = raw(port, "GET /p1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /p2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /p3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     local bodies = {}
