@@ -129,6 +129,52 @@ def parse_loadgen(text):
 
 LOADGEN = ["{out}/loadgen"]
 
+
+_UNITS_US = {"us": 1.0, "ms": 1000.0, "s": 1e6}
+
+
+def parse_wrk(text):
+    """wrk --latency: requests, req/s, and the 50% and 99% latencies."""
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    if not m:
+        raise ValueError("no request count in wrk output: %r" % text[-300:])
+    if re.search(r"Non-2xx|Socket errors", text):
+        raise ValueError("wrk reported errors: %s" % text.strip())
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    def pct(p):
+        mm = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, text, re.M)
+        return float(mm.group(1)) * _UNITS_US[mm.group(2)] if mm else None
+    return dict(units=float(m.group(1)), units_per_s=rps, p50_us=pct(50), p99_us=pct(99))
+
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+{modules}
+events {{ worker_connections 10240; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {work}; proxy_temp_path {work}; fastcgi_temp_path {work};
+  uwsgi_temp_path {work}; scgi_temp_path {work};
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ default_type text/plain; {handler} }}
+  }}
+}}
+"""
+
+
+def nginx_setup(handler, modules=""):
+    def setup(work, port):
+        (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, handler=handler,
+                                                           modules=modules))
+    return setup
+
+NGINX_LUA_MODULES = ("load_module /usr/lib/nginx/modules/ndk_http_module.so;\n"
+                     "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;")
+
 SERVERS = {s.name: s for s in [
     Server("luanetd", ["{root}/build/luanetd", "{root}/scripts/echo_server.lua",
                        "--port", "{port}"],
@@ -138,6 +184,19 @@ SERVERS = {s.name: s for s in [
                  "one read + one write per readiness"),
     Server("node", ["node", "{bench}/node_echo.js", "--port", "{port}"],
            about="bench/node_echo.js: Node.js `net`"),
+    Server("luanetd-http", ["{root}/build/luanetd", "{root}/scripts/hello_http.lua", "--port", "{port}"],
+           workloads=("http",), about="build/luanetd scripts/hello_http.lua (a Lua handler)"),
+    Server("floor-http", ["{out}/echo_floor", "--http", "--port", "{port}"], workloads=("http",),
+           about="bench/echo_floor.c --http: one fixed response per request head, no parsing"),
+    Server("nginx", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
+           workloads=("http",), setup=nginx_setup('return 200 "Hello, World!";'),
+           about="nginx, 1 worker, `return 200`"),
+    Server("nginx-lua", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
+           workloads=("http",), setup=nginx_setup('content_by_lua_block { ngx.print("Hello, World!") }',
+                                                  NGINX_LUA_MODULES),
+           about="nginx, 1 worker, libnginx-mod-http-lua `content_by_lua_block`"),
+    Server("node-http", ["node", "{bench}/node_http.js", "--port", "{port}"], workloads=("http",),
+           about="bench/node_http.js: Node.js `http`"),
 ]}
 
 WORKLOADS = {w.name: w for w in [
@@ -161,6 +220,24 @@ WORKLOADS = {w.name: w for w in [
             Target("base_rss_kb", "base RSS <= 4 MB", max=4096, spec="%.0f kB"),
             Target("first_reply_ms", "start-to-first-reply <= 10 ms", max=10, spec="%.1f ms"),
         ]),
+    Workload(
+        "http", "keep-alive GET, \"Hello, World!\" (wrk -t1)", "req",
+        subject="luanetd-http", peers=["floor-http", "nginx", "nginx-lua", "node-http"],
+        load=["wrk", "-t1", "-c{conns}", "-d{whole_secs}s", "--latency", "http://127.0.0.1:{port}/"],
+        fixed=LOADGEN + ["http", "--port", "{port}", "--count", "{count}"],
+        parse=parse_wrk, conns=50,
+        idle=["--send", "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", "--expect", "12"],
+        first=["--send", "GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", "--expect", "12"],
+        targets=[
+            Target("cpu_us_per_unit", "server CPU per request <= nginx's `return 200`",
+                   vs="nginx", max=1.0, spec="%.3fx"),
+            Target("cpu_us_per_unit", "server CPU per request <= 0.87x nginx+Lua's",
+                   vs="nginx-lua", max=0.87, spec="%.3fx"),
+            Target("syscalls_per_rt", "syscalls per keep-alive request <= nginx's",
+                   vs="nginx", max=1.0, spec="%.3fx"),
+            Target("rss_per_idle_conn_b", "RSS per idle keep-alive connection <= 1 KB",
+                   max=1024, spec="%.0f B"),
+        ]),
 ]}
 
 
@@ -173,6 +250,8 @@ def log(msg):
 def fill(template, **kw):
     base = dict(root=ROOT, bench=BENCH, out=OUT, host="127.0.0.1")
     base.update(kw)
+    if "secs" in kw:   # wrk takes whole seconds
+        base["whole_secs"] = max(1, int(round(float(kw["secs"]))))
     return [str(a).format(**base) for a in template]
 
 
