@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -147,6 +148,23 @@ class Run:
         else:   # a save of the watched script
             self.write("reload_service.lua", self.good_script + "-- save %d\n" % k)
 
+    def wait_switched(self, tag, timeout=3.0):
+        """Until a new connection is answered by `tag`: SIGHUP and a watched
+        save act asynchronously, and the next reload's tag must not be
+        written before this one has loaded (its code reads the tag file)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.args.port), 1) as s:
+                    s.sendall(b"probe\n")
+                    got = s.makefile().readline()
+                    if got.startswith(tag + " "):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.01)
+        return False
+
     def bad_reload(self, kind, k):
         broken = {"syntax": "local x = = 1\n", "raises": "error('the new code fails to start')\n"}[kind]
         self.write("reload_service.lua", broken + self.good_script)
@@ -171,6 +189,7 @@ class Run:
             try:
                 await loop.run_in_executor(None, self.trigger, kind, k)
                 self.reloads.append({"kind": kind, "t": t, "tag": tag})
+                await loop.run_in_executor(None, self.wait_switched, tag)
             except Exception as e:
                 self.reloads.append({"kind": kind, "t": t, "tag": tag, "error": str(e)})
         await asyncio.sleep(step)
