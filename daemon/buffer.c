@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUFFER_MIN 4096
+#define BUFFER_MIN 512   /* an HTTP head fits; bulk reads ask for 16 KiB themselves */
 
 static bool buffer_own(struct buffer *b, size_t cap) {
   char *mem = malloc(cap);
