@@ -124,17 +124,11 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 struct control *control_open(struct daemon *d, const char *path, char *err, size_t errlen) {
-  struct stat st;
-  if (lstat(path, &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      snprintf(err, errlen, "control socket %s: the path exists and is not a socket", path);
-      return NULL;
-    }
-    if (net_unix_alive(path)) {
-      snprintf(err, errlen, "control socket %s: another luanetd answers there", path);
-      return NULL;
-    }
-    unlink(path);
+  if (net_unix_claim(path) < 0) {
+    snprintf(err, errlen, errno == ENOTSOCK ? "control socket %s: the path exists and is not a socket"
+                                            : "control socket %s: another luanetd answers there",
+             path);
+    return NULL;
   }
   /* 0600: the socket is the daemon's owner's. The umask keeps others out
    * from the bind on; chmod takes the execute bits bind leaves. */

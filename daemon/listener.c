@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -28,17 +27,11 @@ static int socket_type(const struct listener_config *l) {
 }
 
 static int open_unix(const struct listener_config *l, char *err, size_t errlen) {
-  struct stat st;
-  if (lstat(l->path, &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      snprintf(err, errlen, "%s: the path exists and is not a socket", l->url);
-      return -1;
-    }
-    if (net_unix_alive(l->path)) {
-      snprintf(err, errlen, "%s: address already in use (something accepts connections there)", l->url);
-      return -1;
-    }
-    unlink(l->path);   /* left by a process that is gone */
+  if (net_unix_claim(l->path) < 0) {
+    snprintf(err, errlen, errno == ENOTSOCK ? "%s: the path exists and is not a socket"
+                                            : "%s: address already in use (something accepts connections there)",
+             l->url);
+    return -1;
   }
   int fd = net_unix_listen(l->path, LISTEN_BACKLOG);
   if (fd < 0)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -211,7 +212,7 @@ int net_unix_listen(const char *path, int backlog) {
   return fd;
 }
 
-bool net_unix_alive(const char *path) {
+static bool unix_alive(const char *path) {
   struct sockaddr_un sun;
   if (!unix_addr(path, &sun))
     return false;
@@ -221,6 +222,22 @@ bool net_unix_alive(const char *path) {
   bool alive = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
   close(fd);
   return alive;
+}
+
+int net_unix_claim(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0)
+    return 0;
+  if (!S_ISSOCK(st.st_mode)) {
+    errno = ENOTSOCK;
+    return -1;
+  }
+  if (unix_alive(path)) {
+    errno = EADDRINUSE;
+    return -1;
+  }
+  unlink(path);   /* left by a process that is gone */
+  return 0;
 }
 
 long net_raise_nofile_limit(void) {

@@ -41,8 +41,10 @@ int net_bind_probe(const struct net_addr *at, int type);
 int net_listen_socket(const struct net_addr *at, int type, bool share, int backlog);
 /* A stream socket listening on a Unix path. */
 int net_unix_listen(const char *path, int backlog);
-/* Whether something accepts connections on the Unix path. */
-bool net_unix_alive(const char *path);
+/* Makes a Unix path free to bind: 0 when nothing is there or only the
+ * socket file of a process that is gone (removed); -1 with ENOTSOCK when
+ * the path is something else, EADDRINUSE when something accepts there. */
+int net_unix_claim(const char *path);
 /* Raises RLIMIT_NOFILE to its hard limit; returns the new soft limit. */
 long net_raise_nofile_limit(void);
 
