@@ -117,7 +117,7 @@ end
 local function serve_file(req, res, path, st)
   local etag = ('"%x-%x-%x"'):format(st.size, st.mtime, st.mtime_ns)
   res:setHeader("ETag", etag)
-  res:setHeader("Last-Modified", os.date("!%a, %d %b %Y %H:%M:%S GMT", st.mtime))
+  res:setHeader("Last-Modified", net.http.date(st.mtime))
   res:setHeader("Accept-Ranges", "bytes")
   local inm = req.headers["if-none-match"]
   local ims = parse_http_date(req.headers["if-modified-since"])

@@ -8,6 +8,7 @@ local client = require "luanet.http_client"
 return {
   Server = server.Server,
   REASONS = server.REASONS,
+  date = server.date,
   request = client.request,
   get = client.get,
   parse_url = client.parse_url,

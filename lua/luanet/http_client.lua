@@ -23,6 +23,12 @@ local DEFAULT_TIMEOUT = 30000
 local DEFAULT_REDIRECTS = 5
 local READ_CHUNK_WAIT = 1   -- waitForReadyRead: the time-out is checked between reads
 
+-- "host:port" as a Host header and an absolute URI write it: an IPv6
+-- address in brackets, the default port left out.
+function client.authority(host, port)
+  return (host:find(":", 1, true) and "[" .. host .. "]" or host) .. (port ~= 80 and ":" .. port or "")
+end
+
 -- parse_url("http://host:port/path?q") -> { scheme, host, port, target }
 function client.parse_url(url)
   if type(url) ~= "string" then return nil, "not a URL" end
@@ -41,7 +47,7 @@ function client.parse_url(url)
   if port < 1 or port > 65535 then return nil, ("bad port in %s"):format(url) end
   if target == "" then target = "/" elseif target:sub(1, 1) == "?" then target = "/" .. target end
   return { scheme = scheme, host = host, port = port, target = target,
-           authority = (host:find(":", 1, true) and "[" .. host .. "]" or host) .. (port ~= 80 and ":" .. port or "") }
+           authority = client.authority(host, port) }
 end
 
 -- A Location against the URL it came from.

@@ -18,7 +18,7 @@
 -- not complete in time), 413 (body too large), 431 (head too large).
 local net = require "luanet.core"
 
-local http = {}   -- this module: Server, REASONS
+local http = {}   -- this module: Server, REASONS, date
 
 local REASONS = {
   [100] = "Continue", [101] = "Switching Protocols", [200] = "OK", [201] = "Created",
@@ -42,12 +42,17 @@ local DEFAULTS = {
   accessLog = nil,              -- function(line) for a common-log-format line per request
 }
 
+-- The HTTP-date (RFC 9110) of a time, seconds since the epoch.
+function http.date(t)
+  return os.date("!%a, %d %b %Y %H:%M:%S GMT", t)
+end
+
 -- The Date header, made once a second.
 local date_second, date_text
 local function http_date()
   local now = os.time()
   if now ~= date_second then
-    date_second, date_text = now, os.date("!%a, %d %b %Y %H:%M:%S GMT", now)
+    date_second, date_text = now, http.date(now)
   end
   return date_text
 end
@@ -184,9 +189,6 @@ function Response:sendFile(path, offset, length)
   self.finished = true
   self.conn:finished(self)
 end
-
--- The HTTP-date of a time (seconds since the epoch).
-http.date = function(t) return os.date("!%a, %d %b %Y %H:%M:%S GMT", t) end
 
 -- ---------------------------------------------------------------- connection
 

@@ -69,7 +69,7 @@ local function run_request(self, cmd)
   end
   local target = cmd.header.path or "/"
   local u = { host = host, port = port, target = target,
-              authority = (host:find(":", 1, true) and "[" .. host .. "]" or host) .. (port ~= 80 and ":" .. port or "") }
+              authority = client.authority(host, port) }
   local via = u
   if self._proxy then   -- an HTTP proxy takes the absolute URI
     via = { host = self._proxy.host, port = self._proxy.port, authority = u.authority,
