@@ -87,15 +87,9 @@ describe("tasks", function()
 
   it("runs 300 tasks that each connect, write and wait for an echo at once", function()
     local N = 300
-    local server, port = helper.listen()
-    local accepted, socks = {}, {}
+    local server, port, accepted = core.echo_server(N)
+    local socks = {}
     finally(function() core.close(socks, accepted, server) end)
-    server:setMaxPendingConnections(N)
-    server.newConnection:connect(function()
-      local a = server:nextPendingConnection()
-      accepted[#accepted + 1] = a
-      a.readyRead:connect(function() a:write(a:readAll()) end)
-    end)
     local ok, suspended = 0, 0
     for i = 1, N do
       net.spawn(function()

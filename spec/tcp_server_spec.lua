@@ -282,15 +282,9 @@ describe("TcpServer", function()
 
     it("serves 1,000 concurrent connections with 2,000+ descriptors open", function()
       local N = 1000
-      local server, port = helper.listen()
-      local list, accepted = {}, {}
+      local server, port, accepted = core.echo_server(N)
+      local list = {}
       finally(function() core.close(list, accepted, server) end)
-      server:setMaxPendingConnections(N)
-      server.newConnection:connect(function()
-        local a = server:nextPendingConnection()
-        accepted[#accepted + 1] = a
-        a.readyRead:connect(function() a:write(a:readAll()) end)
-      end)
       local fds_before = core.fd_count()
       list = clients(N, port)
       helper.run(20000, function() return #accepted == N and all_connected(list) end)

@@ -124,12 +124,7 @@ local function status_ports(fields)
 end
 
 
--- A port nobody listens on now.
-local function free_port()
-  local server, port = helper.listen()
-  server:close()
-  return port
-end
+local free_port = require("support.core_helper").free_port
 
 -- The config of dh.start's daemon, rewritten; then SIGHUP, and the log
 -- line that says it was read.

@@ -5,11 +5,7 @@ local helper = require "helper"
 local dh = require "support.daemon_helper"
 local net = helper.net
 
-local function free_port()
-  local server, port = helper.listen()
-  server:close()
-  return port
-end
+local free_port = require("support.core_helper").free_port
 
 -- nginx, foreground, one worker, everything under a temporary prefix.
 local function start_nginx()

@@ -60,6 +60,20 @@ function core.free_port(addr)
   return port
 end
 
+-- An in-process echo server on 127.0.0.1 that takes up to max_pending
+-- connections at once: server, port, and the list of accepted sockets.
+function core.echo_server(max_pending)
+  local server, port = helper.listen()
+  local accepted = {}
+  server:setMaxPendingConnections(max_pending)
+  server.newConnection:connect(function()
+    local a = server:nextPendingConnection()
+    accepted[#accepted + 1] = a
+    a.readyRead:connect(function() a:write(a:readAll()) end)
+  end)
+  return server, port, accepted
+end
+
 -- Runs the loop until `sock` has at least n bytes buffered.
 function core.wait_bytes(sock, n, ms)
   return helper.run(ms or helper.TIMEOUT, function() return sock:bytesAvailable() >= n end)
