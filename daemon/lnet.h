@@ -134,6 +134,11 @@ int luaopen_luanet_runtime(lua_State *L);
  * how many slots were left suspended; each of those gets `done` as hook. */
 int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
                 task_done_fn done, void *ud);
+/* As signal_emit, but suspended_fn(co, ud) is called for every slot left
+ * suspended (to hook each with data of its own), and *failed (optional)
+ * counts the slots that raised. */
+int signal_emit_each(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
+                     void (*suspended_fn)(lua_State *co, void *ud), void *ud, int *failed);
 /* [-nargs, +0, -] Emits signal number `id` of the object at obj_idx; costs
  * one table read when nothing is connected. */
 int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int nargs,

@@ -13,6 +13,7 @@ int luaopen_luanet_udp_socket(lua_State *L);
 int luaopen_luanet_fs(lua_State *L);
 int luaopen_luanet_dns(lua_State *L);
 int luaopen_luanet_http_parser(lua_State *L);
+int luaopen_luanet_http_server(lua_State *L);
 
 int luaopen_luanet_core(lua_State *L) {
   static const struct {
@@ -26,6 +27,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "TcpServer", luaopen_luanet_tcp_server },
     { "UdpSocket", luaopen_luanet_udp_socket },
     { "HttpParser", luaopen_luanet_http_parser },
+    { "HttpServer", luaopen_luanet_http_server },
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);

@@ -31,8 +31,8 @@ static bool signal_has_slot(lua_State *L, int sig_idx, int fn_idx) {
  * slot disconnects one before its turn (as in Qt); slots connected during
  * the emit wait for the next one. With one slot there is nothing to
  * re-check, which is the common case and costs no copy. */
-int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
-                task_done_fn done, void *ud) {
+int signal_emit_each(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
+                     void (*suspended_fn)(lua_State *co, void *ud), void *ud, int *failed) {
   sig_idx = lua_absindex(L, sig_idx);
   int n = (int)lua_rawlen(L, sig_idx);
   int suspended = 0;
@@ -47,13 +47,33 @@ int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_ar
     for (int a = 0; a < nargs; a++)
       lua_pushvalue(L, first_arg + a);
     lua_State *co;
-    if (task_call(rt, L, nargs, &co) == TASK_SUSPENDED) {
+    enum task_status st = task_call(rt, L, nargs, &co);
+    if (st == TASK_SUSPENDED) {
       suspended++;
-      if (done)
-        task_on_done(rt, co, done, ud);
+      if (suspended_fn)
+        suspended_fn(co, ud);
+    } else if (st == TASK_FAILED && failed) {
+      ++*failed;
     }
   }
   return suspended;
+}
+
+struct done_hook {
+  task_done_fn done;
+  void *ud;
+  struct lnet_runtime *rt;
+};
+
+static void hook_suspended(lua_State *co, void *ud) {
+  struct done_hook *h = ud;
+  task_on_done(h->rt, co, h->done, h->ud);
+}
+
+int signal_emit(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
+                task_done_fn done, void *ud) {
+  struct done_hook h = { done, ud, rt };
+  return signal_emit_each(rt, L, sig_idx, first_arg, nargs, done ? hook_suspended : NULL, &h, NULL);
 }
 
 int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int nargs,

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,7 @@ struct tcp_socket {
   size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
   size_t charged;           /* buffer bytes counted in the service's memory_limit */
   struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
+  struct socket_reader *reader;   /* C code that reads in place of readyRead */
 };
 
 struct socket_aux {
@@ -257,7 +259,8 @@ static void close_fd(struct tcp_socket *s) {
     if (s->aux)
       ev_timer_stop(loop, &s->aux->defer);
   }
-  if (s->fd >= 0) {
+  bool was_open = s->fd >= 0;
+  if (was_open) {
     close(s->fd);
     s->fd = -1;
     lnet_socket_closed(s->rt);
@@ -267,6 +270,8 @@ static void close_fd(struct tcp_socket *s) {
   charge_buffers(s);
   abort_lookup(s);
   s->close_when_flushed = false;
+  if (was_open && s->reader)
+    s->reader->closed(s->reader);
 }
 
 /* The end of a connection, with Qt's signals: stateChanged(Unconnected),
@@ -381,7 +386,9 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   int obj = push_self(L, s);
   if (n > 0) {
     buffer_commit(&s->rb, (size_t)n);
-    if (can_emit)
+    if (s->reader)
+      s->reader->readable(s->reader, L, obj);
+    else if (can_emit)
       emit_ready_read(s, L, obj);
     else
       s->read_pending = true;
@@ -763,25 +770,30 @@ static int tcp_socket_connectToHost(lua_State *L) {
 
 /* ---- Lua methods: closing ---- */
 
-static int tcp_socket_disconnectFromHost(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
-  lua_settop(L, 1);
+/* disconnectFromHost on the socket at obj: closes once the queue is sent. */
+static void disconnect(struct tcp_socket *s, lua_State *L, int obj) {
   if (s->state == ST_UNCONNECTED)
-    return 0;
+    return;
   if (s->state != ST_CONNECTED && s->state != ST_CLOSING) {
-    finish_close(s, L, 1);   /* still looking up or connecting: give up */
-    return 0;
+    finish_close(s, L, obj);   /* still looking up or connecting: give up */
+    return;
   }
   ev_io_stop(s->rt->loop, &s->rio);
-  set_state(s, L, 1, ST_CLOSING);
+  set_state(s, L, obj, ST_CLOSING);
   if (s->fd < 0)
-    return 0;
+    return;
   if (s->wq_head) {
     s->close_when_flushed = true;   /* wio_cb closes once the queue is sent */
     start_writing(s);
-    return 0;
+    return;
   }
-  finish_close(s, L, 1);
+  finish_close(s, L, obj);
+}
+
+static int tcp_socket_disconnectFromHost(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_settop(L, 1);
+  disconnect(s, L, 1);
   return 0;
 }
 
@@ -832,6 +844,10 @@ static int tcp_socket_gc(lua_State *L) {
     s->aux->wait.active = false;
   release(L, s);
   aux_free(s);
+  if (s->reader) {
+    s->reader->release(s->reader);
+    s->reader = NULL;
+  }
   return 0;
 }
 
@@ -941,40 +957,93 @@ static bool can_write(struct tcp_socket *s) {
                         s->state == ST_HOSTLOOKUP);
 }
 
-/* write(data) -> bytes taken, or false (not connected, queue over its cap). */
-static int tcp_socket_write(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
-  size_t len;
-  const char *data = luaL_checklstring(L, 2, &len);
-  if (!can_write(s))
-    return fail(L, s, SE_OPERATION, "Socket is not connected");
+/* The common part of write() and tcp_socket_send: the bytes of iov go out
+ * at once when nothing is queued, and only the rest is queued. On refusal
+ * (not connected, over the write cap or the memory_limit) nothing is sent,
+ * errorOccurred is emitted and the result is false. */
+static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += iov[i].iov_len;
+  if (!can_write(s)) {
+    emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
+    return false;
+  }
   /* The cap holds for the whole write, before any of it is sent, so a
    * refused write has sent nothing. */
-  if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit))
-    return fail(L, s, SE_RESOURCE, "Write buffer limit reached");
+  if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit)) {
+    emit_error(s, L, obj, SE_RESOURCE, "Write buffer limit reached");
+    return false;
+  }
   /* Behind a queue all of it waits: the service's memory_limit must have
    * room. (Into an empty queue goes only what the kernel did not take.) */
-  if (s->wq_head && budget_would_exceed(s->rt->budget, len))
-    return fail(L, s, SE_RESOURCE, "Out of resources (memory_limit)");
+  if (s->wq_head && budget_would_exceed(s->rt->budget, len)) {
+    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    return false;
+  }
   size_t done = 0;
   if (!s->wq_head && s->state == ST_CONNECTED &&
-      !(s->written_observed && lnet_has_slots(L, 1, SIG_BYTES_WRITTEN))) {
-    ssize_t n = send(s->fd, data, len, MSG_NOSIGNAL);
-    if (n > 0) {
-      done = (size_t)n;
+      !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
+    ssize_t k = n == 1 ? send(s->fd, iov[0].iov_base, len, MSG_NOSIGNAL)
+                       : sendmsg(s->fd, &(struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n },
+                                 MSG_NOSIGNAL);
+    if (k > 0) {
+      done = (size_t)k;
       s->sent_unreported += done;
     }
     /* Errors other than EAGAIN surface from the write watcher, which
      * reports them with the full close sequence. */
   }
   if (done < len) {
-    if (!wq_append(s, data + done, len - done))
-      return fail(L, s, SE_RESOURCE, "Out of resources");
+    for (int i = 0; i < n; i++) {
+      size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
+      done -= skip;
+      if (skip < iov[i].iov_len && !wq_append(s, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip)) {
+        emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+        return false;
+      }
+    }
     charge_buffers(s);
     start_writing(s);
   }
-  lua_pushinteger(L, (lua_Integer)len);
+  return true;
+}
+
+/* write(data) -> bytes taken, or false (not connected, queue over its cap). */
+static int tcp_socket_write(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  struct iovec iov;
+  iov.iov_base = (void *)luaL_checklstring(L, 2, &iov.iov_len);
+  if (!send_iov(s, L, 1, &iov, 1)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushinteger(L, (lua_Integer)iov.iov_len);
   return 1;
+}
+
+/* Queues length bytes of the open file fd from offset for sendfile(2);
+ * the queue owns fd from here on (closed when sent, or at once on
+ * refusal). */
+static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_t offset, size_t length) {
+  if (!can_write(s)) {
+    close(fd);
+    emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
+    return false;
+  }
+  struct wchunk *c = wchunk_new(0);
+  if (!c) {
+    close(fd);
+    emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+    return false;
+  }
+  c->file_fd = fd;
+  c->file_off = offset;
+  c->len = length;
+  wq_push(s, c);
+  s->wq_bytes += c->len;
+  start_writing(s);
+  return true;
 }
 
 /* sendFile(path or fd, [offset], [length]): queues a file range for
@@ -1006,17 +1075,10 @@ static int tcp_socket_sendFile(lua_State *L) {
   lua_Integer length = luaL_optinteger(L, 4, (lua_Integer)st.st_size - offset);
   if (length < 0)
     length = 0;
-  struct wchunk *c = wchunk_new(0);
-  if (!c) {
-    close(fd);
-    return fail(L, s, SE_RESOURCE, "Out of resources");
+  if (!queue_file(s, L, 1, fd, (off_t)offset, (size_t)length)) {
+    lua_pushboolean(L, 0);
+    return 1;
   }
-  c->file_fd = fd;
-  c->file_off = (off_t)offset;
-  c->len = (size_t)length;
-  wq_push(s, c);
-  s->wq_bytes += c->len;
-  start_writing(s);
   lua_pushinteger(L, length);
   return 1;
 }
@@ -1252,6 +1314,58 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   ev_io_set(&s->rio, fd, EV_READ);
   ev_io_set(&s->wio, fd, EV_WRITE);
   ev_io_start(rt->loop, &s->rio);
+}
+
+/* ---- the C side's API (tcp_socket.h) ---- */
+
+struct tcp_socket *tcp_socket_test(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, LNET_TCPSOCKET);
+}
+
+int tcp_socket_push(lua_State *L, struct tcp_socket *s) {
+  return push_self(L, s);
+}
+
+void tcp_socket_set_reader(struct tcp_socket *s, struct socket_reader *r) {
+  s->reader = r;
+}
+
+struct buffer *tcp_socket_input(struct tcp_socket *s) {
+  return &s->rb;
+}
+
+int tcp_socket_fd(const struct tcp_socket *s) {
+  return s->fd;
+}
+
+bool tcp_socket_is_open(const struct tcp_socket *s) {
+  return s->fd >= 0 && s->state == ST_CONNECTED;
+}
+
+size_t tcp_socket_queued(const struct tcp_socket *s) {
+  return s->wq_bytes;
+}
+
+bool tcp_socket_send(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
+  return send_iov(s, L, obj, iov, n);
+}
+
+bool tcp_socket_send_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_t offset, size_t length) {
+  return queue_file(s, L, obj, fd, offset, length);
+}
+
+void tcp_socket_disconnect(lua_State *L, int obj) {
+  struct tcp_socket *s = tcp_socket_test(L, obj);
+  if (s)
+    disconnect(s, L, lua_absindex(L, obj));
+}
+
+void tcp_socket_pause_reading(struct tcp_socket *s) {
+  ev_io_stop(s->rt->loop, &s->rio);
+}
+
+void tcp_socket_resume_reading(struct tcp_socket *s) {
+  resume_reading(s);
 }
 
 int luaopen_luanet_tcp_socket(lua_State *L) {

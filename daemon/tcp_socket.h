@@ -4,10 +4,51 @@
 
 #include "lnet.h"
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct buffer;
+struct tcp_socket;
+
 /* [-0, +1, m] A connected TcpSocket for an accepted fd, already reading. */
 void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd);
 /* Closes the socket at idx without signals (its server is going away). */
 void tcp_socket_release(lua_State *L, int idx);
 int luaopen_luanet_tcp_socket(lua_State *L);
+
+/* ---- for C code that drives a socket itself (the HTTP server) ---- */
+
+/* A reader takes readyRead's place: it is told of new bytes in the read
+ * buffer and parses them there. */
+struct socket_reader {
+  /* New bytes are in tcp_socket_input(); obj is the socket on L's stack. */
+  void (*readable)(struct socket_reader *r, lua_State *L, int obj);
+  /* The fd closed, by either side. Called with no Lua; may call nothing
+   * of the socket's. */
+  void (*closed)(struct socket_reader *r);
+  /* The socket is being collected: the reader's last call. */
+  void (*release)(struct socket_reader *r);
+};
+
+/* The TcpSocket at idx, or NULL. */
+struct tcp_socket *tcp_socket_test(lua_State *L, int idx);
+/* [-0, +1, -] Pushes the socket while it is open (anchored); nil after. */
+int tcp_socket_push(lua_State *L, struct tcp_socket *s);
+void tcp_socket_set_reader(struct tcp_socket *s, struct socket_reader *r);
+/* The read buffer: the reader consumes what it has parsed. */
+struct buffer *tcp_socket_input(struct tcp_socket *s);
+int tcp_socket_fd(const struct tcp_socket *s);
+bool tcp_socket_is_open(const struct tcp_socket *s);
+size_t tcp_socket_queued(const struct tcp_socket *s);
+/* write() for C: iov's bytes go out at once as far as the kernel takes
+ * them (one writev), the rest is queued. false (with errorOccurred
+ * emitted on obj) when refused; then nothing was sent. */
+bool tcp_socket_send(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n);
+/* sendFile() for C: the queue takes fd (closing it when done). */
+bool tcp_socket_send_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_t offset, size_t length);
+/* disconnectFromHost() on the socket at obj: closes once the queue is sent. */
+void tcp_socket_disconnect(lua_State *L, int obj);
+void tcp_socket_pause_reading(struct tcp_socket *s);
+void tcp_socket_resume_reading(struct tcp_socket *s);
 
 #endif

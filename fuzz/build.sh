@@ -29,7 +29,7 @@ build fuzz_config CONFIG_LUA config.lua
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 core=()
 for f in buffer budget lnet net runtime task signal timer host_address tcp_socket tcp_server \
-         udp_socket fs dns socket_error luanet state http_parser; do
+         udp_socket fs dns socket_error luanet state http_parser http_server http_conn http_request http_response; do
   core+=("$root/daemon/$f.c")
 done
 mkdir -p "$root/build-fuzz/llhttp"

@@ -1,0 +1,490 @@
+/* One HTTP/1.x connection of net.HttpServer: llhttp runs over the socket's
+ * read buffer in place (no copy, no readAll string), the head is indexed
+ * once it is complete, and the handler gets req and res.
+ *
+ * Requests of a connection are answered in order (pipelining): once a
+ * message is complete the parser stops until its response has finished,
+ * and what follows waits in the read buffer. A handler that answers at
+ * once is called from inside conn_feed, and the loop there goes on with
+ * the next pipelined request; one that answers later calls
+ * http_conn_finished from its own callback, which starts the loop again.
+ *
+ * Time-outs cost nothing per request: one ev_timer per connection, and a
+ * phase change only moves `deadline`. The timer, when it fires early,
+ * re-arms itself for what is left (libev's advice for idle time-outs). */
+#include "http_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
+
+/* Read-ahead past which a busy connection stops reading: a pipelining
+ * client cannot make us buffer without end. */
+#define READ_AHEAD_MAX (64 * 1024)
+
+static struct http_conn *conn_of(llhttp_t *p) {
+  return (struct http_conn *)((char *)p - offsetof(struct http_conn, parser));
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  struct http_conn *c = conn_of(p);
+  if ((p->flags & F_CONTENT_LENGTH) && (p->flags & F_TRANSFER_ENCODING)) {
+    c->error_status = 400;
+    return HPE_USER;
+  }
+  c->paused = PAUSE_HEADERS;
+  return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+  struct http_conn *c = conn_of(p);
+  if (c->body.len + len > c->server->max_body && !c->streaming) {
+    c->error_status = 413;
+    return HPE_USER;
+  }
+  if (!buffer_append(&c->body, at, len)) {
+    c->error_status = 503;
+    return HPE_USER;
+  }
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  conn_of(p)->paused = PAUSE_MESSAGE;
+  return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *settings(void) {
+  static llhttp_settings_t s;
+  static bool ready;
+  if (!ready) {   /* the same values every time: threads may race to set them */
+    llhttp_settings_t t;
+    llhttp_settings_init(&t);
+    t.on_headers_complete = on_headers_complete;
+    t.on_body = on_body;
+    t.on_message_complete = on_message_complete;
+    s = t;
+    ready = true;
+  }
+  return &s;
+}
+
+/* ---- time-outs ---- */
+
+static void set_deadline(struct http_conn *c, double seconds) {
+  struct ev_loop *loop = c->server->rt->loop;
+  ev_tstamp now = ev_now(loop);
+  c->deadline = now + seconds;
+  if (ev_is_active(&c->timer)) {
+    if (ev_timer_remaining(loop, &c->timer) <= seconds)
+      return;   /* fires first and re-arms for the rest */
+    ev_timer_stop(loop, &c->timer);
+  }
+  ev_timer_set(&c->timer, seconds, 0.);
+  ev_timer_start(loop, &c->timer);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct http_conn *c = (struct http_conn *)((char *)w - offsetof(struct http_conn, timer));
+  if (c->phase == PHASE_HANDLING || c->phase == PHASE_CLOSED || c->deadline == 0)
+    return;
+  ev_tstamp left = c->deadline - ev_now(loop);
+  if (left > 0.001) {
+    ev_timer_set(w, left, 0.);
+    ev_timer_start(loop, w);
+    return;
+  }
+  lua_State *L = c->server->rt->L;
+  int obj = tcp_socket_push(L, c->sock);
+  if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
+    c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+  } else {                        /* a request begun and not complete: slowloris */
+    http_conn_refuse(c, L, obj, 408);
+  }
+  lua_settop(L, obj - 1);
+}
+
+/* ---- the server's own answers ---- */
+
+void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
+  if (c->phase == PHASE_CLOSED)
+    return;
+  bool answer = !(c->phase == PHASE_HANDLING && c->head_sent);
+  c->phase = PHASE_CLOSED;
+  if (answer) {
+    char msg[320];
+    const char *reason = http_reason(status);
+    http_server_date(c->server);
+    int body_len = snprintf(msg, 64, "%d %s\n", status, reason);
+    char head[256];
+    int head_len = snprintf(head, sizeof head,
+                            "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                            "Connection: close\r\n%.*s\r\n",
+                            status, reason, body_len, (int)c->server->date_len, c->server->date);
+    struct iovec iov[2] = { { head, (size_t)head_len }, { msg, (size_t)body_len } };
+    tcp_socket_send(c->sock, L, obj, iov, 2);
+  }
+  tcp_socket_disconnect(L, obj);
+}
+
+/* ---- handing a request out ---- */
+
+/* A handler's task ended after suspending: one that failed before its
+ * response finished gets a 500 for it. The token holds the socket (and so
+ * the connection) until then. */
+struct handler_token {
+  struct http_conn *c;
+  uint32_t exchange;
+  int sock_ref;
+};
+
+static void handler_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
+  struct handler_token *t = ud;
+  struct http_conn *c = t->c;
+  lua_State *L = rt->L;
+  if (st == TASK_FAILED && c->exchange == t->exchange && c->phase == PHASE_HANDLING && !c->res_done) {
+    int obj = tcp_socket_push(L, c->sock);
+    http_conn_refuse(c, L, obj, 500);
+    lua_settop(L, obj - 1);
+  }
+  lnet_unanchor(L, &t->sock_ref);
+  free(t);
+}
+
+struct dispatch_ctx {
+  struct http_conn *c;
+  lua_State *L;
+  int obj;   /* the socket, on L's stack */
+};
+
+static void handler_suspended(lua_State *co, void *ud) {
+  struct dispatch_ctx *d = ud;
+  struct handler_token *t = malloc(sizeof *t);
+  if (!t)
+    return;   /* then a failure later gets no 500, only its log line */
+  t->c = d->c;
+  t->exchange = d->c->exchange;
+  lua_pushvalue(d->L, d->obj);
+  t->sock_ref = luaL_ref(d->L, LUA_REGISTRYINDEX);
+  task_on_done(d->c->server->rt, co, handler_done, t);
+}
+
+/* Emits request(req, res); req is at req_idx. */
+static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
+  struct http_server *sv = c->server;
+  c->phase = PHASE_HANDLING;
+  c->deadline = 0;
+  http_response_begin(c);
+  if (sv->log_ref != LUA_NOREF) {
+    lua_pushvalue(L, req_idx);
+    c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
+  int failed = 0, slots = 0;
+  if (lua_getiuservalue(L, -1, 1) == LUA_TTABLE && lua_rawgeti(L, -1, 1) == LUA_TTABLE &&
+      (slots = (int)lua_rawlen(L, -1)) > 0) {
+    int sig = lua_gettop(L);
+    lua_pushvalue(L, req_idx);
+    http_response_push(L, c, obj);
+    uint32_t exchange = c->exchange;
+    struct dispatch_ctx ctx = { c, L, obj };
+    signal_emit_each(sv->rt, L, sig, sig + 1, 2, handler_suspended, &ctx, &failed);
+    if (failed && c->exchange == exchange && c->phase == PHASE_HANDLING && !c->res_done)
+      http_conn_refuse(c, L, obj, 500);
+  }
+  lua_settop(L, top);
+  if (slots == 0 && c->phase == PHASE_HANDLING)
+    http_conn_refuse(c, L, obj, 404);   /* nobody listens */
+  http_response_settle(c);
+}
+
+/* The head is complete at the read buffer's head (len bytes): checks that
+ * answer before the body, then the request object, on L's top. false when
+ * the connection was refused. */
+static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len) {
+  struct buffer *rb = tcp_socket_input(c->sock);
+  struct http_head h;
+  if (http_head_scan(buffer_head(rb), len, NULL, 0, &h) < 0) {
+    http_conn_refuse(c, L, obj, h.error);
+    return false;
+  }
+  llhttp_t *p = &c->parser;
+  if (p->http_major == 1 && p->http_minor == 1 && !h.has_host) {
+    http_conn_refuse(c, L, obj, 400);
+    return false;
+  }
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->server->max_body) {
+    http_conn_refuse(c, L, obj, 413);
+    return false;
+  }
+  c->exchange++;
+  c->head_request = p->method == HTTP_HEAD;
+  c->http11 = p->http_major == 1 && p->http_minor >= 1;
+  c->keep_alive = llhttp_should_keep_alive(p);
+  c->body_done = false;
+  c->streaming = c->server->stream_body;
+  c->body.off = c->body.len = 0;
+  http_request_push(L, c, buffer_head(rb), len, &h, obj);
+  if (h.expect == EXPECT_OTHER) {
+    lua_pop(L, 1);
+    http_conn_refuse(c, L, obj, 417);
+    return false;
+  }
+  bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+  if (h.expect == EXPECT_CONTINUE && c->http11 && has_body && rb->len == len) {
+    struct iovec iov = { "HTTP/1.1 100 Continue\r\n\r\n", 25 };
+    tcp_socket_send(c->sock, L, obj, &iov, 1);
+  }
+  return true;
+}
+
+/* After a feed: the time-out of the phase the connection is in, and
+ * back-pressure on a client that sends ahead. */
+static void after_feed(struct http_conn *c) {
+  struct http_server *sv = c->server;
+  if (c->phase == PHASE_CLOSED)
+    return;
+  if (c->phase == PHASE_HEAD && c->head_new)
+    set_deadline(c, sv->header_timeout);   /* from a head's first byte to its end */
+  else if (c->phase == PHASE_BODY)
+    set_deadline(c, sv->header_timeout);   /* between reads of a body */
+  c->head_new = false;
+  size_t held = tcp_socket_input(c->sock)->len + c->body.len;
+  if (c->phase == PHASE_HANDLING && held >= READ_AHEAD_MAX) {
+    tcp_socket_pause_reading(c->sock);
+    c->reading_paused = true;
+  }
+}
+
+/* Runs llhttp over what is unparsed, handing out requests, until the data
+ * runs out, a handler keeps its request, or the connection ends. */
+static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
+  if (c->feeding)
+    return;   /* the loop below is on the stack: it goes on by itself */
+  c->feeding = true;
+  struct buffer *rb = tcp_socket_input(c->sock);
+  bool step = false;   /* after a head, one empty execute ends a body-less message */
+  int req = 0;         /* the request being received, on the stack */
+  while (c->phase != PHASE_CLOSED) {
+    if (c->phase == PHASE_HANDLING && !(c->streaming && !c->body_done))
+      break;
+    if (c->phase == PHASE_HANDLING && c->body.len >= READ_AHEAD_MAX)
+      break;   /* the handler reads slower than the body comes */
+    size_t avail = rb->len - c->parsed;
+    if (avail == 0 && !step)
+      break;
+    if (c->phase == PHASE_IDLE) {
+      c->phase = PHASE_HEAD;
+      c->head_new = true;
+    }
+    const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
+    c->paused = PAUSE_NONE;
+    c->error_status = 0;
+    llhttp_errno_t err = llhttp_execute(&c->parser, start, avail);
+    size_t used = avail;
+    if (err == HPE_PAUSED) {
+      used = (size_t)(llhttp_get_error_pos(&c->parser) - start);
+      llhttp_resume(&c->parser);
+    } else if (err != HPE_OK) {
+      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : 400);
+      break;
+    }
+    step = false;
+    if (c->phase == PHASE_HEAD) {
+      c->parsed += (uint32_t)used;
+      if (c->paused != PAUSE_HEADERS) {
+        if (c->parsed > c->server->max_header) {
+          http_conn_refuse(c, L, obj, 431);
+          break;
+        }
+        continue;
+      }
+      size_t len = c->parsed;
+      if (len > c->server->max_header) {
+        http_conn_refuse(c, L, obj, 431);
+        break;
+      }
+      if (!begin_request(c, L, obj, len))
+        break;
+      req = lua_gettop(L);
+      buffer_consume(rb, len);
+      c->parsed = 0;
+      c->phase = PHASE_BODY;
+      step = true;
+      if (c->streaming) {
+        dispatch(c, L, obj, req);
+        lua_settop(L, req - 1);
+        req = 0;
+      }
+      continue;
+    }
+    buffer_consume(rb, used);   /* body bytes: in c->body now */
+    if (c->paused == PAUSE_MESSAGE) {
+      c->body_done = true;
+      if (c->streaming) {
+        if (c->body_wait)
+          lnet_wait_finish(c->server->rt, c->body_wait, true);
+        continue;
+      }
+      if (!req) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->pending_req);
+        req = lua_gettop(L);
+        lnet_unanchor(L, &c->pending_req);
+      }
+      lua_pushlstring(L, c->body.data ? buffer_head(&c->body) : "", c->body.len);
+      http_request_set_body(L, req);
+      buffer_free(&c->body);
+      dispatch(c, L, obj, req);
+      lua_settop(L, req - 1);
+      req = 0;
+    } else if (c->streaming && c->body.len > 0 && c->body_wait) {
+      lnet_wait_finish(c->server->rt, c->body_wait, true);
+    }
+  }
+  if (req) {   /* its body is still coming: the request waits in the registry */
+    if (c->phase == PHASE_BODY) {
+      lua_pushvalue(L, req);
+      c->pending_req = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_settop(L, req - 1);
+  }
+  c->feeding = false;
+  after_feed(c);
+}
+
+/* ---- the socket's reader ---- */
+
+static void conn_readable(struct socket_reader *r, lua_State *L, int obj) {
+  conn_feed((struct http_conn *)r, L, obj);
+}
+
+static void wake_body_reader(struct http_conn *c) {
+  if (c->body_wait)
+    lnet_wait_finish(c->server->rt, c->body_wait, false);
+}
+
+static void conn_closed(struct socket_reader *r) {
+  struct http_conn *c = (struct http_conn *)r;
+  struct http_server *sv = c->server;
+  c->phase = PHASE_CLOSED;
+  ev_timer_stop(sv->rt->loop, &c->timer);
+  wake_body_reader(c);
+  lnet_unanchor(sv->rt->L, &c->pending_req);
+  lnet_unanchor(sv->rt->L, &c->req_ref);   /* a response never finished is not logged */
+  if (c->linked)
+    http_server_unlink(sv, c);
+}
+
+static void conn_release(struct socket_reader *r) {
+  struct http_conn *c = (struct http_conn *)r;
+  free(c->body_wait);
+  buffer_free(&c->body);
+  buffer_free(&c->headers);
+  free(c);
+}
+
+void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
+  struct tcp_socket *s = tcp_socket_test(L, sock_obj);
+  if (!s || !tcp_socket_is_open(s))
+    return;
+  struct http_conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    tcp_socket_disconnect(L, sock_obj);
+    return;
+  }
+  c->reader.readable = conn_readable;
+  c->reader.closed = conn_closed;
+  c->reader.release = conn_release;
+  c->server = sv;
+  c->sock = s;
+  c->pending_req = c->req_ref = LUA_NOREF;
+  llhttp_init(&c->parser, HTTP_REQUEST, settings());
+  ev_init(&c->timer, timer_cb);
+  tcp_socket_set_reader(s, &c->reader);
+  http_server_link(sv, c);
+  c->phase = PHASE_IDLE;
+  set_deadline(c, sv->header_timeout);   /* a client that never speaks goes */
+  if (tcp_socket_input(s)->len > 0)
+    conn_feed(c, L, sock_obj);
+}
+
+void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
+  struct http_server *sv = c->server;
+  c->res_done = true;
+  if (c->req_ref != LUA_NOREF) {
+    http_request_log(L, c);
+    lnet_unanchor(L, &c->req_ref);
+  }
+  if (c->phase == PHASE_CLOSED)
+    return;
+  if (c->close_after || !c->body_done) {   /* a body the handler left unread: no next request */
+    c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+    return;
+  }
+  c->phase = PHASE_IDLE;
+  set_deadline(c, sv->keep_alive_timeout);
+  if (c->reading_paused) {
+    c->reading_paused = false;
+    tcp_socket_resume_reading(c->sock);
+  }
+  if (tcp_socket_input(c->sock)->len > 0)
+    conn_feed(c, L, obj);
+}
+
+void http_conn_close_idle(struct http_conn *c, lua_State *L) {
+  if (c->phase != PHASE_IDLE)
+    return;   /* busy: its response says Connection: close */
+  int obj = tcp_socket_push(L, c->sock);
+  c->phase = PHASE_CLOSED;
+  tcp_socket_disconnect(L, obj);
+  lua_settop(L, obj - 1);
+}
+
+/* req:readSome(): the body bytes that came, nil at its end, false when
+ * none are there yet. */
+int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
+  if (c->exchange != exchange || !c->streaming)
+    return luaL_error(L, "HttpRequest:read(): not a streamed request, or one that is over");
+  if (c->body.len > 0) {
+    lua_pushlstring(L, buffer_head(&c->body), c->body.len);
+    buffer_free(&c->body);
+    if (c->phase != PHASE_CLOSED && !c->body_done) {
+      int obj = tcp_socket_push(L, c->sock);
+      conn_feed(c, L, obj);   /* what waited in the read buffer */
+      lua_settop(L, obj - 1);
+      if (c->reading_paused) {
+        c->reading_paused = false;
+        tcp_socket_resume_reading(c->sock);
+      }
+    }
+    return 1;
+  }
+  if (c->body_done) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (c->phase == PHASE_CLOSED) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "connection closed");
+    return 2;
+  }
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+/* req:waitBody(ms): suspends until body bytes (or its end) come. */
+int http_conn_wait_body(struct http_conn *c, lua_State *L, double ms) {
+  if (!c->body_wait) {
+    c->body_wait = malloc(sizeof *c->body_wait);
+    if (!c->body_wait)
+      return luaL_error(L, "out of memory");
+    lnet_wait_init(c->body_wait, NULL);
+  }
+  return lnet_wait(L, c->server->rt, c->body_wait, ms);
+}

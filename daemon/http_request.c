@@ -1,0 +1,386 @@
+/* The request object of net.HttpServer (req): one userdata per request,
+ * holding a copy of the head and an index of its fields, so that it stays
+ * valid after the connection has moved on. Every field is made when a
+ * handler first reads it: one that never looks at req.headers never pays
+ * for a headers table.
+ *
+ *   req.method, req.target, req.path, req.query, req.version ("1.1"),
+ *   req.http11, req.keepAlive, req.headers (lower-case names), req.body,
+ *   req.socket, req.peer; req:readSome() and req:waitBody(ms) under
+ *   streamBody (lua/luanet/http_server.lua builds req:read() on them).
+ *
+ * Fields a handler sets (req.user = ...) live in user value 2, a table
+ * made on first use; until then user value 2 holds just the body. */
+#include "http_server.h"
+#include "net.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct http_request {
+  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
+  uint32_t exchange;
+  uint32_t head_len;
+  uint32_t target, target_len;
+  uint16_t nfields;
+  uint8_t method, major, minor;
+  bool keep_alive;
+  struct http_field fields[];   /* then the head's bytes */
+};
+
+static const char *head_of(const struct http_request *r) {
+  return (const char *)&r->fields[r->nfields];
+}
+
+/* ---- indexing a head llhttp has accepted ---- */
+
+static const char *find_crlf(const char *p, const char *end) {
+  while (p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+    if (p + 1 < end && p[1] == '\n')
+      return p;
+    p++;
+  }
+  return NULL;
+}
+
+static bool span_is(const char *p, size_t n, const char *name, size_t name_len) {
+  return n == name_len && strncasecmp(p, name, n) == 0;
+}
+
+static int refused(struct http_head *h, int status) {
+  h->error = status;
+  return -1;
+}
+
+/* What llhttp lets through, we check here: whitespace in a header name
+ * ("Host : a"), a second Content-Length, a folded line. */
+int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h) {
+  memset(h, 0, sizeof *h);
+  const char *end = head + len;
+  const char *eol = find_crlf(head, end);
+  if (!eol)
+    return refused(h, 400);
+  const char *sp1 = memchr(head, ' ', (size_t)(eol - head));
+  const char *sp2 = eol;
+  while (sp2 > head && sp2[-1] != ' ')
+    sp2--;
+  if (!sp1 || sp2 - 1 <= sp1)
+    return refused(h, 400);
+  h->target = (uint32_t)(sp1 + 1 - head);
+  h->target_len = (uint32_t)(sp2 - 1 - (sp1 + 1));
+  int n = 0, lengths = 0;
+  for (const char *p = eol + 2; p < end; p = eol + 2) {
+    eol = find_crlf(p, end);
+    if (!eol || eol == p)
+      break;   /* the empty line that ends the head */
+    if (*p == ' ' || *p == '\t')
+      return refused(h, 400);   /* obs-fold (RFC 9112 5.2 lets us refuse it) */
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    if (!colon || colon == p)
+      return refused(h, 400);
+    size_t name_len = (size_t)(colon - p);
+    if (memchr(p, ' ', name_len) || memchr(p, '\t', name_len))
+      return refused(h, 400);
+    const char *v = colon + 1, *v_end = eol;
+    while (v < v_end && (*v == ' ' || *v == '\t'))
+      v++;
+    while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t'))
+      v_end--;
+    size_t v_len = (size_t)(v_end - v);
+    if (span_is(p, name_len, "content-length", 14) && ++lengths > 1)
+      return refused(h, 400);
+    if (span_is(p, name_len, "host", 4))
+      h->has_host = true;
+    if (span_is(p, name_len, "expect", 6))
+      h->expect = span_is(v, v_len, "100-continue", 12) ? EXPECT_CONTINUE : EXPECT_OTHER;
+    if (out && n < max)
+      out[n] = (struct http_field){ (uint32_t)(p - head), (uint32_t)name_len, (uint32_t)(v - head),
+                                    (uint32_t)v_len };
+    n++;
+  }
+  if (n > UINT16_MAX)
+    return refused(h, 431);
+  h->nfields = n;
+  return n;
+}
+
+/* ---- the object ---- */
+
+static struct http_request *request_check(lua_State *L, int idx) {
+  return lnet_checkself(L, idx, LNET_HTTPREQUEST);
+}
+
+void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
+                       const struct http_head *h, int sock_obj) {
+  size_t size = sizeof(struct http_request) + (size_t)h->nfields * sizeof(struct http_field) + len;
+  struct http_request *r = lua_newuserdatauv(L, size, 2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
+  lua_setmetatable(L, -2);
+  r->conn = c;
+  r->exchange = c->exchange;
+  r->head_len = (uint32_t)len;
+  r->target = h->target;
+  r->target_len = h->target_len;
+  r->nfields = (uint16_t)h->nfields;
+  r->method = c->parser.method;
+  r->major = c->parser.http_major;
+  r->minor = c->parser.http_minor;
+  r->keep_alive = c->keep_alive;
+  struct http_head again;
+  http_head_scan(head, len, r->fields, r->nfields, &again);
+  memcpy((char *)head_of(r), head, len);
+  lua_pushvalue(L, sock_obj);
+  lua_setiuservalue(L, -2, 1);
+}
+
+void http_request_set_body(lua_State *L, int req) {
+  lua_setiuservalue(L, req, 2);
+}
+
+/* User value 2 as a table (made now, taking the body along), on the top. */
+static void push_extras(lua_State *L, int req) {
+  if (lua_getiuservalue(L, req, 2) == LUA_TTABLE)
+    return;
+  lua_createtable(L, 0, 2);
+  if (lua_type(L, -2) == LUA_TSTRING) {
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "body");
+  }
+  lua_remove(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, req, 2);
+}
+
+/* req.headers: lower-case name -> value, repeated names joined by ", "
+ * (as Node does). */
+static void push_headers(lua_State *L, const struct http_request *r) {
+  const char *head = head_of(r);
+  lua_createtable(L, 0, r->nfields);
+  char name[256];
+  for (int i = 0; i < r->nfields; i++) {
+    const struct http_field *f = &r->fields[i];
+    size_t n = f->name_len < sizeof name ? f->name_len : sizeof name - 1;
+    for (size_t k = 0; k < n; k++) {
+      char ch = head[f->name + k];
+      name[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    lua_pushlstring(L, name, n);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) == LUA_TSTRING) {
+      lua_pushliteral(L, ", ");
+      lua_pushlstring(L, head + f->value, f->value_len);
+      lua_concat(L, 3);
+    } else {
+      lua_pop(L, 1);
+      lua_pushlstring(L, head + f->value, f->value_len);
+    }
+    lua_rawset(L, -3);
+  }
+}
+
+static size_t path_len(const struct http_request *r) {
+  const char *q = memchr(head_of(r) + r->target, '?', r->target_len);
+  return q ? (size_t)(q - (head_of(r) + r->target)) : r->target_len;
+}
+
+static void push_peer(lua_State *L, struct http_conn *c) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char buf[NET_ADDRSTRLEN];
+  int fd = tcp_socket_fd(c->sock);
+  if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+    lua_pushstring(L, net_addr_format((struct sockaddr *)&ss, buf));
+  else
+    lua_pushliteral(L, "-");
+}
+
+/* Pushes field `key` of the request, or nothing (returns false). */
+static bool push_field(lua_State *L, int idx, struct http_request *r, const char *key) {
+  const char *head = head_of(r);
+  switch (key[0]) {
+  case 'm':
+    if (strcmp(key, "method") != 0)
+      return false;
+    lua_pushstring(L, llhttp_method_name((llhttp_method_t)r->method));
+    return true;
+  case 't':
+    if (strcmp(key, "target") != 0)
+      return false;
+    lua_pushlstring(L, head + r->target, r->target_len);
+    return true;
+  case 'p':
+    if (strcmp(key, "path") == 0) {
+      lua_pushlstring(L, head + r->target, path_len(r));
+      return true;
+    }
+    if (strcmp(key, "peer") == 0) {
+      push_peer(L, r->conn);
+      return true;
+    }
+    return false;
+  case 'q': {
+    if (strcmp(key, "query") != 0)
+      return false;
+    size_t n = path_len(r);
+    if (n + 1 >= r->target_len)
+      lua_pushnil(L);   /* none, or an empty one */
+    else
+      lua_pushlstring(L, head + r->target + n + 1, r->target_len - n - 1);
+    return true;
+  }
+  case 'v':
+    if (strcmp(key, "version") != 0)
+      return false;
+    lua_pushfstring(L, "%d.%d", r->major, r->minor);
+    return true;
+  case 'h':
+    if (strcmp(key, "http11") == 0) {
+      lua_pushboolean(L, r->major == 1 && r->minor >= 1);
+      return true;
+    }
+    if (strcmp(key, "headers") != 0)
+      return false;
+    push_extras(L, idx);
+    if (lua_getfield(L, -1, "headers") == LUA_TNIL) {
+      lua_pop(L, 1);
+      push_headers(L, r);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, "headers");
+    }
+    return true;
+  case 'k':
+    if (strcmp(key, "keepAlive") != 0)
+      return false;
+    lua_pushboolean(L, r->keep_alive);
+    return true;
+  case 's':
+    if (strcmp(key, "socket") != 0)
+      return false;
+    lua_getiuservalue(L, idx, 1);
+    return true;
+  case 'b':
+    if (strcmp(key, "body") != 0)
+      return false;
+    if (lua_getiuservalue(L, idx, 2) == LUA_TTABLE) {
+      lua_getfield(L, -1, "body");
+      lua_remove(L, -2);
+    }
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "");
+    }
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* req.key: a method, a field of the request, or one a handler set. */
+static int request_index(lua_State *L) {
+  struct http_request *r = request_check(L, 1);
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
+    return 1;
+  lua_pop(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE) {   /* set by a handler: these come first */
+      lua_pushvalue(L, 2);
+      if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    }
+    lua_settop(L, 2);
+    if (push_field(L, 1, r, lua_tostring(L, 2)))
+      return 1;
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
+static int request_newindex(lua_State *L) {
+  request_check(L, 1);
+  lua_settop(L, 3);
+  push_extras(L, 1);
+  lua_insert(L, 2);
+  lua_rawset(L, 2);
+  return 0;
+}
+
+static int request_readSome(lua_State *L) {
+  struct http_request *r = request_check(L, 1);
+  return http_conn_read_body(r->conn, L, r->exchange);
+}
+
+static int request_waitBody(lua_State *L) {
+  struct http_request *r = request_check(L, 1);
+  return http_conn_wait_body(r->conn, L, lnet_opt_ms(L, 2, -1));
+}
+
+static int request_tostring(lua_State *L) {
+  struct http_request *r = request_check(L, 1);
+  const char *target = lua_pushlstring(L, head_of(r) + r->target, r->target_len);
+  lua_pushfstring(L, LNET_HTTPREQUEST " (%s %s)", llhttp_method_name((llhttp_method_t)r->method), target);
+  return 1;
+}
+
+/* The access log's line, in the common log format, to accessLog(line). */
+void http_request_log(lua_State *L, struct http_conn *c) {
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->log_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
+  struct http_request *r = lua_touserdata(L, -1);
+  if (!r || !lua_isfunction(L, top + 1)) {
+    lua_settop(L, top);
+    return;
+  }
+  char when[64];
+  time_t now = time(NULL);
+  struct tm tm;
+  strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", localtime_r(&now, &tm));
+  char bytes[24] = "-";
+  if (c->bytes > 0)
+    snprintf(bytes, sizeof bytes, "%lld", (long long)c->bytes);
+  push_peer(L, c);
+  const char *peer = lua_tostring(L, -1);
+  const char *target = lua_pushlstring(L, head_of(r) + r->target, r->target_len);
+  lua_pushfstring(L, "%s - - [%s] \"%s %s HTTP/%d.%d\" %d %s", peer, when,
+                  llhttp_method_name((llhttp_method_t)r->method), target, r->major, r->minor, c->status, bytes);
+  lua_copy(L, -1, top + 2);
+  lua_settop(L, top + 2);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lnet_log(c->server->rt, "error", "accessLog: %s", lua_tostring(L, -1));
+  }
+  lua_settop(L, top);
+}
+
+int luaopen_luanet_http_request(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "readSome", request_readSome },
+    { "waitBody", request_waitBody },
+    { NULL, NULL },
+  };
+  luaL_newmetatable(L, LNET_HTTPREQUEST);
+  int mt = lua_gettop(L);
+  lua_newtable(L);   /* methods; lua/luanet/http_server.lua adds read() */
+  lua_pushvalue(L, mt);
+  luaL_setfuncs(L, methods, 1);
+  int m = lua_gettop(L);
+  lua_pushvalue(L, mt);
+  lua_pushvalue(L, m);
+  lua_pushcclosure(L, request_index, 2);
+  lua_setfield(L, mt, "__index");
+  lua_pushvalue(L, mt);
+  lua_pushcclosure(L, request_newindex, 1);
+  lua_setfield(L, mt, "__newindex");
+  lua_pushvalue(L, mt);
+  lua_pushcclosure(L, request_tostring, 1);
+  lua_setfield(L, mt, "__tostring");
+  lua_pushvalue(L, m);
+  lua_setfield(L, mt, "methods");
+  lua_settop(L, m);
+  lua_remove(L, mt);   /* returns the methods table */
+  return 1;
+}

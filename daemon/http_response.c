@@ -1,0 +1,490 @@
+/* The response object of net.HttpServer (res) and its framing.
+ *
+ *   res.statusCode (read and set), res.headersSent, res.finished;
+ *   res:setHeader(name, value), res:getHeader(name), res:removeHeader(name),
+ *   res:writeHead(status, [headers]), res:write(data), res:finish([data]),
+ *   res:sendFile(path, [offset], [length]).
+ *
+ * The userdata holds only its connection and the number of its exchange;
+ * the response's state lives in the connection, which answers one request
+ * at a time, so a res kept past its finish() is told apart and refused.
+ * The header lines a handler sets go straight into the text that is sent
+ * ("Name: value\r\n"), in a buffer borrowed from the server while the
+ * handler runs; the head then leaves with the body in one writev, and a
+ * Content-Length body is never copied. */
+#include "http_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEAD_SCRATCH_SIZE 4096
+
+struct http_response {
+  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
+  uint32_t exchange;
+};
+
+static const struct { int status; const char *reason; } reasons[] = {
+  { 100, "Continue" }, { 101, "Switching Protocols" }, { 200, "OK" }, { 201, "Created" },
+  { 202, "Accepted" }, { 204, "No Content" }, { 206, "Partial Content" },
+  { 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" }, { 304, "Not Modified" },
+  { 307, "Temporary Redirect" }, { 308, "Permanent Redirect" }, { 400, "Bad Request" },
+  { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
+  { 405, "Method Not Allowed" }, { 408, "Request Timeout" }, { 409, "Conflict" },
+  { 411, "Length Required" }, { 412, "Precondition Failed" }, { 413, "Content Too Large" },
+  { 414, "URI Too Long" }, { 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
+  { 417, "Expectation Failed" }, { 429, "Too Many Requests" },
+  { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
+  { 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+  { 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
+};
+
+const char *http_reason(int status) {
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+    if (reasons[i].status == status)
+      return reasons[i].reason;
+  return "Unknown";
+}
+
+/* net.http.REASONS: status -> reason phrase, for the client and scripts. */
+void http_reasons_push(lua_State *L) {
+  lua_createtable(L, 0, (int)(sizeof reasons / sizeof reasons[0]));
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+    lua_pushstring(L, reasons[i].reason);
+    lua_rawseti(L, -2, reasons[i].status);
+  }
+}
+
+/* ---- the response's life in its connection ---- */
+
+void http_response_begin(struct http_conn *c) {
+  struct http_server *sv = c->server;
+  c->status = 200;
+  c->res_done = c->head_sent = c->chunked = c->bodyless = c->close_after = false;
+  c->has_length = c->has_date = c->has_connection = c->has_te = false;
+  c->bytes = 0;
+  if (!sv->head_scratch_busy && (sv->head_scratch || (sv->head_scratch = malloc(HEAD_SCRATCH_SIZE)))) {
+    buffer_borrow(&c->headers, sv->head_scratch, HEAD_SCRATCH_SIZE);
+    sv->head_scratch_busy = true;
+  } else {
+    c->headers.off = c->headers.len = 0;
+  }
+}
+
+/* The handler's synchronous part is over: the scratch goes back to the
+ * server, with what a response still in progress set copied out. */
+void http_response_settle(struct http_conn *c) {
+  if (!c->headers.borrowed)
+    return;
+  c->server->head_scratch_busy = false;
+  if (c->res_done || c->head_sent || c->phase == PHASE_CLOSED)
+    c->headers.len = 0;
+  if (!buffer_unborrow(&c->headers)) {   /* out of memory: this response cannot go on */
+    c->headers.data = NULL;
+    c->headers.off = c->headers.len = c->headers.cap = 0;
+    c->headers.borrowed = false;
+    lua_State *L = c->server->rt->L;
+    int obj = tcp_socket_push(L, c->sock);
+    http_conn_refuse(c, L, obj, 503);
+    lua_settop(L, obj - 1);
+  }
+}
+
+/* ---- header lines ---- */
+
+static bool name_is(const char *p, size_t n, const char *name) {
+  return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
+/* The line of header `name` in c->headers: its start and length (with
+ * CRLF); false when there is none. */
+static bool find_line(const struct http_conn *c, const char *name, size_t name_len, size_t *at, size_t *len) {
+  const char *h = c->headers.data ? buffer_head(&c->headers) : "";
+  size_t n = c->headers.len, i = 0;
+  while (i < n) {
+    const char *eol = memchr(h + i, '\n', n - i);
+    size_t line_end = eol ? (size_t)(eol - h) + 1 : n;
+    const char *colon = memchr(h + i, ':', line_end - i);
+    if (colon && (size_t)(colon - (h + i)) == name_len && strncasecmp(h + i, name, name_len) == 0) {
+      *at = i;
+      *len = line_end - i;
+      return true;
+    }
+    i = line_end;
+  }
+  return false;
+}
+
+static void remove_line(struct http_conn *c, size_t at, size_t len) {
+  char *h = c->headers.data + c->headers.off;
+  memmove(h + at, h + at + len, c->headers.len - at - len);
+  c->headers.len -= len;
+}
+
+/* What the framing must know of a header the handler set or removed. */
+static void note_header(struct http_conn *c, const char *name, size_t n, const char *value, bool set) {
+  if (name_is(name, n, "content-length")) {
+    c->has_length = set;
+  } else if (name_is(name, n, "date")) {
+    c->has_date = set;
+  } else if (name_is(name, n, "transfer-encoding")) {
+    c->has_te = set;
+  } else if (name_is(name, n, "connection")) {
+    c->has_connection = set;
+    if (set && value && strcasestr(value, "close"))
+      c->close_after = true;
+  }
+}
+
+static bool append(struct http_conn *c, const char *p, size_t n) {
+  return buffer_append(&c->headers, p, n);
+}
+
+/* Decimal digits of v into buf (24 bytes), returning their count. */
+static size_t format_u64(char *buf, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++)
+    buf[i] = tmp[n - 1 - i];
+  return n;
+}
+
+static bool append_length(struct http_conn *c, uint64_t length) {
+  char line[48] = "Content-Length: ";
+  size_t n = 16 + format_u64(line + 16, length);
+  line[n++] = '\r';
+  line[n++] = '\n';
+  return append(c, line, n);
+}
+
+/* Decides the framing for a body of known_length bytes (-1: not known
+ * yet), completes the header lines and writes the status line into line
+ * (64 bytes). Returns its length, 0 when memory ran out. */
+static size_t frame_head(struct http_conn *c, char *line, int64_t known_length) {
+  struct http_server *sv = c->server;
+  int status = c->status;
+  c->bodyless = c->head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+  bool ok = true;
+  if (!c->has_length && !c->has_te) {
+    if (c->head_request && known_length >= 0) {
+      ok = append_length(c, (uint64_t)known_length);   /* what a GET would have had */
+    } else if (!c->bodyless) {
+      if (known_length >= 0)
+        ok = append_length(c, (uint64_t)known_length);
+      else if (c->http11)
+        c->chunked = ok = append(c, "Transfer-Encoding: chunked\r\n", 28);
+      else
+        c->close_after = true;   /* HTTP/1.0: the body ends with the connection */
+    }
+  } else if (c->has_te && !c->bodyless) {
+    c->chunked = true;   /* the handler named the coding; we do the chunking */
+  }
+  if (c->close_after || !c->keep_alive || sv->closing) {
+    c->close_after = true;
+    if (!c->has_connection)
+      ok = ok && append(c, "Connection: close\r\n", 19);
+  } else if (!c->http11 && !c->has_connection) {
+    ok = ok && append(c, "Connection: keep-alive\r\n", 24);
+  }
+  if (!c->has_date) {
+    http_server_date(sv);
+    ok = ok && append(c, sv->date, sv->date_len);
+  }
+  ok = ok && append(c, "\r\n", 2);
+  if (!ok)
+    return 0;
+  c->head_sent = true;
+  const char *reason = http_reason(status);
+  return (size_t)snprintf(line, 64, "HTTP/1.1 %d %.40s\r\n", status, reason);
+}
+
+/* ---- the object ---- */
+
+static struct http_response *response_check(lua_State *L) {
+  return lnet_checkself(L, 1, LNET_HTTPRESPONSE);
+}
+
+/* The connection of a response still in progress; raises for one that
+ * has finished. */
+static struct http_conn *live(lua_State *L, const char *what) {
+  struct http_response *r = response_check(L);
+  struct http_conn *c = r->conn;
+  if (r->exchange != c->exchange || c->res_done)
+    luaL_error(L, "HttpResponse:%s() after finish()", what);
+  return c;
+}
+
+static struct http_conn *before_head(lua_State *L, const char *what) {
+  struct http_conn *c = live(L, what);
+  if (c->head_sent)
+    luaL_error(L, "HttpResponse:%s() after the head was sent", what);
+  return c;
+}
+
+void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
+  struct http_response *r = lua_newuserdatauv(L, sizeof *r, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->response_mt_ref);
+  lua_setmetatable(L, -2);
+  r->conn = c;
+  r->exchange = c->exchange;
+  lua_pushvalue(L, sock_obj);
+  lua_setiuservalue(L, -2, 1);
+}
+
+static bool token_char(unsigned char ch) {
+  return ch > 32 && ch < 127 && !strchr("\"(),/:;<=>?@[\\]{}", ch);
+}
+
+/* setHeader(name, value): replaces a header of that name (any case). */
+static int response_setHeader(lua_State *L) {
+  struct http_conn *c = before_head(L, "setHeader");
+  size_t n, vn;
+  const char *name = luaL_checklstring(L, 2, &n);
+  const char *value = luaL_tolstring(L, 3, &vn);
+  luaL_argcheck(L, n > 0, 2, "empty header name");
+  for (size_t i = 0; i < n; i++)
+    luaL_argcheck(L, token_char((unsigned char)name[i]), 2, "not a header name");
+  for (size_t i = 0; i < vn; i++)   /* no header injection */
+    luaL_argcheck(L, value[i] != '\r' && value[i] != '\n' && value[i] != '\0', 3,
+                  "CR, LF or NUL in a header value");
+  size_t at, len;
+  if (find_line(c, name, n, &at, &len))
+    remove_line(c, at, len);
+  if (!append(c, name, n) || !append(c, ": ", 2) || !append(c, value, vn) || !append(c, "\r\n", 2))
+    return luaL_error(L, "not enough memory");
+  note_header(c, name, n, value, true);
+  return 0;
+}
+
+static int response_getHeader(lua_State *L) {
+  struct http_conn *c = live(L, "getHeader");
+  size_t n, at, len;
+  const char *name = luaL_checklstring(L, 2, &n);
+  if (c->head_sent || !find_line(c, name, n, &at, &len)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const char *line = buffer_head(&c->headers) + at;
+  const char *v = line + n + 1, *end = line + len - 2;
+  while (v < end && *v == ' ')
+    v++;
+  lua_pushlstring(L, v, (size_t)(end - v));
+  return 1;
+}
+
+static int response_removeHeader(lua_State *L) {
+  struct http_conn *c = before_head(L, "removeHeader");
+  size_t n, at, len;
+  const char *name = luaL_checklstring(L, 2, &n);
+  if (find_line(c, name, n, &at, &len)) {
+    remove_line(c, at, len);
+    note_header(c, name, n, NULL, false);
+  }
+  return 0;
+}
+
+static int check_status(lua_State *L, int idx) {
+  lua_Integer status = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, status >= 100 && status <= 999, idx, "not an HTTP status");
+  return (int)status;
+}
+
+/* writeHead(status, [headers]) -> res */
+static int response_writeHead(lua_State *L) {
+  struct http_conn *c = before_head(L, "writeHead");
+  c->status = check_status(L, 2);
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      lua_pushcfunction(L, response_setHeader);
+      lua_pushvalue(L, 1);
+      lua_pushvalue(L, -4);
+      lua_pushvalue(L, -4);
+      lua_call(L, 3, 0);
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Sends the head (when not sent yet) and `data` framed as the response
+ * needs: a chunk, or plain bytes; `last` adds the chunked end. */
+static bool send_body(lua_State *L, struct http_conn *c, const char *data, size_t len, int64_t known_length,
+                      bool last) {
+  char line[64], prefix[24];
+  struct iovec iov[6];
+  int n = 0;
+  if (!c->head_sent) {
+    size_t line_len = frame_head(c, line, known_length);
+    if (line_len == 0) {
+      luaL_error(L, "not enough memory");
+      return false;
+    }
+    iov[n++] = (struct iovec){ line, line_len };
+    iov[n++] = (struct iovec){ (void *)buffer_head(&c->headers), c->headers.len };
+  }
+  if (c->bodyless)
+    len = 0;
+  if (len > 0 && c->chunked) {
+    int k = snprintf(prefix, sizeof prefix, "%zx\r\n", len);
+    iov[n++] = (struct iovec){ prefix, (size_t)k };
+    iov[n++] = (struct iovec){ (void *)data, len };
+    iov[n++] = (struct iovec){ "\r\n", 2 };
+  } else if (len > 0) {
+    iov[n++] = (struct iovec){ (void *)data, len };
+  }
+  if (last && c->chunked && !c->bodyless)
+    iov[n++] = (struct iovec){ "0\r\n\r\n", 5 };
+  c->bytes += (int64_t)len;
+  if (n == 0)
+    return true;
+  if (c->phase == PHASE_CLOSED)
+    return false;
+  int obj = lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA ? lua_gettop(L) : 0;
+  bool ok = obj && tcp_socket_send(c->sock, L, obj, iov, n);
+  lua_pop(L, 1);
+  if (!c->headers.borrowed && c->head_sent)
+    buffer_free(&c->headers);   /* sent: an idle connection keeps no block */
+  else if (c->head_sent)
+    c->headers.len = 0;
+  return ok;
+}
+
+/* The response is complete: the connection goes on. */
+static void response_done(lua_State *L, struct http_conn *c) {
+  lua_getiuservalue(L, 1, 1);
+  http_conn_finished(c, L, lua_gettop(L));
+  lua_pop(L, 1);
+}
+
+/* write(data) -> true, or false when the connection is gone. Without a
+ * Content-Length the body goes chunked (HTTP/1.1) or to the close. */
+static int response_write(lua_State *L) {
+  struct http_conn *c = live(L, "write");
+  size_t len;
+  const char *data = luaL_tolstring(L, 2, &len);
+  lua_pushboolean(L, send_body(L, c, data, len, -1, false));
+  return 1;
+}
+
+/* finish([data]): the end of the response; true, or false when the
+ * connection was gone. */
+static int response_finish(lua_State *L) {
+  struct http_conn *c = live(L, "finish");
+  size_t len = 0;
+  const char *data = lua_isnoneornil(L, 2) ? "" : luaL_tolstring(L, 2, &len);
+  bool ok = send_body(L, c, data, len, (int64_t)len, true);
+  response_done(L, c);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* sendFile(path, [offset], [length]): the body from a file through
+ * sendfile(2), never read into Lua. nil and the error when the file
+ * cannot be opened (nothing was sent: the handler can answer otherwise). */
+static int response_sendFile(lua_State *L) {
+  struct http_conn *c = before_head(L, "sendFile");
+  const char *path = luaL_checkstring(L, 2);
+  lua_Integer offset = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, offset >= 0, 3, "offset must not be negative");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    int err = errno;
+    if (fd >= 0)
+      close(fd);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    return 2;
+  }
+  lua_Integer length = luaL_optinteger(L, 4, (lua_Integer)st.st_size - offset);
+  if (length < 0)
+    length = 0;
+  lua_settop(L, 1);
+  bool ok = send_body(L, c, "", 0, (int64_t)length, false);
+  if (ok && !c->bodyless && length > 0) {
+    lua_getiuservalue(L, 1, 1);
+    ok = tcp_socket_send_file(c->sock, L, lua_gettop(L), fd, (off_t)offset, (size_t)length);
+    lua_pop(L, 1);
+    c->bytes = length;
+    if (!ok)
+      c->close_after = true;   /* the head promised bytes that cannot come */
+  } else {
+    close(fd);
+  }
+  response_done(L, c);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* res.statusCode, res.headersSent, res.finished; methods first. */
+static int response_index(lua_State *L) {
+  struct http_response *r = response_check(L);
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
+    return 1;
+  const char *key = lua_tostring(L, 2);
+  struct http_conn *c = r->conn;
+  bool current = r->exchange == c->exchange;
+  if (key && strcmp(key, "statusCode") == 0)
+    lua_pushinteger(L, current ? c->status : 0);
+  else if (key && strcmp(key, "headersSent") == 0)
+    lua_pushboolean(L, !current || c->head_sent);
+  else if (key && strcmp(key, "finished") == 0)
+    lua_pushboolean(L, !current || c->res_done);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+static int response_newindex(lua_State *L) {
+  const char *key = luaL_checkstring(L, 2);
+  if (strcmp(key, "statusCode") != 0)
+    return luaL_error(L, "HttpResponse has no field '%s' to set", key);
+  struct http_conn *c = before_head(L, "statusCode");
+  c->status = check_status(L, 3);
+  return 0;
+}
+
+int luaopen_luanet_http_response(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "setHeader", response_setHeader },
+    { "getHeader", response_getHeader },
+    { "removeHeader", response_removeHeader },
+    { "writeHead", response_writeHead },
+    { "write", response_write },
+    { "finish", response_finish },
+    { "sendFile", response_sendFile },
+    { NULL, NULL },
+  };
+  luaL_newmetatable(L, LNET_HTTPRESPONSE);
+  int mt = lua_gettop(L);
+  lua_newtable(L);
+  lua_pushvalue(L, mt);
+  luaL_setfuncs(L, methods, 1);
+  int m = lua_gettop(L);
+  lua_pushvalue(L, mt);
+  lua_pushvalue(L, m);
+  lua_pushcclosure(L, response_index, 2);
+  lua_setfield(L, mt, "__index");
+  lua_pushvalue(L, mt);
+  lua_pushcclosure(L, response_newindex, 1);
+  lua_setfield(L, mt, "__newindex");
+  lua_settop(L, m);
+  lua_remove(L, mt);   /* returns the methods table */
+  return 1;
+}

@@ -1,0 +1,299 @@
+/* net.HttpServer: the server object. It takes the connections of a
+ * TcpServer (serve) or of one it opens (listen), gives each to
+ * http_conn.c, and emits `request(req, res)` for every request.
+ *
+ *   local server = net.HttpServer{ maxBody = 1 << 20 }
+ *   server.request:connect(function(req, res) res:finish("hi") end)
+ *   server:listen("127.0.0.1", 8080)      -- or server:serve(tcpServer)
+ *
+ * Options: maxHeader (bytes of request line and headers, 431 past it),
+ * maxBody (bytes of a buffered body, 413), headerTimeout (ms from a
+ * request's first byte to its last header, 408), keepAliveTimeout (ms an
+ * idle connection stays open), accessLog (function(line), one common-log
+ * line per response), streamBody (request is emitted at the head and the
+ * body is read with req:read()). */
+#include "http_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { SIG_REQUEST = 1 };
+static const char *const signal_names[] = { "request", NULL };
+
+static struct http_server *server_check(lua_State *L, int idx) {
+  return lnet_checkself(L, idx, LNET_HTTPSERVER);
+}
+
+void http_server_date(struct http_server *sv) {
+  ev_tstamp now = ev_now(sv->rt->loop);
+  time_t second = (time_t)now;
+  if ((ev_tstamp)second == sv->date_second)
+    return;
+  struct tm tm;
+  gmtime_r(&second, &tm);
+  sv->date_len = strftime(sv->date, sizeof sv->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  sv->date_second = (ev_tstamp)second;
+}
+
+/* The server stays alive while it serves or has connections. */
+static void release_if_done(struct http_server *sv) {
+  if (sv->tcp_ref == LUA_NOREF && sv->nconns == 0)
+    lnet_unanchor(sv->rt->L, &sv->ref);
+}
+
+void http_server_link(struct http_server *sv, struct http_conn *c) {
+  c->next = sv->conns;
+  c->prev = NULL;
+  if (sv->conns)
+    sv->conns->prev = c;
+  sv->conns = c;
+  sv->nconns++;
+  c->linked = true;
+}
+
+void http_server_unlink(struct http_server *sv, struct http_conn *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    sv->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  c->linked = false;
+  sv->nconns--;
+  release_if_done(sv);
+}
+
+/* The slot on the TcpServer's newConnection: upvalue 1 is the server. */
+static int accept_pending(lua_State *L) {
+  struct http_server *sv = lua_touserdata(L, lua_upvalueindex(1));
+  if (sv->tcp_ref == LUA_NOREF)
+    return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->tcp_ref);
+  int tcp = lua_gettop(L);
+  for (;;) {
+    lua_getfield(L, tcp, "nextPendingConnection");
+    lua_pushvalue(L, tcp);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1))
+      break;
+    http_conn_start(sv, L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* serve(tcpServer): answers the connections of a listening TcpServer (a
+ * daemon listener, say). */
+static void serve(lua_State *L, struct http_server *sv, int tcp) {
+  luaL_checkudata(L, tcp, LNET_TCPSERVER);
+  if (sv->tcp_ref != LUA_NOREF)
+    luaL_error(L, "HttpServer:serve(): already serving");
+  sv->tcp_ref = lnet_anchor(L, tcp);
+  if (sv->ref == LUA_NOREF)
+    sv->ref = lnet_anchor(L, 1);
+  lua_getfield(L, tcp, "newConnection");
+  lua_getfield(L, -1, "connect");
+  lua_insert(L, -2);
+  lua_pushlightuserdata(L, sv);
+  lua_pushcclosure(L, accept_pending, 1);
+  lua_call(L, 2, 0);
+  lua_pushlightuserdata(L, sv);   /* connections already waiting */
+  lua_pushcclosure(L, accept_pending, 1);
+  lua_call(L, 0, 0);
+}
+
+static int server_serve(lua_State *L) {
+  serve(L, server_check(L, 1), 2);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* listen([host], [port]) -> true, or false and the error string. */
+static int server_listen(lua_State *L) {
+  struct http_server *sv = server_check(L, 1);
+  lua_settop(L, 3);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "luanet.core");
+  lua_getfield(L, -1, "TcpServer");
+  lua_call(L, 0, 1);
+  int tcp = lua_gettop(L);
+  lua_getfield(L, tcp, "listen");
+  lua_pushvalue(L, tcp);
+  lua_pushvalue(L, 2);
+  if (lua_isnil(L, 3))
+    lua_pushinteger(L, 0);
+  else
+    lua_pushvalue(L, 3);
+  lua_call(L, 3, 1);
+  if (!lua_toboolean(L, -1)) {
+    lua_getfield(L, tcp, "errorString");
+    lua_pushvalue(L, tcp);
+    lua_call(L, 1, 1);
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  serve(L, sv, tcp);
+  sv->owns_tcp = true;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The served TcpServer's method `name`, called with no arguments. */
+static int delegate(lua_State *L, const char *name) {
+  struct http_server *sv = server_check(L, 1);
+  if (sv->tcp_ref == LUA_NOREF)
+    return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->tcp_ref);
+  lua_getfield(L, -1, name);
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static int server_serverPort(lua_State *L) { return delegate(L, "serverPort"); }
+static int server_serverAddress(lua_State *L) { return delegate(L, "serverAddress"); }
+
+/* closeIdle(): for `stopping`: idle keep-alive connections close now,
+ * busy ones after their response. */
+static int server_closeIdle(lua_State *L) {
+  struct http_server *sv = server_check(L, 1);
+  sv->closing = true;
+  for (struct http_conn *c = sv->conns, *next; c; c = next) {
+    next = c->next;
+    http_conn_close_idle(c, L);
+  }
+  return 0;
+}
+
+/* close(): stops listening (a TcpServer of listen() closes) and closes
+ * the idle connections; busy ones close after their response. */
+static int server_close(lua_State *L) {
+  struct http_server *sv = server_check(L, 1);
+  if (sv->tcp_ref != LUA_NOREF) {
+    if (sv->owns_tcp) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, sv->tcp_ref);
+      lua_getfield(L, -1, "close");
+      lua_insert(L, -2);
+      lua_call(L, 1, 0);
+    }
+    lnet_unanchor(L, &sv->tcp_ref);
+  }
+  server_closeIdle(L);
+  release_if_done(sv);
+  return 0;
+}
+
+static int server_connectionCount(lua_State *L) {
+  lua_pushinteger(L, server_check(L, 1)->nconns);
+  return 1;
+}
+
+static int server_gc(lua_State *L) {
+  struct http_server *sv = server_check(L, 1);
+  free(sv->head_scratch);
+  sv->head_scratch = NULL;
+  lnet_unanchor(L, &sv->log_ref);
+  lnet_unanchor(L, &sv->request_mt_ref);
+  lnet_unanchor(L, &sv->response_mt_ref);
+  return 0;
+}
+
+static double ms_option(lua_State *L, const char *name, double def) {
+  if (lua_getfield(L, 1, name) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  lua_Number ms = luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  if (ms <= 0)
+    luaL_error(L, "HttpServer: %s must be positive", name);
+  return ms / 1000.0;
+}
+
+static size_t size_option(lua_State *L, const char *name, size_t def) {
+  if (lua_getfield(L, 1, name) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  lua_Integer n = luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  if (n < 0)
+    luaL_error(L, "HttpServer: %s must not be negative", name);
+  return (size_t)n;
+}
+
+/* HttpServer([options]) */
+static int server_new(lua_State *L) {
+  static const char *const known[] = { "maxHeader", "maxBody", "headerTimeout", "keepAliveTimeout",
+                                       "accessLog", "streamBody", NULL };
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1)) {
+    lua_newtable(L);
+    lua_replace(L, 1);
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+    bool ok = false;
+    for (int i = 0; known[i]; i++)
+      ok = ok || strcmp(known[i], key) == 0;
+    if (!ok)
+      return luaL_error(L, "HttpServer: unknown option %s", key);
+  }
+  struct http_server *sv = lnet_newobject(L, sizeof *sv, LNET_HTTPSERVER, 1);
+  sv->rt = lnet_runtime(L);
+  sv->ref = sv->tcp_ref = sv->log_ref = LUA_NOREF;
+  sv->request_mt_ref = sv->response_mt_ref = LUA_NOREF;
+  sv->max_header = size_option(L, "maxHeader", 16 * 1024);
+  sv->max_body = size_option(L, "maxBody", 1024 * 1024);
+  sv->header_timeout = ms_option(L, "headerTimeout", 10000);
+  sv->keep_alive_timeout = ms_option(L, "keepAliveTimeout", 5000);
+  lua_getfield(L, 1, "streamBody");
+  sv->stream_body = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, "accessLog") != LUA_TNIL) {
+    lnet_check_callable(L, -1);
+    sv->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
+  luaL_getmetatable(L, LNET_HTTPREQUEST);
+  sv->request_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  luaL_getmetatable(L, LNET_HTTPRESPONSE);
+  sv->response_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 1;
+}
+
+int luaopen_luanet_http_server(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    { "serve", server_serve },
+    { "listen", server_listen },
+    { "close", server_close },
+    { "closeIdle", server_closeIdle },
+    { "serverPort", server_serverPort },
+    { "serverAddress", server_serverAddress },
+    { "connectionCount", server_connectionCount },
+    { NULL, NULL },
+  };
+  static const luaL_Reg meta[] = {
+    { "__gc", server_gc },
+    { NULL, NULL },
+  };
+  static const struct lnet_class cls = {
+    .name = LNET_HTTPSERVER, .methods = methods, .meta = meta, .signals = signal_names,
+    .construct = server_new,
+  };
+  lnet_class_register(L, &cls);
+  luaopen_luanet_http_request(L);
+  lua_setfield(L, -2, "Request");    /* methods tables, for lua/luanet/http_server.lua */
+  luaopen_luanet_http_response(L);
+  lua_setfield(L, -2, "Response");
+  http_reasons_push(L);
+  lua_setfield(L, -2, "REASONS");
+  return 1;
+}

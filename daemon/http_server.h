@@ -1,0 +1,149 @@
+/* net.HttpServer in C: what its four files share.
+ *
+ *   http_server.c    the server object: options, serve/listen, closeIdle
+ *   http_conn.c      one connection: llhttp over the socket's read buffer,
+ *                    time-outs, dispatch, the server's own refusals
+ *   http_request.c   the request object (req) handed to the handler
+ *   http_response.c  the response object (res) and its framing
+ *
+ * The hot path — a keep-alive request whose head arrives in one read and
+ * whose handler answers at once — parses in the borrowed read scratch,
+ * makes two small userdata (req and res), keeps the response's headers in
+ * a borrowed buffer, and sends the response with one writev. */
+#ifndef LUANET_HTTP_SERVER_H
+#define LUANET_HTTP_SERVER_H
+
+#include "buffer.h"
+#include "lnet.h"
+#include "tcp_socket.h"
+
+#include <llhttp.h>
+#include <stdint.h>
+
+#define LNET_HTTPSERVER   "luanet.HttpServer"
+#define LNET_HTTPREQUEST  "luanet.HttpRequest"
+#define LNET_HTTPRESPONSE "luanet.HttpResponse"
+
+struct http_conn;
+
+struct http_server {
+  struct lnet_runtime *rt;
+  int ref;                   /* anchor while it serves a TcpServer or has connections */
+  int tcp_ref;               /* the TcpServer it serves */
+  bool owns_tcp;             /* made by listen(): close() closes it */
+  int log_ref;               /* accessLog(line), or LUA_NOREF */
+  int request_mt_ref, response_mt_ref;   /* the metatables, without a lookup by name */
+  size_t max_header, max_body;
+  double header_timeout, keep_alive_timeout;   /* seconds */
+  bool stream_body;          /* handlers read bodies with req:read() */
+  bool closing;              /* closeIdle(): every response says Connection: close */
+  struct http_conn *conns;   /* open connections, a list */
+  int nconns;
+  char *head_scratch;        /* lent to one response's headers at a time */
+  bool head_scratch_busy;
+  ev_tstamp date_second;     /* the second `date` was made for */
+  char date[48];             /* "Date: ...\r\n" */
+  size_t date_len;
+};
+
+enum conn_phase {
+  PHASE_IDLE,        /* between requests: the keep-alive time-out runs */
+  PHASE_HEAD,        /* a head has begun: the header time-out runs */
+  PHASE_BODY,        /* a head is in, its body is coming */
+  PHASE_HANDLING,    /* the handler has the request; its response is not finished */
+  PHASE_CLOSED,
+};
+
+struct http_conn {
+  struct socket_reader reader;   /* first: the socket's reader is the connection */
+  struct http_server *server;
+  struct tcp_socket *sock;
+  struct http_conn *prev, *next;
+  bool linked;
+  llhttp_t parser;
+  ev_timer timer;
+  ev_tstamp deadline;        /* when the running time-out ends */
+  uint32_t exchange;         /* counts requests: stale req/res objects are told apart */
+  uint32_t parsed;           /* bytes at the read buffer's head llhttp has seen (a partial head) */
+  uint8_t phase;
+  uint8_t paused;            /* why llhttp stopped (http_conn.c) */
+  bool feeding;              /* conn_feed is on the stack */
+  bool head_new;             /* a head began in this feed */
+  bool reading_paused;       /* back-pressure on a client that sends ahead */
+  bool streaming;            /* req:read() gets the body (streamBody) */
+  bool body_done;            /* the message's end was parsed */
+  int error_status;          /* our own checks' answer (400, 413, 431) */
+  int pending_req;           /* a request whose body is coming, anchored */
+  struct buffer body;        /* body bytes not yet handed to Lua */
+  struct lnet_wait *body_wait;   /* a task in req:waitBody() */
+  /* The request in progress, as its response needs it. */
+  bool head_request, http11, keep_alive;
+  /* The response in progress (http_response.c). */
+  int status;
+  bool res_done, head_sent, chunked, bodyless, close_after;
+  bool has_length, has_date, has_connection, has_te;   /* headers the handler set */
+  struct buffer headers;     /* "Name: value\r\n" lines the handler set */
+  int64_t bytes;             /* body bytes sent, for the access log */
+  int req_ref;               /* the request, while the access log needs it */
+};
+
+/* A head's field: offsets into the head. */
+struct http_field {
+  uint32_t name, name_len, value, value_len;
+};
+
+enum { EXPECT_NONE, EXPECT_CONTINUE, EXPECT_OTHER };
+
+struct http_head {
+  uint32_t target, target_len;
+  int nfields;
+  bool has_host;
+  int expect;                /* EXPECT_* */
+  int error;                 /* the status to refuse with */
+};
+
+/* http_conn.c */
+void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj);
+/* The response finished: the connection goes on to the next request, or
+ * closes. obj: the socket. */
+void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
+/* Closes an idle connection now; a busy one closes after its response. */
+void http_conn_close_idle(struct http_conn *c, lua_State *L);
+/* A response the server makes itself (a limit, a malformed request, a
+ * failed handler), then the close. */
+void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);
+/* req:readSome() and req:waitBody(ms) of a streamed body. */
+int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange);
+int http_conn_wait_body(struct http_conn *c, lua_State *L, double ms);
+
+/* http_request.c */
+/* Indexes a head llhttp accepted (out may be NULL: count and check
+ * only); the field count, or -1 with h->error the status to refuse with. */
+int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h);
+/* [-0, +1, m] The request of head[0..len); it holds the socket at sock_obj. */
+void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
+                       const struct http_head *h, int sock_obj);
+/* [-1, +0, -] Sets req.body (the string on top) of the request at req. */
+void http_request_set_body(lua_State *L, int req);
+/* The access log's line for c's finished response, to accessLog. */
+void http_request_log(lua_State *L, struct http_conn *c);
+int luaopen_luanet_http_request(lua_State *L);
+
+/* http_response.c */
+const char *http_reason(int status);
+void http_reasons_push(lua_State *L);
+void http_response_push(lua_State *L, struct http_conn *c, int sock_obj);
+/* Before the handler runs: a fresh response, its header buffer borrowed. */
+void http_response_begin(struct http_conn *c);
+/* After the handler's synchronous part: the borrowed buffer goes back. */
+void http_response_settle(struct http_conn *c);
+int luaopen_luanet_http_response(lua_State *L);
+
+/* http_server.c */
+/* Makes sv->date current ("Date: ...\r\n"), once a second. */
+void http_server_date(struct http_server *sv);
+void http_server_link(struct http_server *sv, struct http_conn *c);
+void http_server_unlink(struct http_server *sv, struct http_conn *c);
+int luaopen_luanet_http_server(lua_State *L);
+
+#endif
