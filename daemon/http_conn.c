@@ -40,15 +40,31 @@ static int on_headers_complete(llhttp_t *p) {
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   struct http_conn *c = conn_of(p);
-  if (c->body.len + len > c->server->max_body && !c->streaming) {
+  if (!c->body && !(c->body = calloc(1, sizeof *c->body))) {
+    c->error_status = 503;
+    return HPE_USER;
+  }
+  if (c->body->len + len > c->server->max_body && !c->streaming) {
     c->error_status = 413;
     return HPE_USER;
   }
-  if (!buffer_append(&c->body, at, len)) {
+  if (!buffer_append(c->body, at, len)) {
     c->error_status = 503;
     return HPE_USER;
   }
   return 0;
+}
+
+static size_t body_len(const struct http_conn *c) {
+  return c->body ? c->body->len : 0;
+}
+
+static void free_body(struct http_conn *c) {
+  if (c->body) {
+    buffer_free(c->body);
+    free(c->body);
+    c->body = NULL;
+  }
 }
 
 static int on_message_complete(llhttp_t *p) {
@@ -209,7 +225,8 @@ static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
 static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len) {
   struct buffer *rb = tcp_socket_input(c->sock);
   struct http_head h;
-  if (http_head_scan(buffer_head(rb), len, NULL, 0, &h) < 0) {
+  struct http_field fields[HTTP_FIELDS_ON_STACK];
+  if (http_head_scan(buffer_head(rb), len, fields, HTTP_FIELDS_ON_STACK, &h) < 0) {
     http_conn_refuse(c, L, obj, h.error);
     return false;
   }
@@ -218,7 +235,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
     http_conn_refuse(c, L, obj, 400);
     return false;
   }
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->server->max_body) {
+  if (!c->server->stream_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > c->server->max_body) {
     http_conn_refuse(c, L, obj, 413);
     return false;
   }
@@ -228,8 +245,8 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   c->keep_alive = llhttp_should_keep_alive(p);
   c->body_done = false;
   c->streaming = c->server->stream_body;
-  c->body.off = c->body.len = 0;
-  http_request_push(L, c, buffer_head(rb), len, &h, obj);
+  free_body(c);
+  http_request_push(L, c, buffer_head(rb), len, &h, fields, obj);
   if (h.expect == EXPECT_OTHER) {
     lua_pop(L, 1);
     http_conn_refuse(c, L, obj, 417);
@@ -254,7 +271,7 @@ static void after_feed(struct http_conn *c) {
   else if (c->phase == PHASE_BODY)
     set_deadline(c, sv->header_timeout);   /* between reads of a body */
   c->head_new = false;
-  size_t held = tcp_socket_input(c->sock)->len + c->body.len;
+  size_t held = tcp_socket_input(c->sock)->len + body_len(c);
   if (c->phase == PHASE_HANDLING && held >= READ_AHEAD_MAX) {
     tcp_socket_pause_reading(c->sock);
     c->reading_paused = true;
@@ -273,7 +290,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
   while (c->phase != PHASE_CLOSED) {
     if (c->phase == PHASE_HANDLING && !(c->streaming && !c->body_done))
       break;
-    if (c->phase == PHASE_HANDLING && c->body.len >= READ_AHEAD_MAX)
+    if (c->phase == PHASE_HANDLING && body_len(c) >= READ_AHEAD_MAX)
       break;   /* the handler reads slower than the body comes */
     size_t avail = rb->len - c->parsed;
     if (avail == 0 && !step)
@@ -336,13 +353,16 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         req = lua_gettop(L);
         lnet_unanchor(L, &c->pending_req);
       }
-      lua_pushlstring(L, c->body.data ? buffer_head(&c->body) : "", c->body.len);
+      if (c->body)
+        lua_pushlstring(L, buffer_head(c->body), c->body->len);
+      else
+        lua_pushliteral(L, "");
       http_request_set_body(L, req);
-      buffer_free(&c->body);
+      free_body(c);
       dispatch(c, L, obj, req);
       lua_settop(L, req - 1);
       req = 0;
-    } else if (c->streaming && c->body.len > 0 && c->body_wait) {
+    } else if (c->streaming && body_len(c) > 0 && c->body_wait) {
       lnet_wait_finish(c->server->rt, c->body_wait, true);
     }
   }
@@ -383,8 +403,8 @@ static void conn_closed(struct socket_reader *r) {
 static void conn_release(struct socket_reader *r) {
   struct http_conn *c = (struct http_conn *)r;
   free(c->body_wait);
-  buffer_free(&c->body);
-  buffer_free(&c->headers);
+  free_body(c);
+  http_response_free_headers(c);
   free(c);
 }
 
@@ -397,9 +417,8 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
     tcp_socket_disconnect(L, sock_obj);
     return;
   }
-  c->reader.readable = conn_readable;
-  c->reader.closed = conn_closed;
-  c->reader.release = conn_release;
+  static const struct socket_reader_ops ops = { conn_readable, conn_closed, conn_release };
+  c->reader.ops = &ops;
   c->server = sv;
   c->sock = s;
   c->pending_req = c->req_ref = LUA_NOREF;
@@ -451,9 +470,9 @@ void http_conn_close_idle(struct http_conn *c, lua_State *L) {
 int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
   if (c->exchange != exchange || !c->streaming)
     return luaL_error(L, "HttpRequest:read(): not a streamed request, or one that is over");
-  if (c->body.len > 0) {
-    lua_pushlstring(L, buffer_head(&c->body), c->body.len);
-    buffer_free(&c->body);
+  if (body_len(c) > 0) {
+    lua_pushlstring(L, buffer_head(c->body), c->body->len);
+    free_body(c);
     if (c->phase != PHASE_CLOSED && !c->body_done) {
       int obj = tcp_socket_push(L, c->sock);
       conn_feed(c, L, obj);   /* what waited in the read buffer */

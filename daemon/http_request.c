@@ -37,15 +37,6 @@ static const char *head_of(const struct http_request *r) {
 
 /* ---- indexing a head llhttp has accepted ---- */
 
-static const char *find_crlf(const char *p, const char *end) {
-  while (p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
-    if (p + 1 < end && p[1] == '\n')
-      return p;
-    p++;
-  }
-  return NULL;
-}
-
 static bool span_is(const char *p, size_t n, const char *name, size_t name_len) {
   return n == name_len && strncasecmp(p, name, n) == 0;
 }
@@ -55,49 +46,65 @@ static int refused(struct http_head *h, int status) {
   return -1;
 }
 
-/* What llhttp lets through, we check here: whitespace in a header name
- * ("Host : a"), a second Content-Length, a folded line. */
+/* One pass over the head. llhttp has checked its grammar (CRLF line ends,
+ * token names); what it lets through, we check here: whitespace in a
+ * header name ("Host : a"), a second Content-Length, a folded line. */
 int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h) {
   memset(h, 0, sizeof *h);
-  const char *end = head + len;
-  const char *eol = find_crlf(head, end);
-  if (!eol)
-    return refused(h, 400);
-  const char *sp1 = memchr(head, ' ', (size_t)(eol - head));
-  const char *sp2 = eol;
-  while (sp2 > head && sp2[-1] != ' ')
-    sp2--;
-  if (!sp1 || sp2 - 1 <= sp1)
+  const char *end = head + len, *p = head;
+  const char *sp1 = NULL, *sp2 = NULL;
+  for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
+    if (*p == ' ') {
+      if (!sp1)
+        sp1 = p;
+      sp2 = p;
+    }
+  }
+  if (!sp1 || sp2 <= sp1 + 1 || p + 1 >= end)
     return refused(h, 400);
   h->target = (uint32_t)(sp1 + 1 - head);
-  h->target_len = (uint32_t)(sp2 - 1 - (sp1 + 1));
+  h->target_len = (uint32_t)(sp2 - (sp1 + 1));
   int n = 0, lengths = 0;
-  for (const char *p = eol + 2; p < end; p = eol + 2) {
-    eol = find_crlf(p, end);
-    if (!eol || eol == p)
-      break;   /* the empty line that ends the head */
+  for (p += 2; p + 1 < end && !(p[0] == '\r' && p[1] == '\n');) {
     if (*p == ' ' || *p == '\t')
       return refused(h, 400);   /* obs-fold (RFC 9112 5.2 lets us refuse it) */
-    const char *colon = memchr(p, ':', (size_t)(eol - p));
-    if (!colon || colon == p)
+    const char *name = p;
+    while (p < end && *p != ':') {
+      if (*p == ' ' || *p == '\t' || *p == '\r')
+        return refused(h, 400);
+      p++;
+    }
+    size_t name_len = (size_t)(p - name);
+    if (p == end || name_len == 0)
       return refused(h, 400);
-    size_t name_len = (size_t)(colon - p);
-    if (memchr(p, ' ', name_len) || memchr(p, '\t', name_len))
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+      p++;
+    const char *v = p;
+    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n'))
+      p++;
+    if (p + 1 >= end)
       return refused(h, 400);
-    const char *v = colon + 1, *v_end = eol;
-    while (v < v_end && (*v == ' ' || *v == '\t'))
-      v++;
+    const char *v_end = p;
     while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t'))
       v_end--;
     size_t v_len = (size_t)(v_end - v);
-    if (span_is(p, name_len, "content-length", 14) && ++lengths > 1)
-      return refused(h, 400);
-    if (span_is(p, name_len, "host", 4))
-      h->has_host = true;
-    if (span_is(p, name_len, "expect", 6))
-      h->expect = span_is(v, v_len, "100-continue", 12) ? EXPECT_CONTINUE : EXPECT_OTHER;
-    if (out && n < max)
-      out[n] = (struct http_field){ (uint32_t)(p - head), (uint32_t)name_len, (uint32_t)(v - head),
+    p += 2;
+    switch (name_len) {   /* the names we look at, by length first */
+    case 4:
+      h->has_host = h->has_host || span_is(name, 4, "host", 4);
+      break;
+    case 6:
+      if (span_is(name, 6, "expect", 6))
+        h->expect = span_is(v, v_len, "100-continue", 12) ? EXPECT_CONTINUE : EXPECT_OTHER;
+      break;
+    case 14:
+      if (span_is(name, 14, "content-length", 14) && ++lengths > 1)
+        return refused(h, 400);
+      break;
+    }
+    if (n < max)
+      out[n] = (struct http_field){ (uint32_t)(name - head), (uint32_t)name_len, (uint32_t)(v - head),
                                     (uint32_t)v_len };
     n++;
   }
@@ -114,7 +121,7 @@ static struct http_request *request_check(lua_State *L, int idx) {
 }
 
 void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, int sock_obj) {
+                       const struct http_head *h, const struct http_field *fields, int sock_obj) {
   size_t size = sizeof(struct http_request) + (size_t)h->nfields * sizeof(struct http_field) + len;
   struct http_request *r = lua_newuserdatauv(L, size, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
@@ -129,8 +136,12 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   r->major = c->parser.http_major;
   r->minor = c->parser.http_minor;
   r->keep_alive = c->keep_alive;
-  struct http_head again;
-  http_head_scan(head, len, r->fields, r->nfields, &again);
+  if (h->nfields <= HTTP_FIELDS_ON_STACK) {
+    memcpy(r->fields, fields, (size_t)h->nfields * sizeof *fields);
+  } else {   /* more than the caller had room for: index again, into the object */
+    struct http_head again;
+    http_head_scan(head, len, r->fields, r->nfields, &again);
+  }
   memcpy((char *)head_of(r), head, len);
   lua_pushvalue(L, sock_obj);
   lua_setiuservalue(L, -2, 1);

@@ -23,8 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEAD_SCRATCH_SIZE 4096
-
 struct http_response {
   struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t exchange;
@@ -69,31 +67,63 @@ void http_response_begin(struct http_conn *c) {
   c->res_done = c->head_sent = c->chunked = c->bodyless = c->close_after = false;
   c->has_length = c->has_date = c->has_connection = c->has_te = false;
   c->bytes = 0;
-  if (!sv->head_scratch_busy && (sv->head_scratch || (sv->head_scratch = malloc(HEAD_SCRATCH_SIZE)))) {
-    buffer_borrow(&c->headers, sv->head_scratch, HEAD_SCRATCH_SIZE);
-    sv->head_scratch_busy = true;
-  } else {
-    c->headers.off = c->headers.len = 0;
+  http_response_free_headers(c);
+  if (!sv->head_buf_busy) {
+    sv->head_buf.off = sv->head_buf.len = 0;
+    sv->head_buf_busy = true;
+    c->headers = &sv->head_buf;
   }
 }
 
-/* The handler's synchronous part is over: the scratch goes back to the
- * server, with what a response still in progress set copied out. */
-void http_response_settle(struct http_conn *c) {
-  if (!c->headers.borrowed)
+void http_response_free_headers(struct http_conn *c) {
+  if (!c->headers)
     return;
-  c->server->head_scratch_busy = false;
-  if (c->res_done || c->head_sent || c->phase == PHASE_CLOSED)
-    c->headers.len = 0;
-  if (!buffer_unborrow(&c->headers)) {   /* out of memory: this response cannot go on */
-    c->headers.data = NULL;
-    c->headers.off = c->headers.len = c->headers.cap = 0;
-    c->headers.borrowed = false;
-    lua_State *L = c->server->rt->L;
+  if (c->headers == &c->server->head_buf) {
+    c->server->head_buf_busy = false;
+  } else {
+    buffer_free(c->headers);
+    free(c->headers);
+  }
+  c->headers = NULL;
+}
+
+/* A buffer of the connection's own for the headers, keeping what the
+ * shared one held; NULL when memory ran out. */
+static struct buffer *own_headers(struct http_conn *c) {
+  struct buffer *own = calloc(1, sizeof *own);
+  if (!own)
+    return NULL;
+  if (c->headers && c->headers->len > 0 && !buffer_append(own, buffer_head(c->headers), c->headers->len)) {
+    free(own);
+    return NULL;
+  }
+  return own;
+}
+
+/* The handler's synchronous part is over: the server's buffer goes back,
+ * with what a response still in progress had set copied out. */
+void http_response_settle(struct http_conn *c) {
+  if (c->headers != &c->server->head_buf)
+    return;
+  struct buffer *own = NULL;
+  bool in_progress = !c->res_done && !c->head_sent && c->phase == PHASE_HANDLING;
+  if (in_progress && c->headers->len > 0 && !(own = own_headers(c))) {
+    http_response_free_headers(c);
+    lua_State *L = c->server->rt->L;   /* out of memory: this response cannot go on */
     int obj = tcp_socket_push(L, c->sock);
     http_conn_refuse(c, L, obj, 503);
     lua_settop(L, obj - 1);
+    return;
   }
+  http_response_free_headers(c);
+  c->headers = own;
+}
+
+/* The headers' buffer, made when the response has none yet. */
+static struct buffer *headers_of(struct http_conn *c) {
+  if (!c->headers)
+    c->headers = own_headers(c);
+  return c->headers;
 }
 
 /* ---- header lines ---- */
@@ -105,8 +135,10 @@ static bool name_is(const char *p, size_t n, const char *name) {
 /* The line of header `name` in c->headers: its start and length (with
  * CRLF); false when there is none. */
 static bool find_line(const struct http_conn *c, const char *name, size_t name_len, size_t *at, size_t *len) {
-  const char *h = c->headers.data ? buffer_head(&c->headers) : "";
-  size_t n = c->headers.len, i = 0;
+  if (!c->headers || c->headers->len == 0)
+    return false;
+  const char *h = buffer_head(c->headers);
+  size_t n = c->headers->len, i = 0;
   while (i < n) {
     const char *eol = memchr(h + i, '\n', n - i);
     size_t line_end = eol ? (size_t)(eol - h) + 1 : n;
@@ -122,28 +154,39 @@ static bool find_line(const struct http_conn *c, const char *name, size_t name_l
 }
 
 static void remove_line(struct http_conn *c, size_t at, size_t len) {
-  char *h = c->headers.data + c->headers.off;
-  memmove(h + at, h + at + len, c->headers.len - at - len);
-  c->headers.len -= len;
+  char *h = c->headers->data + c->headers->off;
+  memmove(h + at, h + at + len, c->headers->len - at - len);
+  c->headers->len -= len;
 }
 
 /* What the framing must know of a header the handler set or removed. */
 static void note_header(struct http_conn *c, const char *name, size_t n, const char *value, bool set) {
-  if (name_is(name, n, "content-length")) {
-    c->has_length = set;
-  } else if (name_is(name, n, "date")) {
-    c->has_date = set;
-  } else if (name_is(name, n, "transfer-encoding")) {
-    c->has_te = set;
-  } else if (name_is(name, n, "connection")) {
-    c->has_connection = set;
-    if (set && value && strcasestr(value, "close"))
-      c->close_after = true;
+  switch (n) {   /* by length first: most names are none of these */
+  case 4:
+    if (name_is(name, n, "date"))
+      c->has_date = set;
+    break;
+  case 10:
+    if (name_is(name, n, "connection")) {
+      c->has_connection = set;
+      if (set && value && strcasestr(value, "close"))
+        c->close_after = true;
+    }
+    break;
+  case 14:
+    if (name_is(name, n, "content-length"))
+      c->has_length = set;
+    break;
+  case 17:
+    if (name_is(name, n, "transfer-encoding"))
+      c->has_te = set;
+    break;
   }
 }
 
 static bool append(struct http_conn *c, const char *p, size_t n) {
-  return buffer_append(&c->headers, p, n);
+  struct buffer *b = headers_of(c);
+  return b && buffer_append(b, p, n);
 }
 
 /* Decimal digits of v into buf (24 bytes), returning their count. */
@@ -205,7 +248,15 @@ static size_t frame_head(struct http_conn *c, char *line, int64_t known_length) 
     return 0;
   c->head_sent = true;
   const char *reason = http_reason(status);
-  return (size_t)snprintf(line, 64, "HTTP/1.1 %d %.40s\r\n", status, reason);
+  size_t reason_len = strlen(reason);
+  memcpy(line, "HTTP/1.1 ", 9);
+  line[9] = (char)('0' + status / 100);
+  line[10] = (char)('0' + status / 10 % 10);
+  line[11] = (char)('0' + status % 10);
+  line[12] = ' ';
+  memcpy(line + 13, reason, reason_len);   /* the longest is 31 bytes */
+  memcpy(line + 13 + reason_len, "\r\n", 2);
+  return 15 + reason_len;
 }
 
 /* ---- the object ---- */
@@ -241,8 +292,10 @@ void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
   lua_setiuservalue(L, -2, 1);
 }
 
+/* RFC 9110 tchar: visible ASCII but the separators "(),/:;<=>?@[\]{} */
 static bool token_char(unsigned char ch) {
-  return ch > 32 && ch < 127 && !strchr("\"(),/:;<=>?@[\\]{}", ch);
+  static const uint64_t bits[2] = { 0x03ff6cfa00000000u, 0x57ffffffc7fffffeu };
+  return ch < 128 && (bits[ch >> 6] >> (ch & 63) & 1);
 }
 
 /* setHeader(name, value): replaces a header of that name (any case). */
@@ -254,14 +307,21 @@ static int response_setHeader(lua_State *L) {
   luaL_argcheck(L, n > 0, 2, "empty header name");
   for (size_t i = 0; i < n; i++)
     luaL_argcheck(L, token_char((unsigned char)name[i]), 2, "not a header name");
-  for (size_t i = 0; i < vn; i++)   /* no header injection */
-    luaL_argcheck(L, value[i] != '\r' && value[i] != '\n' && value[i] != '\0', 3,
-                  "CR, LF or NUL in a header value");
+  for (size_t i = 0; i < vn; i++)   /* no header injection: no CR, LF, NUL or other CTL */
+    if ((unsigned char)value[i] < 32 && value[i] != '\t')
+      luaL_argerror(L, 3, "control character in a header value");
   size_t at, len;
   if (find_line(c, name, n, &at, &len))
     remove_line(c, at, len);
-  if (!append(c, name, n) || !append(c, ": ", 2) || !append(c, value, vn) || !append(c, "\r\n", 2))
+  struct buffer *b = headers_of(c);
+  char *dst = b ? buffer_reserve(b, n + vn + 4) : NULL;
+  if (!dst)
     return luaL_error(L, "not enough memory");
+  memcpy(dst, name, n);
+  memcpy(dst + n, ": ", 2);
+  memcpy(dst + n + 2, value, vn);
+  memcpy(dst + n + 2 + vn, "\r\n", 2);
+  buffer_commit(b, n + vn + 4);
   note_header(c, name, n, value, true);
   return 0;
 }
@@ -274,7 +334,7 @@ static int response_getHeader(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  const char *line = buffer_head(&c->headers) + at;
+  const char *line = buffer_head(c->headers) + at;
   const char *v = line + n + 1, *end = line + len - 2;
   while (v < end && *v == ' ')
     v++;
@@ -334,13 +394,18 @@ static bool send_body(lua_State *L, struct http_conn *c, const char *data, size_
       return false;
     }
     iov[n++] = (struct iovec){ line, line_len };
-    iov[n++] = (struct iovec){ (void *)buffer_head(&c->headers), c->headers.len };
+    iov[n++] = (struct iovec){ (void *)buffer_head(c->headers), c->headers->len };
   }
   if (c->bodyless)
     len = 0;
   if (len > 0 && c->chunked) {
-    int k = snprintf(prefix, sizeof prefix, "%zx\r\n", len);
-    iov[n++] = (struct iovec){ prefix, (size_t)k };
+    size_t k = 0;
+    for (int shift = (int)(sizeof len * 8) - 4; shift >= 0; shift -= 4)
+      if (k > 0 || (len >> shift & 15) != 0 || shift == 0)
+        prefix[k++] = "0123456789abcdef"[len >> shift & 15];
+    prefix[k++] = '\r';
+    prefix[k++] = '\n';
+    iov[n++] = (struct iovec){ prefix, k };
     iov[n++] = (struct iovec){ (void *)data, len };
     iov[n++] = (struct iovec){ "\r\n", 2 };
   } else if (len > 0) {
@@ -356,10 +421,8 @@ static bool send_body(lua_State *L, struct http_conn *c, const char *data, size_
   int obj = lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA ? lua_gettop(L) : 0;
   bool ok = obj && tcp_socket_send(c->sock, L, obj, iov, n);
   lua_pop(L, 1);
-  if (!c->headers.borrowed && c->head_sent)
-    buffer_free(&c->headers);   /* sent: an idle connection keeps no block */
-  else if (c->head_sent)
-    c->headers.len = 0;
+  if (c->head_sent && c->headers != &c->server->head_buf)
+    http_response_free_headers(c);   /* sent: an idle connection keeps no block */
   return ok;
 }
 

@@ -193,8 +193,7 @@ static int server_connectionCount(lua_State *L) {
 
 static int server_gc(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
-  free(sv->head_scratch);
-  sv->head_scratch = NULL;
+  buffer_free(&sv->head_buf);
   lnet_unanchor(L, &sv->log_ref);
   lnet_unanchor(L, &sv->request_mt_ref);
   lnet_unanchor(L, &sv->response_mt_ref);

@@ -39,8 +39,8 @@ struct http_server {
   bool closing;              /* closeIdle(): every response says Connection: close */
   struct http_conn *conns;   /* open connections, a list */
   int nconns;
-  char *head_scratch;        /* lent to one response's headers at a time */
-  bool head_scratch_busy;
+  struct buffer head_buf;    /* lent to one response's headers at a time */
+  bool head_buf_busy;
   ev_tstamp date_second;     /* the second `date` was made for */
   char date[48];             /* "Date: ...\r\n" */
   size_t date_len;
@@ -74,7 +74,7 @@ struct http_conn {
   bool body_done;            /* the message's end was parsed */
   int error_status;          /* our own checks' answer (400, 413, 431) */
   int pending_req;           /* a request whose body is coming, anchored */
-  struct buffer body;        /* body bytes not yet handed to Lua */
+  struct buffer *body;       /* body bytes not yet handed to Lua; NULL: none */
   struct lnet_wait *body_wait;   /* a task in req:waitBody() */
   /* The request in progress, as its response needs it. */
   bool head_request, http11, keep_alive;
@@ -82,7 +82,9 @@ struct http_conn {
   int status;
   bool res_done, head_sent, chunked, bodyless, close_after;
   bool has_length, has_date, has_connection, has_te;   /* headers the handler set */
-  struct buffer headers;     /* "Name: value\r\n" lines the handler set */
+  struct buffer *headers;    /* "Name: value\r\n" lines the handler set: the
+                                server's head_buf while the handler runs, else
+                                one of its own; NULL: none */
   int64_t bytes;             /* body bytes sent, for the access log */
   int req_ref;               /* the request, while the access log needs it */
 };
@@ -120,9 +122,12 @@ int http_conn_wait_body(struct http_conn *c, lua_State *L, double ms);
 /* Indexes a head llhttp accepted (out may be NULL: count and check
  * only); the field count, or -1 with h->error the status to refuse with. */
 int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h);
-/* [-0, +1, m] The request of head[0..len); it holds the socket at sock_obj. */
+/* [-0, +1, m] The request of head[0..len), indexed by http_head_scan
+ * into fields (HTTP_FIELDS_ON_STACK of them; more are indexed again); it
+ * holds the socket at sock_obj. */
+#define HTTP_FIELDS_ON_STACK 32
 void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, int sock_obj);
+                       const struct http_head *h, const struct http_field *fields, int sock_obj);
 /* [-1, +0, -] Sets req.body (the string on top) of the request at req. */
 void http_request_set_body(lua_State *L, int req);
 /* The access log's line for c's finished response, to accessLog. */
@@ -137,6 +142,7 @@ void http_response_push(lua_State *L, struct http_conn *c, int sock_obj);
 void http_response_begin(struct http_conn *c);
 /* After the handler's synchronous part: the borrowed buffer goes back. */
 void http_response_settle(struct http_conn *c);
+void http_response_free_headers(struct http_conn *c);
 int luaopen_luanet_http_response(lua_State *L);
 
 /* http_server.c */

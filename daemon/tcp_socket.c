@@ -271,7 +271,7 @@ static void close_fd(struct tcp_socket *s) {
   abort_lookup(s);
   s->close_when_flushed = false;
   if (was_open && s->reader)
-    s->reader->closed(s->reader);
+    s->reader->ops->closed(s->reader);
 }
 
 /* The end of a connection, with Qt's signals: stateChanged(Unconnected),
@@ -387,7 +387,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   if (n > 0) {
     buffer_commit(&s->rb, (size_t)n);
     if (s->reader)
-      s->reader->readable(s->reader, L, obj);
+      s->reader->ops->readable(s->reader, L, obj);
     else if (can_emit)
       emit_ready_read(s, L, obj);
     else
@@ -845,7 +845,7 @@ static int tcp_socket_gc(lua_State *L) {
   release(L, s);
   aux_free(s);
   if (s->reader) {
-    s->reader->release(s->reader);
+    s->reader->ops->release(s->reader);
     s->reader = NULL;
   }
   return 0;

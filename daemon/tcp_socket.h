@@ -19,8 +19,10 @@ int luaopen_luanet_tcp_socket(lua_State *L);
 /* ---- for C code that drives a socket itself (the HTTP server) ---- */
 
 /* A reader takes readyRead's place: it is told of new bytes in the read
- * buffer and parses them there. */
-struct socket_reader {
+ * buffer and parses them there. It embeds a struct socket_reader, whose
+ * ops are a shared constant table. */
+struct socket_reader;
+struct socket_reader_ops {
   /* New bytes are in tcp_socket_input(); obj is the socket on L's stack. */
   void (*readable)(struct socket_reader *r, lua_State *L, int obj);
   /* The fd closed, by either side. Called with no Lua; may call nothing
@@ -28,6 +30,9 @@ struct socket_reader {
   void (*closed)(struct socket_reader *r);
   /* The socket is being collected: the reader's last call. */
   void (*release)(struct socket_reader *r);
+};
+struct socket_reader {
+  const struct socket_reader_ops *ops;
 };
 
 /* The TcpSocket at idx, or NULL. */

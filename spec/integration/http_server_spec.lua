@@ -19,8 +19,20 @@ local tcp = assert(cli.listen(opts))
 local server = net.HttpServer{ maxBody = tonumber(opts.maxBody), maxHeader = tonumber(opts.maxHeader),
   headerTimeout = tonumber(opts.headerTimeout), keepAliveTimeout = tonumber(opts.keepAliveTimeout),
   accessLog = function(line) io.stderr:write("ACCESS ", line, "\n") end }
+local last_res
 server.request:connect(function(req, res)
-  if req.path == "/chunked" then
+  if req.path == "/fail" then
+    error("handler failed on purpose")
+  elseif req.path == "/fail-later" then
+    net.sleep(50)
+    error("handler failed on purpose, later")
+  elseif req.path == "/inject" then
+    res:setHeader("X-Evil", "a\r\nSet-Cookie: stolen=1")
+    res:finish("should not get here")
+  elseif req.path == "/stale" then
+    local ok, err = pcall(last_res.write, last_res, "late")
+    res:finish(tostring(ok) .. " " .. tostring(err):gsub("^.-: ", ""))
+  elseif req.path == "/chunked" then
     res:setHeader("Content-Type", "text/plain")
     res:write("one ")
     res:write("two ")
@@ -32,13 +44,47 @@ server.request:connect(function(req, res)
     res:setHeader("Content-Type", "text/plain")
     res:finish(("%s %s %s %s"):format(req.method, req.path, req.query or "-", req.body))
   end
+  last_res = res
 end)
 server:serve(tcp)
 ]]
 
+-- A server with streamBody: the handler reads the body as it comes and
+-- answers with its length and a checksum; /slow-reader takes its time
+-- between reads. The last read's error goes to stderr.
+local STREAM_SERVER = [[
+local net = require "luanet"
+local cli = require "luanet.cli"
+local opts = cli.options("server", { host = "127.0.0.1", port = 0 }, ...)
+local tcp = assert(cli.listen(opts))
+local server = net.HttpServer{ streamBody = true, maxBody = 1000 }
+server.request:connect(function(req, res)
+  local n, sum, chunks = 0, 0, 0
+  while true do
+    local data, err = req:read()
+    if not data then
+      if err then io.stderr:write("READ ERROR ", err, "\n") return end
+      break
+    end
+    chunks = chunks + 1
+    for i = (997 - n % 997) % 997 + 1, #data, 997 do sum = (sum + data:byte(i)) % 65521 end
+    n = n + #data
+    if req.path == "/slow-reader" then net.sleep(5) end
+  end
+  res:finish(("%d bytes %d sum %s"):format(n, sum, chunks > 1 and "in pieces" or "whole"))
+end)
+server:serve(tcp)
+]]
+
+local start_script
+
 local function start(...)
+  return start_script(SERVER, ...)
+end
+
+start_script = function(script, ...)
   local dir = dh.tmpdir()
-  dh.write(dir .. "/server.lua", SERVER)
+  dh.write(dir .. "/server.lua", script)
   local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, dir .. "/server.lua", ...))
   return proc, port, function()
     proc.cleanup()
@@ -173,6 +219,29 @@ for i in range(3):
       proc.stderr())
   end)
 
+  it("answers 500 for a handler that raises, at once or after a wait, and goes on serving", function()
+    for _, path in ipairs({ "/fail", "/fail-later" }) do
+      local _, out = raw(port, "GET " .. path .. " HTTP/1.1\r\nHost: a\r\n\r\n")
+      assert.matches("^HTTP/1.1 500 Internal Server Error\r\n", out)
+      assert.matches("\r\nConnection: close\r\n", out)
+    end
+    assert.matches("handler failed on purpose, later", proc.stderr())
+    local code, out = curl("http://127.0.0.1:" .. port .. "/after")
+    assert.are.same({ 0, "GET /after - " }, { code, out })
+  end)
+
+  it("refuses a header value with CR or LF (no header injection)", function()
+    local _, out = raw(port, "GET /inject HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert.matches("^HTTP/1.1 500 ", out)
+    assert.is_nil(out:find("stolen", 1, true))
+    assert.matches("control character in a header value", proc.stderr())
+  end)
+
+  it("refuses to write through a response that has finished", function()
+    local _, out = raw(port, "GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /stale HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert.matches("\r\n\r\nfalse HttpResponse:write%(%) after finish%(%)$", out)
+  end)
+
   it("serves a short wrk keep-alive burst without errors", function()
     local code, out = helper.execute(helper.quote_all("wrk", "-t1", "-c20", "-d1s", "http://127.0.0.1:" .. port .. "/w"), 10000)
     assert.are.same(0, code, out)
@@ -180,6 +249,51 @@ for i in range(3):
     assert.is_true(requests and requests > 100, out)
     assert.is_nil(out:find("Non%-2xx"), out)
     assert.is_nil(out:find("Socket errors"), out)
+  end)
+end)
+
+describe("HttpServer with streamBody", function()
+  local proc, port, stop
+  setup(function() proc, port, stop = start_script(STREAM_SERVER) end)
+  teardown(function() stop() end)
+
+  local function upload(path, file)
+    return curl("-T", file, "http://127.0.0.1:" .. port .. path)
+  end
+
+  it("hands a large body to req:read() in pieces, past maxBody, with Content-Length and chunked", function()
+    local dir = dh.tmpdir()
+    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local parts = {}
+    for i = 1, 64 do parts[i] = string.char(i % 251) .. ("%08d"):format(i):rep(8191) end
+    local content = table.concat(parts)
+    dh.write(dir .. "/big", content)
+    local sum = 0   -- every 997th byte, as the server sums them
+    for k = 1, #content, 997 do sum = (sum + content:byte(k)) % 65521 end
+    local code, out = upload("/up", dir .. "/big")
+    assert.are.same({ 0, ("%d bytes %d sum in pieces"):format(#content, sum) }, { code, out })
+    local code2, out2 = helper.execute(("curl -sS --max-time 10 -T - %s < %s")
+      :format(helper.quote("http://127.0.0.1:" .. port .. "/up"), helper.quote(dir .. "/big")))
+    assert.are.same(0, code2)
+    assert.are.same(out, out2)   -- the same bytes, chunked
+    local code3, out3 = upload("/slow-reader", dir .. "/big")
+    assert.are.same({ 0, out }, { code3, out3 })   -- back-pressure loses nothing
+  end)
+
+  it("tells the handler when the peer resets mid-body, and goes on serving", function()
+    local _, out = helper.execute(PYTHON .. " -c " .. helper.quote(([[
+import socket, struct, time
+s = socket.create_connection(("127.0.0.1", %d))
+s.sendall(b"POST /r HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+time.sleep(0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+]]):format(port)))
+    assert.truthy(helper.run(2000, function() return proc.stderr():find("READ ERROR", 1, true) end), proc.stderr())
+    assert.matches("READ ERROR connection closed", proc.stderr())
+    local code, body = helper.execute("printf abc | curl -sS --max-time 5 -T - " .. helper.quote("http://127.0.0.1:" .. port .. "/ok"))
+    assert.are.same({ 0, "3 bytes 97 sum whole" }, { code, body })
+    assert.are.same("", out)
   end)
 end)
 
