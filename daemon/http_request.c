@@ -51,19 +51,21 @@ static int refused(struct http_head *h, int status) {
  * header name ("Host : a"), a second Content-Length, a folded line. */
 int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h) {
   memset(h, 0, sizeof *h);
-  const char *end = head + len, *p = head;
-  const char *sp1 = NULL, *sp2 = NULL;
-  for (; p + 1 < end && !(p[0] == '\r' && p[1] == '\n'); p++) {
-    if (*p == ' ') {
-      if (!sp1)
-        sp1 = p;
-      sp2 = p;
-    }
-  }
-  if (!sp1 || sp2 <= sp1 + 1 || p + 1 >= end)
+  const char *end = head + len;
+  const char *eol = memchr(head, '\r', len);   /* llhttp accepted CRLF line ends only */
+  if (!eol || eol + 1 >= end || eol[1] != '\n')
+    return refused(h, 400);
+  const char *sp1 = memchr(head, ' ', (size_t)(eol - head));
+  if (!sp1)
+    return refused(h, 400);
+  const char *sp2 = eol - 1;   /* the last space: before the version */
+  while (sp2 > sp1 && *sp2 != ' ')
+    sp2--;
+  if (sp2 <= sp1 + 1)
     return refused(h, 400);
   h->target = (uint32_t)(sp1 + 1 - head);
   h->target_len = (uint32_t)(sp2 - (sp1 + 1));
+  const char *p = eol;
   int n = 0, lengths = 0;
   for (p += 2; p + 1 < end && !(p[0] == '\r' && p[1] == '\n');) {
     if (*p == ' ' || *p == '\t')
@@ -81,9 +83,8 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
     while (p < end && (*p == ' ' || *p == '\t'))
       p++;
     const char *v = p;
-    while (p + 1 < end && !(p[0] == '\r' && p[1] == '\n'))
-      p++;
-    if (p + 1 >= end)
+    p = memchr(p, '\r', (size_t)(end - p));
+    if (!p || p + 1 >= end || p[1] != '\n')
       return refused(h, 400);
     const char *v_end = p;
     while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t'))
@@ -291,12 +292,12 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
 
 /* req.key: a method, a field of the request, or one a handler set. */
 static int request_index(lua_State *L) {
-  struct http_request *r = request_check(L, 1);
   lua_settop(L, 2);
-  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 2);   /* a method first */
   if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
     return 1;
   lua_pop(L, 1);
+  struct http_request *r = request_check(L, 1);
   if (lua_type(L, 2) == LUA_TSTRING) {
     if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE) {   /* set by a handler: these come first */
       lua_pushvalue(L, 2);

@@ -298,12 +298,19 @@ static bool token_char(unsigned char ch) {
   return ch < 128 && (bits[ch >> 6] >> (ch & 63) & 1);
 }
 
+/* A string or number argument as it is (no __tostring lookup), anything
+ * else through tostring(). */
+static const char *to_text(lua_State *L, int idx, size_t *len) {
+  int t = lua_type(L, idx);
+  return t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tolstring(L, idx, len) : luaL_tolstring(L, idx, len);
+}
+
 /* setHeader(name, value): replaces a header of that name (any case). */
 static int response_setHeader(lua_State *L) {
   struct http_conn *c = before_head(L, "setHeader");
   size_t n, vn;
   const char *name = luaL_checklstring(L, 2, &n);
-  const char *value = luaL_tolstring(L, 3, &vn);
+  const char *value = to_text(L, 3, &vn);
   luaL_argcheck(L, n > 0, 2, "empty header name");
   for (size_t i = 0; i < n; i++)
     luaL_argcheck(L, token_char((unsigned char)name[i]), 2, "not a header name");
@@ -438,7 +445,7 @@ static void response_done(lua_State *L, struct http_conn *c) {
 static int response_write(lua_State *L) {
   struct http_conn *c = live(L, "write");
   size_t len;
-  const char *data = luaL_tolstring(L, 2, &len);
+  const char *data = to_text(L, 2, &len);
   lua_pushboolean(L, send_body(L, c, data, len, -1, false));
   return 1;
 }
@@ -448,7 +455,7 @@ static int response_write(lua_State *L) {
 static int response_finish(lua_State *L) {
   struct http_conn *c = live(L, "finish");
   size_t len = 0;
-  const char *data = lua_isnoneornil(L, 2) ? "" : luaL_tolstring(L, 2, &len);
+  const char *data = lua_isnoneornil(L, 2) ? "" : to_text(L, 2, &len);
   bool ok = send_body(L, c, data, len, (int64_t)len, true);
   response_done(L, c);
   lua_pushboolean(L, ok);
@@ -495,11 +502,10 @@ static int response_sendFile(lua_State *L) {
 
 /* res.statusCode, res.headersSent, res.finished; methods first. */
 static int response_index(lua_State *L) {
-  struct http_response *r = response_check(L);
-  lua_settop(L, 2);
-  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 2);   /* a method: the common case, checked first and cheaply */
   if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
     return 1;
+  struct http_response *r = response_check(L);
   const char *key = lua_tostring(L, 2);
   struct http_conn *c = r->conn;
   bool current = r->exchange == c->exchange;
