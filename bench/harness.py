@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import reload_phase
+import static_phase
 import workers_phase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +173,11 @@ def nginx_setup(handler, modules=""):
         (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, handler=handler,
                                                            modules=modules))
     return setup
+
+def start_static(name, argv, ready_line=True, setup=None):
+    """The static phase's servers (static_phase.py), started like the others."""
+    return Running(Server(name, argv, ready=READY_LINE if ready_line else None, setup=setup),
+                   "static")
 
 NGINX_LUA_MODULES = ("load_module /usr/lib/nginx/modules/ndk_http_module.so;\n"
                      "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;")
@@ -981,6 +987,8 @@ def write_results(run, args, elapsed):
         lines += reload_phase.section(run["reload"])
     if "workers" in run:
         lines += workers_phase.section(run["workers"])
+    if "static" in run:
+        lines += static_phase.section(run["static"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -1001,7 +1009,7 @@ def main():
                     help="comma-separated, of: " + ", ".join(WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload,workers")
+                    "rounds,strace,cachegrind,memory,first,reload,workers,static")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -1058,6 +1066,13 @@ def main():
         log("workers: 1 vs 2 workers, and a runaway neighbour")
         run["workers"] = workers_phase.run(ROOT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 3,
                                            2 if args.quick else args.secs, OUT / "logs")
+    if "static" not in skip:
+        size_mib = 256 if args.quick else 1024
+        log("static: httpd.lua vs nginx, a %d MiB file" % size_mib)
+        t0 = time.monotonic()
+        run["static"] = static_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 5,
+                                         size_mib, 2, start_static, nginx_setup, log)
+        log("static done in %.0f s" % (time.monotonic() - t0))
     elapsed = time.monotonic() - start
     md, tables = write_results(run, args, elapsed)
     (OUT / "results.json").write_text(json.dumps(run, indent=1, default=str))
@@ -1072,6 +1087,13 @@ def main():
             print("  error: %s" % e.splitlines()[0])
     if "workers" in run:
         print("\n".join(workers_phase.section(run["workers"])))
+    if "static" in run:
+        print("\n".join(static_phase.section(run["static"])))
+        t = run["static"]["target"]
+        print("  %-4s %s (%s)" % (t["verdict"] or "n/a", t["label"], fmt(t["value"], t["spec"])))
+        for e in run["static"]["errors"]:
+            errors += 1
+            print("  error: static: %s" % e.splitlines()[0])
     if "reload" in run:
         print("\n".join(reload_phase.section(run["reload"])))
         rel = run["reload"]
