@@ -1,6 +1,6 @@
 /* The response object of net.HttpServer (res) and its framing.
  *
- *   res.statusCode (read and set), res.headersSent, res.finished;
+ *   res.statusCode (read and set), res.headersSent, res.finished, res.socket;
  *   res:setHeader(name, value), res:getHeader(name), res:removeHeader(name),
  *   res:writeHead(status, [headers]), res:write(data), res:finish([data]),
  *   res:sendFile(path, [offset], [length]).
@@ -515,6 +515,8 @@ static int response_index(lua_State *L) {
     lua_pushboolean(L, !current || c->head_sent);
   else if (key && strcmp(key, "finished") == 0)
     lua_pushboolean(L, !current || c->res_done);
+  else if (key && strcmp(key, "socket") == 0)
+    lua_getiuservalue(L, 1, 1);
   else
     lua_pushnil(L);
   return 1;

@@ -13,8 +13,9 @@
 -- req: method, target, path, query, version ("1.1"), http11, keepAlive,
 -- headers (lower-case names), body (buffered, up to maxBody), socket,
 -- peer; with streamBody, req:read() instead of body. res: statusCode,
--- headersSent, finished, setHeader, getHeader, removeHeader, writeHead,
--- write (chunked when no Content-Length was set), finish, sendFile.
+-- headersSent, finished, socket, setHeader, getHeader, removeHeader,
+-- writeHead, write (chunked when no Content-Length was set; waits while
+-- more than 1 MiB is queued), finish, sendFile.
 -- Requests of one connection are answered in order (pipelining).
 -- Keep-alive, HEAD, Expect: 100-continue and HTTP/1.0 are handled; limits
 -- answer 400 (malformed), 408 (head not complete in time), 413 (body too
@@ -44,6 +45,23 @@ function net.HttpServer.Request.read(req, ms)
       return nil, "timed out"
     end
   end
+end
+
+-- res:write(data): back-pressure. Past WRITE_HIGH queued bytes, a handler
+-- (a task) waits until the peer has taken the queue below WRITE_LOW, so a
+-- response streamed to a slow client holds a bounded amount of memory.
+-- false when the connection is gone.
+local WRITE_HIGH, WRITE_LOW = 1 << 20, 256 << 10
+local write = net.HttpServer.Response.write
+function net.HttpServer.Response.write(res, data)
+  if not write(res, data) then return false end
+  local sock = res.socket
+  if sock:bytesToWrite() <= WRITE_HIGH or not coroutine.isyieldable() then return true end
+  while sock:bytesToWrite() > WRITE_LOW do
+    if sock:state() ~= "ConnectedState" then return false end
+    sock:waitForBytesWritten(30000)
+  end
+  return true
 end
 
 return http

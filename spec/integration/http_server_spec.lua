@@ -32,6 +32,12 @@ server.request:connect(function(req, res)
   elseif req.path == "/stale" then
     local ok, err = pcall(last_res.write, last_res, "late")
     res:finish(tostring(ok) .. " " .. tostring(err):gsub("^.-: ", ""))
+  elseif req.path == "/stream" then   -- 64 MiB in 64 KiB writes, to a slow reader
+    local piece = ("s"):rep(65536)
+    for _ = 1, 1024 do
+      if not res:write(piece) then return end
+    end
+    res:finish()
   elseif req.path == "/chunked" then
     res:setHeader("Content-Type", "text/plain")
     res:write("one ")
@@ -240,6 +246,27 @@ for i in range(3):
   it("refuses to write through a response that has finished", function()
     local _, out = raw(port, "GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /stale HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     assert.matches("\r\n\r\nfalse HttpResponse:write%(%) after finish%(%)$", out)
+  end)
+
+  it("streams a large response to a slow reader holding a bounded amount of memory", function()
+    local _, out = helper.execute(PYTHON .. " -c " .. helper.quote(([[
+import socket, time
+s = socket.create_connection(("127.0.0.1", %d))
+s.sendall(b"GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+got = s.recv(1 << 20)
+time.sleep(1.0)   # the handler has written far more than the socket holds
+rss = int([l for l in open("/proc/%d/status") if l.startswith("VmRSS")][0].split()[1])
+total = len(got)
+while True:
+    d = s.recv(1 << 20)
+    if not d: break
+    total += len(d)
+print(rss, total)
+]]):format(port, proc.pid())), 30000)
+    local rss, total = out:match("^(%d+) (%d+)")
+    assert.is_not_nil(rss, out)
+    assert.is_true(tonumber(rss) < 40 * 1024, "server RSS " .. rss .. " kB")   -- not 64 MiB
+    assert.is_true(tonumber(total) > 64 * 1024 * 1024, total)   -- all of it, chunk-framed
   end)
 
   it("serves a short wrk keep-alive burst without errors", function()
