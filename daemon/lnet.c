@@ -66,6 +66,10 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c) {
   lua_newtable(L);                     /* the __index closure's upvalue 1 */
   lua_pushvalue(L, -2);
   luaL_setfuncs(L, c->methods, 1);
+  if (c->more_methods) {
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, c->more_methods, 1);
+  }
   lua_newtable(L);                     /* upvalue 2 */
   for (int i = 0; c->signals && c->signals[i]; i++) {
     lua_pushinteger(L, i + 1);

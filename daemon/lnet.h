@@ -157,6 +157,7 @@ struct lnet_class {
    * a class can skip work for signals nobody can have connected. */
   void (*signal_touched)(void *obj, int id);
   const luaL_Reg *methods;
+  const luaL_Reg *more_methods;   /* another file's (TcpSocket's TLS); may be NULL */
   const luaL_Reg *meta;      /* __gc, __close, __tostring, ... */
   const char *const *signals;/* NULL-terminated; signal ids are 1-based */
   const char *const *constants; /* enum names exposed on the class table */

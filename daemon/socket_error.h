@@ -32,6 +32,8 @@ enum socket_error {
   SE_ADDRESS_NOT_AVAILABLE,
   SE_UNSUPPORTED_OPERATION,
   SE_OPERATION,
+  SE_SSL_HANDSHAKE_FAILED = 15,   /* the rest: as socket_error_names lists them */
+  SE_SSL_INTERNAL = 21,
 };
 
 /* The Qt enum name of e ("ConnectionRefusedError"). */

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_server.h"
+#include "tls_config.h"
 #include "tcp_socket.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ struct tcp_server {
   const char *error_string;
   struct lnet_wait wait;
   struct tcp_server *next_listening;   /* rt->listening: servers with an fd */
+  struct tls_context *tls;   /* setSslConfiguration: accepted sockets are encrypted */
 };
 
 static struct tcp_server *tcp_server_check(lua_State *L, int idx) {
@@ -91,6 +93,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
     }
     lua_getiuservalue(L, obj, 2);
     tcp_socket_push_accepted(L, rt, fd);
+    if (sv->tls)
+      tcp_socket_accept_encrypted(L, lua_gettop(L), sv->tls);
     lua_rawseti(L, -2, sv->pending_tail++);
     lua_pop(L, 1);
     lnet_emit(rt, L, obj, SIG_NEW_CONNECTION, 0, NULL, NULL);
@@ -299,8 +303,41 @@ static void release_pending(lua_State *L, struct tcp_server *sv) {
 
 /* __gc: no task can be waiting (it would hold the server), and at
  * lua_close none may be resumed. */
+/* setSslConfiguration(options): the sockets accepted from now on are
+ * encrypted (a server certificate is required); nil turns it off. Those
+ * already accepted keep what they had: a reload of certificates drops no
+ * connection. true, or false and the error. */
+static int tcp_server_setSslConfiguration(lua_State *L) {
+  struct tcp_server *sv = tcp_server_check(L, 1);
+  struct tls_context *c = NULL;
+  if (!lua_isnoneornil(L, 2)) {
+    struct tls_config cfg;
+    char err[300];
+    if (!tls_config_read(L, 2, &cfg, err, sizeof err))
+      return luaL_argerror(L, 2, err);
+    c = tls_config_context(&cfg, true, err, sizeof err);
+    tls_config_free(&cfg);
+    if (!c) {
+      lua_pushboolean(L, 0);
+      lua_pushstring(L, err);
+      return 2;
+    }
+  }
+  tls_context_unref(sv->tls);
+  sv->tls = c;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int tcp_server_isEncrypted(lua_State *L) {
+  lua_pushboolean(L, tcp_server_check(L, 1)->tls != NULL);
+  return 1;
+}
+
 static int tcp_server_gc(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
+  tls_context_unref(sv->tls);
+  sv->tls = NULL;
   stop_listening(L, sv);
   if (sv->rt->loop)
     ev_timer_stop(sv->rt->loop, &sv->wait.timer);
@@ -372,6 +409,8 @@ int luaopen_luanet_tcp_server(lua_State *L) {
   static const luaL_Reg methods[] = {
     { "listen", tcp_server_listen },
     { "close", tcp_server_close },
+    { "setSslConfiguration", tcp_server_setSslConfiguration },
+    { "isEncrypted", tcp_server_isEncrypted },
     { "isListening", tcp_server_isListening },
     { "nextPendingConnection", tcp_server_nextPendingConnection },
     { "hasPendingConnections", tcp_server_hasPendingConnections },

@@ -27,7 +27,7 @@
  * socket that no variable holds stays open until a side closes it. A close
  * emits first and unanchors last, so the object is alive for its slots.
  * Errors are Qt's: errorOccurred, error(), errorString(), false returns. */
-#include "tcp_socket.h"
+#include "tcp_socket_impl.h"
 #include "budget.h"
 #include "buffer.h"
 #include "dns.h"
@@ -47,67 +47,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define WRITE_BYTES_PER_EVENT (4u << 20)
-#define WRITE_CHUNK_MIN 16384
-#define DEFAULT_WRITE_LIMIT ((size_t)256 << 20)
-#define WAIT_DEFAULT_MS 30000
-
-
-enum {
-  SIG_HOST_FOUND = 1, SIG_CONNECTED, SIG_DISCONNECTED, SIG_READY_READ,
-  SIG_BYTES_WRITTEN, SIG_STATE_CHANGED, SIG_ERROR_OCCURRED, SIG_ABOUT_TO_CLOSE,
-};
 static const char *const signal_names[] = {
   "hostFound", "connected", "disconnected", "readyRead", "bytesWritten",
-  "stateChanged", "errorOccurred", "aboutToClose", NULL,
-};
-
-enum wait_kind { WAIT_CONNECTED, WAIT_READY_READ, WAIT_BYTES_WRITTEN, WAIT_DISCONNECTED };
-
-/* A queued write: bytes of our own, or a file range for sendfile. */
-struct wchunk {
-  struct wchunk *next;
-  int file_fd;              /* -1 for bytes */
-  off_t file_off;
-  size_t off, len, cap;     /* bytes: data[off..len); file: len bytes left */
-  char data[];
-};
-
-struct tcp_socket {
-  struct lnet_runtime *rt;
-  ev_io rio, wio;
-  int fd;
-  int ref;                  /* anchor while the fd is open */
-  int busy_ref;             /* anchor while a readyRead slot is suspended */
-  uint8_t state;
-  uint8_t error;
-  bool close_when_flushed;  /* disconnectFromHost waits for the queue */
-  bool written_observed;    /* a script touched bytesWritten */
-  bool read_pending;        /* data came while readyRead slots were busy */
-  uint16_t read_busy;       /* readyRead slots running or suspended */
-  const char *error_string;
-  struct buffer rb;
-  struct wchunk *wq_head, *wq_tail;
-  size_t wq_bytes;
-  size_t read_limit;        /* 0: unlimited */
-  size_t write_limit;
-  size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
-  size_t charged;           /* buffer bytes counted in the service's memory_limit */
-  struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
-  struct socket_reader *reader;   /* C code that reads in place of readyRead */
-};
-
-struct socket_aux {
-  struct tcp_socket *s;
-  ev_timer defer;           /* reports a connect failure from the loop */
-  int defer_errno;          /* -1: host not found */
-  uint8_t wait_kind;
-  struct lnet_wait wait;
-  struct net_addr *targets; /* addresses to try, in order */
-  int ntargets, next_target;
-  char *peer_name;
-  int port;                 /* the port connectToHost was given */
-  int query_ref;            /* the name lookup in flight, anchored */
+  "stateChanged", "errorOccurred", "aboutToClose", "encrypted", "sslErrors", NULL,
 };
 
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -115,7 +57,7 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void wait_timed_out(struct lnet_wait *w);
 
-static struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
+struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, LNET_TCPSOCKET);
 }
 
@@ -180,8 +122,8 @@ static void set_error(struct tcp_socket *s, enum socket_error e, const char *tex
   s->error_string = text;
 }
 
-static void emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e,
-                       const char *text) {
+void tcp_socket_emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e,
+                           const char *text) {
   set_error(s, e, text);
   if (lnet_has_slots(L, obj, SIG_ERROR_OCCURRED)) {
     lua_pushstring(L, socket_error_name(e));
@@ -189,7 +131,7 @@ static void emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_
   }
 }
 
-static void wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
+void tcp_socket_wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
   struct socket_aux *a = s->aux;
   if (a && a->wait.active && a->wait_kind == kind)
     lnet_wait_finish(s->rt, &a->wait, result);
@@ -260,6 +202,8 @@ static void close_fd(struct tcp_socket *s) {
       ev_timer_stop(loop, &s->aux->defer);
   }
   bool was_open = s->fd >= 0;
+  if (s->tls)
+    tcp_tls_close(s);   /* close_notify while the fd is there */
   if (was_open) {
     close(s->fd);
     s->fd = -1;
@@ -298,10 +242,22 @@ static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err
                             : (text = "The remote host closed the connection", SE_REMOTE_HOST_CLOSED);
   ev_io_stop(s->rt->loop, &s->rio);
   ev_io_stop(s->rt->loop, &s->wio);
-  emit_error(s, L, obj, e, text);
+  tcp_socket_emit_error(s, L, obj, e, text);
   if (s->fd < 0)
     return;
   set_state(s, L, obj, ST_CLOSING);
+  finish_close(s, L, obj);
+}
+
+/* An error that ends the connection: errorOccurred, then the close. */
+void tcp_socket_fail_close(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text) {
+  ev_io_stop(s->rt->loop, &s->rio);
+  ev_io_stop(s->rt->loop, &s->wio);
+  tcp_socket_emit_error(s, L, obj, e, text);
+  if (s->fd < 0)
+    return;
+  if (s->state == ST_CONNECTED)
+    set_state(s, L, obj, ST_CLOSING);
   finish_close(s, L, obj);
 }
 
@@ -320,7 +276,7 @@ static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
     /* Its slot ran out of the service's memory_limit: this connection
      * goes, the service and its other connections stay. */
     lnet_log(s->rt, "error", "memory_limit reached in a readyRead slot: closing its connection");
-    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
     if (s->fd >= 0)
       finish_close(s, L, obj);
   }
@@ -329,7 +285,7 @@ static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
       s->busy_ref = lnet_anchor(L, obj);
     s->read_busy += (uint16_t)suspended;
   }
-  wake(s, WAIT_READY_READ, true);
+  tcp_socket_wake(s, WAIT_READY_READ, true);
 }
 
 /* A suspended readyRead slot ended: report what came in the meantime. */
@@ -357,13 +313,31 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, rio));
   struct lnet_runtime *rt = s->rt;
+  bool encrypted = false;
+  if (s->tls && s->tls->phase != TLS_OFF) {
+    if (s->tls->phase != TLS_ENCRYPTED) {   /* the handshake reads for itself */
+      int obj = push_self(rt->L, s);
+      tcp_tls_step(s, rt->L, obj);
+      lua_settop(rt->L, obj - 1);
+      return;
+    }
+    encrypted = true;
+    if (s->tls->write_wants_read) {
+      s->tls->write_wants_read = false;
+      tcp_socket_start_writing(s);
+    }
+  }
   size_t want = 16384;
   if (s->read_limit) {
     if (s->rb.len >= s->read_limit) {
       ev_io_stop(loop, &s->rio);   /* back-pressure: the kernel holds the rest */
       return;
     }
+    /* A TLS record is read whole (16 KiB at most), or what is left of it
+     * would wait in OpenSSL where no watcher sees it. */
     want = s->read_limit - s->rb.len;
+    if (encrypted && want < 16384)
+      want = 16384;
   }
   bool can_emit = s->read_busy == 0;
   bool borrowed = false;
@@ -381,7 +355,9 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   }
   if (s->read_limit && space > want)
     space = want;
-  ssize_t n = recv(s->fd, dst, space, 0);
+  const char *tls_why = NULL;
+  ssize_t n = encrypted ? tcp_tls_recv(s, dst, space, &tls_why) : recv(s->fd, dst, space, 0);
+  int err = errno;
   lua_State *L = rt->L;
   int obj = push_self(L, s);
   if (n > 0) {
@@ -394,8 +370,10 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->read_pending = true;
   } else if (n == 0) {
     lost_connection(s, L, obj, 0);
-  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-    lost_connection(s, L, obj, errno);
+  } else if (tls_why) {
+    tcp_socket_fail_close(s, L, obj, SE_SSL_INTERNAL, tls_why);
+  } else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+    lost_connection(s, L, obj, err);
   }
   if (borrowed) {
     if (!buffer_unborrow(&s->rb)) {
@@ -403,7 +381,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->rb.data = NULL;
       s->rb.len = s->rb.off = s->rb.cap = 0;
       if (s->fd >= 0)
-        emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+        tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
       if (s->fd >= 0)
         finish_close(s, L, obj);
     }
@@ -414,7 +392,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     lua_gc(L, LUA_GCCOLLECT, 0);   /* garbage counts too: it may be all that is over */
   if (s->fd >= 0 && budget_over(rt->budget)) {
     lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
-    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
     if (s->fd >= 0)
       finish_close(s, L, obj);
   }
@@ -472,21 +450,34 @@ static bool wq_append(struct tcp_socket *s, const char *p, size_t n) {
   return true;
 }
 
-static void start_writing(struct tcp_socket *s) {
+void tcp_socket_start_writing(struct tcp_socket *s) {
   if (s->fd >= 0 && s->state != ST_CONNECTING && s->state != ST_HOSTLOOKUP)
     ev_io_start(s->rt->loop, &s->wio);
+}
+
+/* A file range through TLS: read here, encrypted, sent (no sendfile). */
+static ssize_t send_file_encrypted(struct tcp_socket *s, struct wchunk *c, size_t k) {
+  char buf[16384];
+  ssize_t r = pread(c->file_fd, buf, k < sizeof buf ? k : sizeof buf, c->file_off);
+  if (r <= 0)
+    return r;
+  ssize_t n = tcp_tls_send(s, buf, (size_t)r);
+  if (n > 0)
+    c->file_off += n;
+  return n;
 }
 
 /* Sends from the queue until it is empty, the kernel is full or the
  * per-turn cap is reached. Returns bytes sent, or -1 with errno. */
 static ssize_t flush_queue(struct tcp_socket *s) {
   size_t total = 0;
+  bool encrypted = s->tls && s->tls->phase == TLS_ENCRYPTED;
   while (s->wq_head && total < WRITE_BYTES_PER_EVENT) {
     struct wchunk *c = s->wq_head;
     ssize_t n;
     if (c->file_fd >= 0) {
       size_t k = c->len < WRITE_BYTES_PER_EVENT - total ? c->len : WRITE_BYTES_PER_EVENT - total;
-      n = sendfile(s->fd, c->file_fd, &c->file_off, k);
+      n = encrypted ? send_file_encrypted(s, c, k) : sendfile(s->fd, c->file_fd, &c->file_off, k);
       if (n == 0) {          /* the file is shorter than promised */
         s->wq_bytes -= c->len;
         c->len = 0;
@@ -494,7 +485,8 @@ static ssize_t flush_queue(struct tcp_socket *s) {
         c->len -= (size_t)n;
       }
     } else {
-      n = send(s->fd, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
+      n = encrypted ? tcp_tls_send(s, c->data + c->off, c->len - c->off)
+                    : send(s->fd, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
       if (n > 0)
         c->off += (size_t)n;
     }
@@ -540,7 +532,7 @@ static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
   if (s->fd >= 0 && !s->wq_head && s->close_when_flushed)
     finish_close(s, L, obj);
   else if (n > 0)
-    wake(s, WAIT_BYTES_WRITTEN, true);
+    tcp_socket_wake(s, WAIT_BYTES_WRITTEN, true);
   return n;
 }
 
@@ -549,6 +541,19 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wio));
   lua_State *L = s->rt->L;
   int obj = push_self(L, s);
+  if (s->tls && (s->tls->phase == TLS_HANDSHAKING || s->tls->phase == TLS_PENDING) &&
+      s->state != ST_CONNECTING) {
+    if (s->tls->phase == TLS_HANDSHAKING)
+      tcp_tls_step(s, L, obj);
+    else
+      ev_io_stop(loop, w);   /* nothing goes out before the handshake */
+    lua_settop(L, obj - 1);
+    return;
+  }
+  if (s->tls && s->tls->read_wants_write) {
+    s->tls->read_wants_write = false;
+    ev_feed_event(loop, &s->rio, EV_READ);
+  }
   if (s->state == ST_CONNECTING) {
     int err = net_connect_result(s->fd);
     if (err == 0)
@@ -558,7 +563,6 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     lua_settop(L, obj - 1);
     return;
   }
-  (void)loop;
   write_some(s, L, obj);
   lua_settop(L, obj - 1);
 }
@@ -575,7 +579,9 @@ static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
   if (s->wq_head)
     ev_io_start(s->rt->loop, &s->wio);
   emit0(s, L, obj, SIG_CONNECTED);
-  wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
+  tcp_socket_wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
+  if (s->tls && s->tls->phase == TLS_PENDING && s->state == ST_CONNECTED && s->fd >= 0)
+    tcp_tls_begin(s, L, obj);   /* connectToHostEncrypted */
 }
 
 /* No address could be reached: Qt's order is stateChanged(Unconnected),
@@ -584,7 +590,7 @@ static void connect_failed(struct tcp_socket *s, lua_State *L, int obj, enum soc
                            const char *text) {
   close_fd(s);
   set_state(s, L, obj, ST_UNCONNECTED);
-  emit_error(s, L, obj, e, text);
+  tcp_socket_emit_error(s, L, obj, e, text);
   if (s->fd >= 0)
     return;
   lnet_unanchor(L, &s->ref);
@@ -707,7 +713,7 @@ static int resolve_now(lua_State *L, int idx, int port, struct net_addr **out) {
 }
 
 /* sock:connectToHost(host, port) */
-static int tcp_socket_connectToHost(lua_State *L) {
+int tcp_socket_connect_lua(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (!lua_isstring(L, 2) && !luaL_testudata(L, 2, LNET_HOSTADDRESS))
     luaL_typeerror(L, 2, "string or HostAddress");
@@ -784,7 +790,7 @@ static void disconnect(struct tcp_socket *s, lua_State *L, int obj) {
     return;
   if (s->wq_head) {
     s->close_when_flushed = true;   /* wio_cb closes once the queue is sent */
-    start_writing(s);
+    tcp_socket_start_writing(s);
     return;
   }
   finish_close(s, L, obj);
@@ -844,6 +850,7 @@ static int tcp_socket_gc(lua_State *L) {
     s->aux->wait.active = false;
   release(L, s);
   aux_free(s);
+  tcp_tls_free(s);
   if (s->reader) {
     s->reader->ops->release(s->reader);
     s->reader = NULL;
@@ -947,7 +954,7 @@ static int tcp_socket_readBufferSize(lua_State *L) {
 /* ---- Lua methods: writing ---- */
 
 static int fail(lua_State *L, struct tcp_socket *s, enum socket_error e, const char *text) {
-  emit_error(s, L, 1, e, text);
+  tcp_socket_emit_error(s, L, 1, e, text);
   lua_pushboolean(L, 0);
   return 1;
 }
@@ -955,6 +962,28 @@ static int fail(lua_State *L, struct tcp_socket *s, enum socket_error e, const c
 static bool can_write(struct tcp_socket *s) {
   return s->fd >= 0 && (s->state == ST_CONNECTED || s->state == ST_CONNECTING ||
                         s->state == ST_HOSTLOOKUP);
+}
+
+/* write() on an encrypted socket: into the queue, whole (one TLS record
+ * for a small write), then as much out as the kernel takes; before the
+ * handshake has finished, everything waits. */
+static bool send_encrypted(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
+  for (int i = 0; i < n; i++) {
+    if (!wq_append(s, iov[i].iov_base, iov[i].iov_len)) {
+      tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+      return false;
+    }
+  }
+  if (s->tls->phase == TLS_ENCRYPTED && s->state == ST_CONNECTED &&
+      !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
+    ssize_t k = flush_queue(s);   /* errors surface from the write watcher */
+    if (k > 0)
+      s->sent_unreported += (size_t)k;
+  }
+  charge_buffers(s);
+  if (s->wq_head)
+    tcp_socket_start_writing(s);
+  return true;
 }
 
 /* The common part of write() and tcp_socket_send: the bytes of iov go out
@@ -966,22 +995,24 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
   for (int i = 0; i < n; i++)
     len += iov[i].iov_len;
   if (!can_write(s)) {
-    emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
+    tcp_socket_emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
     return false;
   }
   /* The cap holds for the whole write, before any of it is sent, so a
    * refused write has sent nothing. */
   if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit)) {
-    emit_error(s, L, obj, SE_RESOURCE, "Write buffer limit reached");
+    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Write buffer limit reached");
     return false;
   }
   /* Behind a queue all of it waits: the service's memory_limit must have
    * room. (Into an empty queue goes only what the kernel did not take.) */
   if (s->wq_head && budget_would_exceed(s->rt->budget, len)) {
-    emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
     return false;
   }
   size_t done = 0;
+  if (s->tls && s->tls->phase != TLS_OFF)
+    return send_encrypted(s, L, obj, iov, n);
   if (!s->wq_head && s->state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
     ssize_t k = n == 1 ? send(s->fd, iov[0].iov_base, len, MSG_NOSIGNAL)
@@ -999,12 +1030,12 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
       size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
       done -= skip;
       if (skip < iov[i].iov_len && !wq_append(s, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip)) {
-        emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+        tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
         return false;
       }
     }
     charge_buffers(s);
-    start_writing(s);
+    tcp_socket_start_writing(s);
   }
   return true;
 }
@@ -1028,13 +1059,13 @@ static int tcp_socket_write(lua_State *L) {
 static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_t offset, size_t length) {
   if (!can_write(s)) {
     close(fd);
-    emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
+    tcp_socket_emit_error(s, L, obj, SE_OPERATION, "Socket is not connected");
     return false;
   }
   struct wchunk *c = wchunk_new(0);
   if (!c) {
     close(fd);
-    emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
     return false;
   }
   c->file_fd = fd;
@@ -1042,7 +1073,7 @@ static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_
   c->len = length;
   wq_push(s, c);
   s->wq_bytes += c->len;
-  start_writing(s);
+  tcp_socket_start_writing(s);
   return true;
 }
 
@@ -1125,7 +1156,7 @@ static void wait_timed_out(struct lnet_wait *w) {
   }
 }
 
-static int wait_for(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
+int tcp_socket_wait(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
   double ms = lnet_opt_ms(L, 2, WAIT_DEFAULT_MS);
   struct socket_aux *a = aux_of(s);
   if (!a)
@@ -1142,7 +1173,7 @@ static int tcp_socket_waitForConnected(lua_State *L) {
     lua_pushboolean(L, s->state == ST_CONNECTED);
     return 1;
   }
-  return wait_for(L, s, WAIT_CONNECTED);
+  return tcp_socket_wait(L, s, WAIT_CONNECTED);
 }
 
 static int tcp_socket_waitForReadyRead(lua_State *L) {
@@ -1152,7 +1183,7 @@ static int tcp_socket_waitForReadyRead(lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  return wait_for(L, s, WAIT_READY_READ);
+  return tcp_socket_wait(L, s, WAIT_READY_READ);
 }
 
 static int tcp_socket_waitForBytesWritten(lua_State *L) {
@@ -1167,7 +1198,7 @@ static int tcp_socket_waitForBytesWritten(lua_State *L) {
     return 1;
   }
   s->sent_unreported = 0;
-  return wait_for(L, s, WAIT_BYTES_WRITTEN);
+  return tcp_socket_wait(L, s, WAIT_BYTES_WRITTEN);
 }
 
 static int tcp_socket_waitForDisconnected(lua_State *L) {
@@ -1176,7 +1207,7 @@ static int tcp_socket_waitForDisconnected(lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  return wait_for(L, s, WAIT_DISCONNECTED);
+  return tcp_socket_wait(L, s, WAIT_DISCONNECTED);
 }
 
 /* ---- Lua methods: state and addresses ---- */
@@ -1370,7 +1401,7 @@ void tcp_socket_resume_reading(struct tcp_socket *s) {
 
 int luaopen_luanet_tcp_socket(lua_State *L) {
   static const luaL_Reg methods[] = {
-    { "connectToHost", tcp_socket_connectToHost },
+    { "connectToHost", tcp_socket_connect_lua },
     { "disconnectFromHost", tcp_socket_disconnectFromHost },
     { "abort", tcp_socket_abort },
     { "close", tcp_socket_close },
@@ -1414,7 +1445,8 @@ int luaopen_luanet_tcp_socket(lua_State *L) {
     { NULL, NULL },
   };
   static const struct lnet_class cls = {
-    .name = LNET_TCPSOCKET, .methods = methods, .meta = meta, .signals = signal_names,
+    .name = LNET_TCPSOCKET, .methods = methods, .more_methods = tcp_socket_tls_methods,
+    .meta = meta, .signals = signal_names,
     .signal_touched = tcp_socket_signal_touched,
     .constants = NULL, .construct = tcp_socket_new,
   };

@@ -54,6 +54,9 @@ bool tcp_socket_send_file(struct tcp_socket *s, lua_State *L, int obj, int fd, o
 /* disconnectFromHost() on the socket at obj: closes once the queue is sent. */
 void tcp_socket_disconnect(lua_State *L, int obj);
 void tcp_socket_pause_reading(struct tcp_socket *s);
+struct tls_context;
+/* A server's accepted socket (at obj) starts its TLS handshake with c. */
+void tcp_socket_accept_encrypted(lua_State *L, int obj, struct tls_context *c);
 void tcp_socket_resume_reading(struct tcp_socket *s);
 
 #endif

@@ -1,0 +1,465 @@
+/* QSslSocket on TcpSocket: encryption is started on a socket (a client's
+ * connectToHostEncrypted or startClientEncryption, a server's
+ * startServerEncryption, or a TcpServer with setSslConfiguration for every
+ * socket it accepts), and the socket then reads and writes plain text as
+ * before: readyRead, write, sendFile, back-pressure and the write cap work
+ * the same, with OpenSSL in between (tls.c). Qt's names throughout:
+ *
+ *   sock:connectToHostEncrypted(host, port, [verifyName])
+ *   sock:startClientEncryption(), sock:startServerEncryption()
+ *   sock:setSslConfiguration{ caCertificates = file, localCertificate = file,
+ *     privateKey = file, peerVerifyMode = "VerifyPeer", peerVerifyName = name,
+ *     protocol = "TlsV1_2OrLater", alpn = "http/1.1", handshakeTimeout = ms }
+ *   sock:setPeerVerifyMode(mode), setPeerVerifyName(name), setCaCertificates(file),
+ *   setLocalCertificate(file), setPrivateKey(file), ignoreSslErrors()
+ *   sock:isEncrypted(), mode(), sslHandshakeErrors(), peerCertificate(),
+ *   sessionProtocol(), sessionCipher(), negotiatedProtocol(), waitForEncrypted([ms])
+ *   signals encrypted, sslErrors(errors)
+ *
+ * A client verifies by default (the system CA store, the host name, SNI).
+ * Errors found in the chain are reported by sslErrors once the handshake
+ * is done; a slot that calls ignoreSslErrors() lets the connection go on,
+ * else it fails with SslHandshakeFailedError, as in Qt. */
+#include "tcp_socket_impl.h"
+#include "tls_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mode_names[] = { "UnencryptedMode", "SslClientMode", "SslServerMode" };
+
+static void handshake_timed_out(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* The socket's TLS state, made on first use. */
+static struct socket_tls *tls_of(struct tcp_socket *s) {
+  if (!s->tls && (s->tls = calloc(1, sizeof *s->tls))) {
+    s->tls->s = s;
+    s->tls->verify = TLS_AUTO_VERIFY_PEER;
+    ev_init(&s->tls->timer, handshake_timed_out);
+  }
+  return s->tls;
+}
+
+static struct socket_tls *checked_tls(lua_State *L, struct tcp_socket *s) {
+  struct socket_tls *t = tls_of(s);
+  if (!t)
+    luaL_error(L, "not enough memory");
+  return t;
+}
+
+void tcp_tls_close(struct tcp_socket *s) {
+  struct socket_tls *t = s->tls;
+  ev_timer_stop(s->rt->loop, &t->timer);
+  if (t->session) {
+    if (t->phase == TLS_ENCRYPTED && s->fd >= 0)
+      tls_shutdown(t->session);
+    tls_free(t->session);
+    t->session = NULL;
+  }
+  if (t->phase != TLS_OFF)
+    t->phase = TLS_OFF;
+}
+
+void tcp_tls_free(struct tcp_socket *s) {
+  struct socket_tls *t = s->tls;
+  if (!t)
+    return;
+  tcp_tls_close(s);
+  tls_context_unref(t->ctx);
+  free(t->ca_file);
+  free(t->cert_file);
+  free(t->key_file);
+  free(t->verify_name);
+  free(t);
+  s->tls = NULL;
+}
+
+/* ---- the handshake ---- */
+
+static void handshake_failed(struct tcp_socket *s, lua_State *L, int obj, const char *why) {
+  char text[400];
+  snprintf(text, sizeof text, "Error during SSL handshake: %s", why);
+  tcp_socket_wake(s, WAIT_ENCRYPTED, false);
+  tcp_socket_fail_close(s, L, obj, SE_SSL_HANDSHAKE_FAILED, text);
+}
+
+static void handshake_timed_out(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)revents;
+  struct socket_tls *t = (struct socket_tls *)((char *)w - offsetof(struct socket_tls, timer));
+  lua_State *L = t->s->rt->L;
+  int obj = tcp_socket_push(L, t->s);
+  if (t->phase == TLS_HANDSHAKING)
+    handshake_failed(t->s, L, obj, "the handshake timed out");
+  lua_settop(L, obj - 1);
+}
+
+/* The handshake is done: Qt's verification step, then `encrypted`. */
+static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
+  struct socket_tls *t = s->tls;
+  ev_timer_stop(s->rt->loop, &t->timer);
+  t->nerrors = tls_verify_error_count(t->session);
+  if (t->nerrors > 0 && !t->ignore_errors) {
+    if (lnet_has_slots(L, obj, SIG_SSL_ERRORS)) {
+      tls_push_errors(L, t->session);
+      lnet_emit(s->rt, L, obj, SIG_SSL_ERRORS, 1, NULL, NULL);
+    }
+    if (s->fd < 0 || !s->tls || !t->session)
+      return;   /* a slot closed it */
+    if (!t->ignore_errors) {
+      handshake_failed(s, L, obj, tls_first_error_string(t->session));
+      return;
+    }
+  }
+  t->phase = TLS_ENCRYPTED;
+  ev_io_start(s->rt->loop, &s->rio);
+  if (s->wq_head)
+    tcp_socket_start_writing(s);   /* what was written before */
+  lnet_emit(s->rt, L, obj, SIG_ENCRYPTED, 0, NULL, NULL);
+  tcp_socket_wake(s, WAIT_ENCRYPTED, true);
+}
+
+void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj) {
+  struct socket_tls *t = s->tls;
+  switch (tls_handshake(t->session)) {
+  case TLS_IO_DONE:
+    ev_io_stop(s->rt->loop, &s->wio);
+    handshake_done(s, L, obj);
+    break;
+  case TLS_IO_WANT_READ:
+    ev_io_stop(s->rt->loop, &s->wio);
+    ev_io_start(s->rt->loop, &s->rio);
+    break;
+  case TLS_IO_WANT_WRITE:
+    ev_io_start(s->rt->loop, &s->wio);
+    break;
+  case TLS_IO_CLOSED:
+  case TLS_IO_ERROR:
+    handshake_failed(s, L, obj, tls_error(t->session));
+    break;
+  }
+}
+
+/* The context a handshake of s uses: its own, one made from its settings,
+ * or the shared client default. */
+static struct tls_context *context_for(struct socket_tls *t, char *err, size_t err_len) {
+  if (t->ctx)
+    return tls_context_ref(t->ctx);
+  if (!t->ca_file && !t->cert_file && t->mode == SSL_MODE_CLIENT) {
+    struct tls_context *c = tls_default_client(err, err_len);
+    return c ? tls_context_ref(c) : NULL;
+  }
+  const char *certs[] = { t->cert_file, NULL };
+  const char *keys[] = { t->key_file ? t->key_file : t->cert_file, NULL };
+  struct tls_options o = { .server = t->mode == SSL_MODE_SERVER, .ca_file = t->ca_file,
+                           .certs = t->cert_file ? certs : NULL, .keys = keys };
+  return tls_context_new(&o, err, err_len);
+}
+
+bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
+  struct socket_tls *t = s->tls;
+  char err[300];
+  struct tls_context *c = context_for(t, err, sizeof err);
+  if (!c) {
+    t->phase = TLS_OFF;
+    handshake_failed(s, L, obj, err);
+    return false;
+  }
+  const char *name = t->verify_name;
+  if (!name && s->aux && s->aux->peer_name && *s->aux->peer_name)
+    name = s->aux->peer_name;   /* the host connectToHost was given */
+  bool server = t->mode == SSL_MODE_SERVER;
+  t->session = tls_new(c, s->fd, server, server ? NULL : name, (enum tls_verify)t->verify);
+  double timeout = tls_context_handshake_timeout(c);
+  tls_context_unref(c);   /* the session holds OpenSSL's own reference */
+  if (!t->session) {
+    t->phase = TLS_OFF;
+    handshake_failed(s, L, obj, "cannot make a TLS session");
+    return false;
+  }
+  t->phase = TLS_HANDSHAKING;
+  t->nerrors = 0;
+  ev_timer_set(&t->timer, timeout, 0.);
+  ev_timer_start(s->rt->loop, &t->timer);
+  tcp_tls_step(s, L, obj);   /* a client's hello goes out now */
+  return true;
+}
+
+/* ---- reading and writing through the session ---- */
+
+ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char **why) {
+  struct socket_tls *t = s->tls;
+  size_t total = 0;
+  /* Whole records only (16 KiB at most each): what is read stays nowhere
+   * but in our buffer, so the fd's readiness tells the truth. */
+  while (space - total >= 16384 || total == 0) {
+    enum tls_io io;
+    size_t n = tls_read(t->session, dst + total, space - total, &io);
+    if (n > 0) {
+      total += n;
+      continue;
+    }
+    if (io == TLS_IO_WANT_WRITE) {
+      t->read_wants_write = true;
+      tcp_socket_start_writing(s);
+    }
+    if (total > 0)
+      break;
+    if (io == TLS_IO_CLOSED)
+      return 0;
+    if (io == TLS_IO_ERROR) {
+      *why = tls_error(t->session);
+      errno = EPROTO;
+      return -1;
+    }
+    errno = EAGAIN;
+    return -1;
+  }
+  return (ssize_t)total;
+}
+
+ssize_t tcp_tls_send(struct tcp_socket *s, const char *p, size_t n) {
+  struct socket_tls *t = s->tls;
+  enum tls_io io;
+  size_t k = tls_write(t->session, p, n, &io);
+  if (k > 0)
+    return (ssize_t)k;
+  if (io == TLS_IO_WANT_READ)
+    t->write_wants_read = true;
+  errno = io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE ? EAGAIN : EPIPE;
+  return -1;
+}
+
+/* ---- Lua methods ---- */
+
+static void set_string(char **field, const char *v) {
+  free(*field);
+  *field = v ? strdup(v) : NULL;
+}
+
+/* Starts encryption in `mode` on a connected socket. */
+static int start_encryption(lua_State *L, enum ssl_mode mode) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_settop(L, 1);
+  struct socket_tls *t = checked_tls(L, s);
+  if (t->phase != TLS_OFF)
+    return luaL_error(L, "encryption has already started on this socket");
+  if (s->fd < 0 || s->state != ST_CONNECTED) {
+    tcp_socket_emit_error(s, L, 1, SE_OPERATION, "Socket is not connected");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  t->mode = (uint8_t)mode;
+  lua_pushboolean(L, tcp_tls_begin(s, L, 1));
+  return 1;
+}
+
+static int tls_startClientEncryption(lua_State *L) {
+  return start_encryption(L, SSL_MODE_CLIENT);
+}
+
+static int tls_startServerEncryption(lua_State *L) {
+  return start_encryption(L, SSL_MODE_SERVER);
+}
+
+/* connectToHostEncrypted(host, port, [verifyName]): connectToHost, then
+ * the handshake once connected. */
+static int tls_connectToHostEncrypted(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  struct socket_tls *t = checked_tls(L, s);
+  if (t->phase != TLS_OFF)
+    return luaL_error(L, "encryption has already started on this socket");
+  if (!lua_isnoneornil(L, 4))
+    set_string(&t->verify_name, luaL_checkstring(L, 4));
+  lua_settop(L, 3);
+  t->mode = SSL_MODE_CLIENT;
+  t->phase = TLS_PENDING;
+  int r = tcp_socket_connect_lua(L);
+  if (s->state == ST_UNCONNECTED && s->fd < 0 && t->phase == TLS_PENDING)
+    t->phase = TLS_OFF;   /* the connect was refused at once */
+  return r;
+}
+
+static int tls_setPeerVerifyMode(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  checked_tls(L, s)->verify = (uint8_t)luaL_checkoption(L, 2, NULL, tls_verify_names);
+  return 0;
+}
+
+static int tls_peerVerifyMode(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushstring(L, tls_verify_names[s->tls ? s->tls->verify : TLS_AUTO_VERIFY_PEER]);
+  return 1;
+}
+
+static int tls_setPeerVerifyName(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  set_string(&checked_tls(L, s)->verify_name, luaL_optstring(L, 2, NULL));
+  return 0;
+}
+
+static int tls_peerVerifyName(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushstring(L, s->tls && s->tls->verify_name ? s->tls->verify_name : "");
+  return 1;
+}
+
+static int set_file(lua_State *L, size_t field_offset) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  struct socket_tls *t = checked_tls(L, s);
+  set_string((char **)((char *)t + field_offset), luaL_optstring(L, 2, NULL));
+  tls_context_unref(t->ctx);   /* a setting made now overrides a configuration */
+  t->ctx = NULL;
+  return 0;
+}
+
+static int tls_setCaCertificates(lua_State *L) {
+  return set_file(L, offsetof(struct socket_tls, ca_file));
+}
+static int tls_setLocalCertificate(lua_State *L) {
+  return set_file(L, offsetof(struct socket_tls, cert_file));
+}
+static int tls_setPrivateKey(lua_State *L) {
+  return set_file(L, offsetof(struct socket_tls, key_file));
+}
+
+/* setSslConfiguration(options) -> true, or false and the error. */
+static int tls_setSslConfiguration(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  struct socket_tls *t = checked_tls(L, s);
+  struct tls_config cfg;
+  char err[300];
+  if (!tls_config_read(L, 2, &cfg, err, sizeof err))
+    return luaL_argerror(L, 2, err);
+  struct tls_context *c = tls_config_context(&cfg, false, err, sizeof err);
+  if (!c) {
+    tls_config_free(&cfg);
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  if (cfg.has_verify)
+    t->verify = (uint8_t)cfg.verify;
+  if (cfg.verify_name)
+    set_string(&t->verify_name, cfg.verify_name);
+  tls_config_free(&cfg);
+  tls_context_unref(t->ctx);
+  t->ctx = c;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int tls_ignoreSslErrors(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  checked_tls(L, s)->ignore_errors = true;
+  return 0;
+}
+
+static int tls_sslHandshakeErrors(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->tls && s->tls->session)
+    tls_push_errors(L, s->tls->session);
+  else
+    lua_newtable(L);
+  return 1;
+}
+
+static int tls_isEncrypted(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushboolean(L, s->tls && s->tls->phase == TLS_ENCRYPTED);
+  return 1;
+}
+
+static int tls_mode(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_pushstring(L, mode_names[s->tls && s->tls->phase != TLS_OFF ? s->tls->mode : SSL_MODE_UNENCRYPTED]);
+  return 1;
+}
+
+/* The session of an encrypted socket, or NULL (the method returns nil). */
+static struct tls *session_of(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  return s->tls && s->tls->phase == TLS_ENCRYPTED ? s->tls->session : NULL;
+}
+
+static int tls_peerCertificate(lua_State *L) {
+  struct tls *t = session_of(L);
+  if (!t)
+    return 0;
+  tls_push_peer_certificate(L, t);
+  return 1;
+}
+
+static int tls_sessionProtocol(lua_State *L) {
+  struct tls *t = session_of(L);
+  lua_pushstring(L, t ? tls_protocol(t) : "UnknownProtocol");
+  return 1;
+}
+
+static int tls_sessionCipher(lua_State *L) {
+  struct tls *t = session_of(L);
+  if (!t)
+    return 0;
+  tls_push_cipher(L, t);
+  return 1;
+}
+
+static int tls_negotiatedProtocol(lua_State *L) {
+  struct tls *t = session_of(L);
+  if (!t)
+    return 0;
+  tls_push_alpn(L, t);
+  return 1;
+}
+
+static int tls_waitForEncrypted(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  if (s->tls && s->tls->phase == TLS_ENCRYPTED) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (!s->tls || s->tls->phase == TLS_OFF) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return tcp_socket_wait(L, s, WAIT_ENCRYPTED);
+}
+
+const luaL_Reg tcp_socket_tls_methods[] = {
+  { "connectToHostEncrypted", tls_connectToHostEncrypted },
+  { "startClientEncryption", tls_startClientEncryption },
+  { "startServerEncryption", tls_startServerEncryption },
+  { "setSslConfiguration", tls_setSslConfiguration },
+  { "setPeerVerifyMode", tls_setPeerVerifyMode },
+  { "peerVerifyMode", tls_peerVerifyMode },
+  { "setPeerVerifyName", tls_setPeerVerifyName },
+  { "peerVerifyName", tls_peerVerifyName },
+  { "setCaCertificates", tls_setCaCertificates },
+  { "setLocalCertificate", tls_setLocalCertificate },
+  { "setPrivateKey", tls_setPrivateKey },
+  { "ignoreSslErrors", tls_ignoreSslErrors },
+  { "sslHandshakeErrors", tls_sslHandshakeErrors },
+  { "isEncrypted", tls_isEncrypted },
+  { "mode", tls_mode },
+  { "peerCertificate", tls_peerCertificate },
+  { "sessionProtocol", tls_sessionProtocol },
+  { "sessionCipher", tls_sessionCipher },
+  { "negotiatedProtocol", tls_negotiatedProtocol },
+  { "waitForEncrypted", tls_waitForEncrypted },
+  { NULL, NULL },
+};
+
+/* A TcpServer with a configuration starts every accepted socket's
+ * handshake (tcp_server.c). */
+void tcp_socket_accept_encrypted(lua_State *L, int obj, struct tls_context *c) {
+  struct tcp_socket *s = tcp_socket_test(L, obj);
+  struct socket_tls *t = s ? tls_of(s) : NULL;
+  if (!t) {
+    tcp_socket_disconnect(L, obj);
+    return;
+  }
+  t->ctx = tls_context_ref(c);
+  t->mode = SSL_MODE_SERVER;
+  tcp_tls_begin(s, L, obj);
+}
