@@ -44,6 +44,9 @@ static void read_listener(lua_State *L, int idx, struct listener_config *l) {
   char *kind = dup_field(L, idx, "kind");
   l->kind = strcmp(kind, "tcp") == 0 ? LISTENER_TCP : strcmp(kind, "udp") == 0 ? LISTENER_UDP : LISTENER_UNIX;
   free(kind);
+  lua_getfield(L, idx, "tls");
+  l->tls = lua_toboolean(L, -1);
+  lua_pop(L, 1);
 }
 
 static void read_service(lua_State *L, int idx, struct service_config *s) {
@@ -51,6 +54,7 @@ static void read_service(lua_State *L, int idx, struct service_config *s) {
   s->script = dup_field(L, idx, "script");
   s->line = int_field(L, idx, "line", 0);
   s->options_ref = ref_field(L, idx, "options");
+  s->tls_ref = ref_field(L, idx, "tls");
   s->signature = dup_field(L, idx, "signature");
   char *reload = dup_field(L, idx, "reload");
   s->watch = reload && strcmp(reload, "watch") == 0;

@@ -16,6 +16,7 @@ struct listener_config {
   char *name;                /* NULL for a listener given in a list */
   char *url;                 /* as written: "tcp://127.0.0.1:7000" */
   enum listener_kind kind;
+  bool tls;                  /* tls://: a TCP listener whose connections are encrypted */
   char *host;                /* tcp and udp: an IP literal */
   int port;
   char *path;                /* unix */
@@ -28,6 +29,7 @@ struct service_config {
   struct listener_config *listen;
   int nlisten;
   int options_ref;           /* in the config's state; LUA_NOREF when none */
+  int tls_ref;               /* tls = { ... } (setSslConfiguration's), likewise */
   bool watch;                /* reload = "watch" */
   size_t memory_limit;       /* bytes; 0: none */
   double cpu_limit_ms;       /* 0: none */

@@ -78,10 +78,23 @@ static void push_log_table(lua_State *L, struct generation *g) {
   }
 }
 
+/* server:setSslConfiguration(tls) for the TcpServer on the top: the
+ * certificates are read now, so a reload reads them again. */
+static void encrypt_listener(lua_State *L, const struct listener_config *l, int tls) {
+  int server = lua_gettop(L);
+  lua_getfield(L, server, "setSslConfiguration");
+  lua_pushvalue(L, server);
+  lua_pushvalue(L, tls);
+  lua_call(L, 2, 2);
+  if (!lua_toboolean(L, -2))
+    luaL_error(L, "%s: %s", l->url, lua_tostring(L, -1));
+  lua_settop(L, server);
+}
+
 /* Each listener as an object of this state, on a duplicate of the
  * daemon's descriptor (closing it here leaves the daemon's open); false
  * where this worker has none (a UDP listener lives in worker 0). */
-static void push_listeners(lua_State *L, const struct service_config *cfg, const int *fds) {
+static void push_listeners(lua_State *L, const struct service_config *cfg, const int *fds, int tls) {
   lua_createtable(L, cfg->nlisten, 0);
   for (int i = 0; i < cfg->nlisten; i++) {
     const struct listener_config *l = &cfg->listen[i];
@@ -96,6 +109,8 @@ static void push_listeners(lua_State *L, const struct service_config *cfg, const
       } else {
         tcp_server_push_listening(L, fd);
         tcp_server_hold(L, -1, true);   /* until generation_release */
+        if (l->tls)
+          encrypt_listener(L, l, tls);
       }
     }
     if (l->name) {
@@ -107,12 +122,13 @@ static void push_listeners(lua_State *L, const struct service_config *cfg, const
 }
 
 /* In a protected call, with the generation, the options (or nil), the
- * resolver settings (or nil) and the fds (light userdata) as arguments:
+ * resolver settings (or nil), the tls table (or nil) and the fds (light
+ * userdata) as arguments:
  * loads the library and the script, and leaves the main chunk and the
  * service table for the caller to run as a task. */
 static int generation_setup(lua_State *L) {
   struct generation *g = lua_touserdata(L, 1);
-  const int *fds = lua_touserdata(L, 4);
+  const int *fds = lua_touserdata(L, 5);
   const struct service_config *cfg = g->sv->cfg;
   lua_getglobal(L, "require");
   lua_pushliteral(L, "luanet");
@@ -142,7 +158,7 @@ static int generation_setup(lua_State *L) {
   else
     lua_pushvalue(L, 2);
   lua_setfield(L, -2, "options");
-  push_listeners(L, cfg, fds);
+  push_listeners(L, cfg, fds, 4);
   lua_setfield(L, -2, "listeners");
   push_log_table(L, g);
   lua_setfield(L, -2, "log");
@@ -155,21 +171,22 @@ static int generation_setup(lua_State *L) {
   return 2;
 }
 
-/* The config's option and resolver tables, copied into L. The config's
+/* The config's option, resolver and tls tables, copied into L. The config's
  * state is shared by the workers: the main thread waits while they start
  * (workers_run), so each reads it under the service's lock. */
 static bool push_settings(struct service *sv, lua_State *L, char *err, size_t errlen) {
   lua_State *C = sv->config->L;
-  const int refs[2] = { sv->cfg->options_ref, sv->config->resolver_ref };
+  const int refs[3] = { sv->cfg->options_ref, sv->config->resolver_ref, sv->cfg->tls_ref };
+  static const char *const names[3] = { "options", "resolver", "tls" };
   bool ok = true;
   pthread_mutex_lock(&sv->lock);
-  for (int i = 0; i < 2 && ok; i++) {
+  for (int i = 0; i < 3 && ok; i++) {
     if (refs[i] == LUA_NOREF) {
       lua_pushnil(L);
       continue;
     }
     lua_rawgeti(C, LUA_REGISTRYINDEX, refs[i]);
-    ok = plain_copy(C, -1, L, i == 0 ? "options" : "resolver", err, errlen);
+    ok = plain_copy(C, -1, L, names[i], err, errlen);
     lua_pop(C, 1);
   }
   pthread_mutex_unlock(&sv->lock);
@@ -233,7 +250,7 @@ struct generation *generation_start(struct service *sv, struct worker *w, const 
     return NULL;
   }
   lua_pushlightuserdata(L, (void *)fds);
-  if (protected_call(g, 4, 2) != LUA_OK) {
+  if (protected_call(g, 5, 2) != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error while loading");
     generation_free(g);
     return NULL;

@@ -158,6 +158,6 @@ void listener_describe(int fd, const struct listener_config *l, char *buf, size_
   char host[NET_ADDRSTRLEN];
   net_addr_format((struct sockaddr *)&ss, host);
   bool v6 = ss.ss_family == AF_INET6;
-  snprintf(buf, size, "%s://%s%s%s:%d", l->kind == LISTENER_TCP ? "tcp" : "udp", v6 ? "[" : "", host,
+  snprintf(buf, size, "%s://%s%s%s:%d", l->kind == LISTENER_TCP ? (l->tls ? "tls" : "tcp") : "udp", v6 ? "[" : "", host,
            v6 ? "]" : "", net_addr_port((struct sockaddr *)&ss));
 }

@@ -18,7 +18,13 @@ local LOG_LEVELS = { debug = true, info = true, warn = true, error = true }
 local SERVICE_KEYS = {
   script = "string", listen = "table or string", options = "table", reload = "string",
   memory_limit = "string or number", cpu_limit = "number or boolean", max_connections = "number",
+  tls = "table",
 }
+-- The keys of a service's tls = { ... } (setSslConfiguration's options);
+-- the values that name files are resolved against the config's directory.
+local TLS_KEYS = { cert = "file", key = "file", ca = "file", localCertificate = "file", privateKey = "file",
+                   caCertificates = "file", alpn = "string or table", protocol = "string",
+                   peerVerifyMode = "string", handshakeTimeout = "number" }
 local SIZE_UNITS = { [""] = 1, K = 1024, M = 1024 * 1024, G = 1024 * 1024 * 1024 }
 local DEFAULT_CPU_LIMIT = 1000   -- ms of Lua per callback
 -- A config is a few declarations: one that runs this long is a mistake.
@@ -94,10 +100,10 @@ local function parse_listener(url, dir)
   if not kind then
     local path = url:match("^unix:(.+)$")
     if path then return { kind = "unix", url = url, path = join(dir, path) } end
-    return nil, ("bad listener %q (tcp://HOST:PORT, udp://HOST:PORT or unix:/path)"):format(url)
+    return nil, ("bad listener %q (tcp://HOST:PORT, tls://HOST:PORT, udp://HOST:PORT or unix:/path)"):format(url)
   end
-  if kind ~= "tcp" and kind ~= "udp" then
-    return nil, ("bad listener %q: unknown scheme %q (tcp, udp or unix)"):format(url, kind)
+  if kind ~= "tcp" and kind ~= "udp" and kind ~= "tls" then
+    return nil, ("bad listener %q: unknown scheme %q (tcp, tls, udp or unix)"):format(url, kind)
   end
   local host, port = rest:match("^%[(.+)%]:(%d+)$")
   if not host then
@@ -111,7 +117,66 @@ local function parse_listener(url, dir)
   end
   port = tonumber(port)
   if port > 65535 then return nil, ("bad listener %q: port out of range"):format(url) end
+  if kind == "tls" then return { kind = "tcp", tls = true, url = url, host = host, port = port } end
   return { kind = kind, url = url, host = host, port = port }
+end
+
+-- A service's tls table, checked, its files resolved and readable: the
+-- copy the daemon hands to setSslConfiguration. nil and why on a mistake.
+local function check_tls(tls, dir)
+  local out = {}
+  local function entry(t, where, into)
+    for k, v in pairs(t) do
+      if type(k) == "string" then
+        local want = TLS_KEYS[k]
+        if not want then return ("%s: unknown key '%s'"):format(where, k) end
+        if want == "file" then
+          if type(v) ~= "string" then return ("%s: %s must be a file name"):format(where, k) end
+          local path = join(dir, v)
+          local f, err = io.open(path, "rb")
+          if not f then return ("%s: %s: %s"):format(where, k, err) end
+          f:close()
+          into[k] = path
+        elseif not want:find(type(v), 1, true) then
+          return ("%s: %s must be a %s"):format(where, k, want)
+        else
+          into[k] = v
+        end
+      end
+    end
+  end
+  local err = entry(tls, "tls", out)
+  if err then return nil, err end
+  for i, t in ipairs(tls) do   -- more certificates, chosen by SNI
+    if type(t) ~= "table" or not (t.cert or t.localCertificate) then
+      return nil, ("tls[%d]: expected { cert = FILE, key = FILE }"):format(i)
+    end
+    out[i] = {}
+    err = entry(t, ("tls[%d]"):format(i), out[i])
+    if err then return nil, err end
+  end
+  if not (out.cert or out.localCertificate or out[1]) then
+    return nil, "tls: no certificate (cert = FILE, key = FILE)"
+  end
+  return out
+end
+
+-- The contents of the files a tls table names: a renewed certificate
+-- changes the service's signature, so a SIGHUP reloads it.
+local function tls_files(tls)
+  local texts = {}
+  local function add(t)
+    for _, k in ipairs({ "cert", "key", "ca", "localCertificate", "privateKey", "caCertificates" }) do
+      if t[k] then
+        local f = io.open(t[k], "rb")
+        texts[#texts + 1] = f and f:read("a") or ""
+        if f then f:close() end
+      end
+    end
+  end
+  add(tls)
+  for _, t in ipairs(tls) do add(t) end
+  return texts
 end
 
 -- Plain data only: what the daemon can copy into a service's own state.
@@ -155,6 +220,7 @@ local function signature(sv, cfg)
   local listen = {}
   for i, l in ipairs(sv.listen) do listen[i] = { name = l.name or false, url = l.url } end
   return canonical({ script = sv.script, listen = listen, options = sv.options or false,
+                     tls = sv.tls and { sv.tls, tls_files(sv.tls) } or false,
                      reload = sv.reload, resolver = cfg.resolver or false,
                      limits = { sv.memory_limit or false, sv.cpu_limit or false, sv.max_connections or false } })
 end
@@ -278,6 +344,17 @@ local function sandbox(path, lines)
     if #listen + #names > 64 then fail_at(kline, ("service %q: more than 64 listeners"):format(name)) end
     for i = 1, #listen do add(nil, listen[i]) end
     for _, n in ipairs(names) do add(n, listen[n]) end
+    local has_tls = false
+    for _, l in ipairs(sv.listen) do has_tls = has_tls or l.tls == true end
+    if has_tls and not block.tls then
+      fail_at(kline, ("service %q: a tls:// listener needs tls = { cert = FILE, key = FILE }"):format(name))
+    end
+    if block.tls then
+      if not has_tls then fail_at(line_of("tls", line), ("service %q: tls is set but no listener is tls://"):format(name)) end
+      local t, err = check_tls(block.tls, dir)
+      if not t then fail_at(line_of("tls", line), ("service %q: %s"):format(name, err)) end
+      sv.tls = t
+    end
     if block.options then
       local err = check_plain(block.options, ("service %q: options"):format(name), {})
       if err then fail_at(line_of("options", line), err) end

@@ -8,9 +8,13 @@
 --                                            maxRedirects = 5 }
 --
 -- res: status, reason, headers (lower-case names), body (unless a sink
--- took it), url (after redirects). A failure is nil, a message and its
--- kind: "url" (not an http:// URL), "network" (refused, reset, timed out,
--- a malformed response), "dns" (the name does not resolve). An HTTP error
+-- took it), url (after redirects). https:// URLs are verified against the
+-- system CA store (or opts.tls = { caCertificates = file, peerVerifyMode =
+-- "VerifyNone", ... }, the options of setSslConfiguration). A failure is
+-- nil, a message and its kind: "url" (not an http(s):// URL), "network"
+-- (refused, reset, timed out, a malformed response), "dns" (the name does
+-- not resolve), "tls" (the handshake failed: a certificate not trusted,
+-- the wrong host name, no common protocol). An HTTP error
 -- status is a response, not a failure. The waits suspend only the calling
 -- task (or run the loop nested outside one, as Qt's blocking calls do).
 -- Idle keep-alive connections are kept per host and port for the next
@@ -25,8 +29,11 @@ local READ_CHUNK_WAIT = 1   -- waitForReadyRead: the time-out is checked between
 
 -- "host:port" as a Host header and an absolute URI write it: an IPv6
 -- address in brackets, the default port left out.
-function client.authority(host, port)
-  return (host:find(":", 1, true) and "[" .. host .. "]" or host) .. (port ~= 80 and ":" .. port or "")
+local DEFAULT_PORTS = { http = 80, https = 443 }
+
+function client.authority(host, port, scheme)
+  local default = DEFAULT_PORTS[scheme or "http"]
+  return (host:find(":", 1, true) and "[" .. host .. "]" or host) .. (port ~= default and ":" .. port or "")
 end
 
 -- parse_url("http://host:port/path?q") -> { scheme, host, port, target }
@@ -35,19 +42,18 @@ function client.parse_url(url)
   local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
   if not scheme then return nil, ("not an absolute URL: %s"):format(url) end
   scheme = scheme:lower()
-  if scheme == "https" then return nil, "https:// needs TLS, which this build does not have yet" end
-  if scheme ~= "http" then return nil, ("unsupported scheme %s (http only)"):format(scheme) end
+  if not DEFAULT_PORTS[scheme] then return nil, ("unsupported scheme %s (http and https only)"):format(scheme) end
   local authority, target = rest:match("^([^/?#]*)([^#]*)")
   if authority == "" then return nil, ("no host in %s"):format(url) end
   if authority:find("@", 1, true) then return nil, "user information in URLs is not supported" end
   local host, port = authority:match("^%[(.+)%]:?(%d*)$")
   if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
   if not host then return nil, ("bad host in %s"):format(url) end
-  port = port ~= "" and tonumber(port) or 80
+  port = port ~= "" and tonumber(port) or DEFAULT_PORTS[scheme]
   if port < 1 or port > 65535 then return nil, ("bad port in %s"):format(url) end
   if target == "" then target = "/" elseif target:sub(1, 1) == "?" then target = "/" .. target end
   return { scheme = scheme, host = host, port = port, target = target,
-           authority = client.authority(host, port) }
+           authority = client.authority(host, port, scheme) }
 end
 
 -- A Location against the URL it came from.
@@ -79,17 +85,33 @@ local function give_back(key, sock)
   table.insert(idle[key], sock)
 end
 
-local function connect(u, deadline)
-  local key = u.host .. ":" .. u.port
-  local sock = take_idle(key)
+local function failed(sock, u)
+  local e = sock:error()
+  local kind = e == "HostNotFoundError" and "dns" or e == "SslHandshakeFailedError" and "tls" or "network"
+  local msg = ("%s:%d: %s"):format(u.host, u.port, sock:errorString())
+  sock:abort()
+  return nil, msg, kind
+end
+
+-- A connection to u's host (encrypted for https), from the idle ones when
+-- one is there. tls: setSslConfiguration's options, or nil; on_errors(sock,
+-- errors): called from sslErrors (it may call sock:ignoreSslErrors()).
+local function connect(u, deadline, tls, on_errors)
+  local key = u.scheme .. "://" .. u.host .. ":" .. u.port
+  local sock = not tls and take_idle(key)
   if sock then return sock, key, true end
   sock = net.TcpSocket()
-  sock:connectToHost(u.host, u.port)
-  if not sock:waitForConnected(math.max(1, deadline - net.clock())) then
-    local kind = sock:error() == "HostNotFoundError" and "dns" or "network"
-    local msg = ("%s:%d: %s"):format(u.host, u.port, sock:errorString())
-    sock:abort()
-    return nil, msg, kind
+  if u.scheme == "https" then
+    if tls then
+      local ok, err = sock:setSslConfiguration(tls)
+      if not ok then return nil, err, "tls" end
+    end
+    if on_errors then sock.sslErrors:connect(function(errors) on_errors(sock, errors) end) end
+    sock:connectToHostEncrypted(u.host, u.port)
+    if not sock:waitForEncrypted(math.max(1, deadline - net.clock())) then return failed(sock, u) end
+  else
+    sock:connectToHost(u.host, u.port)
+    if not sock:waitForConnected(math.max(1, deadline - net.clock())) then return failed(sock, u) end
   end
   return sock, key, false
 end
@@ -187,14 +209,14 @@ function client.request(opts)
     u, err = client.parse_url(url)
     if not u then kind = "url" break end
     local sock, key, reused
-    sock, key, reused = connect(u, deadline)
+    sock, key, reused = connect(u, deadline, opts.tls)
     if not sock then err, kind = key, reused break end
     local o = { method = method, headers = opts.headers, body = opts.body, sink = sink, progress = opts.progress }
     res, err, kind = exchange(sock, o, u, deadline)
     if not res and reused then   -- a kept-alive connection the server had closed: once more, fresh
       sock:abort()
       idle[key] = nil
-      sock, key = connect(u, deadline)
+      sock, key = connect(u, deadline, opts.tls)
       if sock then res, err, kind = exchange(sock, o, u, deadline) end
     end
     if not res then

@@ -23,7 +23,7 @@ local ERRORS = { "NoError", "UnknownError", "HostNotFound", "ConnectionRefused",
                  "InvalidResponseHeader", "WrongContentLength", "Aborted", "AuthenticationRequiredError",
                  "ProxyAuthenticationRequiredError" }
 local SIGNALS = { "stateChanged", "requestStarted", "requestFinished", "responseHeaderReceived", "readyRead",
-                  "dataReadProgress", "dataSendProgress", "done" }
+                  "dataReadProgress", "dataSendProgress", "done", "sslErrors" }
 
 local Http = {}
 Http.__index = Http
@@ -68,19 +68,32 @@ local function run_request(self, cmd)
     return false
   end
   local target = cmd.header.path or "/"
-  local u = { host = host, port = port, target = target,
-              authority = client.authority(host, port) }
+  local scheme = self._https and "https" or "http"
+  local u = { scheme = scheme, host = host, port = port, target = target,
+              authority = client.authority(host, port, scheme) }
   local via = u
   if self._proxy then   -- an HTTP proxy takes the absolute URI
-    via = { host = self._proxy.host, port = self._proxy.port, authority = u.authority,
+    if self._https then
+      fail(self, "UnknownError", "HTTPS through a proxy (CONNECT) is not supported")
+      return false
+    end
+    via = { scheme = "http", host = self._proxy.host, port = self._proxy.port, authority = u.authority,
             target = ("http://%s%s"):format(u.authority, target) }
   end
   set_state(self, "Connecting")
   local deadline = net.clock() + self.timeout
-  local sock, key, kind = client.connect(via, deadline)
+  -- sslErrors(errors) as Qt's: a slot may call http:ignoreSslErrors().
+  local on_errors = function(sock, errors)
+    self._ignore = false
+    self.sslErrors:emit(errors)
+    if self._ignore then sock:ignoreSslErrors() end
+  end
+  local sock, key, kind = client.connect(via, deadline, nil, on_errors)
   if not sock then
     if kind == "dns" then
       fail(self, "HostNotFound", ("Host %s not found"):format(via.host))
+    elseif kind == "tls" then
+      fail(self, "UnknownError", key)
     else
       fail(self, "ConnectionRefused", "Connection refused")
     end
@@ -164,7 +177,7 @@ local function run_queue(self)
     self.requestStarted:emit(cmd.id)
     local ok = true
     if cmd.kind == "setHost" then
-      self._host, self._port = cmd.host, cmd.port
+      self._host, self._port, self._https = cmd.host, cmd.port, cmd.https
     elseif cmd.kind == "setUser" then
       self._user, self._password = cmd.user, cmd.password
     elseif cmd.kind == "setProxy" then
@@ -207,14 +220,17 @@ local function enqueue(self, cmd)
   return cmd.id
 end
 
--- setHost(host, [mode or port], [port]): mode is "ConnectionModeHttp"
--- ("ConnectionModeHttps" needs TLS, which this build has not).
+-- setHost(host, [mode or port], [port]): mode is "ConnectionModeHttp" or
+-- "ConnectionModeHttps" (verified against the system CA store; sslErrors
+-- and ignoreSslErrors() as in Qt).
 function Http:setHost(host, mode, port)
   if type(mode) == "number" then mode, port = "ConnectionModeHttp", mode end
   mode = mode or "ConnectionModeHttp"
-  if mode == "ConnectionModeHttps" then error("Http:setHost(): ConnectionModeHttps needs TLS, not in this build", 2) end
-  if mode ~= "ConnectionModeHttp" then error("Http:setHost(): unknown connection mode " .. tostring(mode), 2) end
-  return enqueue(self, { kind = "setHost", host = host, port = port or 80 })
+  if mode ~= "ConnectionModeHttp" and mode ~= "ConnectionModeHttps" then
+    error("Http:setHost(): unknown connection mode " .. tostring(mode), 2)
+  end
+  local https = mode == "ConnectionModeHttps"
+  return enqueue(self, { kind = "setHost", host = host, port = port or (https and 443 or 80), https = https })
 end
 
 function Http:request(header, data, to)
@@ -257,6 +273,9 @@ function Http:abort()
     if self._sock then self._sock:abort() end
   end
 end
+
+-- ignoreSslErrors(): from a slot of sslErrors, the connection goes on.
+function Http:ignoreSslErrors() self._ignore = true end
 
 function Http:readAll()
   local data = table.concat(self._buffer)
