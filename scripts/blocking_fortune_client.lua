@@ -10,7 +10,8 @@ local net = require "luanet"
 local cli = require "luanet.cli"
 local fortune = require "luanet.fortune"
 
-local USAGE = "blocking_fortune_client.lua HOST PORT"
+local USAGE = "blocking_fortune_client.lua HOST PORT [--tls [--cacert FILE]]"
+local FLAGS = { tls = true, cacert = false }
 
 -- Waits until n bytes are buffered; false when a wait fails first.
 local function wait_for_bytes(sock, n)
@@ -21,10 +22,11 @@ local function wait_for_bytes(sock, n)
 end
 
 -- Returns the fortune, or nil and the message to show.
-local function fetch_fortune(host, port)
+local function fetch_fortune(host, port, opts)
   local sock <close> = net.TcpSocket()
-  sock:connectToHost(host, port)
-  if not sock:waitForConnected(fortune.TIMEOUT_MS) then return nil, fortune.error_message(sock) end
+  cli.connect(sock, host, port, opts)
+  local ready = opts.tls and sock.waitForEncrypted or sock.waitForConnected
+  if not ready(sock, fortune.TIMEOUT_MS) then return nil, fortune.error_message(sock) end
   if not wait_for_bytes(sock, 2) then return nil, fortune.error_message(sock) end
   local stream = net.DataStream(sock)
   local block_size = stream:readUInt16()
@@ -35,7 +37,7 @@ local function fetch_fortune(host, port)
 end
 
 local function main(...)
-  local text, message = fetch_fortune(cli.host_port(USAGE, ...))
+  local text, message = fetch_fortune(cli.host_port_flags(USAGE, FLAGS, ...))
   if not text then
     io.stderr:write(message, "\n")
     return 1

@@ -6,14 +6,18 @@
 -- is. Failures print the example's messages on stderr and exit 1; a
 -- net.Timer gives up when no complete fortune has come within 5 s.
 --
---   luanetd scripts/fortune_client.lua HOST PORT
+--   luanetd scripts/fortune_client.lua HOST PORT [--tls [--cacert FILE]]
+--
+-- --tls: over TLS (fortune_server.lua --cert FILE --key FILE), verifying
+-- the server against the system CA store or the CAs in --cacert FILE.
 local net = require "luanet"
 local cli = require "luanet.cli"
 local fortune = require "luanet.fortune"
 
-local USAGE = "fortune_client.lua HOST PORT"
+local USAGE = "fortune_client.lua HOST PORT [--tls [--cacert FILE]]"
+local FLAGS = { tls = true, cacert = false }
 
-local function new_client(host, port)
+local function new_client(host, port, opts)
   local sock = net.TcpSocket()
   local stream = net.DataStream(sock)
   local timer = net.Timer()
@@ -62,7 +66,7 @@ local function new_client(host, port)
   timer.timeout:connect(function() fail(fortune.TIMED_OUT) end)
 
   timer:start(fortune.TIMEOUT_MS)
-  sock:connectToHost(host, port)
+  cli.connect(sock, host, port, opts)
 end
 
-cli.run(function(...) new_client(cli.host_port(USAGE, ...)) end, ...)
+cli.run(function(...) new_client(cli.host_port_flags(USAGE, FLAGS, ...)) end, ...)

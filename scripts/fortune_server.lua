@@ -25,7 +25,7 @@ local FORTUNES = {
   "Ship it 🚀 and then fix it 🐛.",
 }
 
-local USAGE = "fortune_server.lua [--host H] [--port P] [--fortune TEXT]"
+local USAGE = "fortune_server.lua [--host H] [--port P] [--fortune TEXT] [--cert FILE --key FILE]"
 
 local function pick_fortune(opts)
   return opts.fortune or FORTUNES[math.random(#FORTUNES)]
@@ -40,7 +40,7 @@ local function send_fortune(server, opts)
 end
 
 local function main(...)
-  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, fortune = false }, ...)
+  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, fortune = false, cert = false, key = false }, ...)
   local server, err = cli.listen(opts)
   if not server then
     io.stderr:write(err, "\n")

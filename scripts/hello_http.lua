@@ -6,10 +6,11 @@
 local net = require "luanet"
 local cli = require "luanet.cli"
 
-local USAGE = "hello_http.lua [--host H] [--port P]"
+local USAGE = "hello_http.lua [--host H] [--port P] [--cert FILE --key FILE]"
 
 local function main(...)
-  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0 }, ...)
+  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, cert = false, key = false,
+                                    alpn = "http/1.1" }, ...)
   local tcp, err = cli.listen(opts)
   if not tcp then
     io.stderr:write(err, "\n")

@@ -6,13 +6,13 @@
 -- a symlink that leads out of the root gets 403, and a name that is not
 -- there 404.
 --
---   luanetd scripts/httpd.lua --root DIR [--host H] [--port P]
+--   luanetd scripts/httpd.lua --root DIR [--host H] [--port P] [--cert FILE --key FILE]
 --   service "httpd" { script = "scripts/httpd.lua", listen = "tcp://127.0.0.1:8080",
 --                     options = { root = "www" } }   -- relative to the daemon's directory
 local net = require "luanet"
 local cli = require "luanet.cli"
 
-local USAGE = "httpd.lua --root DIR [--host H] [--port P] [--log yes]"
+local USAGE = "httpd.lua --root DIR [--host H] [--port P] [--log yes] [--cert FILE --key FILE]"
 
 local MIME = {
   html = "text/html; charset=utf-8", htm = "text/html; charset=utf-8", txt = "text/plain; charset=utf-8",
@@ -167,7 +167,8 @@ local function handler(root)
 end
 
 local function main(...)
-  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, root = false, log = "no" }, ...)
+  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, root = false, log = "no",
+                                    cert = false, key = false, alpn = "http/1.1" }, ...)
   if not opts.root then
     io.stderr:write("no --root DIR\nusage: ", USAGE, "\n")
     return 2

@@ -59,15 +59,47 @@ function cli.options(usage, defaults, ...)
   return opts
 end
 
--- HOST PORT, and nothing more.
+-- HOST PORT, and nothing more; with `flags` (name -> true for a bare
+-- flag, false for one that takes a value), those may follow, and come
+-- back as a table: --tls --cacert FILE -> { tls = true, cacert = FILE }.
 function cli.host_port(usage, host, port, ...)
-  if not host or select("#", ...) > 0 then usage_error(usage, "expected HOST PORT") end
-  return host, check_port(usage, port)
+  return cli.host_port_flags(usage, {}, host, port, ...)
+end
+
+function cli.host_port_flags(usage, flags, host, port, ...)
+  if not host or not port then usage_error(usage, "expected HOST PORT") end
+  local got, args = {}, table.pack(...)
+  local i = 1
+  while i <= args.n do
+    local name = type(args[i]) == "string" and args[i]:match("^%-%-(.+)$")
+    if flags[name] == nil then usage_error(usage, "unexpected " .. tostring(args[i])) end
+    if flags[name] then
+      got[name], i = true, i + 1
+    else
+      if args[i + 1] == nil then usage_error(usage, "missing value for " .. args[i]) end
+      got[name], i = args[i + 1], i + 2
+    end
+  end
+  return host, check_port(usage, port), got
+end
+
+-- Connects sock to host:port, encrypted when opts.tls (trusting
+-- opts.cacert when given, else the system store).
+function cli.connect(sock, host, port, opts)
+  if opts.tls then
+    if opts.cacert then sock:setCaCertificates(opts.cacert) end
+    sock:connectToHostEncrypted(host, port)
+  else
+    sock:connectToHost(host, port)
+  end
 end
 
 -- Listens as opts say and prints Qt's example line with the real port;
--- nil and a message when the address cannot be had. A service takes its
--- first listener, which the daemon opened and announced.
+-- nil and a message when the address cannot be had or a certificate not
+-- read. With opts.cert (and opts.key: --cert FILE --key FILE) every
+-- connection is encrypted (TLS; ALPN opts.alpn when given). A service
+-- takes its first listener, which the daemon opened and announced (and
+-- encrypted, for a tls:// one).
 function cli.listen(opts)
   local service = opts[SERVICE]
   if service then
@@ -78,6 +110,12 @@ function cli.listen(opts)
     return server
   end
   local server = net.TcpServer()
+  if opts.cert then
+    local ok, err = server:setSslConfiguration{ cert = opts.cert, key = opts.key or opts.cert, alpn = opts.alpn }
+    if not ok then return nil, ("Unable to start the server: %s."):format(err) end
+  elseif opts.key then
+    return nil, "--key without --cert"
+  end
   if not server:listen(opts.host, opts.port) then
     return nil, ("Unable to start the server: %s."):format(server:errorString())
   end
