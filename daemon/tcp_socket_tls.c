@@ -51,7 +51,8 @@ static struct socket_tls *checked_tls(lua_State *L, struct tcp_socket *s) {
 
 void tcp_tls_close(struct tcp_socket *s) {
   struct socket_tls *t = s->tls;
-  ev_timer_stop(s->rt->loop, &t->timer);
+  if (s->rt->loop)
+    ev_timer_stop(s->rt->loop, &t->timer);
   if (t->session) {
     if (t->phase == TLS_ENCRYPTED && s->fd >= 0)
       tls_shutdown(t->session);
