@@ -91,6 +91,7 @@ struct socket_tls {
   bool read_wants_write;    /* SSL_read needs the fd writable */
   bool write_wants_read;    /* SSL_write needs the fd readable */
   int nerrors;              /* sslHandshakeErrors() of the last handshake */
+  char *error_text;         /* errorString() of a TLS failure: ours, as the session goes */
   ev_timer timer;           /* the handshake's time-out */
 };
 

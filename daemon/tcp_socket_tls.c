@@ -73,15 +73,28 @@ void tcp_tls_free(struct tcp_socket *s) {
   free(t->cert_file);
   free(t->key_file);
   free(t->verify_name);
+  free(t->error_text);
   free(t);
   s->tls = NULL;
 }
 
 /* ---- the handshake ---- */
 
+/* A failure's text, kept by the socket: errorString() reads it after the
+ * session that gave it is gone. */
+static const char *keep_text(struct socket_tls *t, const char *prefix, const char *why) {
+  size_t n = strlen(prefix) + strlen(why) + 1;
+  char *text = malloc(n);
+  if (!text)
+    return "TLS error (and no memory to say more)";
+  snprintf(text, n, "%s%s", prefix, why);
+  free(t->error_text);
+  t->error_text = text;
+  return text;
+}
+
 static void handshake_failed(struct tcp_socket *s, lua_State *L, int obj, const char *why) {
-  char text[400];
-  snprintf(text, sizeof text, "Error during SSL handshake: %s", why);
+  const char *text = keep_text(s->tls, "Error during SSL handshake: ", why);
   tcp_socket_wake(s, WAIT_ENCRYPTED, false);
   tcp_socket_fail_close(s, L, obj, SE_SSL_HANDSHAKE_FAILED, text);
 }
@@ -210,7 +223,7 @@ ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char *
     if (io == TLS_IO_CLOSED)
       return 0;
     if (io == TLS_IO_ERROR) {
-      *why = tls_error(t->session);
+      *why = keep_text(t, "", tls_error(t->session));
       errno = EPROTO;
       return -1;
     }

@@ -111,7 +111,10 @@ static void take_reason(char *buf, size_t len, const char *fallback) {
   unsigned long e, last = 0;
   while ((e = ERR_get_error()) != 0)
     last = e;
-  if (last)
+  const char *reason = last ? ERR_reason_error_string(last) : NULL;
+  if (reason)
+    snprintf(buf, len, "%s", reason);   /* "certificate verify failed", not "error:0A000086:..." */
+  else if (last)
     ERR_error_string_n(last, buf, len);
   else
     snprintf(buf, len, "%s", fallback);

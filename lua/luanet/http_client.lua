@@ -80,7 +80,14 @@ local function take_idle(key)
   end
 end
 
+-- key is nil for a connection that must not be shared: one made with TLS
+-- options of its own, or one whose certificate errors were ignored. A
+-- later request with the default verification never gets it.
 local function give_back(key, sock)
+  if not key then
+    sock:disconnectFromHost()
+    return
+  end
   idle[key] = idle[key] or {}
   table.insert(idle[key], sock)
 end
@@ -109,6 +116,7 @@ local function connect(u, deadline, tls, on_errors)
     if on_errors then sock.sslErrors:connect(function(errors) on_errors(sock, errors) end) end
     sock:connectToHostEncrypted(u.host, u.port)
     if not sock:waitForEncrypted(math.max(1, deadline - net.clock())) then return failed(sock, u) end
+    if tls or #sock:sslHandshakeErrors() > 0 then key = nil end   -- not for the pool
   else
     sock:connectToHost(u.host, u.port)
     if not sock:waitForConnected(math.max(1, deadline - net.clock())) then return failed(sock, u) end
@@ -215,7 +223,7 @@ function client.request(opts)
     res, err, kind = exchange(sock, o, u, deadline)
     if not res and reused then   -- a kept-alive connection the server had closed: once more, fresh
       sock:abort()
-      idle[key] = nil
+      if key then idle[key] = nil end
       sock, key = connect(u, deadline, opts.tls)
       if sock then res, err, kind = exchange(sock, o, u, deadline) end
     end

@@ -7,45 +7,15 @@ local net = helper.net
 
 local free_port = require("support.core_helper").free_port
 
--- nginx, foreground, one worker, everything under a temporary prefix.
+-- nginx with the locations these specs ask for (support/nginx.lua).
 local function start_nginx()
-  local dir = dh.tmpdir()
-  local port = free_port()
-  dh.write(dir .. "/nginx.conf", ([[
-worker_processes 1;
-daemon off;
-pid %s/nginx.pid;
-error_log stderr;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %s;
-  proxy_temp_path %s;
-  fastcgi_temp_path %s;
-  uwsgi_temp_path %s;
-  scgi_temp_path %s;
-  server {
-    listen 127.0.0.1:%d;
+  local port, stop = require("support.nginx").start([[
     location = /hello { return 200 "nginx says hi\n"; }
     location = /conn { return 200 "$connection\n"; }
     location = /redirect { return 302 /hello; }
     location = /missing { return 404; }
-    location = /echo { return 200 "$request_method $request_uri\n"; }
-  }
-}
-]]):format(dir, dir, dir, dir, dir, dir, port))
-  local proc = helper.spawn(helper.quote_all("/usr/sbin/nginx", "-p", dir, "-c", dir .. "/nginx.conf"))
-  assert(helper.run(5000, function()
-    local s = net.TcpSocket()
-    s:connectToHost("127.0.0.1", port)
-    local ok = s:waitForConnected(200)
-    s:abort()
-    return ok
-  end), "nginx did not start: " .. proc.stderr())
-  return ("http://127.0.0.1:%d"):format(port), port, function()
-    proc.cleanup()
-    os.execute("rm -rf " .. helper.quote(dir))
-  end
+    location = /echo { return 200 "$request_method $request_uri\n"; }]])
+  return ("http://127.0.0.1:%d"):format(port), port, stop
 end
 
 -- Runs fn as a task (the client's waits suspend it) until it returns.
