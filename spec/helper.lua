@@ -170,4 +170,29 @@ function helper.execute(cmd, ms)
   return code, o, e
 end
 
+-- Waits until something accepts on 127.0.0.1:port; raises naming `what`
+-- with proc's stderr when nothing does within 5 s.
+function helper.wait_listening(port, proc, what)
+  assert(helper.run(5000, function()
+    local s = net.TcpSocket()
+    s:connectToHost("127.0.0.1", port)
+    local ok = s:waitForConnected(200)
+    s:abort()
+    return ok
+  end), what .. " did not start: " .. proc.stderr())
+end
+
+-- Runs fn as a task (the waits of the code it calls suspend it) until it
+-- returns; its error is raised here.
+function helper.in_task(fn)
+  local done, err = false, nil
+  net.spawn(function()
+    local ok, e = pcall(fn)
+    done, err = true, not ok and e or nil
+  end)
+  helper.run(15000, function() return done end)
+  assert(done, "the task did not finish")
+  if err then error(err, 0) end
+end
+
 return helper

@@ -18,17 +18,7 @@ local function start_nginx()
   return ("http://127.0.0.1:%d"):format(port), port, stop
 end
 
--- Runs fn as a task (the client's waits suspend it) until it returns.
-local function in_task(fn)
-  local done, err = false, nil
-  net.spawn(function()
-    local ok, e = pcall(fn)
-    done, err = true, not ok and e or nil
-  end)
-  helper.run(15000, function() return done end)
-  assert(done, "the task did not finish")
-  if err then error(err, 0) end
-end
+local in_task = helper.in_task
 
 describe("net.http against nginx", function()
   local base, port, stop

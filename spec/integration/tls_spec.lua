@@ -12,27 +12,9 @@ local net = helper.net
 local free_port = core.free_port
 
 -- Waits until something accepts on 127.0.0.1:port (a plain TCP probe).
-local function wait_listening(port, proc, what)
-  assert(helper.run(5000, function()
-    local s = net.TcpSocket()
-    s:connectToHost("127.0.0.1", port)
-    local ok = s:waitForConnected(200)
-    s:abort()
-    return ok
-  end), what .. " did not start: " .. proc.stderr())
-end
+local wait_listening = helper.wait_listening
 
--- Runs fn as a task (the client's waits suspend it) until it returns.
-local function in_task(fn)
-  local done, err = false, nil
-  net.spawn(function()
-    local ok, e = pcall(fn)
-    done, err = true, not ok and e or nil
-  end)
-  helper.run(15000, function() return done end)
-  assert(done, "the task did not finish")
-  if err then error(err, 0) end
-end
+local in_task = helper.in_task
 
 -- The QSslError names of a list of errors (sslErrors' argument).
 local function error_names(errors)

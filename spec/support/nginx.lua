@@ -37,13 +37,6 @@ function nginx.start(server_lines, listen_flags)
   local port = free_port()
   dh.write(dir .. "/nginx.conf", CONF:format(dir, dir, dir, dir, dir, dir, port, listen_flags or "", server_lines))
   local proc = helper.spawn(helper.quote_all("/usr/sbin/nginx", "-p", dir, "-c", dir .. "/nginx.conf"))
-  local up = helper.run(5000, function()
-    local s = helper.net.TcpSocket()
-    s:connectToHost("127.0.0.1", port)
-    local ok = s:waitForConnected(200)
-    s:abort()
-    return ok
-  end)
   local function stop()
     -- SIGTERM: the master ends its worker, then itself. (cleanup's SIGKILL
     -- alone would leave the worker running, orphaned, on the port.)
@@ -52,10 +45,10 @@ function nginx.start(server_lines, listen_flags)
     proc.cleanup()
     os.execute("rm -rf " .. helper.quote(dir))
   end
-  if not up then
-    local err = proc.stderr()
+  local ok, err = pcall(helper.wait_listening, port, proc, "nginx")
+  if not ok then
     stop()
-    error("nginx did not start: " .. err, 2)
+    error(err, 2)
   end
   return port, stop
 end
