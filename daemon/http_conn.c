@@ -456,9 +456,17 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
     conn_feed(c, L, obj);
 }
 
-void http_conn_close_idle(struct http_conn *c, lua_State *L) {
+void http_conn_close_idle(struct http_conn *c, lua_State *L, double grace) {
   if (c->phase != PHASE_IDLE)
     return;   /* busy: its response says Connection: close */
+  if (grace > 0) {
+    /* A request may be on its way: it is answered (with Connection:
+     * close) if it comes within the grace, and the timer closes the
+     * connection if none does. Closing at once would lose it. */
+    if (c->deadline == 0 || c->deadline > ev_now(c->server->rt->loop) + grace)
+      set_deadline(c, grace);
+    return;
+  }
   int obj = tcp_socket_push(L, c->sock);
   c->phase = PHASE_CLOSED;
   tcp_socket_disconnect(L, obj);

@@ -19,6 +19,8 @@
 #include <time.h>
 
 enum { SIG_REQUEST = 1 };
+
+#define CLOSE_GRACE 1.0   /* seconds closeIdle gives a connection's next request */
 static const char *const signal_names[] = { "request", NULL };
 
 static struct http_server *server_check(lua_State *L, int idx) {
@@ -156,14 +158,17 @@ static int delegate(lua_State *L, const char *name) {
 static int server_serverPort(lua_State *L) { return delegate(L, "serverPort"); }
 static int server_serverAddress(lua_State *L) { return delegate(L, "serverAddress"); }
 
-/* closeIdle(): for `stopping`: idle keep-alive connections close now,
- * busy ones after their response. */
+/* closeIdle(): for `stopping`: every response from now on says
+ * Connection: close, and a connection idle for the next second (or the
+ * keep-alive time-out, when shorter) closes. A client's request already on
+ * its way is answered, not cut off: a reload under load fails nothing. */
 static int server_closeIdle(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   sv->closing = true;
+  double grace = sv->keep_alive_timeout < CLOSE_GRACE ? sv->keep_alive_timeout : CLOSE_GRACE;
   for (struct http_conn *c = sv->conns, *next; c; c = next) {
     next = c->next;
-    http_conn_close_idle(c, L);
+    http_conn_close_idle(c, L, grace);
   }
   return 0;
 }

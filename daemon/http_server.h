@@ -109,8 +109,9 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj);
 /* The response finished: the connection goes on to the next request, or
  * closes. obj: the socket. */
 void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
-/* Closes an idle connection now; a busy one closes after its response. */
-void http_conn_close_idle(struct http_conn *c, lua_State *L);
+/* Closes an idle connection after `grace` seconds (0: now) unless a
+ * request comes first; a busy one closes after its response. */
+void http_conn_close_idle(struct http_conn *c, lua_State *L, double grace);
 /* A response the server makes itself (a limit, a malformed request, a
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);

@@ -7,6 +7,8 @@
 --   pki.localhost.cert, .key        -- CN=localhost, DNS:localhost, IP:127.0.0.1
 --   pki.other.cert, .key            -- CN=other.test, DNS:other.test (for SNI)
 --   pki.expired.cert, .key          -- CN=localhost, valid 2020-01-01 to 2020-01-02
+--   pki.reissue("localhost")        -- a new key and certificate for the same names
+--                                      (a renewal): { cert, key }
 --
 -- Every certificate is signed by the CA. The expired one is made with
 -- `openssl ca` (x509 -req cannot back-date) and a minimal CA config.
@@ -106,8 +108,16 @@ function pki.make()
     error(err, 2)
   end
   local function pair(name) return { cert = dir .. "/" .. name .. ".pem", key = dir .. "/" .. name .. ".key" } end
+  local issued = 0
+  local function reissue(which)
+    issued = issued + 1
+    local name = ("%s-%d"):format(which, issued)
+    request(dir, name, which == "other" and "other.test" or "localhost")
+    sign(dir, name, "server_" .. which)
+    return pair(name)
+  end
   return { dir = dir, ca = dir .. "/ca.pem", localhost = pair("localhost"), other = pair("other"),
-           expired = pair("expired"), cleanup = cleanup }
+           expired = pair("expired"), reissue = reissue, cleanup = cleanup }
 end
 
 return pki
