@@ -130,19 +130,23 @@ void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
   if (c->phase == PHASE_CLOSED)
     return;
   bool answer = !(c->phase == PHASE_HANDLING && c->head_sent);
+  bool head = c->parser.method == HTTP_HEAD && c->phase != PHASE_HEAD;   /* a HEAD: no body */
   c->phase = PHASE_CLOSED;
   if (answer) {
-    char msg[320];
+    char msg[64];
     const char *reason = http_reason(status);
     http_server_date(c->server);
-    int body_len = snprintf(msg, 64, "%d %s\n", status, reason);
-    char head[256];
-    int head_len = snprintf(head, sizeof head,
-                            "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-                            "Connection: close\r\n%.*s\r\n",
-                            status, reason, body_len, (int)c->server->date_len, c->server->date);
-    struct iovec iov[2] = { { head, (size_t)head_len }, { msg, (size_t)body_len } };
-    tcp_socket_send(c->sock, L, obj, iov, 2);
+    int body_len = snprintf(msg, sizeof msg, "%d %s\n", status, reason);
+    char text[256];
+    int head_len = head   /* no body, and no length: the close ends it */
+                       ? snprintf(text, sizeof text, "HTTP/1.1 %d %s\r\nConnection: close\r\n%.*s\r\n", status,
+                                  reason, (int)c->server->date_len, c->server->date)
+                       : snprintf(text, sizeof text,
+                                  "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                                  "Connection: close\r\n%.*s\r\n",
+                                  status, reason, body_len, (int)c->server->date_len, c->server->date);
+    struct iovec iov[2] = { { text, (size_t)head_len }, { msg, (size_t)body_len } };
+    tcp_socket_send(c->sock, L, obj, iov, head ? 1 : 2);
   }
   tcp_socket_disconnect(L, obj);
 }
@@ -300,6 +304,8 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->head_new = true;
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
+    if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
+      avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
     c->paused = PAUSE_NONE;
     c->error_status = 0;
     llhttp_errno_t err = llhttp_execute(&c->parser, start, avail);

@@ -315,7 +315,7 @@ static int response_setHeader(lua_State *L) {
   for (size_t i = 0; i < n; i++)
     luaL_argcheck(L, token_char((unsigned char)name[i]), 2, "not a header name");
   for (size_t i = 0; i < vn; i++)   /* no header injection: no CR, LF, NUL or other CTL */
-    if ((unsigned char)value[i] < 32 && value[i] != '\t')
+    if (((unsigned char)value[i] < 32 && value[i] != '\t') || value[i] == 0x7f)
       luaL_argerror(L, 3, "control character in a header value");
   size_t at, len;
   if (find_line(c, name, n, &at, &len))
@@ -375,7 +375,8 @@ static int response_writeHead(lua_State *L) {
     lua_settop(L, 3);
     lua_pushnil(L);
     while (lua_next(L, 3)) {
-      lua_pushcfunction(L, response_setHeader);
+      lua_pushvalue(L, lua_upvalueindex(1));   /* setHeader checks its self by this upvalue */
+      lua_pushcclosure(L, response_setHeader, 1);
       lua_pushvalue(L, 1);
       lua_pushvalue(L, -4);
       lua_pushvalue(L, -4);

@@ -246,6 +246,13 @@ static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err
   if (s->fd < 0)
     return;
   set_state(s, L, obj, ST_CLOSING);
+  if (err == 0 && s->wq_head && s->fd >= 0) {
+    /* The peer only stopped sending (a half-close): what we still owe it
+     * goes out first, as disconnectFromHost would send it. */
+    s->close_when_flushed = true;
+    tcp_socket_start_writing(s);
+    return;
+  }
   finish_close(s, L, obj);
 }
 

@@ -6,6 +6,8 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
 #   fuzz_http        net.HttpParser (daemon/http_parser.c on llhttp), with
 #                    the whole core linked in
+#   fuzz_http_server net.HttpServer (daemon/http_server.c and neighbours)
+#                    over loopback sockets, the whole core linked in
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang-14}
@@ -29,7 +31,8 @@ build fuzz_config CONFIG_LUA config.lua
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 core=()
 for f in buffer budget lnet net runtime task signal timer host_address tcp_socket tcp_server \
-         udp_socket fs dns socket_error luanet state http_parser http_server http_conn http_request http_response; do
+         udp_socket fs dns socket_error luanet state http_parser tcp_socket_tls tls tls_config \
+         http_server http_conn http_request http_response; do
   core+=("$root/daemon/$f.c")
 done
 mkdir -p "$root/build-fuzz/llhttp"
@@ -37,9 +40,14 @@ for f in api http llhttp; do
   "$cc" -std=c11 -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined -I/usr/share/include/llhttp \
     -c /usr/share/llhttp/$f.c -o "$root/build-fuzz/llhttp/$f.o"
 done
-"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I/usr/include/lua5.4 -I/usr/share/include/llhttp -I"$root/daemon" \
-  -DLUANET_LUA_DIR="\"$root/lua\"" \
-  "$root/fuzz/fuzz_http.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
-  -llua5.4 -lev -lcares -lm -o "$root/build-fuzz/fuzz_http"
+# build_core TARGET: a target linked with the instrumented core.
+build_core() {
+  "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I/usr/include/lua5.4 -I/usr/share/include/llhttp -I"$root/daemon" \
+    -DLUANET_LUA_DIR="\"$root/lua\"" \
+    "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
+    -llua5.4 -lev -lcares -lssl -lcrypto -lm -o "$root/build-fuzz/$1"
+}
+build_core fuzz_http
+build_core fuzz_http_server

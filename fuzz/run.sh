@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/4 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/5 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 4))
+share=$((secs / 5))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
 
-# run NAME: fuzzes build-fuzz/fuzz_NAME over build-fuzz/corpus-NAME.
+# run NAME [OPTION...]: fuzzes build-fuzz/fuzz_NAME over build-fuzz/corpus-NAME.
 run() {
-  echo "== fuzz_$1: $share s =="
-  "$root/build-fuzz/fuzz_$1" -max_total_time="$share" -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$root/build-fuzz/$1-" "$root/build-fuzz/corpus-$1"
+  local name=$1
+  shift
+  echo "== fuzz_$name: $share s =="
+  "$root/build-fuzz/fuzz_$name" -max_total_time="$share" -timeout=10 "$@" \
+    -print_final_stats=1 -artifact_prefix="$root/build-fuzz/$name-" "$root/build-fuzz/corpus-$name"
 }
 
 # DataStream seeds: an op byte (see fuzz_datastream.c: three 2-bit ops,
@@ -60,7 +62,30 @@ seed chunked '\x00\x30POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\
 seed response '\x01\x20HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhelloHTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n'
 seed http10 '\x00\x05GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
 
+# HTTP server seeds: byte 0 the split point (0-255 over the stream's
+# length), the rest what a client sends (see fuzz_http_server.c).
+corpus=$root/build-fuzz/corpus-http_server
+mkdir -p "$corpus"
+seed get '\x40GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n'
+seed pipelined '\x80GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /w?y HTTP/1.1\r\nHost: h\r\n\r\nGET /h?v=a%20b HTTP/1.1\r\nHost: h\r\n\r\n'
+seed post '\x60POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello'
+seed chunked '\xa0POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+seed head '\x20HEAD /w HTTP/1.1\r\nHost: h\r\n\r\nHEAD / HTTP/1.1\r\nHost: h\r\n\r\n'
+seed http10 '\x10GET /w HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n'
+seed http10-keepalive '\x30GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /w HTTP/1.0\r\n\r\n'
+seed expect '\xf6POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc'
+seed expect-417 '\x80GET / HTTP/1.1\r\nHost: h\r\nExpect: foo\r\n\r\n'
+seed file '\x40GET /f HTTP/1.1\r\nHost: h\r\n\r\nGET /w HTTP/1.1\r\nHost: h\r\n\r\n'
+seed inject '\x30GET /h?%0d%0aX:1 HTTP/1.1\r\nHost: h\r\n\r\n'
+seed too-large '\x80POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9000\r\n\r\nabc'
+seed too-large-chunked "\x80POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2001\r\n$(printf 'b%.0s' $(seq 8193))\r\n0\r\n\r\n"
+seed malformed '\x40GARBAGE\r\n\r\n'
+seed too-long "\x80GET / HTTP/1.1\r\nHost: h\r\nX-Big: $(printf 'a%.0s' $(seq 4200))\r\n\r\n"
+
 run datastream
 run discovery
 run config
 run http
+# Room for heads past the server's maxHeader (4096) and bodies past its
+# maxBody (8192); under the 64 KiB it reads at once.
+run http_server -max_len=16384

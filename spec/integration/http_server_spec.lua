@@ -32,6 +32,9 @@ server.request:connect(function(req, res)
   elseif req.path == "/stale" then
     local ok, err = pcall(last_res.write, last_res, "late")
     res:finish(tostring(ok) .. " " .. tostring(err):gsub("^.-: ", ""))
+  elseif req.path == "/made" then
+    res:writeHead(201, { ["X-Made"] = "yes", ["Content-Type"] = "text/plain" })
+    res:finish("made")
   elseif req.path == "/stream" then   -- 64 MiB in 64 KiB writes, to a slow reader
     local piece = ("s"):rep(65536)
     for _ = 1, 1024 do
@@ -149,6 +152,14 @@ describe("HttpServer", function()
     assert.matches("^HTTP/1.1 200 OK\r\n", out)
     assert.matches("\r\nConnection: close\r\n", out)
     assert.matches("\r\nContent%-Length: 11\r\n", out)   -- "GET /old - "
+  end)
+
+  it("takes a status and headers from writeHead", function()
+    local code, out = curl("-i", "http://127.0.0.1:" .. port .. "/made")
+    assert.are.same(0, code)
+    assert.matches("^HTTP/1.1 201 Created\r\n", out)
+    assert.matches("\r\nX%-Made: yes\r\n", out)
+    assert.matches("\r\n\r\nmade$", out)
   end)
 
   it("answers HEAD with the headers a GET has and no body", function()

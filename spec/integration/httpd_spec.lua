@@ -93,6 +93,25 @@ describe("httpd.lua", function()
     assert.are.same(0, code)
   end)
 
+  it("sends a large file whole to a client that half-closes after its request", function()
+    -- The client's FIN comes while the file is still queued: it must not
+    -- cut the response off.
+    local _, out = helper.execute("env -u LD_PRELOAD /usr/bin/python3 -c " .. helper.quote(([[
+import socket
+s = socket.create_connection(("127.0.0.1", %s))
+s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    d = s.recv(1 << 20)
+    if not d: break
+    data += d
+head, _, body = data.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), len(body))
+]]):format(base:match(":(%d+)$"))), 20000)
+    assert.are.same("HTTP/1.1 200 OK 3000000\n", out)
+  end)
+
   it("never serves what is outside the root", function()
     for _, path in ipairs({ "/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/sub/%2E%2E/../outside/secret.txt",
                             "/escape/secret.txt", "/plain%2fb.css", "/a.txt%00", "/a%5c..%5coutside" }) do
