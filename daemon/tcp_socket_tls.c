@@ -24,6 +24,8 @@
 #include "tls_config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,8 @@ static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
   }
   t->phase = TLS_ENCRYPTED;
   ev_io_start(s->rt->loop, &s->rio);
+  if (tls_has_pending(t->session))   /* data that came with the handshake's last flight */
+    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
   if (s->wq_head)
     tcp_socket_start_writing(s);   /* what was written before */
   lnet_emit(s->rt, L, obj, SIG_ENCRYPTED, 0, NULL, NULL);
@@ -192,6 +196,10 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
     handshake_failed(s, L, obj, "cannot make a TLS session");
     return false;
   }
+  /* The handshake's last flight and the first small write would
+   * otherwise wait on Nagle and a delayed ACK (40 ms). */
+  int one = 1;
+  setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   t->phase = TLS_HANDSHAKING;
   t->nerrors = 0;
   ev_timer_set(&t->timer, timeout, 0.);
@@ -205,13 +213,18 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
 ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char **why) {
   struct socket_tls *t = s->tls;
   size_t total = 0;
-  /* Whole records only (16 KiB at most each): what is read stays nowhere
-   * but in our buffer, so the fd's readiness tells the truth. */
+  /* Records are read whole (16 KiB at most each, and read-ahead takes
+   * what the kernel has in one recv). Once OpenSSL holds nothing more,
+   * the fd's readiness tells the truth again, so no recv that would
+   * return EAGAIN is made; when our buffer fills first, the loop comes
+   * back for the rest. */
   while (space - total >= 16384 || total == 0) {
     enum tls_io io;
     size_t n = tls_read(t->session, dst + total, space - total, &io);
     if (n > 0) {
       total += n;
+      if (!tls_has_pending(t->session))
+        break;
       continue;
     }
     if (io == TLS_IO_WANT_WRITE) {
@@ -230,6 +243,8 @@ ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char *
     errno = EAGAIN;
     return -1;
   }
+  if (tls_has_pending(t->session))
+    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
   return (ssize_t)total;
 }
 

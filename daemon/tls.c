@@ -228,8 +228,17 @@ static SSL_CTX *new_ctx(const struct tls_options *o, char *err, size_t err_len) 
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  /* Whole records in one recv where the kernel has them (nginx does the
+   * same); tcp_socket_tls.c drains what OpenSSL then holds. */
+  SSL_CTX_set_read_ahead(ctx, 1);
+  /* A server sends the chain its files give: no lookup in the system
+   * store per handshake, and that store is not loaded at all unless
+   * clients are verified against it. */
+  if (o->server)
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
   bool trusted = o->ca_file ? SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) == 1
-                            : SSL_CTX_set_default_verify_paths(ctx) == 1;
+                 : o->server ? true
+                             : SSL_CTX_set_default_verify_paths(ctx) == 1;
   if (!trusted) {
     take_reason(err, err_len, "cannot load the CA certificates");
     if (o->ca_file) {
@@ -439,8 +448,10 @@ enum tls_io tls_handshake(struct tls *t) {
   return r == 1 ? TLS_IO_DONE : io_of(t, r);
 }
 
+/* No ERR_clear_error before a read or write: the queue is emptied
+ * wherever an error is taken (take_reason), so it is empty here, and
+ * clearing costs a thread-local lookup per call. */
 size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io) {
-  ERR_clear_error();
   errno = 0;
   size_t got = 0;
   int r = SSL_read_ex(t->ssl, buf, n, &got);
@@ -449,12 +460,15 @@ size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io) {
 }
 
 size_t tls_write(struct tls *t, const char *buf, size_t n, enum tls_io *io) {
-  ERR_clear_error();
   errno = 0;
   size_t done = 0;
   int r = SSL_write_ex(t->ssl, buf, n, &done);
   *io = r == 1 ? TLS_IO_DONE : io_of(t, r);
   return r == 1 ? done : 0;
+}
+
+bool tls_has_pending(const struct tls *t) {
+  return SSL_has_pending(t->ssl) == 1;
 }
 
 void tls_shutdown(struct tls *t) {

@@ -49,6 +49,8 @@ enum tls_io tls_handshake(struct tls *t);
 size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io);
 /* Bytes out: > 0 (maybe fewer than n), or 0 with *io saying why not. */
 size_t tls_write(struct tls *t, const char *buf, size_t n, enum tls_io *io);
+/* Whether OpenSSL holds bytes already read from the fd (read-ahead). */
+bool tls_has_pending(const struct tls *t);
 /* Sends close_notify (once, without waiting for the peer's). */
 void tls_shutdown(struct tls *t);
 /* OpenSSL's reason for the last TLS_IO_ERROR. */

@@ -82,7 +82,7 @@ describe("luanetd -c with a tls:// listener", function()
     local report = wrk.output()
     wrk.cleanup()
     assert.matches("(%d+) requests in", report)
-    assert.is_nil(report:find("Socket errors", 1, true), report)
+    assert.is_nil(report:find("Socket errors", 1, true), report .. d.log())
     assert.is_nil(report:find("Non%-2xx"), report)
     assert.are.same(serial_of(renewed.cert), served_serial(port))
 
