@@ -25,6 +25,11 @@ What is measured, for each workload, on its subject (luanetd) and its peers:
   start-to-reply      median of K: from fork+exec of the server to the first
                       echo of a client that retries connecting every 1 ms.
 
+The https workload's fixed-count driver is bench/tls_client.py (loadgen has
+no TLS), and it has no idle/first rows; bench/tls_phase.py makes its
+certificate and measures the RSS and start time of the daemon with a tcp://
+and with a tls:// listener (the phase `tls-start`).
+
 Adding a server: one SERVERS entry (argv template, ready-line regex or None
 for a port probe, the workloads it serves, optional setup() that writes its
 config into its work dir). Adding a workload: one WORKLOADS entry (driver
@@ -55,6 +60,7 @@ from typing import Callable, Optional
 
 import reload_phase
 import static_phase
+import tls_phase
 import workers_phase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +109,9 @@ class Workload:
     idle: Optional[list] = None    # args of `loadgen hold` (RSS per idle conn); None: skip
     first: Optional[list] = None   # args of `loadgen first` (start-to-reply); None: skip
     targets: list = field(default_factory=list)
+    compare: str = "floor"     # the peer the observations hold syscalls/instructions against
+    tls_proto: Optional[str] = None   # the fixed driver's session must be this (TLS drivers)
+    notes: list = field(default_factory=list)   # paragraphs for RESULTS.md, after the servers
 
 
 def parse_kv(text):
@@ -161,18 +170,33 @@ http {{
   client_body_temp_path {work}; proxy_temp_path {work}; fastcgi_temp_path {work};
   uwsgi_temp_path {work}; scgi_temp_path {work};
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{listen_opts};{server_extra}
     location / {{ default_type text/plain; {handler} }}
   }}
 }}
 """
 
 
-def nginx_setup(handler, modules=""):
+def nginx_setup(handler, modules="", tls=False):
+    """The setup that writes NGINX_CONF with `handler` in `location / { }`;
+    tls=True: `listen ... ssl` with the benchmark certificate (tls_phase) and
+    TLS 1.3 allowed (nginx 1.22's default ssl_protocols stop at TLSv1.2)."""
     def setup(work, port):
+        listen_opts = server_extra = ""
+        if tls:
+            cert, key = tls_phase.ensure_cert(OUT)
+            listen_opts = " ssl"
+            server_extra = ("\n    ssl_certificate %s; ssl_certificate_key %s;"
+                            "\n    ssl_protocols TLSv1.2 TLSv1.3;" % (cert, key))
         (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, handler=handler,
-                                                           modules=modules))
+                                                           modules=modules, listen_opts=listen_opts,
+                                                           server_extra=server_extra))
     return setup
+
+
+def tls_cert_setup(work, port):
+    """luanetd-https's setup: the certificate its argv names exists."""
+    tls_phase.ensure_cert(OUT)
 
 def start_static(name, argv, ready_line=True, setup=None):
     """The static phase's servers (static_phase.py), started like the others."""
@@ -204,6 +228,16 @@ SERVERS = {s.name: s for s in [
            about="nginx, 1 worker, libnginx-mod-http-lua `content_by_lua_block`"),
     Server("node-http", ["node", "{bench}/node_http.js", "--port", "{port}"], workloads=("http",),
            about="bench/node_http.js: Node.js `http`"),
+    Server("luanetd-https", ["{root}/build/luanetd", "{root}/scripts/hello_http.lua", "--port", "{port}",
+                             "--cert", "{out}/tls/cert.pem", "--key", "{out}/tls/key.pem"],
+           workloads=("https",), setup=tls_cert_setup,
+           about="build/luanetd scripts/hello_http.lua --cert C --key K (TcpServer:setSslConfiguration, "
+                 "ALPN http/1.1)"),
+    Server("nginx-tls", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
+           workloads=("https",), setup=nginx_setup('return 200 "Hello, World!";', tls=True),
+           about="nginx, one process (master_process off), `listen 127.0.0.1:P ssl;` with "
+                 "ssl_certificate/ssl_certificate_key C/K and `ssl_protocols TLSv1.2 TLSv1.3` (1.22's "
+                 "default stops at TLSv1.2), its other TLS settings left at their defaults, `return 200`"),
 ]}
 
 WORKLOADS = {w.name: w for w in [
@@ -244,6 +278,29 @@ WORKLOADS = {w.name: w for w in [
                    vs="nginx", max=1.01, spec="%.3fx"),
             Target("rss_per_idle_conn_b", "RSS per idle keep-alive connection <= 1 KB",
                    max=1024, spec="%.0f B"),
+        ]),
+    Workload(
+        "https", "keep-alive GET over TLS 1.3, \"Hello, World!\" (wrk -t1)", "req",
+        subject="luanetd-https", peers=["nginx-tls"],
+        load=["wrk", "-t1", "-c{conns}", "-d{whole_secs}s", "--latency", "https://127.0.0.1:{port}/"],
+        fixed=[sys.executable, "{bench}/tls_client.py", "http", "--port", "{port}",
+               "--count", "{count}", "--expect-body", "Hello, World!"],
+        parse=parse_wrk, conns=50, compare="nginx-tls", tls_proto="TLSv1.3",
+        idle=None,    # loadgen hold and first speak plain TCP: see tls_phase (daemon start)
+        first=None,
+        notes=["Both servers use the same certificate, `build/bench/tls/cert.pem` (%s, self-signed, "
+               "made once with the openssl command by bench/tls_phase.py), TLS 1.3 (luanetd's "
+               "default; nginx 1.22 needs ssl_protocols for it), the cipher the clients pick first, "
+               "AES-256-GCM. wrk opens its %s connections at the start of each run, so the handshakes "
+               "(one per connection) are amortised over the keep-alive requests, as intended: this "
+               "measures the encrypted request path. The fixed count for strace and cachegrind is "
+               "bench/tls_client.py (Python's ssl module, one keep-alive connection, no "
+               "verification), so those rows include one handshake per {count} requests. In the "
+               "cachegrind table, `???` also holds OpenSSL's internal functions (the exported ones "
+               "have names) and its assembly (AES-GCM), for both servers." % (tls_phase.KEY_TYPE, 50)],
+        targets=[
+            Target("cpu_us_per_unit", "server CPU per HTTPS request <= 1.1x nginx's (TLS)",
+                   vs="nginx-tls", max=1.1, spec="%.3fx"),
         ]),
 ]}
 
@@ -492,6 +549,10 @@ def phase_rounds(wl, names, args, res):
             for n, srv in running.items():
                 try:
                     res["servers"][n].update(strace_server(wl, srv, args.count))
+                    got = res["servers"][n].get("session", "")
+                    if wl.tls_proto and not got.startswith(wl.tls_proto + " "):
+                        res["errors"].append("%s: the TLS session was %r, not %s"
+                                             % (n, got, wl.tls_proto))
                     log("  strace %-8s %.2f syscalls/round trip"
                         % (n, res["servers"][n]["syscalls_per_rt"]))
                 except Exception as e:
@@ -520,7 +581,7 @@ def strace_server(wl, srv, count):
         st.wait()
         raise RuntimeError("strace did not attach")
     time.sleep(0.2)
-    drive(fill(wl.fixed, port=srv.port, count=count), 300)
+    out, _ = drive(fill(wl.fixed, port=srv.port, count=count), 300)
     time.sleep(0.3)                       # let the server see the close
     st.send_signal(signal.SIGINT)
     st.communicate(timeout=30)
@@ -530,8 +591,15 @@ def strace_server(wl, srv, count):
         if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
             calls[f[-1]] = int(f[3])
     total = sum(calls.values())
-    return dict(syscalls_per_rt=total / count, syscalls_count=count,
-                syscalls={k: v / count for k, v in sorted(calls.items(), key=lambda kv: -kv[1])})
+    r = dict(syscalls_per_rt=total / count, syscalls_count=count,
+             syscalls={k: v / count for k, v in sorted(calls.items(), key=lambda kv: -kv[1])})
+    try:
+        kv = parse_kv(out)
+        if "proto" in kv:       # a TLS driver: the session it had
+            r["session"] = "%s %s" % (kv["proto"], kv.get("cipher", "?"))
+    except ValueError:
+        pass
+    return r
 
 
 def cachegrind_ir(wl, server, count):
@@ -831,11 +899,12 @@ def observations(wl, res):
     """Facts the numbers imply about the subject, worded for the reader."""
     notes = []
     s = res["servers"].get(wl.subject, {})
-    f = res["servers"].get("floor", {})
+    f = res["servers"].get(wl.compare, {})
+    ref = "the floor" if wl.compare == "floor" else wl.compare
     if s.get("syscalls") and f.get("syscalls"):
         extra = s["syscalls_per_rt"] - f["syscalls_per_rt"]
-        notes.append("%s makes %.2f syscalls per round trip, the floor %.2f (%+.2f)."
-                     % (wl.subject, s["syscalls_per_rt"], f["syscalls_per_rt"], extra))
+        notes.append("%s makes %.2f syscalls per round trip, %s %.2f (%+.2f)."
+                     % (wl.subject, s["syscalls_per_rt"], ref, f["syscalls_per_rt"], extra))
         alias = {"recvfrom": "read", "sendto": "write", "epoll_pwait": "epoll_wait",
                  "recvmsg": "read", "sendmsg": "write", "writev": "write", "readv": "read"}
         fs = {}
@@ -847,23 +916,33 @@ def observations(wl, res):
         for k, lst in ss.items():
             v = sum(x for _, x in lst)
             if v - fs.get(k, 0) >= 0.005:
-                notes.append("  %s: %.3f per round trip vs the floor's %.3f"
-                             % ("/".join(x for x, _ in lst), v, fs.get(k, 0)))
+                notes.append("  %s: %.3f per round trip vs %s's %.3f"
+                             % ("/".join(x for x, _ in lst), v, ref, fs.get(k, 0)))
+        for k, v in fs.items():     # what the reference makes and the subject does not
+            if k not in ss and v >= 0.005:
+                notes.append("  %s: none vs %s's %.3f per round trip" % (k, ref, v))
     if s.get("instr_per_rt") and f.get("instr_per_rt"):
-        notes.append("%s runs %.0f user-space instructions per round trip, the floor %.0f."
-                     % (wl.subject, s["instr_per_rt"], f["instr_per_rt"]))
+        notes.append("%s runs %.0f user-space instructions per round trip, %s %.0f."
+                     % (wl.subject, s["instr_per_rt"], ref, f["instr_per_rt"]))
     alloc = s.get("instr_alloc") or {}
     if sum(alloc.values()) >= 20:
         notes.append("%s spends %.0f instructions per round trip in glibc's allocator (%s): "
-                     "the hot path allocates (at least the Lua string that readAll returns)."
+                     "the hot path allocates%s.%s"
                      % (wl.subject, sum(alloc.values()), ", ".join(
-                         "%s %.0f" % kv for kv in sorted(alloc.items(), key=lambda kv: -kv[1]))))
+                         "%s %.0f" % kv for kv in sorted(alloc.items(), key=lambda kv: -kv[1])),
+                        " (at least the Lua string that readAll returns)" if wl.name == "echo" else "",
+                        " For comparison, %s spends %.0f." % (ref, sum(f["instr_alloc"].values()))
+                        if sum((f.get("instr_alloc") or {}).values()) >= 20 else ""))
     cmp_ = s.get("instr_cmp") or 0
     if cmp_ >= 10:
         notes.append("%s runs string compares on the hot path (%.0f Ir per round trip in "
                      "strcmp/memcmp): in Lua 5.4 every lua_getfield/luaL_checkudata/"
                      "luaL_testudata with a C-string key goes through luaS_new's cache, "
-                     "which strcmp's the key." % (wl.subject, cmp_))
+                     "which strcmp's the key%s.%s"
+                     % (wl.subject, cmp_, " (and OpenSSL 3's OSSL_PARAM_locate strcmp's parameter "
+                        "names)" if wl.tls_proto else "",
+                        " For comparison, %s runs %.0f." % (ref, f["instr_cmp"])
+                        if (f.get("instr_cmp") or 0) >= 10 else ""))
     conn, idle = s.get("rss_per_conn_connected_b"), s.get("rss_per_idle_conn_b")
     if conn is not None and idle is not None and idle - conn >= 16:
         notes.append("%s keeps %.0f B more per connection after one echo than after the "
@@ -889,6 +968,13 @@ def workload_section(wl, res, args):
     for n in [wl.subject] + wl.peers:
         if n in SERVERS:
             lines.append("- **%s**: %s" % (n, SERVERS[n].about))
+    for note in wl.notes:
+        lines += ["", note.format(count=args.count)]
+    sessions = [(n, res["servers"][n]["session"]) for n in res["servers"]
+                if res["servers"][n].get("session")]
+    if sessions:
+        lines += ["", "TLS session of the fixed-count client: " +
+                  "; ".join("%s %s" % ns for ns in sessions) + "."]
     lines += [
         "",
         "Ratios are %s / peer. Throughput, CPU per %s and p99 are the median over %d rounds "
@@ -989,6 +1075,8 @@ def write_results(run, args, elapsed):
         lines += workers_phase.section(run["workers"])
     if "static" in run:
         lines += static_phase.section(run["static"])
+    if "tls_start" in run:
+        lines += tls_phase.section(run["tls_start"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -1009,7 +1097,7 @@ def main():
                     help="comma-separated, of: " + ", ".join(WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload,workers,static")
+                    "rounds,strace,cachegrind,memory,first,reload,workers,static,tls-start")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -1073,6 +1161,12 @@ def main():
         run["static"] = static_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 5,
                                          size_mib, 2, start_static, nginx_setup, log)
         log("static done in %.0f s" % (time.monotonic() - t0))
+    if "tls-start" not in skip:
+        log("tls-start: luanetd -c with a tcp:// vs a tls:// listener, %d starts each" % args.starts)
+        t0 = time.monotonic()
+        run["tls_start"] = tls_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, args.starts, pick_port,
+                                         OUT / "logs", log)
+        log("tls-start done in %.0f s" % (time.monotonic() - t0))
     elapsed = time.monotonic() - start
     md, tables = write_results(run, args, elapsed)
     (OUT / "results.json").write_text(json.dumps(run, indent=1, default=str))
@@ -1094,6 +1188,11 @@ def main():
         for e in run["static"]["errors"]:
             errors += 1
             print("  error: static: %s" % e.splitlines()[0])
+    if "tls_start" in run:
+        print("\n".join(tls_phase.section(run["tls_start"])))
+        for e in run["tls_start"]["errors"]:
+            errors += 1
+            print("  error: tls-start: %s" % e.splitlines()[0])
     if "reload" in run:
         print("\n".join(reload_phase.section(run["reload"])))
         rel = run["reload"]
