@@ -573,3 +573,87 @@ print(cn(new), get(new, "/y"))
     assert.are.same({ 0, "hello TlsV1_3" }, { code, body })
   end)
 end)
+
+describe("Qt's pattern: a plain TcpServer, startServerEncryption on the accepted socket", function()
+  it("encrypts with setLocalCertificate/setPrivateKey, and both sides see the session", function()
+    local pki = require("support.pki").make()
+    finally(pki.cleanup)
+    local server = net.TcpServer()
+    assert(server:listen("127.0.0.1", 0))
+    local accepted, server_events = nil, {}
+    server.newConnection:connect(function()
+      accepted = server:nextPendingConnection()
+      accepted:setLocalCertificate(pki.localhost.cert)
+      accepted:setPrivateKey(pki.localhost.key)
+      accepted.encrypted:connect(function() server_events[#server_events + 1] = "encrypted" end)
+      accepted.readyRead:connect(function() accepted:write(accepted:readAll():upper()) end)
+      accepted:startServerEncryption()
+    end)
+    local client, rec = connect_encrypted(server:serverPort(), "localhost", nil, { caCertificates = pki.ca })
+    finally(function() client:abort(); if accepted then accepted:abort() end; server:close() end)
+    assert.are.same({ "encrypted" }, rec.events)
+    helper.run(2000, function() return #server_events > 0 end)
+    assert.are.same({ "encrypted" }, server_events)
+    assert.are.same({ "SslServerMode", true, "TlsV1_3" }, { accepted:mode(), accepted:isEncrypted(), accepted:sessionProtocol() })
+    assert.is_nil(accepted:peerCertificate())   -- a server asks for none unless configured
+    client:write("quiet words\n")
+    helper.run(2000, function() return client:canReadLine() end)
+    assert.are.same("QUIET WORDS\n", client:readLine())
+  end)
+end)
+
+describe("the TLS examples", function()
+  local pki
+  setup(function() pki = require("support.pki").make() end)
+  teardown(function() pki.cleanup() end)
+
+  it("fortune_server.lua --cert/--key and the fortune clients with --tls --cacert", function()
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/fortune_server.lua",
+      "--fortune", "Secrets keep best encrypted.", "--cert", pki.localhost.cert, "--key", pki.localhost.key))
+    finally(proc.cleanup)
+    for _, client in ipairs({ "scripts/fortune_client.lua", "scripts/blocking_fortune_client.lua" }) do
+      local code, out, err = helper.execute(helper.quote_all(helper.LUANETD, client, "localhost", tostring(port),
+        "--tls", "--cacert", pki.ca))
+      assert.are.same({ 0, "Secrets keep best encrypted.\n" }, { code, out }, err)
+      -- Without the CA the system store does not know the server: Qt's words, exit 1.
+      code, out, err = helper.execute(helper.quote_all(helper.LUANETD, client, "localhost", tostring(port), "--tls"))
+      assert.are.same(1, code)
+      assert.matches("The following error occurred: Error during SSL handshake: The issuer certificate of a locally looked up certificate could not be found", err)
+    end
+  end)
+
+  it("httpd.lua --cert/--key serves files over HTTPS with ALPN http/1.1", function()
+    local dir = dh.tmpdir()
+    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    dh.write(dir .. "/a.txt", "over tls\n")
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/httpd.lua", "--root", dir,
+      "--cert", pki.localhost.cert, "--key", pki.localhost.key))
+    finally(proc.cleanup)
+    local code, out, err = helper.execute(helper.quote_all("curl", "-sS", "-v", "--max-time", "5", "--cacert", pki.ca,
+      ("https://localhost:%d/a.txt"):format(port)))
+    assert.are.same({ 0, "over tls\n" }, { code, out })
+    assert.matches("ALPN: server accepted http/1.1", err)
+  end)
+
+  it("a config's tls = { ... } with a second certificate picks it by SNI", function()
+    local d = dh.start(([[
+service "secure" {
+  script = %q,
+  listen = "tls://127.0.0.1:0",
+  tls = { cert = %q, key = %q, { cert = %q, key = %q } },
+}
+]]):format(dh.SCRIPTS .. "/hello_http.lua", pki.localhost.cert, pki.localhost.key, pki.other.cert, pki.other.key))
+    finally(d.cleanup)
+    local port = d.port("secure")
+    local function subject(name)
+      local _, out = helper.execute("sh -c " .. helper.quote(("openssl s_client -connect 127.0.0.1:%d -servername %s </dev/null 2>/dev/null | openssl x509 -noout -subject"):format(port, name)))
+      return out
+    end
+    assert.matches("CN ?= ?other%.test", subject("other.test"))
+    assert.matches("CN ?= ?localhost", subject("localhost"))
+    local code, out = helper.execute(helper.quote_all("curl", "-sS", "--max-time", "5", "--cacert", pki.ca,
+      "--resolve", ("other.test:%d:127.0.0.1"):format(port), ("https://other.test:%d/"):format(port)))
+    assert.are.same({ 0, "Hello, World!" }, { code, out })
+    assert.are.same(0, d.stop())
+  end)
+end)
