@@ -44,7 +44,8 @@ static const char *check_path(lua_State *L, int idx) {
 }
 
 /* net.stat(path) -> { type = "file"|"directory"|"other", size =, mtime =
- * (seconds), mtime_ns =, ino = } | nil, msg, errno. Follows symlinks. */
+ * (seconds), mtime_ns =, ino =, mode = (permission bits), nlink = } |
+ * nil, msg, errno. Follows symlinks. */
 static int fs_stat(lua_State *L) {
   const char *path = check_path(L, 1);
   struct stat st;
@@ -61,7 +62,19 @@ static int fs_stat(lua_State *L) {
   lua_setfield(L, -2, "mtime_ns");
   lua_pushinteger(L, (lua_Integer)st.st_ino);
   lua_setfield(L, -2, "ino");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, (lua_Integer)st.st_nlink);
+  lua_setfield(L, -2, "nlink");
   return 1;
+}
+
+/* net.mkdir(path, [mode]) -> true | nil, msg, errno (mode 0755 less the
+ * umask by default). */
+static int fs_mkdir(lua_State *L) {
+  const char *path = check_path(L, 1);
+  lua_Integer mode = luaL_optinteger(L, 2, 0755);
+  return luaL_fileresult(L, mkdir(path, (mode_t)mode) == 0, path);
 }
 
 /* net.realpath(path) -> the absolute path with every symlink resolved. */
@@ -130,6 +143,7 @@ int luaopen_luanet_fs(lua_State *L) {
     { "statvfs", fs_statvfs },
     { "isatty", fs_isatty },
     { "stat", fs_stat },
+    { "mkdir", fs_mkdir },
     { "realpath", fs_realpath },
     { "readdir", fs_readdir },
     { NULL, NULL },

@@ -4,6 +4,8 @@
 #   fuzz_datastream  the DataStream reader (lua/luanet/datastream.lua)
 #   fuzz_discovery   the discovery decoders (lua/luanet/discovery.lua)
 #   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
+#   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
+#                    (lua/luanet/ftp_parse.lua)
 #   fuzz_http        net.HttpParser (daemon/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http_server.c and neighbours)
@@ -27,6 +29,7 @@ build() {
 build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
 build fuzz_config CONFIG_LUA config.lua
+build fuzz_ftp FTP_PARSE_LUA ftp_parse.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 core=()

@@ -55,14 +55,6 @@ static const char *const reasons[] = {
 static lua_State *L;
 static int module_ref = LUA_NOREF;   /* the discovery module table */
 
-static void fail(const char *what, const uint8_t *data, size_t size) {
-  fprintf(stderr, "fuzz_discovery: invariant broken: %s\ninput (%zu bytes):", what, size);
-  for (size_t i = 0; i < size && i < 300; i++)
-    fprintf(stderr, " %02x", data[i]);
-  fprintf(stderr, "\n");
-  abort();
-}
-
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -111,30 +103,17 @@ static bool header_ok(const uint8_t *p, size_t n, int kind) {
   return n >= 6 && memcmp(p, MAGIC, 4) == 0 && p[4] == VERSION && p[5] == kind;
 }
 
-/* Calls module.name(args on the stack top) with nres results; a raise is a
- * broken invariant. [-(nargs), +nres, -] */
-static void call(const char *name, int nargs, int nres, const uint8_t *data, size_t size) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref);
-  lua_getfield(L, -1, name);
-  lua_remove(L, -2);
-  lua_insert(L, -(nargs + 1));
-  if (lua_pcall(L, nargs, nres, 0) != LUA_OK) {
-    fprintf(stderr, "fuzz_discovery: %s raised: %s\n", name, lua_tostring(L, -1));
-    fail("a decoder or encoder raised", data, size);
-  }
-}
-
 /* A rejection: nil and a documented reason, at stack -2 and -1. */
 static void check_rejection(const uint8_t *data, size_t size) {
   size_t len;
   const char *reason = lua_tolstring(L, -1, &len);
   if (!lua_isnil(L, -2) || lua_type(L, -1) != LUA_TSTRING || len == 0)
-    fail("a rejection is not nil and a reason", data, size);
+    fuzz_fail("a rejection is not nil and a reason", data, size);
   for (const char *const *r = reasons; *r; r++)
     if (strncmp(reason, *r, strlen(*r)) == 0)
       return;
   fprintf(stderr, "fuzz_discovery: unknown reason %s\n", reason);
-  fail("a rejection gives an undocumented reason", data, size);
+  fuzz_fail("a rejection gives an undocumented reason", data, size);
 }
 
 /* The encoder's bytes, on the stack top, must be the input. */
@@ -142,22 +121,22 @@ static void check_reencoded(const uint8_t *data, size_t size) {
   size_t len;
   const char *bytes = lua_tolstring(L, -1, &len);
   if (!bytes || len != size || memcmp(bytes, data, size) != 0)
-    fail("a decoded message does not re-encode to its bytes", data, size);
+    fuzz_fail("a decoded message does not re-encode to its bytes", data, size);
 }
 
 static void check_query(const uint8_t *data, size_t size) {
   bool valid = size == QUERY_SIZE && header_ok(data, size, KIND_QUERY);
   lua_pushlstring(L, (const char *)data, size);
-  call("decode_query", 1, 2, data, size);
+  fuzz_call(L, module_ref, "decode_query", 1, 2, data, size);
   if (!valid) {
     check_rejection(data, size);
     lua_pop(L, 2);
     return;
   }
   if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != (lua_Integer)be32(data + 6))
-    fail("a valid query decodes to the wrong id", data, size);
+    fuzz_fail("a valid query decodes to the wrong id", data, size);
   lua_pop(L, 1);                     /* the id stays as the argument */
-  call("encode_query", 1, 1, data, size);
+  fuzz_call(L, module_ref, "encode_query", 1, 1, data, size);
   check_reencoded(data, size);
   lua_pop(L, 1);
 }
@@ -167,14 +146,14 @@ static void check_answer(const uint8_t *data, size_t size) {
                be64(data + 10) <= (uint64_t)INT64_MAX && size == ANSWER_FIXED + (size_t)data[18] &&
                valid_host(data + ANSWER_FIXED, data[18]);
   lua_pushlstring(L, (const char *)data, size);
-  call("decode_answer", 1, 2, data, size);
+  fuzz_call(L, module_ref, "decode_answer", 1, 2, data, size);
   if (!valid) {
     check_rejection(data, size);
     lua_pop(L, 2);
     return;
   }
   if (!lua_istable(L, -2) || !lua_isnil(L, -1))
-    fail("a valid answer does not decode to a table", data, size);
+    fuzz_fail("a valid answer does not decode to a table", data, size);
   lua_pop(L, 1);
   int t = lua_gettop(L);
   lua_getfield(L, t, "id");
@@ -183,12 +162,12 @@ static void check_answer(const uint8_t *data, size_t size) {
   size_t hlen;
   const char *host = lua_tolstring(L, -2, &hlen);
   if (!lua_isinteger(L, -3) || lua_tointeger(L, -3) != (lua_Integer)be32(data + 6))
-    fail("a valid answer decodes to the wrong id", data, size);
+    fuzz_fail("a valid answer decodes to the wrong id", data, size);
   if (lua_type(L, -2) != LUA_TSTRING || hlen != data[18] || memcmp(host, data + ANSWER_FIXED, hlen) != 0)
-    fail("a valid answer decodes to the wrong host", data, size);
+    fuzz_fail("a valid answer decodes to the wrong host", data, size);
   if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) != (lua_Integer)be64(data + 10))
-    fail("a valid answer decodes to the wrong free bytes", data, size);
-  call("encode_answer", 3, 1, data, size);
+    fuzz_fail("a valid answer decodes to the wrong free bytes", data, size);
+  fuzz_call(L, module_ref, "encode_answer", 3, 1, data, size);
   check_reencoded(data, size);
   lua_pop(L, 2);                     /* bytes, table */
 }
@@ -206,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_query(data, size);
   check_answer(data, size);
   if (lua_gettop(L) != 0)
-    fail("the checks left values on the stack", data, size);
+    fuzz_fail("the checks left values on the stack", data, size);
   /* Free this run's garbage now: libFuzzer counts mallocs against frees
    * per run and runs a (slow) leak scan whenever they differ. */
   lua_gc(L, LUA_GCCOLLECT);

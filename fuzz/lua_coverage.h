@@ -39,9 +39,36 @@ static void line_hook(lua_State *hl, lua_Debug *ar) {
   prev_line = ar->currentline;
 }
 
+static const char *fuzz_target = "fuzz";   /* the target's name, for messages */
+
+/* A broken invariant: what, and the input in hex, then abort(). */
+__attribute__((noreturn, unused)) static void fuzz_fail(const char *what, const uint8_t *data, size_t size) {
+  fprintf(stderr, "%s: invariant broken: %s\ninput (%zu bytes):", fuzz_target, what, size);
+  for (size_t i = 0; i < size && i < 300; i++)
+    fprintf(stderr, " %02x", data[i]);
+  fprintf(stderr, "\n");
+  abort();
+}
+
+/* Calls module.name(the nargs values on the stack top) with nres results
+ * (module_ref: the module's registry reference); a raise is a broken
+ * invariant. [-nargs, +nres, -] */
+__attribute__((unused)) static void fuzz_call(lua_State *L, int module_ref, const char *name, int nargs, int nres,
+                                              const uint8_t *data, size_t size) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, module_ref);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  lua_insert(L, -(nargs + 1));
+  if (lua_pcall(L, nargs, nres, 0) != LUA_OK) {
+    fprintf(stderr, "%s: %s raised: %s\n", fuzz_target, name, lua_tostring(L, -1));
+    fuzz_fail("the module raised", data, size);
+  }
+}
+
 /* A new state with the standard libraries and the line hook; the module's
  * table is left in the registry, its reference returned. */
 static lua_State *fuzz_open_module(const char *target, int *module_ref) {
+  fuzz_target = target;
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "%s: luaL_newstate failed\n", target);

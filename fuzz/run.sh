@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/5 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/6 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 5))
+share=$((secs / 6))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -82,9 +82,25 @@ seed too-large-chunked "\x80POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chu
 seed malformed '\x40GARBAGE\r\n\r\n'
 seed too-long "\x80GET / HTTP/1.1\r\nHost: h\r\nX-Big: $(printf 'a%.0s' $(seq 4200))\r\n\r\n"
 
+# FTP seeds: byte 0 picks the parser (fuzz_ftp.c): 0 reply, 1 PASV/EPSV,
+# 2 LIST line, 3 MLSD line, 4 a server path (cwd NUL argument).
+corpus=$root/build-fuzz/corpus-ftp
+mkdir -p "$corpus"
+seed reply '\x00220-Welcome\r\n'
+seed reply-end '\x00226 Transfer complete.'
+seed pasv '\x01227 Entering Passive Mode (127,0,0,1,195,80).'
+seed epsv '\x01229 Entering Extended Passive Mode (|||50000|)'
+seed unix '\x02drwxr-xr-x   2 owner    group        4096 Nov 26 04:25 sub'
+seed unix-old '\x02-rw-r--r-- 1 ftp ftp 1234 Jan  3  2019 old file.txt'
+seed unix-link '\x02lrwxrwxrwx 1 ftp ftp 7 Nov 26 04:25 link -> target'
+seed dos '\x0211-26-26  04:25AM       <DIR>          dir name'
+seed dos-file '\x0201-02-2019  11:59PM              1234 a.txt'
+seed mlsd '\x03type=file;size=12;modify=20261126042500;perm=r; hello.txt'
+seed path '\x04/sub\x00../../etc/./passwd'
 run datastream
 run discovery
 run config
+run ftp
 run http
 # Room for heads past the server's maxHeader (4096) and bodies past its
 # maxBody (8192); under the 64 KiB it reads at once.

@@ -1,11 +1,26 @@
 -- luanet: the library scripts require. The C core (luanet.core: the loop,
--- tasks, signals, sockets, timers) plus the classes written in Lua.
+-- tasks, signals, sockets, timers) plus the classes written in Lua, each
+-- loaded when a script first names it: an echo server pays nothing for
+-- HTTP or FTP.
 local net = require "luanet.core"
+require "luanet.http_server"   -- small: the Lua half of the C class net.HttpServer
 
-net.DataStream = require "luanet.datastream"
-net.HostInfo = require "luanet.hostinfo"
-net.http = require "luanet.http"
-net.HttpServer = net.http.Server
-net.Http = require("luanet.qhttp").new
+local lazy = {
+  DataStream = function() return require "luanet.datastream" end,
+  HostInfo = function() return require "luanet.hostinfo" end,
+  http = function() return require "luanet.http" end,
+  Http = function() return require("luanet.qhttp").new end,
+  ftp = function() return require "luanet.ftp" end,
+  Ftp = function() return require("luanet.ftp").new end,
+  FtpServer = function() return require("luanet.ftp_server").Server end,
+}
 
-return net
+return setmetatable(net, {
+  __index = function(t, name)
+    local load = lazy[name]
+    if not load then return nil end
+    local value = load()
+    rawset(t, name, value)
+    return value
+  end,
+})

@@ -1,0 +1,729 @@
+-- luanet.ftp_server: net.FtpServer, an FTP server (RFC 959, with RFC 2428
+-- EPSV/EPRT and RFC 3659 SIZE, MDTM, MLSD, MLST, REST STREAM) on TcpServer.
+--
+--   local server = net.FtpServer{ root = "/srv/ftp" }          -- anonymous, read-only
+--   local server = net.FtpServer{ root = dir, anonymous = false,
+--                                 users = { alice = { password = "secret", write = true } } }
+--   server:listen("127.0.0.1", 2121)       -- or server:serve(tcpServer)
+--
+-- Options: root (required), anonymous (true: USER anonymous or ftp with any
+-- password), write (anonymous may write; false), users (name -> { password,
+-- write }), passivePorts ({ first, last }; default: any), idleTimeout (ms,
+-- 300000), dataTimeout (ms a data connection may take to come, 30000),
+-- banner. Every path is confined to the root: ".." stops at it and a
+-- symlink that leads out is refused. PORT and EPRT go only to the control
+-- connection's own peer (no FXP bounce), and a passive data connection
+-- from another address is refused. RETR goes out through sendFile (binary
+-- type) and STOR is written as it arrives: no file is held in Lua whole.
+local net = require "luanet.core"
+local parse = require "luanet.ftp_parse"
+
+local ftp = {}
+
+local DEFAULTS = {
+  root = false, anonymous = true, write = false, users = {}, passivePorts = false,
+  idleTimeout = 300000, dataTimeout = 30000, banner = "luanetd FTP server ready.",
+}
+local LINE_MAX = 4096          -- a command line longer than this is refused
+local ASCII_CHUNK = 64 * 1024  -- an ASCII RETR reads and converts this much at a time
+local WRITE_HIGH = 1 << 20     -- an ASCII RETR waits while this much is queued
+
+local FEATURES = { "EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;", "PASV", "REST STREAM", "SIZE", "UTF8" }
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+
+-- ---------------------------------------------------------------- listings
+
+local function permissions(st)
+  local mode = st.mode or (st.type == "directory" and 493 or 420)
+  local out = { st.type == "directory" and "d" or st.type == "link" and "l" or "-" }
+  local letters = "rwxrwxrwx"
+  for i = 8, 0, -1 do
+    out[#out + 1] = (mode >> i) & 1 == 1 and letters:sub(9 - i, 9 - i) or "-"
+  end
+  return table.concat(out)
+end
+
+-- An `ls -l` line, as most servers write it (the year for files older
+-- than six months).
+local function list_line(name, st, now)
+  local t = os.date("*t", st.mtime)
+  local when = math.abs(now - st.mtime) < 180 * 86400 and ("%02d:%02d"):format(t.hour, t.min) or ("%5d"):format(t.year)
+  return ("%s %3d %-8s %-8s %12d %s %2d %s %s"):format(permissions(st), st.nlink or 1, "ftp", "ftp",
+    st.type == "file" and st.size or 4096, MONTHS[t.month], t.day, when, name)
+end
+
+local function mlsx_facts(st, writable)
+  local perm = st.type == "directory" and ("el" .. (writable and "cmpf" or "")) or ("r" .. (writable and "wadf" or ""))
+  return ("type=%s;size=%d;modify=%s;perm=%s;"):format(st.type == "directory" and "dir" or "file",
+    st.size or 0, os.date("!%Y%m%d%H%M%S", st.mtime), perm)
+end
+
+-- ---------------------------------------------------------------- a session
+
+local Session = {}
+Session.__index = Session
+
+function Session:reply(code, text)
+  local lines = {}
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+  local out = {}
+  for i, l in ipairs(lines) do
+    out[i] = (i < #lines and ("%d-%s\r\n") or ("%d %s\r\n")):format(code, l)
+  end
+  self.sock:write(table.concat(out))
+end
+
+-- The real path of a virtual one, confined to the root; nil and a reply
+-- text when it leads out (through a symlink) or, with must_exist, is not
+-- there. For a path to be made, its parent is checked.
+function Session:real(vpath, must_exist)
+  local root = self.server.realroot
+  local path = root .. (vpath == "/" and "" or vpath)
+  local resolved = net.realpath(path)
+  if resolved then
+    if resolved ~= root and resolved:sub(1, #root + 1) ~= root .. "/" then
+      return nil, "Permission denied (outside the root)."
+    end
+    return resolved, nil, net.stat(resolved)
+  end
+  if must_exist then return nil, "No such file or directory." end
+  local parent = net.realpath((path:match("^(.*)/[^/]*$")))
+  if not parent or (parent ~= root and parent:sub(1, #root + 1) ~= root .. "/") then
+    return nil, "No such file or directory."
+  end
+  return path
+end
+
+function Session:writable()
+  return self.can_write
+end
+
+function Session:close()
+  if self.closed then return end
+  self.closed = true
+  self.timer:stop()
+  self:drop_data()
+  self.server.sessions[self] = nil
+  self.sock:disconnectFromHost()
+end
+
+-- ---------------------------------------------------------------- data connections
+
+function Session:drop_data()
+  if self.pasv then
+    self.pasv:close()
+    self.pasv = nil
+  end
+  if self.data then
+    self.data:abort()
+    self.data = nil
+  end
+  self.port_target = nil
+end
+
+-- Calls fn(sock) with the data connection (passive: the one that comes to
+-- our listener; active: ours to the client), or replies 425 when none
+-- comes within dataTimeout (and reads the next command). false when there
+-- is no way to make one (no PORT or PASV): replied, nothing pending.
+function Session:with_data(fn)
+  local opts = self.server.opts
+  self.transferring = true   -- the commands after this one wait (but ABOR)
+  local timer = net.Timer()
+  timer:setSingleShot(true)
+  local done = false
+  local function give(sock)
+    if done then return end
+    done = true
+    timer:stop()
+    self.cancel_wait = nil
+    self.data = sock
+    fn(sock)
+  end
+  local function fail(text)
+    if done then return end
+    done = true
+    timer:stop()
+    self.cancel_wait = nil
+    self:drop_data()
+    self.transferring = false
+    if text then self:reply(425, text) end
+    self:resume_commands()
+  end
+  self.cancel_wait = function() fail(nil) end   -- ABOR before the connection came
+  timer.timeout:connect(function() fail("Can't open data connection: none came in time.") end)
+  if self.pasv then
+    local listener = self.pasv
+    local function take()
+      local sock = listener:nextPendingConnection()
+      while sock do
+        if sock:peerAddress():toString() == self.peer then
+          listener:close()
+          if self.pasv == listener then self.pasv = nil end
+          return give(sock)
+        end
+        sock:abort()   -- not the control connection's peer: a hijack
+        sock = listener:nextPendingConnection()
+      end
+    end
+    listener.newConnection:connect(take)
+    timer:start(opts.dataTimeout)
+    take()
+  elseif self.port_target then
+    local target = self.port_target
+    self.port_target = nil
+    local sock = net.TcpSocket()
+    sock.connected:connect(function() give(sock) end)
+    sock.errorOccurred:connect(function()
+      if not done then fail("Can't open data connection: " .. sock:errorString() .. ".") end
+    end)
+    timer:start(opts.dataTimeout)
+    sock:connectToHost(target.host, target.port)
+  else
+    done = true
+    self.cancel_wait = nil
+    self.transferring = false
+    self:reply(425, "Use PORT or PASV first.")
+    return false
+  end
+  return true
+end
+
+-- Sends `text` over a data connection, then 226.
+function Session:send_listing(text)
+  return self:with_data(function(sock)
+    self:reply(150, "Here comes the directory listing.")
+    self:finish_transfer(sock)
+    sock:write(text)
+    sock:disconnectFromHost()
+  end)
+end
+
+-- The transfer on sock ends with 226 when sock closes cleanly, 426 when
+-- the peer went first; then the next command is read.
+function Session:finish_transfer(sock, on_end)
+  local failed
+  self.transferring = true
+  sock.errorOccurred:connect(function(e)
+    if e ~= "RemoteHostClosedError" or not on_end then failed = sock:errorString() end
+  end)
+  sock.disconnected:connect(function()
+    if self.data == sock then self.data = nil end
+    self.transferring = false
+    local ok = not failed
+    if on_end then ok = on_end(failed) ~= false and ok end
+    if self.aborted then
+      self.aborted = false
+    elseif ok then
+      self:reply(226, "Transfer complete.")
+    else
+      self:reply(426, "Connection closed; transfer aborted.")
+    end
+    self:resume_commands()
+  end)
+end
+
+-- ---------------------------------------------------------------- commands
+
+local commands = {}
+local before_login = { USER = true, PASS = true, QUIT = true, FEAT = true, SYST = true, NOOP = true,
+                       OPTS = true, HELP = true }
+local needs_write = { STOR = true, APPE = true, DELE = true, MKD = true, RMD = true, RNFR = true, RNTO = true }
+local needs_arg = { USER = true, CWD = true, RETR = true, STOR = true, APPE = true, DELE = true, MKD = true,
+                    RMD = true, RNFR = true, RNTO = true, SIZE = true, MDTM = true, REST = true, TYPE = true,
+                    MODE = true, STRU = true, PORT = true, EPRT = true }
+
+function commands.USER(self, arg)
+  self.user, self.logged_in, self.can_write = arg, false, false
+  local opts = self.server.opts
+  if (arg == "anonymous" or arg == "ftp") and opts.anonymous then
+    self:reply(331, "Please specify the password.")
+  elseif opts.users[arg] then
+    self:reply(331, "Please specify the password.")
+  else
+    self:reply(331, "Please specify the password.")   -- the same answer: names are not disclosed
+  end
+end
+
+function commands.PASS(self, arg)
+  local opts = self.server.opts
+  if not self.user then return self:reply(503, "Login with USER first.") end
+  local user = opts.users[self.user]
+  if (self.user == "anonymous" or self.user == "ftp") and opts.anonymous then
+    self.logged_in, self.can_write = true, opts.write
+  elseif user and user.password == arg then
+    self.logged_in, self.can_write = true, user.write == true
+  else
+    self.user = nil
+    return self:reply(530, "Login incorrect.")
+  end
+  self:reply(230, "Login successful.")
+end
+
+function commands.QUIT(self)
+  self:reply(221, "Goodbye.")
+  self:close()
+end
+
+function commands.NOOP(self) self:reply(200, "NOOP ok.") end
+function commands.SYST(self) self:reply(215, "UNIX Type: L8") end
+function commands.HELP(self) self:reply(214, "Help OK.") end
+
+function commands.FEAT(self)
+  local lines = { "Features:" }
+  for _, f in ipairs(FEATURES) do lines[#lines + 1] = " " .. f end
+  lines[#lines + 1] = "End"
+  self:reply(211, table.concat(lines, "\n"))
+end
+
+function commands.OPTS(self, arg)
+  if arg:upper():match("^UTF8 ON") or arg:upper():match("^UTF8$") then
+    return self:reply(200, "Always in UTF8 mode.")
+  end
+  self:reply(501, "Option not understood.")
+end
+
+function commands.PWD(self)
+  self:reply(257, ('"%s" is the current directory'):format(self.cwd:gsub('"', '""')))
+end
+
+function commands.CWD(self, arg)
+  local v = parse.virtual(self.cwd, arg)
+  local real, err, st = self:real(v, true)
+  if not real or not st or st.type ~= "directory" then
+    return self:reply(550, err or "Failed to change directory.")
+  end
+  self.cwd = v
+  self:reply(250, "Directory successfully changed.")
+end
+
+function commands.CDUP(self) return commands.CWD(self, "..") end
+
+function commands.TYPE(self, arg)
+  local t = arg:upper()
+  if t == "A" or t == "A N" then
+    self.ascii = true
+    self:reply(200, "Switching to ASCII mode.")
+  elseif t == "I" or t == "L 8" or t == "L8" then
+    self.ascii = false
+    self:reply(200, "Switching to Binary mode.")
+  else
+    self:reply(504, "Unrecognised TYPE command.")
+  end
+end
+
+function commands.MODE(self, arg)
+  if arg:upper() == "S" then return self:reply(200, "Mode set to S.") end
+  self:reply(504, "Bad MODE command.")
+end
+
+function commands.STRU(self, arg)
+  if arg:upper() == "F" then return self:reply(200, "Structure set to F.") end
+  self:reply(504, "Bad STRU command.")
+end
+
+-- A passive listener on the control connection's local address.
+local function passive(self)
+  self:drop_data()
+  local opts = self.server.opts
+  local listener = net.TcpServer()
+  local host = self.sock:localAddress():toString()
+  local ok
+  if opts.passivePorts then
+    local first, last = opts.passivePorts[1], opts.passivePorts[2]
+    local start = first + math.random(0, last - first)
+    for i = 0, last - first do
+      ok = listener:listen(host, first + (start - first + i) % (last - first + 1))
+      if ok then break end
+    end
+  else
+    ok = listener:listen(host, 0)
+  end
+  if not ok then return nil end
+  self.pasv = listener
+  return listener:serverPort(), host
+end
+
+function commands.PASV(self)
+  local port, host = passive(self)
+  if not port then return self:reply(425, "Can't open passive connection.") end
+  if host:find(":", 1, true) then   -- PASV cannot say an IPv6 address
+    self:drop_data()
+    return self:reply(522, "Network protocol not supported, use EPSV.")
+  end
+  self:reply(227, ("Entering Passive Mode (%s,%d,%d)."):format(host:gsub("%.", ","), port >> 8, port & 255))
+end
+
+function commands.EPSV(self, arg)
+  if arg:upper() == "ALL" then return self:reply(200, "EPSV ALL ok.") end
+  local port = passive(self)
+  if not port then return self:reply(425, "Can't open passive connection.") end
+  self:reply(229, ("Entering Extended Passive Mode (|||%d|)"):format(port))
+end
+
+-- An active target: only the control connection's own peer (no bounce).
+local function active(self, host, port)
+  if not host or not port or port < 1 or port > 65535 then
+    return self:reply(501, "Illegal PORT command.")
+  end
+  if net.HostAddress(host):toString() ~= self.peer then
+    return self:reply(500, "Illegal PORT command: only the client's own address.")
+  end
+  self:drop_data()
+  self.port_target = { host = host, port = port }
+  self:reply(200, "PORT command successful. Consider using PASV.")
+end
+
+function commands.PORT(self, arg)
+  local h1, h2, h3, h4, p1, p2 = arg:match("^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)$")
+  if not h1 then return self:reply(501, "Illegal PORT command.") end
+  local port = tonumber(p1) * 256 + tonumber(p2)
+  active(self, table.concat({ h1, h2, h3, h4 }, "."), port)
+end
+
+function commands.EPRT(self, arg)
+  local d = arg:sub(1, 1)
+  local proto, host, port = arg:match("^%" .. d .. "(%d)%" .. d .. "([^" .. d .. "]+)%" .. d .. "(%d+)%" .. d .. "$")
+  if not proto or (proto ~= "1" and proto ~= "2") then return self:reply(522, "Network protocol not supported, use (1,2)") end
+  active(self, host, tonumber(port))
+end
+
+function commands.REST(self, arg)
+  local n = math.tointeger(tonumber(arg))
+  if not n or n < 0 then return self:reply(501, "Bad REST offset.") end
+  self.rest = n
+  self:reply(350, ("Restarting at %d. Send STORE or RETRIEVE to initiate transfer."):format(n))
+end
+
+function commands.SIZE(self, arg)
+  local real, err, st = self:real(parse.virtual(self.cwd, arg), true)
+  if not real or not st or st.type ~= "file" then return self:reply(550, err or "Could not get file size.") end
+  self:reply(213, tostring(st.size))
+end
+
+function commands.MDTM(self, arg)
+  local real, err, st = self:real(parse.virtual(self.cwd, arg), true)
+  if not real or not st or st.type ~= "file" then return self:reply(550, err or "Could not get file modification time.") end
+  self:reply(213, os.date("!%Y%m%d%H%M%S", st.mtime))
+end
+
+-- The entries of a directory (or the one file) a listing names.
+local function entries(self, arg)
+  arg = (arg or ""):gsub("^%-%a+%s*", "")   -- "LIST -la": options are ignored
+  local v = parse.virtual(self.cwd, arg ~= "" and arg or ".")
+  local real, err, st = self:real(v, true)
+  if not real or not st then return nil, err end
+  if st.type ~= "directory" then return { { name = v:match("[^/]*$"), st = st } } end
+  local names = net.readdir(real)
+  if not names then return nil, "Permission denied." end
+  local out = {}
+  for _, name in ipairs(names) do
+    local est = net.stat(real .. "/" .. name)
+    if est then out[#out + 1] = { name = name, st = est } end
+  end
+  return out
+end
+
+function commands.LIST(self, arg)
+  local list, err = entries(self, arg)
+  if not list then return self:reply(550, err) end
+  local now, lines = os.time(), {}
+  for i, e in ipairs(list) do lines[i] = list_line(e.name, e.st, now) .. "\r\n" end
+  return self:send_listing(table.concat(lines))
+end
+
+function commands.NLST(self, arg)
+  local list, err = entries(self, arg)
+  if not list then return self:reply(550, err) end
+  local lines = {}
+  for i, e in ipairs(list) do lines[i] = e.name .. "\r\n" end
+  return self:send_listing(table.concat(lines))
+end
+
+function commands.MLSD(self, arg)
+  local v = parse.virtual(self.cwd, arg ~= "" and arg or ".")
+  local real, err, st = self:real(v, true)
+  if not real or not st or st.type ~= "directory" then return self:reply(501, err or "Not a directory.") end
+  local list = entries(self, arg) or {}
+  local lines = {}
+  for i, e in ipairs(list) do lines[i] = mlsx_facts(e.st, self.can_write) .. " " .. e.name .. "\r\n" end
+  return self:send_listing(table.concat(lines))
+end
+
+function commands.MLST(self, arg)
+  local v = parse.virtual(self.cwd, arg ~= "" and arg or ".")
+  local real, err, st = self:real(v, true)
+  if not real or not st then return self:reply(550, err) end
+  self:reply(250, ("Listing %s\n %s %s\nEnd"):format(v, mlsx_facts(st, self.can_write), v))
+end
+
+-- RETR: binary through sendFile; ASCII read in pieces, LF to CRLF.
+function commands.RETR(self, arg)
+  local real, err, st = self:real(parse.virtual(self.cwd, arg), true)
+  if not real or not st or st.type ~= "file" then return self:reply(550, err or "Failed to open file.") end
+  local offset = self.rest or 0
+  self.rest = nil
+  if offset > st.size then offset = st.size end
+  return self:with_data(function(sock)
+    self:reply(150, ("Opening %s mode data connection for %s (%d bytes)."):format(
+      self.ascii and "ASCII" or "BINARY", arg, st.size - offset))
+    self:finish_transfer(sock)
+    if not self.ascii then
+      if sock:sendFile(real, offset, st.size - offset) == false then sock:abort() return end
+      sock:disconnectFromHost()
+      return
+    end
+    net.spawn(function()
+      local f = io.open(real, "rb")
+      if not f then sock:abort() return end
+      f:seek("set", offset)
+      local cr = false
+      while sock:state() == "ConnectedState" do
+        local chunk = f:read(ASCII_CHUNK)
+        if not chunk then break end
+        chunk = chunk:gsub("\r?\n", "\r\n")
+        if cr and chunk:sub(1, 2) == "\r\n" then chunk = "\n" .. chunk:sub(3) end   -- a CRLF cut in two
+        cr = chunk:sub(-1) == "\r"
+        sock:write(chunk)
+        while sock:bytesToWrite() > WRITE_HIGH and sock:state() == "ConnectedState" do
+          sock:waitForBytesWritten(self.server.opts.dataTimeout)
+        end
+      end
+      f:close()
+      sock:disconnectFromHost()
+    end)
+  end)
+end
+
+-- STOR and APPE: written as it arrives; ASCII CRLF to LF.
+local function store(self, arg, append)
+  local v = parse.virtual(self.cwd, arg)
+  local real, err, st = self:real(v, false)
+  if not real or (st and st.type ~= "file") then return self:reply(550, err or "Could not create file.") end
+  local offset = self.rest
+  self.rest = nil
+  local f
+  if offset and offset > 0 and st then
+    f = io.open(real, "r+b")
+    if f then f:seek("set", offset) end
+  else
+    f = io.open(real, append and "ab" or "wb")
+  end
+  if not f then return self:reply(553, "Could not create file.") end
+  local started = self:with_data(function(sock)
+    self:reply(150, "Ok to send data.")
+    local pending_cr = false
+    local function drain()
+      local data = sock:readAll()
+      if #data == 0 then return end
+      if self.ascii then
+        if pending_cr then data = "\r" .. data end
+        pending_cr = data:sub(-1) == "\r"
+        if pending_cr then data = data:sub(1, -2) end
+        data = data:gsub("\r\n", "\n")
+      end
+      f:write(data)
+    end
+    sock.readyRead:connect(drain)
+    self:finish_transfer(sock, function()
+      drain()
+      if pending_cr then f:write("\r") end
+      f:close()
+    end)
+    drain()
+  end)
+  if not started then f:close() end
+  return started
+end
+
+function commands.STOR(self, arg) return store(self, arg, false) end
+function commands.APPE(self, arg) return store(self, arg, true) end
+
+function commands.DELE(self, arg)
+  local real, err, st = self:real(parse.virtual(self.cwd, arg), true)
+  if not real or not st or st.type == "directory" then return self:reply(550, err or "Delete operation failed.") end
+  local ok = os.remove(real)
+  self:reply(ok and 250 or 550, ok and "Delete operation successful." or "Delete operation failed.")
+end
+
+function commands.MKD(self, arg)
+  local v = parse.virtual(self.cwd, arg)
+  local real, err, st = self:real(v, false)
+  if not real or st then return self:reply(550, err or "Create directory operation failed.") end
+  local ok = net.mkdir(real)
+  if not ok then return self:reply(550, "Create directory operation failed.") end
+  self:reply(257, ('"%s" created'):format(v:gsub('"', '""')))
+end
+
+function commands.RMD(self, arg)
+  local v = parse.virtual(self.cwd, arg)
+  local real, err, st = self:real(v, true)
+  if not real or not st or st.type ~= "directory" or v == "/" then
+    return self:reply(550, err or "Remove directory operation failed.")
+  end
+  local ok = os.remove(real)
+  self:reply(ok and 250 or 550, ok and "Remove directory operation successful." or "Remove directory operation failed.")
+end
+
+function commands.RNFR(self, arg)
+  local real, err = self:real(parse.virtual(self.cwd, arg), true)
+  if not real then return self:reply(550, err) end
+  self.rename_from = real
+  self:reply(350, "Ready for RNTO.")
+end
+
+function commands.RNTO(self, arg)
+  local from = self.rename_from
+  self.rename_from = nil
+  if not from then return self:reply(503, "RNFR required first.") end
+  local real, err = self:real(parse.virtual(self.cwd, arg), false)
+  if not real then return self:reply(550, err) end
+  local ok = os.rename(from, real)
+  self:reply(ok and 250 or 550, ok and "Rename successful." or "Rename failed.")
+end
+
+function commands.ABOR(self)
+  if self.cancel_wait then   -- a transfer still waiting for its data connection
+    self:reply(225, "ABOR successful.")
+    self.cancel_wait()
+    return
+  end
+  if self.data and self.transferring then
+    self.aborted = true
+    self:reply(426, "Transfer aborted.")
+    self:reply(226, "ABOR successful.")
+    self.data:abort()   -- its disconnected handler reads the next command
+    return
+  end
+  self:drop_data()
+  self:reply(225, "No transfer to ABOR.")
+end
+
+-- Runs one command line.
+function Session:run(line)
+  local verb, arg = line:match("^(%a+)%s?(.*)$")
+  if not verb then return self:reply(500, "Unknown command.") end
+  verb = verb:upper()
+  local fn = commands[verb]
+  if not fn then return self:reply(500, "Unknown command.") end
+  if not self.logged_in and not before_login[verb] then
+    return self:reply(530, "Please login with USER and PASS.")
+  end
+  if needs_arg[verb] and arg == "" then return self:reply(501, "Missing argument.") end
+  if needs_write[verb] and not self.can_write then return self:reply(550, "Permission denied.") end
+  if verb ~= "RNTO" then self.rename_from = verb == "RNFR" and self.rename_from or nil end
+  if verb ~= "REST" and verb ~= "RETR" and verb ~= "STOR" and verb ~= "APPE" then self.rest = nil end
+  return fn(self, arg)
+end
+
+-- A transfer ended: the commands that waited run now, unless the loop
+-- below is on the stack (it goes on by itself).
+function Session:resume_commands()
+  if not self.reading then self:next_command() end
+end
+
+-- Reads and runs the commands that are buffered; a transfer holds the
+-- commands after it (but ABOR) until it ends.
+function Session:next_command()
+  if self.closed or self.reading then return end
+  self.reading = true
+  self:read_commands()
+  self.reading = false
+end
+
+function Session:read_commands()
+  while self.sock:canReadLine() or self.sock:bytesAvailable() > LINE_MAX do
+    if self.transferring and not self.sock:peek(LINE_MAX):upper():match("^[^%a]*ABOR") then return end
+    local line = self.sock:readLine(LINE_MAX + 2)
+    if not line:find("\n", 1, true) then
+      self:reply(500, "Command line too long.")
+      self.sock:read(self.sock:bytesAvailable())
+      return
+    end
+    line = line:gsub("[\r\n]+$", ""):gsub("\255.", "")   -- Telnet IAC sequences: ignored
+    self.timer:start(self.server.opts.idleTimeout)
+    self:run(line)
+    if self.closed then return end
+  end
+end
+
+local function accept(server, sock)
+  local addr = sock:peerAddress()
+  local self = setmetatable({ server = server, sock = sock, cwd = "/", peer = addr and addr:toString() or "",
+                              timer = net.Timer() }, Session)
+  server.sessions[self] = true
+  self.timer:setSingleShot(true)
+  self.timer.timeout:connect(function()
+    if self.transferring then return self.timer:start(server.opts.idleTimeout) end
+    self:reply(421, "Timeout.")
+    self:close()
+  end)
+  sock.readyRead:connect(function() self:next_command() end)
+  sock.disconnected:connect(function()
+    self.closed = true
+    self.timer:stop()
+    self:drop_data()
+    server.sessions[self] = nil
+  end)
+  self.timer:start(server.opts.idleTimeout)
+  self:reply(220, server.opts.banner)
+end
+
+-- ---------------------------------------------------------------- the server
+
+local Server = {}
+Server.__index = Server
+Server.__name = "luanet.FtpServer"
+
+function ftp.Server(opts)
+  local o = {}
+  for k, v in pairs(DEFAULTS) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    if DEFAULTS[k] == nil then error(("FtpServer: unknown option %s"):format(tostring(k)), 2) end
+    o[k] = v
+  end
+  if type(o.root) ~= "string" then error("FtpServer: root (a directory) is required", 2) end
+  local realroot = net.realpath(o.root)
+  local st = realroot and net.stat(realroot)
+  if not st or st.type ~= "directory" then error(("FtpServer: root %s is not a directory"):format(o.root), 2) end
+  return setmetatable({ opts = o, realroot = realroot, sessions = {} }, Server)
+end
+
+function Server:serve(tcp)
+  self.tcp = tcp
+  tcp.newConnection:connect(function()
+    local sock = tcp:nextPendingConnection()
+    while sock do
+      accept(self, sock)
+      sock = tcp:nextPendingConnection()
+    end
+  end)
+  return true
+end
+
+function Server:listen(host, port)
+  local tcp = net.TcpServer()
+  if not tcp:listen(host, port or 0) then return false, tcp:errorString() end
+  return self:serve(tcp)
+end
+
+function Server:serverPort() return self.tcp and self.tcp:serverPort() end
+function Server:serverAddress() return self.tcp and self.tcp:serverAddress() end
+
+function Server:close()
+  if self.tcp then self.tcp:close() end
+  for s in pairs(self.sessions) do s:close() end
+end
+
+-- closeIdle(): for `stopping`: sessions with no transfer go now.
+function Server:closeIdle()
+  for s in pairs(self.sessions) do
+    if not s.transferring then
+      s:reply(421, "Service closing control connection.")
+      s:close()
+    end
+  end
+end
+
+ftp.list_line = list_line
+
+return ftp
