@@ -190,7 +190,7 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   bool server = t->mode == SSL_MODE_SERVER;
   t->session = tls_new(c, s->fd, server, server ? NULL : name, (enum tls_verify)t->verify);
   double timeout = tls_context_handshake_timeout(c);
-  tls_context_unref(c);   /* the session holds OpenSSL's own reference */
+  tls_context_unref(c);   /* the session holds its own reference */
   if (!t->session) {
     t->phase = TLS_OFF;
     handshake_failed(s, L, obj, "cannot make a TLS session");

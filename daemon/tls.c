@@ -11,6 +11,7 @@
  * The host name check is OpenSSL's (SSL_set1_host), and SNI goes out with
  * it. A server context may hold several certificates: the SNI name picks
  * the one whose names match (from its subjectAltName, else its CN). */
+#define LUANET_TLS_MODULE_BUILD
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -32,7 +33,6 @@
 #define DEFAULT_HANDSHAKE_TIMEOUT 30.0
 #define NO_PEER_CERTIFICATE (-1)   /* not an X509_V_ERR code */
 
-const char *const tls_verify_names[] = { "VerifyNone", "QueryPeer", "VerifyPeer", "AutoVerifyPeer", NULL };
 
 struct sni_cert {
   SSL_CTX *ctx;
@@ -56,6 +56,7 @@ struct verify_error {
 
 struct tls {
   SSL *ssl;
+  struct tls_context *ctx;  /* held: its callbacks (SNI, ALPN) take it as their argument */
   enum tls_verify verify;
   struct verify_error errors[MAX_VERIFY_ERRORS];
   int nerrors;
@@ -121,6 +122,8 @@ static void take_reason(char *buf, size_t len, const char *fallback) {
 }
 
 /* ---- contexts ---- */
+
+static void tls_context_unref(struct tls_context *c);
 
 static int verify_cb(int ok, X509_STORE_CTX *store) {
   SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -273,7 +276,7 @@ static bool load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err
   return true;
 }
 
-struct tls_context *tls_context_new(const struct tls_options *o, char *err, size_t err_len) {
+static struct tls_context *tls_context_new(const struct tls_options *o, char *err, size_t err_len) {
   pthread_once(&init_once, init);
   struct tls_context *c = calloc(1, sizeof *c);
   if (!c) {
@@ -327,12 +330,12 @@ struct tls_context *tls_context_new(const struct tls_options *o, char *err, size
   return c;
 }
 
-struct tls_context *tls_context_ref(struct tls_context *c) {
+static struct tls_context *tls_context_ref(struct tls_context *c) {
   atomic_fetch_add(&c->refs, 1);
   return c;
 }
 
-void tls_context_unref(struct tls_context *c) {
+static void tls_context_unref(struct tls_context *c) {
   if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
     return;
   for (int i = 0; i < c->ncerts; i++) {
@@ -346,14 +349,14 @@ void tls_context_unref(struct tls_context *c) {
   free(c);
 }
 
-double tls_context_handshake_timeout(const struct tls_context *c) {
+static double tls_context_handshake_timeout(const struct tls_context *c) {
   return c->handshake_timeout;
 }
 
 static struct tls_context *default_client;
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct tls_context *tls_default_client(char *err, size_t err_len) {
+static struct tls_context *tls_default_client(char *err, size_t err_len) {
   pthread_mutex_lock(&default_lock);
   if (!default_client) {
     struct tls_options o = { 0 };
@@ -366,7 +369,7 @@ struct tls_context *tls_default_client(char *err, size_t err_len) {
 
 /* ---- sessions ---- */
 
-struct tls *tls_new(struct tls_context *c, int fd, bool server, const char *peer_name, enum tls_verify verify) {
+static struct tls *tls_new(struct tls_context *c, int fd, bool server, const char *peer_name, enum tls_verify verify) {
   struct tls *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
@@ -379,6 +382,7 @@ struct tls *tls_new(struct tls_context *c, int fd, bool server, const char *peer
     ERR_clear_error();
     return NULL;
   }
+  t->ctx = tls_context_ref(c);
   BIO_set_data(bio, (void *)(intptr_t)fd);
   SSL_set_bio(t->ssl, bio, bio);
   SSL_set_ex_data(t->ssl, session_index, t);
@@ -408,10 +412,11 @@ struct tls *tls_new(struct tls_context *c, int fd, bool server, const char *peer
   return t;
 }
 
-void tls_free(struct tls *t) {
+static void tls_free(struct tls *t) {
   if (!t)
     return;
   SSL_free(t->ssl);
+  tls_context_unref(t->ctx);
   free(t);
 }
 
@@ -441,7 +446,7 @@ static enum tls_io io_of(struct tls *t, int r) {
   }
 }
 
-enum tls_io tls_handshake(struct tls *t) {
+static enum tls_io tls_handshake(struct tls *t) {
   ERR_clear_error();
   errno = 0;
   int r = SSL_do_handshake(t->ssl);
@@ -451,7 +456,7 @@ enum tls_io tls_handshake(struct tls *t) {
 /* No ERR_clear_error before a read or write: the queue is emptied
  * wherever an error is taken (take_reason), so it is empty here, and
  * clearing costs a thread-local lookup per call. */
-size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io) {
+static size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io) {
   errno = 0;
   size_t got = 0;
   int r = SSL_read_ex(t->ssl, buf, n, &got);
@@ -459,7 +464,7 @@ size_t tls_read(struct tls *t, char *buf, size_t n, enum tls_io *io) {
   return r == 1 ? got : 0;
 }
 
-size_t tls_write(struct tls *t, const char *buf, size_t n, enum tls_io *io) {
+static size_t tls_write(struct tls *t, const char *buf, size_t n, enum tls_io *io) {
   errno = 0;
   size_t done = 0;
   int r = SSL_write_ex(t->ssl, buf, n, &done);
@@ -467,17 +472,17 @@ size_t tls_write(struct tls *t, const char *buf, size_t n, enum tls_io *io) {
   return r == 1 ? done : 0;
 }
 
-bool tls_has_pending(const struct tls *t) {
+static bool tls_has_pending(const struct tls *t) {
   return SSL_has_pending(t->ssl) == 1;
 }
 
-void tls_shutdown(struct tls *t) {
+static void tls_shutdown(struct tls *t) {
   if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
     SSL_shutdown(t->ssl);
   ERR_clear_error();
 }
 
-const char *tls_error(const struct tls *t) {
+static const char *tls_error(const struct tls *t) {
   return t->reason[0] ? t->reason : "TLS error";
 }
 
@@ -527,14 +532,14 @@ static void describe(int code, const char **name, const char **text) {
   *text = X509_verify_cert_error_string(code);
 }
 
-int tls_verify_error_count(struct tls *t) {
+static int tls_verify_error_count(struct tls *t) {
   /* A peer asked for a certificate that sent none: NoPeerCertificate. */
   if (t->verify == TLS_VERIFY_PEER && t->nerrors == 0 && !SSL_get0_peer_certificate(t->ssl))
     t->errors[t->nerrors++] = (struct verify_error){ NO_PEER_CERTIFICATE, 0 };
   return t->nerrors;
 }
 
-void tls_push_errors(lua_State *L, const struct tls *t) {
+static void tls_push_errors(lua_State *L, const struct tls *t) {
   lua_createtable(L, t->nerrors, 0);
   for (int i = 0; i < t->nerrors; i++) {
     const char *name, *text;
@@ -550,7 +555,7 @@ void tls_push_errors(lua_State *L, const struct tls *t) {
   }
 }
 
-const char *tls_first_error_string(const struct tls *t) {
+static const char *tls_first_error_string(const struct tls *t) {
   const char *name, *text;
   if (t->nerrors == 0)
     return "No error";
@@ -579,7 +584,7 @@ static void push_time(lua_State *L, const ASN1_TIME *at) {
     lua_pushnil(L);
 }
 
-void tls_push_peer_certificate(lua_State *L, const struct tls *t) {
+static void tls_push_peer_certificate(lua_State *L, const struct tls *t) {
   X509 *x = SSL_get1_peer_certificate(t->ssl);
   if (!x) {
     lua_pushnil(L);
@@ -618,7 +623,7 @@ void tls_push_peer_certificate(lua_State *L, const struct tls *t) {
   X509_free(x);
 }
 
-const char *tls_protocol(const struct tls *t) {
+static const char *tls_protocol(const struct tls *t) {
   switch (SSL_version(t->ssl)) {
   case TLS1_3_VERSION:
     return "TlsV1_3";
@@ -633,7 +638,7 @@ const char *tls_protocol(const struct tls *t) {
   }
 }
 
-void tls_push_cipher(lua_State *L, const struct tls *t) {
+static void tls_push_cipher(lua_State *L, const struct tls *t) {
   const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
   if (!c) {
     lua_pushnil(L);
@@ -648,7 +653,7 @@ void tls_push_cipher(lua_State *L, const struct tls *t) {
   lua_setfield(L, -2, "protocol");
 }
 
-void tls_push_alpn(lua_State *L, const struct tls *t) {
+static void tls_push_alpn(lua_State *L, const struct tls *t) {
   const unsigned char *p;
   unsigned int len;
   SSL_get0_alpn_selected(t->ssl, &p, &len);
@@ -657,3 +662,27 @@ void tls_push_alpn(lua_State *L, const struct tls *t) {
   else
     lua_pushnil(L);
 }
+
+/* The table the core loads (tls_load.c): the only symbol of this module. */
+__attribute__((visibility("default"))) const struct tls_api luanet_tls_api = {
+  .context_new = tls_context_new,
+  .default_client = tls_default_client,
+  .context_ref = tls_context_ref,
+  .context_unref = tls_context_unref,
+  .context_handshake_timeout = tls_context_handshake_timeout,
+  .session_new = tls_new,
+  .session_free = tls_free,
+  .handshake = tls_handshake,
+  .read = tls_read,
+  .write = tls_write,
+  .has_pending = tls_has_pending,
+  .shutdown = tls_shutdown,
+  .error = tls_error,
+  .error_count = tls_verify_error_count,
+  .push_errors = tls_push_errors,
+  .first_error_string = tls_first_error_string,
+  .push_peer_certificate = tls_push_peer_certificate,
+  .protocol = tls_protocol,
+  .push_cipher = tls_push_cipher,
+  .push_alpn = tls_push_alpn,
+};

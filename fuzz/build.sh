@@ -34,7 +34,7 @@ build fuzz_ftp FTP_PARSE_LUA ftp_parse.lua
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 core=()
 for f in buffer budget lnet net runtime task signal timer host_address tcp_socket tcp_server \
-         udp_socket fs dns socket_error luanet state http_parser tcp_socket_tls tls tls_config \
+         udp_socket fs dns socket_error luanet state http_parser tcp_socket_tls tls_load tls_config \
          http_server http_conn http_request http_response; do
   core+=("$root/daemon/$f.c")
 done
@@ -48,9 +48,9 @@ build_core() {
   "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I/usr/include/lua5.4 -I/usr/share/include/llhttp -I"$root/daemon" \
-    -DLUANET_LUA_DIR="\"$root/lua\"" \
+    -DLUANET_LUA_DIR="\"$root/lua\"" -DLUANET_TLS_MODULE="\"$root/build/luanet/tls.so\"" \
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
-    -llua5.4 -lev -lcares -lssl -lcrypto -lm -o "$root/build-fuzz/$1"
+    -llua5.4 -lev -lcares -ldl -lm -o "$root/build-fuzz/$1"
 }
 build_core fuzz_http
 build_core fuzz_http_server

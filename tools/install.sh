@@ -15,7 +15,8 @@ confdir=$sysconfdir/luanetd
 unitdir=$prefix/lib/systemd/system
 [ "$prefix" = /usr ] && unitdir=/lib/systemd/system
 
-cmake -S "$root" -B "$root/build-install" -DCMAKE_BUILD_TYPE=Release -DLUANET_LUA_DIR="$luadir" >/dev/null
+cmake -S "$root" -B "$root/build-install" -DCMAKE_BUILD_TYPE=Release -DLUANET_LUA_DIR="$luadir" \
+  -DLUANET_TLS_MODULE="$cmoddir/luanet/tls.so" >/dev/null
 cmake --build "$root/build-install" -j "$(nproc)"
 
 install -d "$destdir$prefix/bin" "$destdir$luadir/luanet" "$destdir$cmoddir/luanet" \
@@ -23,13 +24,17 @@ install -d "$destdir$prefix/bin" "$destdir$luadir/luanet" "$destdir$cmoddir/luan
 install -m 0755 "$root/build-install/luanetd" "$destdir$prefix/bin/luanetd"
 install -m 0644 "$root"/lua/luanet/*.lua "$destdir$luadir/luanet/"
 install -m 0644 "$root/build-install/luanet/core.so" "$destdir$cmoddir/luanet/core.so"
+install -m 0644 "$root/build-install/luanet/tls.so" "$destdir$cmoddir/luanet/tls.so"
 install -m 0644 "$root"/scripts/*.lua "$destdir$scriptdir/"
 install -d "$destdir$prefix/share/luanetd/www"
 install -m 0644 "$root"/www/* "$destdir$prefix/share/luanetd/www/"
+install -d "$destdir$prefix/share/luanetd/ftp/pub"
+install -m 0644 "$root"/ftp/pub/* "$destdir$prefix/share/luanetd/ftp/pub/"
 install -m 0644 "$root/README.md" "$destdir$prefix/share/doc/luanetd/README.md"
 # Keep a config the administrator has changed.
 if [ ! -e "$destdir$confdir/luanetd.conf" ]; then
   sed -e "s|\"\\.\\./scripts/|\"$scriptdir/|" -e "s|root = \"www\"|root = \"$prefix/share/luanetd/www\"|" \
+    -e "s|root = \"ftp\"|root = \"$prefix/share/luanetd/ftp\"|" \
     "$root/etc/luanetd.conf" >"$destdir$confdir/luanetd.conf"
   chmod 0644 "$destdir$confdir/luanetd.conf"
 fi

@@ -32,7 +32,7 @@ describe("make install", function()
 
     -- The installed config names the installed scripts, and checks.
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", "-c", conf, "--check"))
-    assert.are.same({ 0, conf .. ": 4 services, config and scripts OK\n" }, { code, out })
+    assert.are.same({ 0, conf .. ": 5 services, config and scripts OK\n" }, { code, out })
 
     -- The installed binary reads its installed library, not the tree: a
     -- script that asks where luanet.cli came from says so.
@@ -42,5 +42,12 @@ describe("make install", function()
     f:close()
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", where))
     assert.are.same({ 0, prefix .. "/share/lua/5.4/luanet/cli.lua\n" }, { code, out })
+
+    -- And its installed TLS module: a TLS context can be made.
+    f = assert(io.open(where, "w"))
+    f:write('local net = require "luanet"; print(net.TcpSocket():setSslConfiguration{})')
+    f:close()
+    code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", where))
+    assert.are.same({ 0, "true\n" }, { code, out })
   end)
 end)
