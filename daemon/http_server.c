@@ -40,8 +40,10 @@ void http_server_date(struct http_server *sv) {
 
 /* The server stays alive while it serves or has connections. */
 static void release_if_done(struct http_server *sv) {
-  if (sv->tcp_ref == LUA_NOREF && sv->nconns == 0)
+  if (sv->tcp_ref == LUA_NOREF && sv->nconns == 0) {
     lnet_unanchor(sv->rt->L, &sv->ref);
+    lnet_unanchor(sv->rt->L, &sv->signal_ref);   /* its slots may hold the server */
+  }
 }
 
 void http_server_link(struct http_server *sv, struct http_conn *c) {
@@ -200,6 +202,7 @@ static int server_gc(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   buffer_free(&sv->head_buf);
   lnet_unanchor(L, &sv->log_ref);
+  lnet_unanchor(L, &sv->signal_ref);
   lnet_unanchor(L, &sv->request_mt_ref);
   lnet_unanchor(L, &sv->response_mt_ref);
   return 0;
@@ -251,7 +254,7 @@ static int server_new(lua_State *L) {
   }
   struct http_server *sv = lnet_newobject(L, sizeof *sv, LNET_HTTPSERVER, 1);
   sv->rt = lnet_runtime(L);
-  sv->ref = sv->tcp_ref = sv->log_ref = LUA_NOREF;
+  sv->ref = sv->tcp_ref = sv->log_ref = sv->signal_ref = LUA_NOREF;
   sv->request_mt_ref = sv->response_mt_ref = LUA_NOREF;
   sv->max_header = size_option(L, "maxHeader", 16 * 1024);
   sv->max_body = size_option(L, "maxBody", 1024 * 1024);
