@@ -207,7 +207,7 @@ service "greeter" {
     it("accepts etc/luanetd.conf: exit 0 and the OK line", function()
       local code, out, err = helper.execute(helper.quote_all(helper.LUANETD, "-c", "etc/luanetd.conf", "--check"))
       assert.are.same(0, code)
-      assert.are.same("etc/luanetd.conf: 4 services, config and scripts OK\n", out)
+      assert.are.same("etc/luanetd.conf: 5 services, config and scripts OK\n", out)
       assert.are.same("", err)
     end)
 
