@@ -257,6 +257,32 @@ print(ok, bye)
   end)
 end)
 
+describe("ftpd.lua on IPv6", function()
+  it("serves [::1] with EPSV and EPRT data connections (ftplib, curl)", function()
+    local dir = dh.tmpdir()
+    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local root = make_tree(dir)
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root,
+      "--host", "::1"))
+    finally(proc.cleanup)
+    local out = py(port, root, [[
+want = open(os.path.join(root, "big.bin"), "rb").read()
+for passive in (True, False):
+    f = ftplib.FTP()
+    f.connect("::1", port)
+    f.login()
+    f.set_pasv(passive)
+    buf = io.BytesIO()
+    f.retrbinary("RETR big.bin", buf.write)
+    print(buf.getvalue() == want)
+    f.quit()
+]])
+    assert.are.same("True\nTrue\n", out)
+    local code, body = curl("--ftp-port", "-", ("ftp://[::1]:%d/hello.txt"):format(port))
+    assert.are.same({ 0, "hello\nworld\n" }, { code, body })
+  end)
+end)
+
 describe("ftpd.lua with a user who may write", function()
   local dir, root, proc, port
   setup(function()
