@@ -3,9 +3,9 @@
 
 CORE_DEPS  = build-essential cmake pkg-config lua5.4 liblua5.4-dev libev-dev \
              libc-ares-dev libssl-dev lua-busted node-llhttp
-TEST_DEPS  = python3 python3-pyqt5 procps dnsmasq-base iproute2 util-linux curl wrk nginx openssl lftp python3-pyftpdlib
+TEST_DEPS  = python3 python3-pyqt5 procps dnsmasq-base iproute2 util-linux curl wrk nginx openssl lftp python3-pyftpdlib vsftpd
 FUZZ_DEPS  = clang libclang-rt-14-dev
-BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl
+BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl vsftpd python3-pyftpdlib
 
 JOBS ?= $(shell nproc)
 # CI turns warnings into errors.

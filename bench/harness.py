@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+import ftp_phase
 import reload_phase
 import static_phase
 import tls_phase
@@ -202,6 +203,11 @@ def start_static(name, argv, ready_line=True, setup=None):
     """The static phase's servers (static_phase.py), started like the others."""
     return Running(Server(name, argv, ready=READY_LINE if ready_line else None, setup=setup),
                    "static")
+
+def start_ftp(name, argv, ready_line=True, setup=None):
+    """The FTP phase's servers (ftp_phase.py), started like the others."""
+    return Running(Server(name, argv, ready=READY_LINE if ready_line else None, setup=setup),
+                   "ftp")
 
 NGINX_LUA_MODULES = ("load_module /usr/lib/nginx/modules/ndk_http_module.so;\n"
                      "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;")
@@ -1075,6 +1081,8 @@ def write_results(run, args, elapsed):
         lines += workers_phase.section(run["workers"])
     if "static" in run:
         lines += static_phase.section(run["static"])
+    if "ftp" in run:
+        lines += ftp_phase.section(run["ftp"])
     if "tls_start" in run:
         lines += tls_phase.section(run["tls_start"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
@@ -1097,7 +1105,7 @@ def main():
                     help="comma-separated, of: " + ", ".join(WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload,workers,static,tls-start")
+                    "rounds,strace,cachegrind,memory,first,reload,workers,static,ftp,tls-start")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -1161,6 +1169,14 @@ def main():
         run["static"] = static_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 5,
                                          size_mib, 2, start_static, nginx_setup, log)
         log("static done in %.0f s" % (time.monotonic() - t0))
+    if "ftp" not in skip:
+        size_mib = 256 if args.quick else 1024
+        log("ftp: ftpd.lua vs vsftpd and pyftpdlib, RETR of a %d MiB file" % size_mib)
+        t0 = time.monotonic()
+        run["ftp"] = ftp_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, 2 if args.quick else 5,
+                                   size_mib, 2, start_ftp,
+                                   static_phase.make_file, log)
+        log("ftp done in %.0f s" % (time.monotonic() - t0))
     if "tls-start" not in skip:
         log("tls-start: luanetd -c with a tcp:// vs a tls:// listener, %d starts each" % args.starts)
         t0 = time.monotonic()
@@ -1188,6 +1204,13 @@ def main():
         for e in run["static"]["errors"]:
             errors += 1
             print("  error: static: %s" % e.splitlines()[0])
+    if "ftp" in run:
+        print("\n".join(ftp_phase.section(run["ftp"])))
+        for t in run["ftp"]["targets"]:
+            print("  %-4s %s (%s)" % (t["verdict"] or "n/a", t["label"], fmt(t["value"], t["spec"])))
+        for e in run["ftp"]["errors"]:
+            errors += 1
+            print("  error: ftp: %s" % e.splitlines()[0])
     if "tls_start" in run:
         print("\n".join(tls_phase.section(run["tls_start"])))
         for e in run["tls_start"]["errors"]:

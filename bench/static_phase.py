@@ -79,10 +79,11 @@ def busy_steal(cpus):
     return busy, steal
 
 
-def download(url, size, load_cpu):
-    """One curl download on the load CPU: (bytes, curl's bytes/s, error or None)."""
+def download(url, size, load_cpu, ok_code="200"):
+    """One curl download on the load CPU: (bytes, curl's bytes/s, error or None).
+    ok_code: the reply that means success (HTTP 200; FTP 226)."""
     cmd = ["taskset", "-c", str(load_cpu), "curl", "-s", "--max-time", "120", "-o", "/dev/null",
-           "-w", "%{size_download} %{speed_download} %{http_code}", url]
+           "-w", "%{size_download} %{speed_download} %{response_code}", url]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
     except subprocess.TimeoutExpired:
@@ -92,8 +93,8 @@ def download(url, size, load_cpu):
         got, speed = int(float(got)), float(speed)
     except ValueError:
         return 0, 0.0, "curl exited %d, output %r: %s" % (r.returncode, r.stdout, url)
-    if r.returncode != 0 or code != "200" or got != size:
-        return got, speed, ("curl exited %d, HTTP %s, %d bytes of %d: %s"
+    if r.returncode != 0 or code != ok_code or got != size:
+        return got, speed, ("curl exited %d, reply %s, %d bytes of %d: %s"
                             % (r.returncode, code, got, size, url))
     return got, speed, None
 

@@ -80,8 +80,9 @@ end
 -- ---------------------------------------------------------------- data connections
 
 -- Prepares a data connection: passive connects now; active listens. Returns
--- a function that, after the transfer command was sent and accepted,
--- gives the connected socket; nil and why on failure.
+-- take, a function that, after the transfer command was accepted, gives
+-- the connected socket (take(true): the command was refused, drop it);
+-- nil and why on failure.
 local function prepare_data(self)
   local sock = self._sock
   if self._mode ~= "Active" then
@@ -110,7 +111,10 @@ local function prepare_data(self)
       data:abort()
       return nil, why
     end
-    return function() return data end
+    return function(refused)
+      if refused then data:abort() return nil end
+      return data
+    end
   end
   local listener = net.TcpServer()
   local local_addr = sock:localAddress()
@@ -125,7 +129,11 @@ local function prepare_data(self)
     listener:close()
     return nil, ("%s %s"):format(tostring(code), text or "")
   end
-  return function()
+  return function(refused)
+    if refused then   -- no connection will come: none is waited for
+      listener:close()
+      return nil
+    end
     if not listener:hasPendingConnections() and not listener:waitForNewConnection(self.timeout) then
       listener:close()
       return nil, "the server did not connect"
@@ -143,8 +151,7 @@ local function transfer(self, line, on_data)
   if not take then return nil, why end
   local code, text = command(self, line)
   if not code or code >= 300 then
-    local data = code and take()
-    if data then data:abort() end
+    take(true)
     return nil, code and ("%d %s"):format(code, text) or text
   end
   local data, err = take()

@@ -35,25 +35,8 @@ local function start_pyftpd(root)
   end
 end
 
--- Queues the commands fn adds to a new net.Ftp and runs the loop until
--- done: the Ftp, a record of its signals, done's error flag.
-local function session(port, fn)
-  local f = net.Ftp()
-  local rec = { started = {}, finished = {}, infos = {}, states = {}, progress = {}, raw = {} }
-  f.commandStarted:connect(function(id) rec.started[#rec.started + 1] = id end)
-  f.commandFinished:connect(function(id, err) rec.finished[#rec.finished + 1] = { id, err } end)
-  f.listInfo:connect(function(info) rec.infos[info.name] = info end)
-  f.stateChanged:connect(function(s) rec.states[#rec.states + 1] = s end)
-  f.dataTransferProgress:connect(function(done, total) rec.progress[#rec.progress + 1] = { done, total } end)
-  f.rawCommandReply:connect(function(code, text) rec.raw[#rec.raw + 1] = { code, text } end)
-  local finished
-  f.done:connect(function(err) finished = err end)
-  f:connectToHost("127.0.0.1", port)
-  fn(f)
-  helper.run(20000, function() return finished ~= nil end)
-  assert(finished ~= nil, "net.Ftp did not finish")
-  return f, rec, finished
-end
+local ftp_kit = require "support.ftp_session"
+local function session(port, fn) return ftp_kit.session(port, fn) end
 
 describe("net.Ftp against pyftpdlib", function()
   local dir, root, port, stop
@@ -184,11 +167,7 @@ describe("net.ftp and scripts/ftp_client.lua against pyftpdlib", function()
   it("ftp_client.lua lists like ls -l, gets, puts, and exits 1, 2, 3 as it says", function()
     local work = dh.tmpdir()
     finally(function() os.execute("rm -rf " .. helper.quote(work)) end)
-    local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or os.getenv("PWD") .. "/" .. helper.LUANETD
-    local function run(...)
-      return helper.execute("sh -c " .. helper.quote(("cd %s && exec %s"):format(helper.quote(work),
-        helper.quote_all(luanetd, os.getenv("PWD") .. "/scripts/ftp_client.lua", ...))), 20000)
-    end
+    local function run(...) return ftp_kit.client(work, ...) end
     local url = ("ftp://127.0.0.1:%d/pub/"):format(port)
     local code, out = run(url, "ls")
     assert.are.same(0, code)
