@@ -63,12 +63,21 @@ end
 local Session = {}
 Session.__index = Session
 
+-- A reply; a multi-line text is sent as RFC 959 says: "code-first line",
+-- the lines between as they are (FEAT's and MLST's start with a space),
+-- "code last line".
 function Session:reply(code, text)
   local lines = {}
   for l in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
   local out = {}
   for i, l in ipairs(lines) do
-    out[i] = (i < #lines and ("%d-%s\r\n") or ("%d %s\r\n")):format(code, l)
+    if i == #lines then
+      out[i] = ("%d %s\r\n"):format(code, l)
+    elseif i == 1 then
+      out[i] = ("%d-%s\r\n"):format(code, l)
+    else
+      out[i] = l .. "\r\n"
+    end
   end
   self.sock:write(table.concat(out))
 end

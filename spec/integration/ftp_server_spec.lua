@@ -360,3 +360,70 @@ f.quit()
     assert.are.same("deeper\n", helper.slurp(target .. "/deeper/b.txt"))
   end)
 end)
+
+describe("net.FtpServer's options, in-process", function()
+  local dir, root, server, port
+  setup(function()
+    dir = dh.tmpdir()
+    root = make_tree(dir)
+    sh(("head -c 64000000 /dev/zero > %s/huge.bin"):format(root))
+    local first = require("support.core_helper").free_port()
+    server = helper.net.FtpServer{ root = root, passivePorts = { first, first + 3 }, idleTimeout = 400 }
+    assert(server:listen("127.0.0.1", 0))
+    port = server:serverPort()
+  end)
+  teardown(function()
+    server:close()
+    os.execute("rm -rf " .. helper.quote(dir))
+  end)
+
+  it("passive ports from its range, MDTM and MLST", function()
+    local range = server.opts.passivePorts
+    local out = py(port, root, ([[
+f = ftplib.FTP()
+f.connect("127.0.0.1", port)
+f.login()
+ports = set()
+for i in range(4):
+    host, p = ftplib.parse227(f.sendcmd("PASV"))
+    ports.add(%d <= p <= %d)
+print(ports)
+print(f.sendcmd("MDTM hello.txt") == "213 " + time.strftime("%%Y%%m%%d%%H%%M%%S", time.gmtime(os.path.getmtime(os.path.join(root, "hello.txt")))))
+print(f.sendcmd("MLST hello.txt").splitlines()[1].strip().startswith("type=file;size=12;"))
+f.quit()
+]]):format(range[1], range[2]))
+    assert.are.same("{True}\nTrue\nTrue\n", out)
+  end)
+
+  it("aborts a transfer on ABOR with 426 then 226, and serves the next command", function()
+    local out = py(port, root, [[
+f = ftplib.FTP()
+f.connect("127.0.0.1", port)
+f.login()
+f.voidcmd("TYPE I")
+s = f.transfercmd("RETR huge.bin")
+s.recv(1000)
+f.putcmd("ABOR")
+print(f.getline()[:3])
+print(f.getline()[:3])
+s.close()
+print(f.sendcmd("NOOP"))
+]])
+    assert.are.same("426\n226\n200 NOOP ok.\n", out)
+  end)
+
+  it("closes a control connection idle past idleTimeout with 421", function()
+    local out = py(port, root, [[
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(5)
+t0 = time.time()
+data = b""
+while True:
+    d = s.recv(1000)
+    if not d: break
+    data += d
+print(data.decode().splitlines()[-1][:3], 0.3 < time.time() - t0 < 3)
+]])
+    assert.are.same("421 True\n", out)
+  end)
+end)
