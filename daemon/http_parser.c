@@ -266,17 +266,18 @@ static int http_parser_headers(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_createtable(L, 0, hp->nfields);
   char name[256];
+  const char *head = hp->head.data ? hp->head.data : "";   /* fields may all be empty: no buffer then */
   for (int i = 0; i < hp->nfields; i++) {
     const struct field *f = &hp->fields[i];
     size_t n = f->name_len < sizeof name ? f->name_len : sizeof name - 1;
     for (size_t k = 0; k < n; k++) {
-      char c = hp->head.data[f->name + k];
+      char c = head[f->name + k];
       name[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     lua_pushlstring(L, name, n);
     /* A value ends at its last non-blank byte (llhttp keeps trailing OWS). */
     size_t vlen = f->value_len;
-    const char *v = hp->head.data + f->value;
+    const char *v = head + f->value;
     while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
       vlen--;
     lua_pushvalue(L, -1);
