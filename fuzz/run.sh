@@ -61,6 +61,7 @@ seed pipelined '\x00\x10GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r
 seed chunked '\x00\x30POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
 seed response '\x01\x20HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhelloHTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n'
 seed http10 '\x00\x05GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
+seed empty-field '\x01\x20HTTP/1.1 2\n:\r\r\n\r\x10'   # once read from a null head (fixed)
 
 # HTTP server seeds: byte 0 the split point (0-255 over the stream's
 # length), the rest what a client sends (see fuzz_http_server.c).
