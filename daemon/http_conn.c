@@ -286,10 +286,10 @@ static void after_feed(struct http_conn *c) {
   struct http_server *sv = c->server;
   if (c->phase == PHASE_CLOSED)
     return;
-  if (c->phase == PHASE_HEAD && c->head_new)
-    set_deadline(c, sv->header_timeout);   /* from a head's first byte to its end */
-  else if (c->phase == PHASE_BODY)
-    set_deadline(c, sv->header_timeout);   /* between reads of a body */
+  /* headerTimeout: from a head's first byte to its end, and between the
+   * reads of a body */
+  if ((c->phase == PHASE_HEAD && c->head_new) || c->phase == PHASE_BODY)
+    set_deadline(c, sv->header_timeout);
   c->head_new = false;
   size_t held = tcp_socket_input(c->sock)->len + body_len(c);
   if (c->phase == PHASE_HANDLING && held >= READ_AHEAD_MAX) {
@@ -336,18 +336,13 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     step = false;
     if (c->phase == PHASE_HEAD) {
       c->parsed += (uint32_t)used;
-      if (c->paused != PAUSE_HEADERS) {
-        if (c->parsed > c->server->max_header) {
-          http_conn_refuse(c, L, obj, 431);
-          break;
-        }
-        continue;
-      }
-      size_t len = c->parsed;
-      if (len > c->server->max_header) {
+      if (c->parsed > c->server->max_header) {   /* complete or not */
         http_conn_refuse(c, L, obj, 431);
         break;
       }
+      if (c->paused != PAUSE_HEADERS)
+        continue;
+      size_t len = c->parsed;
       if (!begin_request(c, L, obj, len))
         break;
       req = lua_gettop(L);
@@ -397,6 +392,14 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
   }
   c->feeding = false;
   after_feed(c);
+}
+
+/* The client may send again: what after_feed paused, reading resumes. */
+static void resume_reading(struct http_conn *c) {
+  if (c->reading_paused) {
+    c->reading_paused = false;
+    tcp_socket_resume_reading(c->sock);
+  }
 }
 
 /* ---- the socket's reader ---- */
@@ -470,29 +473,18 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
   }
   c->phase = PHASE_IDLE;
   set_deadline(c, sv->keep_alive_timeout);
-  if (c->reading_paused) {
-    c->reading_paused = false;
-    tcp_socket_resume_reading(c->sock);
-  }
+  resume_reading(c);
   if (tcp_socket_input(c->sock)->len > 0)
     conn_feed(c, L, obj);
 }
 
-void http_conn_close_idle(struct http_conn *c, lua_State *L, double grace) {
-  if (c->phase != PHASE_IDLE)
-    return;   /* busy: its response says Connection: close */
-  if (grace > 0) {
-    /* A request may be on its way: it is answered (with Connection:
-     * close) if it comes within the grace, and the timer closes the
-     * connection if none does. Closing at once would lose it. */
-    if (c->deadline == 0 || c->deadline > ev_now(c->server->rt->loop) + grace)
-      set_deadline(c, grace);
-    return;
-  }
-  int obj = tcp_socket_push(L, c->sock);
-  c->phase = PHASE_CLOSED;
-  tcp_socket_disconnect(L, obj);
-  lua_settop(L, obj - 1);
+void http_conn_close_idle(struct http_conn *c, double grace) {
+  /* A request may be on its way: it is answered (with Connection: close)
+   * if it comes within the grace, and the timer closes the connection if
+   * none does. Closing at once would lose it. A busy connection's
+   * response says Connection: close. */
+  if (c->phase == PHASE_IDLE && (c->deadline == 0 || c->deadline > ev_now(c->server->rt->loop) + grace))
+    set_deadline(c, grace);
 }
 
 /* req:readSome(): the body bytes that came, nil at its end, false when
@@ -507,10 +499,7 @@ int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
       int obj = tcp_socket_push(L, c->sock);
       conn_feed(c, L, obj);   /* what waited in the read buffer */
       lua_settop(L, obj - 1);
-      if (c->reading_paused) {
-        c->reading_paused = false;
-        tcp_socket_resume_reading(c->sock);
-      }
+      resume_reading(c);
     }
     return 1;
   }

@@ -37,10 +37,6 @@ static const char *head_of(const struct http_request *r) {
 
 /* ---- indexing a head llhttp has accepted ---- */
 
-static bool span_is(const char *p, size_t n, const char *name, size_t name_len) {
-  return n == name_len && strncasecmp(p, name, n) == 0;
-}
-
 static int refused(struct http_head *h, int status) {
   h->error = status;
   return -1;
@@ -93,14 +89,14 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
     p += 2;
     switch (name_len) {   /* the names we look at, by length first */
     case 4:
-      h->has_host = h->has_host || span_is(name, 4, "host", 4);
+      h->has_host = h->has_host || http_name_is(name, 4, "host", 4);
       break;
     case 6:
-      if (span_is(name, 6, "expect", 6))
-        h->expect = span_is(v, v_len, "100-continue", 12) ? EXPECT_CONTINUE : EXPECT_OTHER;
+      if (http_name_is(name, 6, "expect", 6))
+        h->expect = http_name_is(v, v_len, "100-continue", 12) ? EXPECT_CONTINUE : EXPECT_OTHER;
       break;
     case 14:
-      if (span_is(name, 14, "content-length", 14) && ++lengths > 1)
+      if (http_name_is(name, 14, "content-length", 14) && ++lengths > 1)
         return refused(h, 400);
       break;
     }
@@ -374,25 +370,11 @@ int luaopen_luanet_http_request(lua_State *L) {
     { "waitBody", request_waitBody },
     { NULL, NULL },
   };
-  luaL_newmetatable(L, LNET_HTTPREQUEST);
-  int mt = lua_gettop(L);
-  lua_newtable(L);   /* methods; lua/luanet/http_server.lua adds read() */
-  lua_pushvalue(L, mt);
-  luaL_setfuncs(L, methods, 1);
-  int m = lua_gettop(L);
-  lua_pushvalue(L, mt);
-  lua_pushvalue(L, m);
-  lua_pushcclosure(L, request_index, 2);
-  lua_setfield(L, mt, "__index");
-  lua_pushvalue(L, mt);
-  lua_pushcclosure(L, request_newindex, 1);
-  lua_setfield(L, mt, "__newindex");
-  lua_pushvalue(L, mt);
+  http_register_object(L, LNET_HTTPREQUEST, methods, request_index, request_newindex);
+  luaL_getmetatable(L, LNET_HTTPREQUEST);
+  lua_pushvalue(L, -1);
   lua_pushcclosure(L, request_tostring, 1);
-  lua_setfield(L, mt, "__tostring");
-  lua_pushvalue(L, m);
-  lua_setfield(L, mt, "methods");
-  lua_settop(L, m);
-  lua_remove(L, mt);   /* returns the methods table */
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
   return 1;
 }

@@ -128,10 +128,6 @@ static struct buffer *headers_of(struct http_conn *c) {
 
 /* ---- header lines ---- */
 
-static bool name_is(const char *p, size_t n, const char *name) {
-  return strlen(name) == n && strncasecmp(p, name, n) == 0;
-}
-
 /* The line of header `name` in c->headers: its start and length (with
  * CRLF); false when there is none. */
 static bool find_line(const struct http_conn *c, const char *name, size_t name_len, size_t *at, size_t *len) {
@@ -143,7 +139,7 @@ static bool find_line(const struct http_conn *c, const char *name, size_t name_l
     const char *eol = memchr(h + i, '\n', n - i);
     size_t line_end = eol ? (size_t)(eol - h) + 1 : n;
     const char *colon = memchr(h + i, ':', line_end - i);
-    if (colon && (size_t)(colon - (h + i)) == name_len && strncasecmp(h + i, name, name_len) == 0) {
+    if (colon && http_name_is(h + i, (size_t)(colon - (h + i)), name, name_len)) {
       *at = i;
       *len = line_end - i;
       return true;
@@ -163,22 +159,22 @@ static void remove_line(struct http_conn *c, size_t at, size_t len) {
 static void note_header(struct http_conn *c, const char *name, size_t n, const char *value, bool set) {
   switch (n) {   /* by length first: most names are none of these */
   case 4:
-    if (name_is(name, n, "date"))
+    if (http_name_is(name, n, "date", 4))
       c->has_date = set;
     break;
   case 10:
-    if (name_is(name, n, "connection")) {
+    if (http_name_is(name, n, "connection", 10)) {
       c->has_connection = set;
       if (set && value && strcasestr(value, "close"))
         c->close_after = true;
     }
     break;
   case 14:
-    if (name_is(name, n, "content-length"))
+    if (http_name_is(name, n, "content-length", 14))
       c->has_length = set;
     break;
   case 17:
-    if (name_is(name, n, "transfer-encoding"))
+    if (http_name_is(name, n, "transfer-encoding", 17))
       c->has_te = set;
     break;
   }
@@ -543,20 +539,6 @@ int luaopen_luanet_http_response(lua_State *L) {
     { "sendFile", response_sendFile },
     { NULL, NULL },
   };
-  luaL_newmetatable(L, LNET_HTTPRESPONSE);
-  int mt = lua_gettop(L);
-  lua_newtable(L);
-  lua_pushvalue(L, mt);
-  luaL_setfuncs(L, methods, 1);
-  int m = lua_gettop(L);
-  lua_pushvalue(L, mt);
-  lua_pushvalue(L, m);
-  lua_pushcclosure(L, response_index, 2);
-  lua_setfield(L, mt, "__index");
-  lua_pushvalue(L, mt);
-  lua_pushcclosure(L, response_newindex, 1);
-  lua_setfield(L, mt, "__newindex");
-  lua_settop(L, m);
-  lua_remove(L, mt);   /* returns the methods table */
+  http_register_object(L, LNET_HTTPRESPONSE, methods, response_index, response_newindex);
   return 1;
 }

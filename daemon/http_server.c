@@ -168,10 +168,8 @@ static int server_closeIdle(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   sv->closing = true;
   double grace = sv->keep_alive_timeout < CLOSE_GRACE ? sv->keep_alive_timeout : CLOSE_GRACE;
-  for (struct http_conn *c = sv->conns, *next; c; c = next) {
-    next = c->next;
-    http_conn_close_idle(c, L, grace);
-  }
+  for (struct http_conn *c = sv->conns; c; c = c->next)
+    http_conn_close_idle(c, grace);
   return 0;
 }
 
@@ -274,6 +272,24 @@ static int server_new(lua_State *L) {
   luaL_getmetatable(L, LNET_HTTPRESPONSE);
   sv->response_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 1;
+}
+
+void http_register_object(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction index,
+                          lua_CFunction newindex) {
+  luaL_newmetatable(L, name);
+  int mt = lua_gettop(L);
+  lua_newtable(L);
+  lua_pushvalue(L, mt);
+  luaL_setfuncs(L, methods, 1);
+  int m = lua_gettop(L);
+  lua_pushvalue(L, mt);
+  lua_pushvalue(L, m);
+  lua_pushcclosure(L, index, 2);
+  lua_setfield(L, mt, "__index");
+  lua_pushvalue(L, mt);
+  lua_pushcclosure(L, newindex, 1);
+  lua_setfield(L, mt, "__newindex");
+  lua_remove(L, mt);
 }
 
 int luaopen_luanet_http_server(lua_State *L) {

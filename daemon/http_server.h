@@ -19,6 +19,7 @@
 
 #include <llhttp.h>
 #include <stdint.h>
+#include <strings.h>
 
 #define LNET_HTTPSERVER   "luanet.HttpServer"
 #define LNET_HTTPREQUEST  "luanet.HttpRequest"
@@ -110,9 +111,9 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj);
 /* The response finished: the connection goes on to the next request, or
  * closes. obj: the socket. */
 void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
-/* Closes an idle connection after `grace` seconds (0: now) unless a
- * request comes first; a busy one closes after its response. */
-void http_conn_close_idle(struct http_conn *c, lua_State *L, double grace);
+/* Closes an idle connection after `grace` seconds unless a request comes
+ * first; a busy one closes after its response. */
+void http_conn_close_idle(struct http_conn *c, double grace);
 /* A response the server makes itself (a limit, a malformed request, a
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);
@@ -152,6 +153,17 @@ int luaopen_luanet_http_response(lua_State *L);
 void http_server_date(struct http_server *sv);
 void http_server_link(struct http_server *sv, struct http_conn *c);
 void http_server_unlink(struct http_server *sv, struct http_conn *c);
+/* [-0, +1, m] Registers the metatable `name` of req or res: methods (each
+ * with the metatable as upvalue 1, for lnet_checkself), __index(obj, key)
+ * with upvalues metatable and methods, __newindex with the metatable.
+ * Pushes the methods table (lua/luanet/http_server.lua adds to it). */
+void http_register_object(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction index,
+                          lua_CFunction newindex);
 int luaopen_luanet_http_server(lua_State *L);
+
+/* Whether the n bytes at p are `name` (name_len bytes), in any case. */
+static inline bool http_name_is(const char *p, size_t n, const char *name, size_t name_len) {
+  return n == name_len && strncasecmp(p, name, n) == 0;
+}
 
 #endif

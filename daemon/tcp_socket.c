@@ -235,20 +235,18 @@ static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
   wake_all(s);
 }
 
-/* The peer closed or reset the connection, or a send failed. */
-static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err) {
-  const char *text;
-  enum socket_error e = err ? socket_error_from_errno(err, &text)
-                            : (text = "The remote host closed the connection", SE_REMOTE_HOST_CLOSED);
+/* The end of a connection on an error: errorOccurred, ClosingState, then
+ * the close. With flush_first (the peer only half-closed), what is still
+ * queued for it goes out first, as disconnectFromHost would send it. */
+static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text,
+                           bool flush_first) {
   ev_io_stop(s->rt->loop, &s->rio);
   ev_io_stop(s->rt->loop, &s->wio);
   tcp_socket_emit_error(s, L, obj, e, text);
   if (s->fd < 0)
     return;
   set_state(s, L, obj, ST_CLOSING);
-  if (err == 0 && s->wq_head && s->fd >= 0) {
-    /* The peer only stopped sending (a half-close): what we still owe it
-     * goes out first, as disconnectFromHost would send it. */
+  if (flush_first && s->wq_head && s->fd >= 0) {
     s->close_when_flushed = true;
     tcp_socket_start_writing(s);
     return;
@@ -256,16 +254,17 @@ static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err
   finish_close(s, L, obj);
 }
 
-/* An error that ends the connection: errorOccurred, then the close. */
+/* The peer closed or reset the connection, or a send failed. */
+static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err) {
+  const char *text;
+  enum socket_error e = err ? socket_error_from_errno(err, &text)
+                            : (text = "The remote host closed the connection", SE_REMOTE_HOST_CLOSED);
+  end_connection(s, L, obj, e, text, err == 0);
+}
+
+/* An error that ends the connection (a TLS failure). */
 void tcp_socket_fail_close(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text) {
-  ev_io_stop(s->rt->loop, &s->rio);
-  ev_io_stop(s->rt->loop, &s->wio);
-  tcp_socket_emit_error(s, L, obj, e, text);
-  if (s->fd < 0)
-    return;
-  if (s->state == ST_CONNECTED)
-    set_state(s, L, obj, ST_CLOSING);
-  finish_close(s, L, obj);
+  end_connection(s, L, obj, e, text, false);
 }
 
 /* ---- reading ---- */
