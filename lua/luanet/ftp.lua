@@ -332,7 +332,6 @@ function run.Put(self, cmd)
         if not data:waitForBytesWritten(self.timeout) then return nil, "the data connection stalled" end
       end
       sent = sent + #chunk
-      self.dataSendProgress:emit(sent, total)
       self.dataTransferProgress:emit(sent, total)
     end
     data:disconnectFromHost()
@@ -482,7 +481,6 @@ function ftp.new()
                               _ascii = false, _buffer = {}, _available = 0, _error = "NoError",
                               _errorString = "Unknown error", timeout = DEFAULT_TIMEOUT }, Ftp)
   for _, name in ipairs(SIGNALS) do self[name] = net.Signal() end
-  self.dataSendProgress = net.Signal()
   return self
 end
 

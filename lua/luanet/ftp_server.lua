@@ -103,16 +103,17 @@ function Session:real(vpath, must_exist)
   return path
 end
 
-function Session:writable()
-  return self.can_write
-end
-
-function Session:close()
-  if self.closed then return end
+-- The session is over (closed by us or by the client).
+function Session:forget()
   self.closed = true
   self.timer:stop()
   self:drop_data()
   self.server.sessions[self] = nil
+end
+
+function Session:close()
+  if self.closed then return end
+  self:forget()
   self.sock:disconnectFromHost()
 end
 
@@ -135,6 +136,10 @@ end
 -- comes within dataTimeout (and reads the next command). false when there
 -- is no way to make one (no PORT or PASV): replied, nothing pending.
 function Session:with_data(fn)
+  if not self.pasv and not self.port_target then
+    self:reply(425, "Use PORT or PASV first.")
+    return false
+  end
   local opts = self.server.opts
   self.transferring = true   -- the commands after this one wait (but ABOR)
   local timer = net.Timer()
@@ -187,12 +192,6 @@ function Session:with_data(fn)
     end)
     timer:start(opts.dataTimeout)
     sock:connectToHost(target.host, target.port)
-  else
-    done = true
-    self.cancel_wait = nil
-    self.transferring = false
-    self:reply(425, "Use PORT or PASV first.")
-    return false
   end
   return true
 end
@@ -208,21 +207,22 @@ function Session:send_listing(text)
 end
 
 -- The transfer on sock ends with 226 when sock closes cleanly, 426 when
--- the peer went first; then the next command is read.
-function Session:finish_transfer(sock, on_end)
+-- it fails; then the next command is read. An upload (on_upload_end given,
+-- called at the close) ends when the client closes; a download that the
+-- client closes has failed.
+function Session:finish_transfer(sock, on_upload_end)
   local failed
   self.transferring = true
   sock.errorOccurred:connect(function(e)
-    if e ~= "RemoteHostClosedError" or not on_end then failed = sock:errorString() end
+    if e ~= "RemoteHostClosedError" or not on_upload_end then failed = sock:errorString() end
   end)
   sock.disconnected:connect(function()
     if self.data == sock then self.data = nil end
     self.transferring = false
-    local ok = not failed
-    if on_end then ok = on_end(failed) ~= false and ok end
+    if on_upload_end then on_upload_end() end
     if self.aborted then
       self.aborted = false
-    elseif ok then
+    elseif not failed then
       self:reply(226, "Transfer complete.")
     else
       self:reply(426, "Connection closed; transfer aborted.")
@@ -241,16 +241,11 @@ local needs_arg = { USER = true, CWD = true, RETR = true, STOR = true, APPE = tr
                     RMD = true, RNFR = true, RNTO = true, SIZE = true, MDTM = true, REST = true, TYPE = true,
                     MODE = true, STRU = true, PORT = true, EPRT = true }
 
+-- USER: the same answer for any name (PASS decides), so that names are
+-- not disclosed.
 function commands.USER(self, arg)
   self.user, self.logged_in, self.can_write = arg, false, false
-  local opts = self.server.opts
-  if (arg == "anonymous" or arg == "ftp") and opts.anonymous then
-    self:reply(331, "Please specify the password.")
-  elseif opts.users[arg] then
-    self:reply(331, "Please specify the password.")
-  else
-    self:reply(331, "Please specify the password.")   -- the same answer: names are not disclosed
-  end
+  self:reply(331, "Please specify the password.")
 end
 
 function commands.PASS(self, arg)
@@ -667,12 +662,7 @@ local function accept(server, sock)
     self:close()
   end)
   sock.readyRead:connect(function() self:next_command() end)
-  sock.disconnected:connect(function()
-    self.closed = true
-    self.timer:stop()
-    self:drop_data()
-    server.sessions[self] = nil
-  end)
+  sock.disconnected:connect(function() self:forget() end)
   self.timer:start(server.opts.idleTimeout)
   self:reply(220, server.opts.banner)
 end
@@ -733,6 +723,5 @@ function Server:closeIdle()
   end
 end
 
-ftp.list_line = list_line
 
 return ftp
