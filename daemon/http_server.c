@@ -173,8 +173,9 @@ static int server_closeIdle(lua_State *L) {
   return 0;
 }
 
-/* close(): stops listening (a TcpServer of listen() closes) and closes
- * the idle connections; busy ones close after their response. */
+/* close(): stops listening (a TcpServer of listen() closes), then as
+ * closeIdle: idle connections close after the grace, busy ones after their
+ * response. */
 static int server_close(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   if (sv->tcp_ref != LUA_NOREF) {
