@@ -27,15 +27,37 @@ static bool signal_has_slot(lua_State *L, int sig_idx, int fn_idx) {
   return false;
 }
 
+/* Calls the function on top of L with the nargs values at first_arg. */
+static void call_slot(struct lnet_runtime *rt, lua_State *L, int first_arg, int nargs,
+                      void (*suspended_fn)(lua_State *co, void *ud), void *ud, int *failed,
+                      int *suspended) {
+  for (int a = 0; a < nargs; a++)
+    lua_pushvalue(L, first_arg + a);
+  lua_State *co;
+  enum task_status st = task_call(rt, L, nargs, &co);
+  if (st == TASK_SUSPENDED) {
+    ++*suspended;
+    if (suspended_fn)
+      suspended_fn(co, ud);
+  } else if (st == TASK_FAILED && failed) {
+    ++*failed;
+  }
+}
+
 /* The slots connected when the emit starts are called, in order, unless a
  * slot disconnects one before its turn (as in Qt); slots connected during
- * the emit wait for the next one. With one slot there is nothing to
- * re-check, which is the common case and costs no copy. */
+ * the emit wait for the next one. One slot, the common case (a readyRead
+ * per message), needs no snapshot and no re-check. */
 int signal_emit_each(struct lnet_runtime *rt, lua_State *L, int sig_idx, int first_arg, int nargs,
                      void (*suspended_fn)(lua_State *co, void *ud), void *ud, int *failed) {
-  sig_idx = lua_absindex(L, sig_idx);
   int n = (int)lua_rawlen(L, sig_idx);
   int suspended = 0;
+  if (n == 1) {
+    lua_rawgeti(L, sig_idx, 1);
+    call_slot(rt, L, first_arg, nargs, suspended_fn, ud, failed, &suspended);
+    return suspended;
+  }
+  sig_idx = lua_absindex(L, sig_idx);
   luaL_checkstack(L, n + nargs + 2, "too many slots");
   int first = lua_gettop(L) + 1;
   for (int i = 1; i <= n; i++)   /* the snapshot */
@@ -44,17 +66,7 @@ int signal_emit_each(struct lnet_runtime *rt, lua_State *L, int sig_idx, int fir
     if (i > 0 && !signal_has_slot(L, sig_idx, first + i))
       continue;
     lua_pushvalue(L, first + i);
-    for (int a = 0; a < nargs; a++)
-      lua_pushvalue(L, first_arg + a);
-    lua_State *co;
-    enum task_status st = task_call(rt, L, nargs, &co);
-    if (st == TASK_SUSPENDED) {
-      suspended++;
-      if (suspended_fn)
-        suspended_fn(co, ud);
-    } else if (st == TASK_FAILED && failed) {
-      ++*failed;
-    }
+    call_slot(rt, L, first_arg, nargs, suspended_fn, ud, failed, &suspended);
   }
   return suspended;
 }
