@@ -10,6 +10,8 @@
 #ifndef LUANET_BUDGET_H
 #define LUANET_BUDGET_H
 
+#include "block_cache.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,9 +21,12 @@ struct budget {
   size_t peak;
   unsigned long refused;     /* allocations that failed at the limit */
   int protected_depth;       /* > 0 while Lua runs in a protected call */
+  struct block_cache cache;  /* the state's freed small blocks */
+  bool owned;                /* made by state_new, freed by state_close */
 };
 
-/* A lua_Alloc; ud is the struct budget. */
+/* A lua_Alloc; ud is the struct budget. Every Lua state of the daemon
+ * uses it (with no limit outside services), for its block cache. */
 void *budget_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 /* Counts bytes held outside Lua (delta may be negative). */
 void budget_charge(struct budget *b, long long delta);

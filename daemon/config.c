@@ -175,7 +175,7 @@ void config_free(struct config *cfg) {
   free(cfg->control);
   free(cfg->user);
   if (cfg->L)
-    lua_close(cfg->L);
+    state_close(cfg->L);
   free(cfg);
 }
 

@@ -208,7 +208,7 @@ static bool hand_over_state(struct generation *old, lua_State *L, char *err, siz
 
 void generation_free(struct generation *g) {
   if (g->L) {
-    lua_close(g->L);
+    state_close(g->L);
     atomic_fetch_sub(&g->w->live, 1);
     atomic_fetch_sub(&g->sv->live, 1);
   }

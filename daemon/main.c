@@ -96,6 +96,6 @@ int main(int argc, char **argv) {
   }
   int code = run_script(L, argc, argv, 1);
   fflush(stdout);
-  lua_close(L);
+  state_close(L);
   return code;
 }

@@ -49,16 +49,35 @@ static lua_State *prepare(lua_State *L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   lua_pushcfunction(L, open_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    lua_close(L);
+    state_close(L);
     return NULL;
   }
   return L;
 }
 
 lua_State *state_new(void) {
-  return prepare(luaL_newstate());
+  struct budget *b = calloc(1, sizeof *b);
+  if (!b)
+    return NULL;
+  b->owned = true;
+  lua_State *L = lua_newstate(budget_lua_alloc, b);
+  if (!L) {
+    free(b);
+    return NULL;
+  }
+  return prepare(L);
 }
 
 lua_State *state_new_budget(struct budget *b) {
   return prepare(lua_newstate(budget_lua_alloc, b));
+}
+
+void state_close(lua_State *L) {
+  void *ud;
+  lua_getallocf(L, &ud);
+  struct budget *b = ud;
+  lua_close(L);
+  block_cache_drain(&b->cache);
+  if (b->owned)
+    free(b);
 }

@@ -13,5 +13,8 @@ struct budget;
 lua_State *state_new(void);
 /* The same, allocating through a budget (a service's memory_limit). */
 lua_State *state_new_budget(struct budget *b);
+/* lua_close, then the state's cached blocks go back to malloc (and the
+ * budget that state_new made is freed). */
+void state_close(lua_State *L);
 
 #endif
