@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const struct lnet_class host_address_class;
+
 struct host_address {
+  struct lnet_object obj;   /* first: its class */
   enum host_address_kind kind;
   struct net_addr addr;
 };
@@ -19,9 +22,11 @@ static const char *const special_names[] = {
   "Null", "Broadcast", "LocalHost", "LocalHostIPv6", "Any", "AnyIPv6", "AnyIPv4", NULL,
 };
 
-/* Fills `ha` from a literal or a special name; false if it is neither. */
+/* Fills `ha` (not its class) from a literal or a special name; false if
+ * it is neither. */
 static bool host_address_parse(const char *text, int port, struct host_address *ha) {
-  memset(ha, 0, sizeof *ha);
+  ha->kind = HA_NULL;
+  memset(&ha->addr, 0, sizeof ha->addr);
   const char *literal = text;
   if (strcmp(text, "Null") == 0)
     return true;
@@ -60,10 +65,7 @@ enum host_address_kind host_address_get(lua_State *L, int idx, int port, struct 
 }
 
 static struct host_address *host_address_new(lua_State *L) {
-  struct host_address *ha = lua_newuserdatauv(L, sizeof *ha, 0);
-  memset(ha, 0, sizeof *ha);
-  luaL_setmetatable(L, LNET_HOSTADDRESS);
-  return ha;
+  return lnet_newobject(L, sizeof(struct host_address), &host_address_class, 0);
 }
 
 void host_address_push(lua_State *L, const struct sockaddr *sa) {
@@ -81,7 +83,7 @@ void host_address_push(lua_State *L, const struct sockaddr *sa) {
 }
 
 static struct host_address *host_address_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_HOSTADDRESS);
+  return lnet_checkself(L, idx, &host_address_class);
 }
 
 /* HostAddress([text]): a literal or a special name; anything else (or
@@ -293,35 +295,39 @@ static int host_address_isEqual(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg host_address_methods[] = {
+  { "setAddress", host_address_setAddress },
+  { "toString", host_address_toString },
+  { "protocol", host_address_protocol },
+  { "isNull", host_address_isNull },
+  { "isLoopback", host_address_isLoopback },
+  { "isMulticast", host_address_isMulticast },
+  { "isBroadcast", host_address_isBroadcast },
+  { "isEqual", host_address_isEqual },
+  { "toIPv4Address", host_address_toIPv4Address },
+  { "scopeId", host_address_scopeId },
+  { "toIPv6Address", host_address_toIPv6Address },
+  { "isInSubnet", host_address_isInSubnet },
+  { NULL, NULL },
+};
+
+static const luaL_Reg host_address_statics[] = {
+  { "parseSubnet", host_address_parseSubnet },
+  { NULL, NULL },
+};
+
+static const luaL_Reg host_address_meta[] = {
+  { "__tostring", host_address_toString },
+  { "__eq", host_address_isEqual },
+  { NULL, NULL },
+};
+
+static const struct lnet_class host_address_class = {
+  .name = LNET_HOSTADDRESS, .methods = host_address_methods, .meta = host_address_meta,
+  .constants = special_names, .statics = host_address_statics, .construct = host_address_construct,
+};
+
 int luaopen_luanet_host_address(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "setAddress", host_address_setAddress },
-    { "toString", host_address_toString },
-    { "protocol", host_address_protocol },
-    { "isNull", host_address_isNull },
-    { "isLoopback", host_address_isLoopback },
-    { "isMulticast", host_address_isMulticast },
-    { "isBroadcast", host_address_isBroadcast },
-    { "isEqual", host_address_isEqual },
-    { "toIPv4Address", host_address_toIPv4Address },
-    { "scopeId", host_address_scopeId },
-    { "toIPv6Address", host_address_toIPv6Address },
-    { "isInSubnet", host_address_isInSubnet },
-    { NULL, NULL },
-  };
-  static const luaL_Reg statics[] = {
-    { "parseSubnet", host_address_parseSubnet },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__tostring", host_address_toString },
-    { "__eq", host_address_isEqual },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_HOSTADDRESS, .methods = methods, .meta = meta,
-    .constants = special_names, .statics = statics, .construct = host_address_construct,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &host_address_class);
   return 1;
 }

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <strings.h>
 
+static const struct lnet_class http_parser_class;
+
 #define DEFAULT_MAX_HEAD (16 * 1024)
 
 struct field {
@@ -35,6 +37,7 @@ struct field {
 enum pause_reason { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
 
 struct http_parser {
+  struct lnet_object obj;   /* first: its class */
   llhttp_t p;
   struct buffer head;        /* target or reason, then names and values */
   uint32_t target, target_len;
@@ -185,7 +188,7 @@ static const llhttp_settings_t *settings(void) {
 }
 
 static struct http_parser *http_parser_check(lua_State *L) {
-  return lnet_checkself(L, 1, LNET_HTTPPARSER);
+  return lnet_checkself(L, 1, &http_parser_class);
 }
 
 /* execute(data, [from]) -> what, next [, status, reason] (see the top) */
@@ -351,37 +354,40 @@ static int http_parser_new(lua_State *L) {
   int kind = luaL_checkoption(L, 1, NULL, kinds);
   lua_Integer max_head = luaL_optinteger(L, 2, DEFAULT_MAX_HEAD);
   luaL_argcheck(L, max_head > 0 && max_head <= 1 << 24, 2, "out of range");
-  struct http_parser *hp = lnet_newobject(L, sizeof *hp, LNET_HTTPPARSER, 0);
+  struct http_parser *hp = lnet_newobject(L, sizeof *hp, &http_parser_class, 0);
   llhttp_init(&hp->p, kind == 0 ? HTTP_REQUEST : HTTP_RESPONSE, settings());
   hp->max_head = (size_t)max_head;
   return 1;
 }
 
+static const luaL_Reg http_parser_methods[] = {
+  { "execute", http_parser_execute },
+  { "finish", http_parser_finish },
+  { "method", http_parser_method },
+  { "target", http_parser_target },
+  { "reason", http_parser_target },
+  { "version", http_parser_version },
+  { "status", http_parser_status },
+  { "headers", http_parser_headers },
+  { "keepAlive", http_parser_keepAlive },
+  { "contentLength", http_parser_contentLength },
+  { "chunked", http_parser_chunked },
+  { "bodySize", http_parser_bodySize },
+  { "takeBody", http_parser_takeBody },
+  { "skipBody", http_parser_skipBody },
+  { NULL, NULL },
+};
+
+static const luaL_Reg http_parser_meta[] = {
+  { "__gc", http_parser_gc },
+  { NULL, NULL },
+};
+
+static const struct lnet_class http_parser_class = {
+  .name = LNET_HTTPPARSER, .methods = http_parser_methods, .meta = http_parser_meta, .construct = http_parser_new,
+};
+
 int luaopen_luanet_http_parser(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "execute", http_parser_execute },
-    { "finish", http_parser_finish },
-    { "method", http_parser_method },
-    { "target", http_parser_target },
-    { "reason", http_parser_target },
-    { "version", http_parser_version },
-    { "status", http_parser_status },
-    { "headers", http_parser_headers },
-    { "keepAlive", http_parser_keepAlive },
-    { "contentLength", http_parser_contentLength },
-    { "chunked", http_parser_chunked },
-    { "bodySize", http_parser_bodySize },
-    { "takeBody", http_parser_takeBody },
-    { "skipBody", http_parser_skipBody },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", http_parser_gc },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_HTTPPARSER, .methods = methods, .meta = meta, .construct = http_parser_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &http_parser_class);
   return 1;
 }

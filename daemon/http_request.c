@@ -21,6 +21,7 @@
 #include <time.h>
 
 struct http_request {
+  struct lnet_object obj;   /* first: its class */
   struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t exchange;
   uint32_t head_len;
@@ -113,8 +114,11 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
 
 /* ---- the object ---- */
 
+/* Only a tag: the metatable is http_register_object's. */
+static const struct lnet_class http_request_class = { .name = LNET_HTTPREQUEST };
+
 static struct http_request *request_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_HTTPREQUEST);
+  return lnet_checkself(L, idx, &http_request_class);
 }
 
 void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
@@ -123,6 +127,7 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   struct http_request *r = lua_newuserdatauv(L, size, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
   lua_setmetatable(L, -2);
+  r->obj.cls = &http_request_class;
   r->conn = c;
   r->exchange = c->exchange;
   r->head_len = (uint32_t)len;
@@ -290,7 +295,7 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
 static int request_index(lua_State *L) {
   lua_settop(L, 2);
   lua_pushvalue(L, 2);   /* a method first */
-  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
     return 1;
   lua_pop(L, 1);
   struct http_request *r = request_check(L, 1);

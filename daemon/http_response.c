@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 struct http_response {
+  struct lnet_object obj;   /* first: its class */
   struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t exchange;
 };
@@ -257,8 +258,11 @@ static size_t frame_head(struct http_conn *c, char *line, int64_t known_length) 
 
 /* ---- the object ---- */
 
+/* Only a tag: the metatable is http_register_object's. */
+static const struct lnet_class http_response_class = { .name = LNET_HTTPRESPONSE };
+
 static struct http_response *response_check(lua_State *L) {
-  return lnet_checkself(L, 1, LNET_HTTPRESPONSE);
+  return lnet_checkself(L, 1, &http_response_class);
 }
 
 /* The connection of a response still in progress; raises for one that
@@ -282,6 +286,7 @@ void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
   struct http_response *r = lua_newuserdatauv(L, sizeof *r, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->response_mt_ref);
   lua_setmetatable(L, -2);
+  r->obj.cls = &http_response_class;
   r->conn = c;
   r->exchange = c->exchange;
   lua_pushvalue(L, sock_obj);
@@ -371,8 +376,7 @@ static int response_writeHead(lua_State *L) {
     lua_settop(L, 3);
     lua_pushnil(L);
     while (lua_next(L, 3)) {
-      lua_pushvalue(L, lua_upvalueindex(1));   /* setHeader checks its self by this upvalue */
-      lua_pushcclosure(L, response_setHeader, 1);
+      lua_pushcfunction(L, response_setHeader);
       lua_pushvalue(L, 1);
       lua_pushvalue(L, -4);
       lua_pushvalue(L, -4);
@@ -500,7 +504,7 @@ static int response_sendFile(lua_State *L) {
 /* res.statusCode, res.headersSent, res.finished; methods first. */
 static int response_index(lua_State *L) {
   lua_pushvalue(L, 2);   /* a method: the common case, checked first and cheaply */
-  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
     return 1;
   struct http_response *r = response_check(L);
   const char *key = lua_tostring(L, 2);

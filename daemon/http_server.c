@@ -18,13 +18,15 @@
 #include <string.h>
 #include <time.h>
 
+static const struct lnet_class http_server_class;
+
 enum { SIG_REQUEST = 1 };
 
 #define CLOSE_GRACE 1.0   /* seconds closeIdle gives a connection's next request */
 static const char *const signal_names[] = { "request", NULL };
 
 static struct http_server *server_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_HTTPSERVER);
+  return lnet_checkself(L, idx, &http_server_class);
 }
 
 void http_server_date(struct http_server *sv) {
@@ -251,7 +253,7 @@ static int server_new(lua_State *L) {
     if (!ok)
       return luaL_error(L, "HttpServer: unknown option %s", key);
   }
-  struct http_server *sv = lnet_newobject(L, sizeof *sv, LNET_HTTPSERVER, 1);
+  struct http_server *sv = lnet_newobject(L, sizeof *sv, &http_server_class, 1);
   sv->rt = lnet_runtime(L);
   sv->ref = sv->tcp_ref = sv->log_ref = sv->signal_ref = LUA_NOREF;
   sv->request_mt_ref = sv->response_mt_ref = LUA_NOREF;
@@ -280,39 +282,39 @@ void http_register_object(lua_State *L, const char *name, const luaL_Reg *method
   luaL_newmetatable(L, name);
   int mt = lua_gettop(L);
   lua_newtable(L);
-  lua_pushvalue(L, mt);
-  luaL_setfuncs(L, methods, 1);
+  luaL_setfuncs(L, methods, 0);
   int m = lua_gettop(L);
-  lua_pushvalue(L, mt);
   lua_pushvalue(L, m);
-  lua_pushcclosure(L, index, 2);
+  lua_pushcclosure(L, index, 1);
   lua_setfield(L, mt, "__index");
-  lua_pushvalue(L, mt);
-  lua_pushcclosure(L, newindex, 1);
+  lua_pushcfunction(L, newindex);
   lua_setfield(L, mt, "__newindex");
   lua_remove(L, mt);
 }
 
+static const luaL_Reg http_server_methods[] = {
+  { "serve", server_serve },
+  { "listen", server_listen },
+  { "close", server_close },
+  { "closeIdle", server_closeIdle },
+  { "serverPort", server_serverPort },
+  { "serverAddress", server_serverAddress },
+  { "connectionCount", server_connectionCount },
+  { NULL, NULL },
+};
+
+static const luaL_Reg http_server_meta[] = {
+  { "__gc", server_gc },
+  { NULL, NULL },
+};
+
+static const struct lnet_class http_server_class = {
+  .name = LNET_HTTPSERVER, .methods = http_server_methods, .meta = http_server_meta, .signals = signal_names,
+  .construct = server_new,
+};
+
 int luaopen_luanet_http_server(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "serve", server_serve },
-    { "listen", server_listen },
-    { "close", server_close },
-    { "closeIdle", server_closeIdle },
-    { "serverPort", server_serverPort },
-    { "serverAddress", server_serverAddress },
-    { "connectionCount", server_connectionCount },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", server_gc },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_HTTPSERVER, .methods = methods, .meta = meta, .signals = signal_names,
-    .construct = server_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &http_server_class);
   luaopen_luanet_http_request(L);
   lua_setfield(L, -2, "Request");    /* methods tables, for lua/luanet/http_server.lua */
   luaopen_luanet_http_response(L);

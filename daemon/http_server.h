@@ -28,6 +28,7 @@
 struct http_conn;
 
 struct http_server {
+  struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   int ref;                   /* anchor while it serves a TcpServer or has connections */
   int signal_ref;            /* its request signal, once made */
@@ -153,9 +154,8 @@ int luaopen_luanet_http_response(lua_State *L);
 void http_server_date(struct http_server *sv);
 void http_server_link(struct http_server *sv, struct http_conn *c);
 void http_server_unlink(struct http_server *sv, struct http_conn *c);
-/* [-0, +1, m] Registers the metatable `name` of req or res: methods (each
- * with the metatable as upvalue 1, for lnet_checkself), __index(obj, key)
- * with upvalues metatable and methods, __newindex with the metatable.
+/* [-0, +1, m] Registers the metatable `name` of req or res: methods,
+ * __index(obj, key) with the methods table as upvalue 1, __newindex.
  * Pushes the methods table (lua/luanet/http_server.lua adds to it). */
 void http_register_object(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction index,
                           lua_CFunction newindex);

@@ -56,20 +56,13 @@ static int lnet_class_call(lua_State *L) {
 }
 
 void lnet_class_register(lua_State *L, const struct lnet_class *c) {
-  /* Methods and metamethods get the metatable as upvalue 1, so that
-   * lnet_checkself can compare it without a registry lookup by name. */
   luaL_newmetatable(L, c->name);
-  if (c->meta) {
-    lua_pushvalue(L, -1);
-    luaL_setfuncs(L, c->meta, 1);
-  }
+  if (c->meta)
+    luaL_setfuncs(L, c->meta, 0);
   lua_newtable(L);                     /* the __index closure's upvalue 1 */
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, c->methods, 1);
-  if (c->more_methods) {
-    lua_pushvalue(L, -2);
-    luaL_setfuncs(L, c->more_methods, 1);
-  }
+  luaL_setfuncs(L, c->methods, 0);
+  if (c->more_methods)
+    luaL_setfuncs(L, c->more_methods, 0);
   lua_newtable(L);                     /* upvalue 2 */
   for (int i = 0; c->signals && c->signals[i]; i++) {
     lua_pushinteger(L, i + 1);
@@ -96,11 +89,12 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c) {
   lua_setmetatable(L, -2);
 }
 
-void *lnet_newobject(lua_State *L, size_t size, const char *tname, int nuvalues) {
-  void *p = lua_newuserdatauv(L, size, nuvalues);
-  memset(p, 0, size);
-  luaL_setmetatable(L, tname);
-  return p;
+void *lnet_newobject(lua_State *L, size_t size, const struct lnet_class *c, int nuvalues) {
+  struct lnet_object *o = lua_newuserdatauv(L, size, nuvalues);
+  memset(o, 0, size);
+  o->cls = c;
+  luaL_setmetatable(L, c->name);
+  return o;
 }
 
 int lnet_anchor(lua_State *L, int idx) {

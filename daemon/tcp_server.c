@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static const struct lnet_class tcp_server_class;
+
 #define ACCEPTS_PER_EVENT 64
 #define ACCEPT_RETRY_SECONDS 0.1
 #define DEFAULT_MAX_PENDING 30
@@ -29,6 +31,7 @@ enum { SIG_NEW_CONNECTION = 1, SIG_ACCEPT_ERROR };
 static const char *const signal_names[] = { "newConnection", "acceptError", NULL };
 
 struct tcp_server {
+  struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   ev_io io;
   ev_timer retry;            /* resumes accepting after EMFILE */
@@ -46,7 +49,7 @@ struct tcp_server {
 };
 
 static struct tcp_server *tcp_server_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_TCPSERVER);
+  return lnet_checkself(L, idx, &tcp_server_class);
 }
 
 static int pending_count(struct tcp_server *sv) {
@@ -374,7 +377,7 @@ static int tcp_server_tostring(lua_State *L) {
 
 static int tcp_server_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
-  struct tcp_server *sv = lnet_newobject(L, sizeof *sv, LNET_TCPSERVER, 2);
+  struct tcp_server *sv = lnet_newobject(L, sizeof *sv, &tcp_server_class, 2);
   sv->rt = rt;
   sv->fd = -1;
   sv->ref = LUA_NOREF;
@@ -405,36 +408,39 @@ void tcp_server_push_listening(lua_State *L, int fd) {
   update_accepting(sv);
 }
 
+static const luaL_Reg tcp_server_methods[] = {
+  { "listen", tcp_server_listen },
+  { "close", tcp_server_close },
+  { "setSslConfiguration", tcp_server_setSslConfiguration },
+  { "isEncrypted", tcp_server_isEncrypted },
+  { "isListening", tcp_server_isListening },
+  { "nextPendingConnection", tcp_server_nextPendingConnection },
+  { "hasPendingConnections", tcp_server_hasPendingConnections },
+  { "setMaxPendingConnections", tcp_server_setMaxPendingConnections },
+  { "maxPendingConnections", tcp_server_maxPendingConnections },
+  { "pauseAccepting", tcp_server_pauseAccepting },
+  { "resumeAccepting", tcp_server_resumeAccepting },
+  { "serverAddress", tcp_server_serverAddress },
+  { "serverPort", tcp_server_serverPort },
+  { "serverError", tcp_server_serverError },
+  { "errorString", tcp_server_errorString },
+  { "waitForNewConnection", tcp_server_waitForNewConnection },
+  { NULL, NULL },
+};
+
+static const luaL_Reg tcp_server_meta[] = {
+  { "__gc", tcp_server_gc },
+  { "__close", tcp_server_close_scope },
+  { "__tostring", tcp_server_tostring },
+  { NULL, NULL },
+};
+
+static const struct lnet_class tcp_server_class = {
+  .name = LNET_TCPSERVER, .methods = tcp_server_methods, .meta = tcp_server_meta, .signals = signal_names,
+  .construct = tcp_server_new,
+};
+
 int luaopen_luanet_tcp_server(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "listen", tcp_server_listen },
-    { "close", tcp_server_close },
-    { "setSslConfiguration", tcp_server_setSslConfiguration },
-    { "isEncrypted", tcp_server_isEncrypted },
-    { "isListening", tcp_server_isListening },
-    { "nextPendingConnection", tcp_server_nextPendingConnection },
-    { "hasPendingConnections", tcp_server_hasPendingConnections },
-    { "setMaxPendingConnections", tcp_server_setMaxPendingConnections },
-    { "maxPendingConnections", tcp_server_maxPendingConnections },
-    { "pauseAccepting", tcp_server_pauseAccepting },
-    { "resumeAccepting", tcp_server_resumeAccepting },
-    { "serverAddress", tcp_server_serverAddress },
-    { "serverPort", tcp_server_serverPort },
-    { "serverError", tcp_server_serverError },
-    { "errorString", tcp_server_errorString },
-    { "waitForNewConnection", tcp_server_waitForNewConnection },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", tcp_server_gc },
-    { "__close", tcp_server_close_scope },
-    { "__tostring", tcp_server_tostring },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_TCPSERVER, .methods = methods, .meta = meta, .signals = signal_names,
-    .construct = tcp_server_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &tcp_server_class);
   return 1;
 }

@@ -47,6 +47,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const struct lnet_class tcp_socket_class;
+
 static const char *const signal_names[] = {
   "hostFound", "connected", "disconnected", "readyRead", "bytesWritten",
   "stateChanged", "errorOccurred", "aboutToClose", "encrypted", "sslErrors", NULL,
@@ -58,10 +60,11 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void wait_timed_out(struct lnet_wait *w);
 
 struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_TCPSOCKET);
+  return lnet_checkself(L, idx, &tcp_socket_class);
 }
 
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
+  s->obj.cls = &tcp_socket_class;
   s->rt = rt;
   s->fd = -1;
   s->ref = LUA_NOREF;
@@ -1333,7 +1336,7 @@ static void tcp_socket_signal_touched(void *obj, int id) {
 
 static int tcp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
-  struct tcp_socket *s = lnet_newobject(L, sizeof *s, LNET_TCPSOCKET, 1);
+  struct tcp_socket *s = lnet_newobject(L, sizeof *s, &tcp_socket_class, 1);
   tcp_socket_init(s, rt);
   return 1;
 }
@@ -1405,58 +1408,61 @@ void tcp_socket_resume_reading(struct tcp_socket *s) {
   resume_reading(s);
 }
 
+static const luaL_Reg tcp_socket_methods[] = {
+  { "connectToHost", tcp_socket_connect_lua },
+  { "disconnectFromHost", tcp_socket_disconnectFromHost },
+  { "abort", tcp_socket_abort },
+  { "close", tcp_socket_close },
+  { "state", tcp_socket_state },
+  { "error", tcp_socket_error },
+  { "errorString", tcp_socket_errorString },
+  { "isValid", tcp_socket_isValid },
+  { "isOpen", tcp_socket_isOpen },
+  { "peerAddress", tcp_socket_peerAddress },
+  { "peerPort", tcp_socket_peerPort },
+  { "peerName", tcp_socket_peerName },
+  { "localAddress", tcp_socket_localAddress },
+  { "localPort", tcp_socket_localPort },
+  { "read", tcp_socket_read },
+  { "readAll", tcp_socket_readAll },
+  { "readLine", tcp_socket_readLine },
+  { "canReadLine", tcp_socket_canReadLine },
+  { "peek", tcp_socket_peek },
+  { "atEnd", tcp_socket_atEnd },
+  { "bytesAvailable", tcp_socket_bytesAvailable },
+  { "write", tcp_socket_write },
+  { "sendFile", tcp_socket_sendFile },
+  { "flush", tcp_socket_flush },
+  { "bytesToWrite", tcp_socket_bytesToWrite },
+  { "setReadBufferSize", tcp_socket_setReadBufferSize },
+  { "readBufferSize", tcp_socket_readBufferSize },
+  { "setWriteBufferLimit", tcp_socket_setWriteBufferLimit },
+  { "writeBufferLimit", tcp_socket_writeBufferLimit },
+  { "setSocketOption", tcp_socket_setSocketOption },
+  { "socketOption", tcp_socket_socketOption },
+  { "waitForConnected", tcp_socket_waitForConnected },
+  { "waitForReadyRead", tcp_socket_waitForReadyRead },
+  { "waitForBytesWritten", tcp_socket_waitForBytesWritten },
+  { "waitForDisconnected", tcp_socket_waitForDisconnected },
+  { NULL, NULL },
+};
+
+static const luaL_Reg tcp_socket_meta[] = {
+  { "__gc", tcp_socket_gc },
+  { "__close", tcp_socket_close_scope },
+  { "__tostring", tcp_socket_tostring },
+  { NULL, NULL },
+};
+
+static const struct lnet_class tcp_socket_class = {
+  .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .more_methods = tcp_socket_tls_methods,
+  .meta = tcp_socket_meta, .signals = signal_names,
+  .signal_touched = tcp_socket_signal_touched,
+  .constants = NULL, .construct = tcp_socket_new,
+};
+
 int luaopen_luanet_tcp_socket(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "connectToHost", tcp_socket_connect_lua },
-    { "disconnectFromHost", tcp_socket_disconnectFromHost },
-    { "abort", tcp_socket_abort },
-    { "close", tcp_socket_close },
-    { "state", tcp_socket_state },
-    { "error", tcp_socket_error },
-    { "errorString", tcp_socket_errorString },
-    { "isValid", tcp_socket_isValid },
-    { "isOpen", tcp_socket_isOpen },
-    { "peerAddress", tcp_socket_peerAddress },
-    { "peerPort", tcp_socket_peerPort },
-    { "peerName", tcp_socket_peerName },
-    { "localAddress", tcp_socket_localAddress },
-    { "localPort", tcp_socket_localPort },
-    { "read", tcp_socket_read },
-    { "readAll", tcp_socket_readAll },
-    { "readLine", tcp_socket_readLine },
-    { "canReadLine", tcp_socket_canReadLine },
-    { "peek", tcp_socket_peek },
-    { "atEnd", tcp_socket_atEnd },
-    { "bytesAvailable", tcp_socket_bytesAvailable },
-    { "write", tcp_socket_write },
-    { "sendFile", tcp_socket_sendFile },
-    { "flush", tcp_socket_flush },
-    { "bytesToWrite", tcp_socket_bytesToWrite },
-    { "setReadBufferSize", tcp_socket_setReadBufferSize },
-    { "readBufferSize", tcp_socket_readBufferSize },
-    { "setWriteBufferLimit", tcp_socket_setWriteBufferLimit },
-    { "writeBufferLimit", tcp_socket_writeBufferLimit },
-    { "setSocketOption", tcp_socket_setSocketOption },
-    { "socketOption", tcp_socket_socketOption },
-    { "waitForConnected", tcp_socket_waitForConnected },
-    { "waitForReadyRead", tcp_socket_waitForReadyRead },
-    { "waitForBytesWritten", tcp_socket_waitForBytesWritten },
-    { "waitForDisconnected", tcp_socket_waitForDisconnected },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", tcp_socket_gc },
-    { "__close", tcp_socket_close_scope },
-    { "__tostring", tcp_socket_tostring },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_TCPSOCKET, .methods = methods, .more_methods = tcp_socket_tls_methods,
-    .meta = meta, .signals = signal_names,
-    .signal_touched = tcp_socket_signal_touched,
-    .constants = NULL, .construct = tcp_socket_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &tcp_socket_class);
   socket_set_constants(L);
   struct lnet_runtime *rt = lnet_runtime(L);
   luaL_getmetatable(L, LNET_TCPSOCKET);

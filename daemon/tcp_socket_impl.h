@@ -38,6 +38,7 @@ struct wchunk {
 };
 
 struct tcp_socket {
+  struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   ev_io rio, wio;
   int fd;

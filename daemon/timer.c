@@ -6,9 +6,12 @@
 
 #include <math.h>
 
+static const struct lnet_class timer_class;
+
 enum { TIMER_SIG_TIMEOUT = 1 };
 
 struct timer {
+  struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   ev_timer watcher;
   int ref;                  /* anchor while active */
@@ -31,7 +34,7 @@ static double start_order_bias(struct lnet_runtime *rt) {
 }
 
 static struct timer *timer_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_TIMER);
+  return lnet_checkself(L, idx, &timer_class);
 }
 
 static double timer_checkms(lua_State *L, int idx) {
@@ -136,7 +139,7 @@ static int timer_tostring(lua_State *L) {
 
 static int timer_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
-  struct timer *t = lnet_newobject(L, sizeof *t, LNET_TIMER, 1);
+  struct timer *t = lnet_newobject(L, sizeof *t, &timer_class, 1);
   t->rt = rt;
   t->ref = LUA_NOREF;
   ev_init(&t->watcher, timer_cb);
@@ -179,33 +182,38 @@ static int timer_singleShot(lua_State *L) {
   return 0;
 }
 
+static const luaL_Reg timer_methods[] = {
+  { "start", timer_start },
+  { "stop", timer_stop },
+  { "setInterval", timer_setInterval },
+  { "interval", timer_interval },
+  { "setSingleShot", timer_setSingleShot },
+  { "isSingleShot", timer_isSingleShot },
+  { "isActive", timer_isActive },
+  { "remainingTime", timer_remainingTime },
+  { NULL, NULL },
+};
+
+static const luaL_Reg timer_meta[] = {
+  { "__gc", timer_gc },
+  { "__close", timer_gc },
+  { "__tostring", timer_tostring },
+  { NULL, NULL },
+};
+
+static const luaL_Reg timer_statics[] = {
+  { "singleShot", timer_singleShot },
+  { NULL, NULL },
+};
+
+static const char *const timer_signals[] = { "timeout", NULL };
+
+static const struct lnet_class timer_class = {
+  .name = LNET_TIMER, .methods = timer_methods, .meta = timer_meta, .signals = timer_signals,
+  .statics = timer_statics, .construct = timer_new,
+};
+
 int luaopen_luanet_timer(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "start", timer_start },
-    { "stop", timer_stop },
-    { "setInterval", timer_setInterval },
-    { "interval", timer_interval },
-    { "setSingleShot", timer_setSingleShot },
-    { "isSingleShot", timer_isSingleShot },
-    { "isActive", timer_isActive },
-    { "remainingTime", timer_remainingTime },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", timer_gc },
-    { "__close", timer_gc },
-    { "__tostring", timer_tostring },
-    { NULL, NULL },
-  };
-  static const luaL_Reg statics[] = {
-    { "singleShot", timer_singleShot },
-    { NULL, NULL },
-  };
-  static const char *const signals[] = { "timeout", NULL };
-  static const struct lnet_class cls = {
-    .name = LNET_TIMER, .methods = methods, .meta = meta, .signals = signals,
-    .statics = statics, .construct = timer_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &timer_class);
   return 1;
 }

@@ -43,6 +43,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static const struct lnet_class udp_socket_class;
+
 #define WAIT_DEFAULT_MS 30000
 #define MAX_IPV4_DATAGRAM 65507   /* 65535 - 20 (IPv4 header) - 8 (UDP header) */
 #define ERRORS_PER_EVENT 64       /* queued ICMP errors reported per turn */
@@ -61,6 +63,7 @@ static const char *const bind_flag_names[] = {
 static const unsigned bind_flag_values[] = { BF_DEFAULT, BF_SHARE, BF_DONT_SHARE, BF_REUSE_HINT };
 
 struct udp_socket {
+  struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   ev_io rio;
   int fd;
@@ -83,7 +86,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void wait_timed_out(struct lnet_wait *w);
 
 static struct udp_socket *udp_socket_check(lua_State *L, int idx) {
-  return lnet_checkself(L, idx, LNET_UDPSOCKET);
+  return lnet_checkself(L, idx, &udp_socket_class);
 }
 
 /* ---- Lua-free socket helpers (each returns -1 with errno on failure) ---- */
@@ -973,7 +976,7 @@ static int adopt_call(lua_State *L) {
 /* UdpSocket(): unbound, as QUdpSocket(); the fd comes with bind. */
 static int udp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
-  struct udp_socket *s = lnet_newobject(L, sizeof *s, LNET_UDPSOCKET, 1);
+  struct udp_socket *s = lnet_newobject(L, sizeof *s, &udp_socket_class, 1);
   s->rt = rt;
   s->fd = -1;
   s->ref = LUA_NOREF;
@@ -1001,41 +1004,44 @@ void udp_socket_push_bound(lua_State *L, int fd) {
   lua_settop(L, top + 1);
 }
 
+static const luaL_Reg udp_socket_methods[] = {
+  { "bind", udp_socket_bind },
+  { "writeDatagram", udp_socket_writeDatagram },
+  { "readDatagram", udp_socket_readDatagram },
+  { "hasPendingDatagrams", udp_socket_hasPendingDatagrams },
+  { "pendingDatagramSize", udp_socket_pendingDatagramSize },
+  { "joinMulticastGroup", udp_socket_joinMulticastGroup },
+  { "leaveMulticastGroup", udp_socket_leaveMulticastGroup },
+  { "setMulticastInterface", udp_socket_setMulticastInterface },
+  { "multicastInterface", udp_socket_multicastInterface },
+  { "setSocketOption", udp_socket_setSocketOption },
+  { "socketOption", udp_socket_socketOption },
+  { "waitForReadyRead", udp_socket_waitForReadyRead },
+  { "state", udp_socket_state },
+  { "error", udp_socket_error },
+  { "errorString", udp_socket_errorString },
+  { "isValid", udp_socket_isValid },
+  { "localAddress", udp_socket_localAddress },
+  { "localPort", udp_socket_localPort },
+  { "close", udp_socket_close },
+  { "abort", udp_socket_abort },
+  { NULL, NULL },
+};
+
+static const luaL_Reg udp_socket_meta[] = {
+  { "__gc", udp_socket_gc },
+  { "__close", udp_socket_close_scope },
+  { "__tostring", udp_socket_tostring },
+  { NULL, NULL },
+};
+
+static const struct lnet_class udp_socket_class = {
+  .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .meta = udp_socket_meta, .signals = signal_names,
+  .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
+};
+
 int luaopen_luanet_udp_socket(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    { "bind", udp_socket_bind },
-    { "writeDatagram", udp_socket_writeDatagram },
-    { "readDatagram", udp_socket_readDatagram },
-    { "hasPendingDatagrams", udp_socket_hasPendingDatagrams },
-    { "pendingDatagramSize", udp_socket_pendingDatagramSize },
-    { "joinMulticastGroup", udp_socket_joinMulticastGroup },
-    { "leaveMulticastGroup", udp_socket_leaveMulticastGroup },
-    { "setMulticastInterface", udp_socket_setMulticastInterface },
-    { "multicastInterface", udp_socket_multicastInterface },
-    { "setSocketOption", udp_socket_setSocketOption },
-    { "socketOption", udp_socket_socketOption },
-    { "waitForReadyRead", udp_socket_waitForReadyRead },
-    { "state", udp_socket_state },
-    { "error", udp_socket_error },
-    { "errorString", udp_socket_errorString },
-    { "isValid", udp_socket_isValid },
-    { "localAddress", udp_socket_localAddress },
-    { "localPort", udp_socket_localPort },
-    { "close", udp_socket_close },
-    { "abort", udp_socket_abort },
-    { NULL, NULL },
-  };
-  static const luaL_Reg meta[] = {
-    { "__gc", udp_socket_gc },
-    { "__close", udp_socket_close_scope },
-    { "__tostring", udp_socket_tostring },
-    { NULL, NULL },
-  };
-  static const struct lnet_class cls = {
-    .name = LNET_UDPSOCKET, .methods = methods, .meta = meta, .signals = signal_names,
-    .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
-  };
-  lnet_class_register(L, &cls);
+  lnet_class_register(L, &udp_socket_class);
   socket_set_constants(L);
   return 1;
 }
