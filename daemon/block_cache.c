@@ -4,7 +4,7 @@
 #include <string.h>
 
 static bool same_class(size_t a, size_t b) {
-  return a <= BLOCK_SMALL_MAX && b <= BLOCK_SMALL_MAX && (a - 1) / BLOCK_GRAIN == (b - 1) / BLOCK_GRAIN;
+  return a <= BLOCK_SMALL_MAX && b <= BLOCK_SMALL_MAX && block_class(a) == block_class(b);
 }
 
 void *block_resize(struct block_cache *c, void *ptr, size_t osize, size_t nsize) {
