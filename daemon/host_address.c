@@ -323,7 +323,7 @@ static const luaL_Reg host_address_meta[] = {
 };
 
 static const struct lnet_class host_address_class = {
-  .name = LNET_HOSTADDRESS, .methods = host_address_methods, .meta = host_address_meta,
+  .id = LNET_ID_HOSTADDRESS, .name = LNET_HOSTADDRESS, .methods = host_address_methods, .meta = host_address_meta,
   .constants = special_names, .statics = host_address_statics, .construct = host_address_construct,
 };
 

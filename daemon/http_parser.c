@@ -384,7 +384,7 @@ static const luaL_Reg http_parser_meta[] = {
 };
 
 static const struct lnet_class http_parser_class = {
-  .name = LNET_HTTPPARSER, .methods = http_parser_methods, .meta = http_parser_meta, .construct = http_parser_new,
+  .id = LNET_ID_HTTPPARSER, .name = LNET_HTTPPARSER, .methods = http_parser_methods, .meta = http_parser_meta, .construct = http_parser_new,
 };
 
 int luaopen_luanet_http_parser(lua_State *L) {

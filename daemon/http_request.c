@@ -22,8 +22,8 @@
 
 struct http_request {
   struct lnet_object obj;   /* first: its class */
-  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t exchange;
+  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t head_len;
   uint32_t target, target_len;
   uint16_t nfields;
@@ -115,7 +115,7 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
 /* ---- the object ---- */
 
 /* Only a tag: the metatable is http_register_object's. */
-static const struct lnet_class http_request_class = { .name = LNET_HTTPREQUEST };
+static const struct lnet_class http_request_class = { .id = LNET_ID_HTTPREQUEST, .name = LNET_HTTPREQUEST };
 
 static struct http_request *request_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &http_request_class);
@@ -127,7 +127,7 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   struct http_request *r = lua_newuserdatauv(L, size, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
   lua_setmetatable(L, -2);
-  r->obj.cls = &http_request_class;
+  r->obj.class_id = LNET_ID_HTTPREQUEST;
   r->conn = c;
   r->exchange = c->exchange;
   r->head_len = (uint32_t)len;

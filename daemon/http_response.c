@@ -25,8 +25,8 @@
 
 struct http_response {
   struct lnet_object obj;   /* first: its class */
-  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t exchange;
+  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
 };
 
 static const struct { int status; const char *reason; } reasons[] = {
@@ -259,7 +259,7 @@ static size_t frame_head(struct http_conn *c, char *line, int64_t known_length) 
 /* ---- the object ---- */
 
 /* Only a tag: the metatable is http_register_object's. */
-static const struct lnet_class http_response_class = { .name = LNET_HTTPRESPONSE };
+static const struct lnet_class http_response_class = { .id = LNET_ID_HTTPRESPONSE, .name = LNET_HTTPRESPONSE };
 
 static struct http_response *response_check(lua_State *L) {
   return lnet_checkself(L, 1, &http_response_class);
@@ -286,7 +286,7 @@ void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
   struct http_response *r = lua_newuserdatauv(L, sizeof *r, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->response_mt_ref);
   lua_setmetatable(L, -2);
-  r->obj.cls = &http_response_class;
+  r->obj.class_id = LNET_ID_HTTPRESPONSE;
   r->conn = c;
   r->exchange = c->exchange;
   lua_pushvalue(L, sock_obj);

@@ -309,7 +309,7 @@ static const luaL_Reg http_server_meta[] = {
 };
 
 static const struct lnet_class http_server_class = {
-  .name = LNET_HTTPSERVER, .methods = http_server_methods, .meta = http_server_meta, .signals = signal_names,
+  .id = LNET_ID_HTTPSERVER, .name = LNET_HTTPSERVER, .methods = http_server_methods, .meta = http_server_meta, .signals = signal_names,
   .construct = server_new,
 };
 

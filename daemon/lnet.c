@@ -92,7 +92,7 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c) {
 void *lnet_newobject(lua_State *L, size_t size, const struct lnet_class *c, int nuvalues) {
   struct lnet_object *o = lua_newuserdatauv(L, size, nuvalues);
   memset(o, 0, size);
-  o->cls = c;
+  o->class_id = c->id;
   luaL_setmetatable(L, c->name);
   return o;
 }

@@ -151,7 +151,22 @@ int luaopen_luanet_signal(lua_State *L);
 
 /* ---- classes (lnet.c) ---- */
 
+/* The ids of struct lnet_object: odd and with "LN" on top, so that neither
+ * a pointer nor a small number at the head of another userdata matches. */
+enum lnet_class_id {
+  LNET_ID_TCPSOCKET = 0x4c4e0001,
+  LNET_ID_TCPSERVER = 0x4c4e0003,
+  LNET_ID_UDPSOCKET = 0x4c4e0005,
+  LNET_ID_TIMER = 0x4c4e0007,
+  LNET_ID_HOSTADDRESS = 0x4c4e0009,
+  LNET_ID_HTTPPARSER = 0x4c4e000b,
+  LNET_ID_HTTPSERVER = 0x4c4e000d,
+  LNET_ID_HTTPREQUEST = 0x4c4e000f,
+  LNET_ID_HTTPRESPONSE = 0x4c4e0011,
+};
+
 struct lnet_class {
+  uint32_t id;               /* enum lnet_class_id */
   const char *name;          /* the metatable's __name: "luanet.TcpSocket" */
   /* Called when a script first touches signal `id` of an object, so that
    * a class can skip work for signals nobody can have connected. */
@@ -169,11 +184,12 @@ struct lnet_class {
  * (constants, methods, __call = construct). Objects of the class keep
  * their signals in user value 1, a table indexed by signal id. */
 void lnet_class_register(lua_State *L, const struct lnet_class *c);
-/* The first member of every object's struct: the class that made it.
- * Methods check their self argument by it, with two API calls and nothing
- * pushed; comparing metatables took four calls, twice per echoed message. */
+/* The first member of every object's struct: the id of the class that
+ * made it. Methods check their self argument by it, with two API calls and
+ * nothing pushed; comparing metatables took four calls, twice per echoed
+ * message. Four bytes, so that the next member packs beside it. */
 struct lnet_object {
-  const struct lnet_class *cls;
+  uint32_t class_id;
 };
 /* [-0, +1, m] A new full userdata of `size` bytes (a struct that starts
  * with a struct lnet_object), zeroed but for its class, with the class's
@@ -184,7 +200,7 @@ void *lnet_newobject(lua_State *L, size_t size, const struct lnet_class *c, int 
  * light userdata, and a full one shorter than the tag is not ours. */
 static inline void *lnet_checkself(lua_State *L, int idx, const struct lnet_class *c) {
   struct lnet_object *o = lua_touserdata(L, idx);
-  if (o && lua_rawlen(L, idx) >= sizeof *o && o->cls == c)
+  if (o && lua_rawlen(L, idx) >= sizeof *o && o->class_id == c->id)
     return o;
   luaL_typeerror(L, idx, c->name);
   return NULL;

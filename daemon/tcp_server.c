@@ -436,7 +436,7 @@ static const luaL_Reg tcp_server_meta[] = {
 };
 
 static const struct lnet_class tcp_server_class = {
-  .name = LNET_TCPSERVER, .methods = tcp_server_methods, .meta = tcp_server_meta, .signals = signal_names,
+  .id = LNET_ID_TCPSERVER, .name = LNET_TCPSERVER, .methods = tcp_server_methods, .meta = tcp_server_meta, .signals = signal_names,
   .construct = tcp_server_new,
 };
 

@@ -64,7 +64,7 @@ struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
 }
 
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
-  s->obj.cls = &tcp_socket_class;
+  s->obj.class_id = LNET_ID_TCPSOCKET;
   s->rt = rt;
   s->fd = -1;
   s->ref = LUA_NOREF;
@@ -1455,7 +1455,7 @@ static const luaL_Reg tcp_socket_meta[] = {
 };
 
 static const struct lnet_class tcp_socket_class = {
-  .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .more_methods = tcp_socket_tls_methods,
+  .id = LNET_ID_TCPSOCKET, .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .more_methods = tcp_socket_tls_methods,
   .meta = tcp_socket_meta, .signals = signal_names,
   .signal_touched = tcp_socket_signal_touched,
   .constants = NULL, .construct = tcp_socket_new,

@@ -39,9 +39,9 @@ struct wchunk {
 
 struct tcp_socket {
   struct lnet_object obj;   /* first: its class */
+  int fd;
   struct lnet_runtime *rt;
   ev_io rio, wio;
-  int fd;
   int ref;                  /* anchor while the fd is open */
   int busy_ref;             /* anchor while a readyRead slot is suspended */
   uint8_t state;

@@ -209,7 +209,7 @@ static const luaL_Reg timer_statics[] = {
 static const char *const timer_signals[] = { "timeout", NULL };
 
 static const struct lnet_class timer_class = {
-  .name = LNET_TIMER, .methods = timer_methods, .meta = timer_meta, .signals = timer_signals,
+  .id = LNET_ID_TIMER, .name = LNET_TIMER, .methods = timer_methods, .meta = timer_meta, .signals = timer_signals,
   .statics = timer_statics, .construct = timer_new,
 };
 

@@ -1036,7 +1036,7 @@ static const luaL_Reg udp_socket_meta[] = {
 };
 
 static const struct lnet_class udp_socket_class = {
-  .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .meta = udp_socket_meta, .signals = signal_names,
+  .id = LNET_ID_UDPSOCKET, .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .meta = udp_socket_meta, .signals = signal_names,
   .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
 };
 
