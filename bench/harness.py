@@ -14,6 +14,12 @@ What is measured, for each workload, on its subject (luanetd) and its peers:
                       rounds of the per-round ratios subject/peer for units/s,
                       server CPU per unit (utime+stime from /proc/PID/stat of
                       the server's process tree, over the round) and p99.
+                      An interleaved workload (echo, whose driver is ours)
+                      gives the servers turns of 100 ms within the round
+                      instead, so that both sides of a ratio meet the same
+                      machine: this VM's speed drifts by tens of percent
+                      from one second to the next, and with back-to-back
+                      runs that drift was most of the spread of the ratios.
   syscalls            strace -c -f attached to the running server over a
                       fixed count of round trips on one connection, / count.
   instructions        valgrind --tool=cachegrind (user space): total Ir of a
@@ -111,6 +117,7 @@ class Workload:
     first: Optional[list] = None   # args of `loadgen first` (start-to-reply); None: skip
     targets: list = field(default_factory=list)
     compare: str = "floor"     # the peer the observations hold syscalls/instructions against
+    interleaved: bool = False  # load takes every server's port and gives them turns in a round
     tls_proto: Optional[str] = None   # the fixed driver's session must be this (TLS drivers)
     notes: list = field(default_factory=list)   # paragraphs for RESULTS.md, after the servers
 
@@ -136,6 +143,21 @@ def parse_loadgen(text):
         raise ValueError("driver reported errors: %s" % text.strip())
     return dict(units=d["messages"], units_per_s=d["msgs_per_s"],
                 p50_us=d["p50_us"], p99_us=d["p99_us"])
+
+
+def parse_loadgen_turns(text):
+    """loadgen echo with several ports: port -> its line's metrics, and
+    secs (the time of its turns)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("mode=echo "):
+            d = parse_loadgen(line)
+            kv = parse_kv(line)
+            d["secs"] = kv["secs"]
+            out[int(kv["port"])] = d
+    if not out:
+        raise ValueError("no loadgen line in: %r" % text[-300:])
+    return out
 
 
 LOADGEN = ["{out}/loadgen"]
@@ -254,7 +276,7 @@ WORKLOADS = {w.name: w for w in [
                         "--secs", "{secs}", "--size", "64"],
         fixed=LOADGEN + ["echo", "--port", "{port}", "--conns", "1",
                          "--count", "{count}", "--secs", "120", "--size", "64"],
-        parse=parse_loadgen,
+        parse=parse_loadgen_turns, interleaved=True,
         idle=["--size", "64"],
         first=["--size", "64"],
         targets=[
@@ -507,6 +529,46 @@ def drive(argv, timeout):
 
 # -------------------------------------------------------------------- phases
 
+def measure_round(wl, group, args):
+    """One load run over the servers of group (name -> Running): one
+    server, or all of them at once when the workload is interleaved (the
+    driver takes turns among them in short slices). Returns name -> the
+    round's metrics; a server's CPU is what it used over the whole run,
+    which is its own turns: it idles through the others'."""
+    names = list(group)
+    ports = ",".join(str(group[n].port) for n in names)
+    pids = {n: group[n].tree() for n in names}
+    t0_ticks = {n: cpu_ticks(pids[n]) for n in names}
+    (b0, st0), t0 = cpu_stat(), time.monotonic()
+    secs = args.secs * len(names)
+    out, load_cpu = drive(fill(wl.load, port=ports, conns=wl.conns, secs=secs), secs + 60)
+    wall = time.monotonic() - t0
+    b1, st1 = cpu_stat()
+    t1_ticks = {n: cpu_ticks(pids[n]) for n in names}
+    used = {n: (t1_ticks[n][0] - t0_ticks[n][0], t1_ticks[n][1] - t0_ticks[n][1]) for n in names}
+    # what else ran on the two CPUs: their user+system time minus the
+    # servers' and the load client's; and the hypervisor's steal
+    other = max(0.0, (b1 - b0) / HZ - sum(u + s for u, s in used.values()) / HZ - load_cpu)
+    steal = (st1 - st0) / HZ
+    parsed = wl.parse(out)
+    per_server = parsed if wl.interleaved else {group[names[0]].port: parsed}
+    result = {}
+    for n in names:
+        m = dict(per_server[group[n].port])
+        share = m.get("secs", wall) if wl.interleaved else wall   # the time of its turns
+        u, s_ = used[n]
+        user_s, cpu_s = u / HZ, (u + s_) / HZ
+        m.update(server_cpu_s=cpu_s, server_user_s=user_s, wall_s=share,
+                 server_cpu_pct=100 * cpu_s / share, load_cpu_pct=100 * load_cpu / wall,
+                 other_pct=100 * other / wall, steal_pct=100 * steal / wall,
+                 disturbed=other / wall > 0.15 or steal / wall > 0.15,
+                 cpu_us_per_unit=1e6 * cpu_s / m["units"] if m["units"] else None,
+                 user_us_per_unit=1e6 * user_s / m["units"] if m["units"] else None)
+        m.pop("secs", None)
+        result[n] = m
+    return result
+
+
 def phase_rounds(wl, names, args, res):
     """Throughput: all servers up at once, alternated over short rounds."""
     running = {}
@@ -524,33 +586,16 @@ def phase_rounds(wl, names, args, res):
         order = [n for n in names if n in running]
         for r in range(0 if "rounds" in args.skipset else args.rounds):
             seq = order if r % 2 == 0 else order[::-1]
-            for n in seq:
-                srv = running[n]
-                pids = srv.tree()
-                (u0, s0), (b0, st0), t0 = cpu_ticks(pids), cpu_stat(), time.monotonic()
-                out, load_cpu = drive(fill(wl.load, port=srv.port, conns=wl.conns,
-                                           secs=args.secs), args.secs + 60)
-                wall = time.monotonic() - t0
-                u1, s1 = cpu_ticks(pids)
-                b1, st1 = cpu_stat()
-                # what else ran on the two CPUs: their user+system time minus
-                # the server's and the load client's; and the hypervisor's steal
-                other = max(0.0, (b1 - b0) / HZ - (u1 - u0 + s1 - s0) / HZ - load_cpu)
-                steal = (st1 - st0) / HZ
-                user_s, cpu_s = (u1 - u0) / HZ, (u1 - u0 + s1 - s0) / HZ
-                m = wl.parse(out)
-                m.update(round=r, server_cpu_s=cpu_s, server_user_s=user_s, wall_s=wall,
-                         server_cpu_pct=100 * cpu_s / wall, load_cpu_pct=100 * load_cpu / wall,
-                         other_pct=100 * other / wall, steal_pct=100 * steal / wall,
-                         disturbed=other / wall > 0.15 or steal / wall > 0.15,
-                         cpu_us_per_unit=1e6 * cpu_s / m["units"] if m["units"] else None,
-                         user_us_per_unit=1e6 * user_s / m["units"] if m["units"] else None)
-                res["servers"][n]["rounds"].append(m)
-                log("  round %d %-8s %9.0f %s/s  cpu %6.2f us/%s  p99 %7.1f us  "
-                    "(server cpu %3.0f%%, load cpu %3.0f%%, others %3.0f%%, steal %3.0f%%)"
-                    % (r + 1, n, m["units_per_s"], wl.unit, m["cpu_us_per_unit"], wl.unit,
-                       m["p99_us"], m["server_cpu_pct"], m["load_cpu_pct"], m["other_pct"],
-                       m["steal_pct"]))
+            runs = [seq] if wl.interleaved else [[n] for n in seq]
+            for group in runs:
+                for n, m in measure_round(wl, {n: running[n] for n in group}, args).items():
+                    m["round"] = r
+                    res["servers"][n]["rounds"].append(m)
+                    log("  round %d %-8s %9.0f %s/s  cpu %6.2f us/%s  p99 %7.1f us  "
+                        "(server cpu %3.0f%%, load cpu %3.0f%%, others %3.0f%%, steal %3.0f%%)"
+                        % (r + 1, n, m["units_per_s"], wl.unit, m["cpu_us_per_unit"], wl.unit,
+                           m["p99_us"], m["server_cpu_pct"], m["load_cpu_pct"], m["other_pct"],
+                           m["steal_pct"]))
         if "strace" not in args.skipset:
             for n, srv in running.items():
                 try:
@@ -985,7 +1030,7 @@ def workload_section(wl, res, args):
         "",
         "Ratios are %s / peer. Throughput, CPU per %s and p99 are the median over %d rounds "
         "of the per-round ratio (%g s per server per round, %d connections, the order flipped "
-        "every round, after a %g s warm-up per server); the other rows are single figures that "
+        "every round, after a %g s warm-up per server%s); the other rows are single figures that "
         "noise does not blur: syscalls per round trip from `strace -f -c` attached to the "
         "server over %d round trips on one connection; user-space instructions per round trip "
         "from cachegrind (Ir of %d+%d round trips minus Ir of %d, / %d; a JIT's figure depends "
@@ -993,7 +1038,10 @@ def workload_section(wl, res, args):
         "(after minus before, / %d); base RSS right after the ready line; start-to-first-reply "
         "is the median of %d (fork+exec to the first reply of a client retrying every 1 ms, "
         "which is the resolution)."
-        % (wl.subject, wl.unit, args.rounds, args.secs, wl.conns, args.warmup, args.count,
+        % (wl.subject, wl.unit, args.rounds, args.secs, wl.conns, args.warmup,
+           "; within a round the servers take turns of 100 ms of load each (loadgen echo with "
+           "their ports), so that both sides of a ratio meet the same machine" if wl.interleaved
+           else "", args.count,
            args.cg_base, args.count, args.cg_base, args.count, args.idle_conns,
            args.idle_conns, args.starts),
         "",
@@ -1093,10 +1141,10 @@ def write_results(run, args, elapsed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--secs", type=float, default=3, help="seconds per server per round")
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--secs", type=float, default=2, help="seconds per server per round")
     ap.add_argument("--warmup", type=float, default=1)
-    ap.add_argument("--count", type=int, default=20000, help="round trips for strace/cachegrind")
+    ap.add_argument("--count", type=int, default=5000, help="round trips for strace/cachegrind")
     ap.add_argument("--cg-base", type=int, default=1000, help="cachegrind baseline round trips")
     ap.add_argument("--cg-top", type=int, default=25, help="functions listed per server")
     ap.add_argument("--idle-conns", type=int, default=5000)

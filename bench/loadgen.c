@@ -1,12 +1,21 @@
 /* bench/loadgen.c: the load client of the TCP benchmarks. One thread, epoll.
  *
- *   loadgen echo  [--host H] --port P [--conns N] [--secs S] [--count M] [--size B]
+ *   loadgen echo  [--host H] --port P[,P2,...] [--conns N] [--secs S] [--count M]
+ *                 [--size B] [--slice-ms T]
  *       N connections (default 1), each a ping-pong: send B bytes (default
  *       64), wait until the same B bytes are back, repeat. Runs S seconds
  *       (default 3), or until M round trips in all when --count is given (S
  *       is then only a bound, default 120). Prints one key=value line:
- *       mode=echo conns= size= messages= secs= msgs_per_s= p50_us= p99_us=
- *       max_us= errors=
+ *       mode=echo port= conns= size= messages= secs= msgs_per_s= p50_us=
+ *       p99_us= max_us= errors=
+ *       With several ports, N connections go to each server, and the
+ *       servers take turns: T ms (default 100) of ping-pong on one server's
+ *       connections, then its replies in flight are awaited and the next
+ *       server's turn starts. The S seconds are shared out that way, and
+ *       there is a line per server, its secs= the time of its turns. The
+ *       harness alternates servers so, within every round, so that they
+ *       meet the same machine: on this VM its speed drifts by tens of
+ *       percent from one second to the next.
  *
  *   loadgen hold  [--host H] --port P --conns N [--size B | --send S --expect N]
  *       Opens N connections and prints "connected=N"; waits for a line on
@@ -45,6 +54,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +70,19 @@
 
 static const char *host = "127.0.0.1";
 static int port = -1, conns = 1, size = 64, cpu = -1;
+#define MAX_TARGETS 8
+static struct target {
+  int port;
+  struct conn *cs;   /* conns of them */
+  long long issued, done, errors;
+  uint64_t active_ns;   /* the time its slices took */
+  struct lats {
+    uint32_t *v;   /* round-trip times, ns */
+    size_t n, cap;
+  } lat;
+} targets[MAX_TARGETS];   /* echo: --port P1,P2,... */
+static int ntargets;
+static int slice_ms = 100;
 static double secs = -1;
 static long long count = -1;
 static long timeout_ms = 5000;
@@ -104,7 +127,7 @@ static void die(const char *what) {
   exit(1);
 }
 
-static struct sockaddr_in server_addr(void) {
+static struct sockaddr_in server_addr(int port) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
     fprintf(stderr, "loadgen: not an IPv4 address: %s\n", host);
@@ -141,24 +164,14 @@ static void raise_nofile(void) {
 
 /* ---- echo ---------------------------------------------------------------- */
 
-struct conn {
-  int fd;
-  int got;         /* bytes of the current reply received */
-  uint64_t sent_at;
-  char buf[];      /* size bytes */
-};
-
-static uint32_t *lat;  /* round-trip times, ns */
-static size_t nlat, caplat;
-
-static void record(uint64_t ns) {
-  if (nlat == caplat) {
-    caplat = caplat ? caplat * 2 : 1 << 16;
-    lat = realloc(lat, caplat * sizeof *lat);
-    if (!lat)
+static void record(struct lats *l, uint64_t ns) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 1 << 16;
+    l->v = realloc(l->v, l->cap * sizeof *l->v);
+    if (!l->v)
       die("realloc");
   }
-  lat[nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+  l->v[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -166,12 +179,20 @@ static int cmp_u32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static double pct_us(double p) {
-  if (!nlat)
+/* After qsort. */
+static double pct_us(const struct lats *l, double p) {
+  if (!l->n)
     return 0;
-  size_t i = (size_t)(p * (double)(nlat - 1) + 0.5);
-  return lat[i] / 1000.0;
+  size_t i = (size_t)(p * (double)(l->n - 1) + 0.5);
+  return l->v[i] / 1000.0;
 }
+
+struct conn {
+  int fd;
+  int got;         /* bytes of the current reply received */
+  uint64_t sent_at;
+  struct target *t;
+};
 
 static int send_ping(struct conn *c) {
   c->got = 0;
@@ -180,11 +201,17 @@ static int send_ping(struct conn *c) {
   return w == size ? 0 : -1; /* a fresh ping always fits the send buffer */
 }
 
+static void drop(struct conn *c) {
+  c->t->errors++;
+  close(c->fd);
+  c->fd = -1;
+}
+
 /* One keep-alive connection, `count` GETs in turn, each response read to
  * the end of its Content-Length. A blocking socket: one client, no need
  * for epoll. */
 static int run_http(void) {
-  struct sockaddr_in sa = server_addr();
+  struct sockaddr_in sa = server_addr(port);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
     die("connect");
@@ -193,6 +220,7 @@ static int run_http(void) {
   char req[256];
   int rlen = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host);
   static char in[65536];
+  static struct lats lat;
   long long errors = 0, done = 0;
   uint64_t t0 = now_ns();
   for (; done < count; done++) {
@@ -224,95 +252,135 @@ static int run_http(void) {
       if (have >= head_end + (size_t)body)
         break;
     }
-    record(now_ns() - sent);
+    record(&lat, now_ns() - sent);
   }
 out:;
   double elapsed = (double)(now_ns() - t0) / 1e9;
-  qsort(lat, nlat, sizeof *lat, cmp_u32);
+  qsort(lat.v, lat.n, sizeof *lat.v, cmp_u32);
   printf("mode=http conns=1 size=0 messages=%lld secs=%.3f msgs_per_s=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f errors=%lld\n",
-         done, elapsed, (double)done / elapsed, pct_us(0.5), pct_us(0.99), pct_us(1.0), errors);
+         done, elapsed, (double)done / elapsed, pct_us(&lat, 0.5), pct_us(&lat, 0.99), pct_us(&lat, 1.0), errors);
   close(fd);
   return errors ? 1 : 0;
 }
 
-static int run_echo(void) {
-  if (secs < 0)
-    secs = count >= 0 ? 120 : 3;
-  struct sockaddr_in sa = server_addr();
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0)
-    die("epoll_create1");
-  struct conn **cs = calloc((size_t)conns, sizeof *cs);
-  long long errors = 0, issued = 0, done = 0;
-  int alive = 0;
+static void connect_target(struct target *t, int ep) {
+  struct sockaddr_in sa = server_addr(t->port);
+  t->cs = calloc((size_t)conns, sizeof *t->cs);
+  if (!t->cs)
+    die("calloc");
   for (int i = 0; i < conns; i++) {
-    cs[i] = calloc(1, sizeof **cs + (size_t)size);
-    cs[i]->fd = connect_one(&sa);
-    if (cs[i]->fd < 0) {
-      errors++;
+    struct conn *c = &t->cs[i];
+    c->t = t;
+    if ((c->fd = connect_one(&sa)) < 0) {
+      t->errors++;
       continue;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cs[i]};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i]->fd, &ev) < 0)
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
       die("epoll_ctl");
-    alive++;
   }
-  uint64_t start = now_ns(), deadline = start + (uint64_t)(secs * 1e9);
-  for (int i = 0; i < conns; i++) {
-    if (cs[i]->fd < 0 || (count >= 0 && issued >= count))
-      continue;
-    if (send_ping(cs[i]) < 0) {
-      errors++, alive--, close(cs[i]->fd), cs[i]->fd = -1;
-      continue;
-    }
-    issued++;
-  }
-  struct epoll_event evs[256];
-  uint64_t t = start;
+}
+
+static bool may_issue(const struct target *t) {
+  return count < 0 || t->issued < count;
+}
+
+static void issue(struct conn *c) {
+  if (send_ping(c) < 0)
+    drop(c);
+  else
+    c->t->issued++;
+}
+
+/* Reads what came on c; a whole reply is recorded, and when `go` the
+ * connection pings again. */
+static void on_readable(struct conn *c, bool go, uint64_t *t_now) {
   static char rbuf[MAX_SIZE];
-  while (alive > 0 && done < issued && t < deadline) {
+  struct target *t = c->t;
+  ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
+  if (r < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (r <= 0 || c->got + r > size || memcmp(rbuf, payload + c->got, (size_t)r)) {
+    t->issued--;   /* the ping in flight will not come back */
+    drop(c);
+    return;
+  }
+  c->got += (int)r;
+  if (c->got < size)
+    return;
+  *t_now = now_ns();
+  record(&t->lat, *t_now - c->sent_at);
+  t->done++;
+  if (go && may_issue(t))
+    issue(c);
+}
+
+/* One slice of a target: its connections ping-pong until slice_end (or
+ * the count), then the replies in flight are waited for (up to 1 s), so
+ * that the next target's slice starts with this server idle. */
+static void run_slice(struct target *t, int ep, uint64_t slice_end) {
+  uint64_t t0 = now_ns(), now = t0;
+  for (int i = 0; i < conns; i++)
+    if (t->cs[i].fd >= 0 && may_issue(t))
+      issue(&t->cs[i]);
+  struct epoll_event evs[256];
+  uint64_t drain_end = 0;
+  while (t->done < t->issued) {
+    bool go = now < slice_end;
+    if (!go && !drain_end)
+      drain_end = now + 1000000000u;
+    if (drain_end && now >= drain_end)
+      break;
     int n = epoll_wait(ep, evs, 256, 10);
     if (n < 0 && errno != EINTR)
       die("epoll_wait");
     for (int i = 0; i < n; i++) {
       struct conn *c = evs[i].data.ptr;
-      ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
-      if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        continue;
-      if (r <= 0 || c->got + r > size || memcmp(rbuf, payload + c->got, (size_t)r)) {
-        errors++, alive--, close(c->fd), c->fd = -1;
-        continue;
-      }
-      c->got += (int)r;
-      if (c->got < size)
-        continue;
-      t = now_ns();
-      record(t - c->sent_at);
-      done++;
-      if (t >= deadline || (count >= 0 && issued >= count))
-        continue; /* this connection is finished */
-      if (send_ping(c) < 0) {
-        errors++, alive--, close(c->fd), c->fd = -1;
-        continue;
-      }
-      issued++;
+      on_readable(c, go && c->t == t, &now);
     }
-    t = now_ns();
-    if (count < 0 && t >= deadline)
-      break;
+    now = now_ns();
   }
-  double elapsed = (double)(t - start) / 1e9;
-  if (count >= 0 && done < count)
-    errors += count - done;
-  qsort(lat, nlat, sizeof *lat, cmp_u32);
-  printf("mode=echo conns=%d size=%d messages=%lld secs=%.3f msgs_per_s=%.1f "
-         "p50_us=%.1f p99_us=%.1f max_us=%.1f errors=%lld\n",
-         conns, size, done, elapsed, elapsed > 0 ? (double)done / elapsed : 0,
-         pct_us(0.50), pct_us(0.99), pct_us(1.0), errors);
-  for (int i = 0; i < conns; i++)
-    if (cs[i]->fd >= 0)
-      close(cs[i]->fd);
-  return errors ? 1 : 0;
+  t->errors += t->issued - t->done;   /* replies that never came */
+  t->issued = t->done;
+  t->active_ns += now_ns() - t0;
+}
+
+/* Every target in turn, a slice each, until the time is up (or, with
+ * --count, the one target has done its count). */
+static int run_echo(void) {
+  if (secs < 0)
+    secs = count >= 0 ? 120 : 3;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0)
+    die("epoll_create1");
+  for (int i = 0; i < ntargets; i++)
+    connect_target(&targets[i], ep);
+  uint64_t start = now_ns(), deadline = start + (uint64_t)(secs * 1e9);
+  uint64_t slice = ntargets > 1 ? (uint64_t)slice_ms * 1000000u : deadline - start;
+  for (int k = 0; now_ns() < deadline; k = (k + 1) % ntargets) {
+    struct target *t = &targets[k];
+    if (count >= 0 && t->done >= count)
+      break;
+    uint64_t end = now_ns() + slice;
+    run_slice(t, ep, end < deadline ? end : deadline);
+  }
+  int failed = 0;
+  for (int i = 0; i < ntargets; i++) {
+    struct target *t = &targets[i];
+    double active = (double)t->active_ns / 1e9;
+    if (count >= 0 && t->done < count)
+      t->errors += count - t->done;
+    qsort(t->lat.v, t->lat.n, sizeof *t->lat.v, cmp_u32);
+    printf("mode=echo port=%d conns=%d size=%d messages=%lld secs=%.3f msgs_per_s=%.1f "
+           "p50_us=%.1f p99_us=%.1f max_us=%.1f errors=%lld\n",
+           t->port, conns, size, t->done, active, active > 0 ? (double)t->done / active : 0,
+           pct_us(&t->lat, 0.50), pct_us(&t->lat, 0.99), pct_us(&t->lat, 1.0), t->errors);
+    failed |= t->errors > 0;
+    for (int j = 0; j < conns; j++)
+      if (t->cs[j].fd >= 0)
+        close(t->cs[j].fd);
+  }
+  return failed;
 }
 
 /* ---- hold ---------------------------------------------------------------- */
@@ -325,7 +393,7 @@ static void wait_stdin_line(void) {
 
 static int run_hold(void) {
   raise_nofile();
-  struct sockaddr_in sa = server_addr();
+  struct sockaddr_in sa = server_addr(port);
   int *fds = calloc((size_t)conns, sizeof *fds);
   int *got = calloc((size_t)conns, sizeof *got);
   int open_n = 0;
@@ -431,7 +499,7 @@ static void stop_child(pid_t pid) {
 }
 
 static int run_first(char **cmd) {
-  struct sockaddr_in sa = server_addr();
+  struct sockaddr_in sa = server_addr(port);
   uint64_t t0 = now_ns();
   pid_t pid = fork();
   if (pid < 0)
@@ -483,11 +551,19 @@ static int run_first(char **cmd) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen echo  [--host H] --port P [--conns N] [--secs S] [--count M] [--size B]\n"
+          "usage: loadgen echo  [--host H] --port P[,P...] [--conns N] [--secs S] [--count M] [--size B] [--slice-ms T]\n"
           "       loadgen hold  [--host H] --port P --conns N [--size B | --send STR --expect N]\n"
           "       loadgen first [--host H] --port P [--size B | --send STR --expect N] [--cpu C]\n"
           "                     [--timeout-ms T] -- CMD...\n");
   exit(2);
+}
+
+/* "P" or "P1,P2,...": the targets of echo; returns the first. */
+static int parse_ports(const char *v) {
+  ntargets = 0;
+  for (const char *p = v; *p && ntargets < MAX_TARGETS; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+    targets[ntargets++].port = atoi(p);
+  return ntargets ? targets[0].port : -1;
 }
 
 int main(int argc, char **argv) {
@@ -507,7 +583,9 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--host"))
       host = v;
     else if (!strcmp(a, "--port"))
-      port = atoi(v);
+      port = parse_ports(v);
+    else if (!strcmp(a, "--slice-ms"))
+      slice_ms = atoi(v);
     else if (!strcmp(a, "--conns"))
       conns = atoi(v);
     else if (!strcmp(a, "--secs"))
