@@ -370,12 +370,11 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         req = lua_gettop(L);
         lnet_unanchor(L, &c->pending_req);
       }
-      if (c->body)
+      if (c->body) {   /* none (a GET): req.body reads "" with no string made */
         lua_pushlstring(L, buffer_head(c->body), c->body->len);
-      else
-        lua_pushliteral(L, "");
-      http_request_set_body(L, req);
-      free_body(c);
+        http_request_set_body(L, req);
+        free_body(c);
+      }
       dispatch(c, L, obj, req);
       lua_settop(L, req - 1);
       req = 0;
