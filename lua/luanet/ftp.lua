@@ -160,7 +160,15 @@ local function transfer(self, line, on_data)
   local ok, oerr = on_data(data)
   self._data = nil
   data:abort()
-  if self._aborted then return nil, "aborted" end
+  if self._aborted then
+    -- Two replies are due (RFC 959, ABOR): the transfer's own (426 if it
+    -- was cut, else 226), then ABOR's. Both are read, so that the next
+    -- command does not take one of them for its answer.
+    for _ = 1, 2 do
+      if not read_reply(self) then break end
+    end
+    return nil, "aborted"
+  end
   code, text = read_reply(self)
   if not ok then return nil, oerr end
   if not code or code >= 300 then return nil, code and ("%d %s"):format(code, text) or text end

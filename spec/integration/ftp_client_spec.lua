@@ -38,6 +38,8 @@ end
 local ftp_kit = require "support.ftp_session"
 local function session(port, fn) return ftp_kit.session(port, fn) end
 
+local abort_midway = ftp_kit.abort_midway
+
 describe("net.Ftp against pyftpdlib", function()
   local dir, root, port, stop
   setup(function()
@@ -127,6 +129,10 @@ describe("net.Ftp against pyftpdlib", function()
     assert.matches("^Changing directory failed:\n", f:errorString())   -- then the server's words
   end)
 
+  it("abort() stops a download mid-way, drops the queued commands, and the login stays usable", function()
+    abort_midway(port, "pub", "big.bin", 1500000)
+  end)
+
   it("reports ConnectionRefused for a port nobody listens on", function()
     local free = require("support.core_helper").free_port()
     local f, _, err = session(free, function(f) f:login() end)
@@ -190,8 +196,8 @@ describe("net.ftp and scripts/ftp_client.lua against pyftpdlib", function()
   end)
 end)
 
-describe("net.Ftp against ftpd.lua on [::1]", function()
-  it("gets over IPv6, passive (EPSV) and active (EPRT |2|)", function()
+describe("net.Ftp against ftpd.lua", function()
+  it("gets over IPv6 on [::1], passive (EPSV) and active (EPRT |2|)", function()
     local dir = dh.tmpdir()
     finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
     dh.write(dir .. "/v6.txt", "over IPv6\n")
@@ -211,5 +217,14 @@ describe("net.Ftp against ftpd.lua on [::1]", function()
     f:close()
     helper.run(10000, function() return finished ~= nil end)
     assert.are.same({ false, "over IPv6\n" }, { finished, f:readAll() })
+  end)
+
+  it("abort() cuts a download that ftpd.lua sends with sendFile; the login stays usable", function()
+    local dir = dh.tmpdir()
+    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    assert(os.execute(("mkdir -p %s/pub && head -c 4000000 /dev/urandom > %s/pub/big.bin"):format(dir, dir)))
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", dir))
+    finally(proc.cleanup)
+    abort_midway(port, "pub", "big.bin", 4000000)
   end)
 end)

@@ -145,6 +145,10 @@ maybe_describe("net.Ftp, net.ftp and ftp_client.lua against vsftpd", function()
     assert.is_true(saw_total, "no progress with SIZE's total")
   end)
 
+  it("abort() stops a download mid-way, drops the queued commands, and the login stays usable", function()
+    ftp_kit.abort_midway(port, "pub", "big.bin", 1500000)
+  end)
+
   it("rawCommand gives SYST's reply through rawCommandReply", function()
     local f, rec, err = session(port, function(f)
       f:login()

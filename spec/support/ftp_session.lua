@@ -3,6 +3,7 @@
 --   local ftp = require "support.ftp_session"
 --   local f, rec, err = ftp.session(port, function(f) f:login() ... end)
 --   local code, out, err = ftp.client(workdir, URL, "get", "FILE")   -- scripts/ftp_client.lua
+--   ftp.abort_midway(port, "pub", "big.bin", 1500000)
 --
 -- session
 -- connects to 127.0.0.1:port, queues what fn adds, runs the loop until
@@ -10,6 +11,7 @@
 -- (started ids, finished { id, err }, infos by name, states, progress
 -- { done, total }, raw { code, text }) and done's error flag.
 local helper = require "helper"
+local assert = require "luassert"
 
 local M = {}
 
@@ -30,6 +32,39 @@ function M.session(port, fn, ms)
   assert(finished ~= nil, "net.Ftp did not finish")
   return f, rec, finished
 end
+
+-- abort_midway
+-- gets dir/name (size bytes) and aborts at its first progress, with a list
+-- queued behind it; asserts what Qt's QFtp shows (the get fails as
+-- "Aborted", the list is dropped), then lists dir on the same login.
+function M.abort_midway(port, dir, name, size)
+  local aborted = false
+  local f, rec, err = M.session(port, function(f)
+    f.dataTransferProgress:connect(function(done, total)
+      if not aborted and done > 0 and done < total then
+        aborted = true
+        f:abort()
+      end
+    end)
+    f:login()
+    f:get(dir .. "/" .. name)
+    f:list()   -- dropped by the abort
+  end)
+  assert.is_true(aborted)
+  assert.are.same(true, err)
+  assert.are.same({ 1, 2, 3 }, rec.started)
+  assert.are.same({ { 1, false }, { 2, false }, { 3, true } }, rec.finished)
+  assert.are.same("Aborted", f:errorString())
+  assert.is_true(f:bytesAvailable() < size)
+  local listed, again = {}, nil
+  f.listInfo:connect(function(info) listed[info.name] = true end)
+  f.done:connect(function(e) again = e end)
+  f:list(dir)
+  helper.run(10000, function() return again ~= nil end)
+  assert.are.same(false, again, f:errorString())
+  assert.is_true(listed[name])
+end
+
 
 -- Runs scripts/ftp_client.lua with its arguments in workdir (where get
 -- saves and put reads): exit code, stdout, stderr.
