@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 
-from static_phase import _f, busy_steal, download   # the same measures as the static-file phase
+from static_phase import _f, download, download_round   # the same measures as the static-file phase
 
 HZ = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
@@ -167,33 +167,16 @@ def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, mak
                 if not settle(srv, KEEP[n]):
                     res["errors"].append("%s round %d: child processes left before the round"
                                          % (n, r + 1))
-                (u0, s0), (b0, st0) = tree_cpu(srv), busy_steal([server_cpu])
-                t = time.monotonic()
-                got, speeds = 0, []
-                for _ in range(downloads):
-                    nbytes, speed, err = download(urls[n], size, load_cpu, ok_code="226")
-                    got += nbytes
-                    speeds.append(speed)
-                    if err:
-                        res["errors"].append("%s round %d: %s" % (n, r + 1, err))
-                wall = time.monotonic() - t
-                if not settle(srv, KEEP[n]):
-                    res["errors"].append("%s round %d: child processes still there 3 s after "
-                                         "the downloads" % (n, r + 1))
-                (u1, s1), (b1, st1) = tree_cpu(srv), busy_steal([server_cpu])
-                user, sys_ = (u1 - u0) / HZ, (s1 - s0) / HZ
-                cpu = user + sys_
-                per = (got / GIB) if got else None
-                m = dict(round=r, bytes=got, wall_s=wall, cpu_s=cpu, user_s=user, sys_s=sys_,
-                         gbps=got / wall / 1e9,
-                         curl_gbps=statistics.median(speeds) / 1e9,
-                         cpu_s_per_gib=cpu / per if per else None,
-                         user_s_per_gib=user / per if per else None,
-                         # CPU 0's whole busy time (the server, softirqs, anything else
-                         # on it): a check on the per-process figure
-                         cpu0_s_per_gib=(b1 - b0) / HZ / per if per else None,
-                         server_cpu_pct=100 * cpu / wall,
-                         steal_pct=100 * (st1 - st0) / HZ / wall)
+                def sessions_gone(n=n, srv=srv, r=r):
+                    if not settle(srv, KEEP[n]):
+                        res["errors"].append("%s round %d: child processes still there 3 s after "
+                                             "the downloads" % (n, r + 1))
+                m = download_round(r, n, urls[n], size, downloads, load_cpu, [server_cpu],
+                                   lambda: tree_cpu(srv), res, ok_code="226", before_cpu=sessions_gone)
+                # CPU 0's whole busy time (the server, softirqs, anything else on
+                # it): a check on the per-process figure
+                busy = m.pop("busy_s")
+                m["cpu0_s_per_gib"] = busy / (m["bytes"] / GIB) if m["bytes"] else None
                 res["servers"][n]["rounds"].append(m)
                 log("  round %d %-9s %.2f GB/s  %.3f CPU s/GiB (user %.3f; CPU %d busy %.3f)  "
                     "server CPU %3.0f%%  steal %3.0f%%"

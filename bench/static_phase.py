@@ -99,6 +99,39 @@ def download(url, size, load_cpu, ok_code="200"):
     return got, speed, None
 
 
+def download_round(r, n, url, size, downloads, load_cpu, cpus, server_cpu_ticks, res,
+                   ok_code="200", before_cpu=None):
+    """One server's turn in a round: `downloads` curl downloads of url,
+    with the server's CPU (server_cpu_ticks() -> (user, sys) ticks) and the
+    busy and steal time of `cpus` around them. Errors go to res["errors"];
+    before_cpu() runs after the downloads and before the CPU is read (FTP:
+    the sessions' processes exit). Returns the round's figures; busy_s is
+    the CPUs' whole busy time."""
+    (u0, s0), (b0, st0) = server_cpu_ticks(), busy_steal(cpus)
+    t = time.monotonic()
+    got, speeds = 0, []
+    for _ in range(downloads):
+        nbytes, speed, err = download(url, size, load_cpu, ok_code=ok_code)
+        got += nbytes
+        speeds.append(speed)
+        if err:
+            res["errors"].append("%s round %d: %s" % (n, r + 1, err))
+    wall = time.monotonic() - t
+    if before_cpu:
+        before_cpu()
+    (u1, s1), (b1, st1) = server_cpu_ticks(), busy_steal(cpus)
+    user, sys_ = (u1 - u0) / HZ, (s1 - s0) / HZ
+    cpu = user + sys_
+    gib = got / GIB if got else None
+    return dict(round=r, bytes=got, wall_s=wall, cpu_s=cpu, user_s=user, sys_s=sys_,
+                busy_s=(b1 - b0) / HZ, gbps=got / wall / 1e9,
+                curl_gbps=statistics.median(speeds) / 1e9,
+                cpu_s_per_gib=cpu / gib if gib else None,
+                user_s_per_gib=user / gib if gib else None,
+                server_cpu_pct=100 * cpu / wall,
+                steal_pct=100 * (st1 - st0) / HZ / wall)
+
+
 def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, nginx_setup,
         log=print):
     """start(name, argv, ready_line, setup) starts a server pinned to the server
@@ -147,28 +180,10 @@ def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, ngi
         for r in range(rounds):
             for n in (NAMES if r % 2 == 0 else NAMES[::-1]):
                 srv = running[n]
-                (u0, s0), (b0, st0) = tree_cpu(srv), busy_steal((server_cpu, load_cpu))
-                t = time.monotonic()
-                got, speeds = 0, []
-                for _ in range(downloads):
-                    nbytes, speed, err = download(urls[n], size, load_cpu)
-                    got += nbytes
-                    speeds.append(speed)
-                    if err:
-                        res["errors"].append("%s round %d: %s" % (n, r + 1, err))
-                wall = time.monotonic() - t
-                (u1, s1), (b1, st1) = tree_cpu(srv), busy_steal((server_cpu, load_cpu))
-                user, sys_ = (u1 - u0) / HZ, (s1 - s0) / HZ
-                cpu = user + sys_
+                m = download_round(r, n, urls[n], size, downloads, load_cpu, (server_cpu, load_cpu),
+                                   lambda: tree_cpu(srv), res)
                 # the rest of the two CPUs' busy time: the client, softirqs, others
-                rest = max(0.0, (b1 - b0) / HZ - cpu)
-                m = dict(round=r, bytes=got, wall_s=wall, cpu_s=cpu, user_s=user, sys_s=sys_,
-                         gbps=got / wall / 1e9,
-                         curl_gbps=statistics.median(speeds) / 1e9,
-                         cpu_s_per_gib=cpu / (got / GIB) if got else None,
-                         user_s_per_gib=user / (got / GIB) if got else None,
-                         server_cpu_pct=100 * cpu / wall, rest_pct=100 * rest / wall,
-                         steal_pct=100 * (st1 - st0) / HZ / wall)
+                m["rest_pct"] = 100 * max(0.0, m.pop("busy_s") - m["cpu_s"]) / m["wall_s"]
                 res["servers"][n]["rounds"].append(m)
                 log("  round %d %-9s %.2f GB/s  %.3f CPU s/GiB (user %.3f)  server CPU %3.0f%%  "
                     "steal %3.0f%%" % (r + 1, n, m["gbps"], m["cpu_s_per_gib"] or 0,
