@@ -273,10 +273,10 @@ WORKLOADS = {w.name: w for w in [
         "echo", "64-byte TCP ping-pong (bench/loadgen.c)", "msg",
         subject="luanetd", peers=["floor", "node"],
         load=LOADGEN + ["echo", "--port", "{port}", "--conns", "{conns}",
-                        "--secs", "{secs}", "--size", "64"],
+                        "--secs", "{secs}", "--size", "64", "--slice-ms", "100"],
         fixed=LOADGEN + ["echo", "--port", "{port}", "--conns", "1",
                          "--count", "{count}", "--secs", "120", "--size", "64"],
-        parse=parse_loadgen_turns, interleaved=True,
+        parse=parse_loadgen_turns, interleaved=True, conns=50,
         idle=["--size", "64"],
         first=["--size", "64"],
         targets=[
