@@ -32,12 +32,13 @@ build fuzz_config CONFIG_LUA config.lua
 build fuzz_ftp FTP_PARSE_LUA ftp_parse.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
+# The core's files are CMakeLists.txt's CORE_SOURCES, read from there so
+# that the two lists cannot drift apart.
 core=()
-for f in buffer budget lnet net runtime task signal timer host_address tcp_socket tcp_server \
-         udp_socket fs dns socket_error luanet state http_parser tcp_socket_tls tls_load tls_config \
-         http_server http_conn http_request http_response; do
-  core+=("$root/daemon/$f.c")
-done
+while read -r f; do
+  core+=("$root/$f")
+done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z_]*\.c\)$|\1|p' "$root/CMakeLists.txt")
+[ "${#core[@]}" -gt 10 ] || { echo "fuzz/build.sh: no CORE_SOURCES in CMakeLists.txt" >&2; exit 1; }
 mkdir -p "$root/build-fuzz/llhttp"
 for f in api http llhttp; do
   "$cc" -std=c11 -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined -I/usr/share/include/llhttp \
