@@ -18,6 +18,7 @@
  * kept in one buffer and indexed, so a message costs no allocation once
  * the buffers have grown to its size. */
 #include "buffer.h"
+#include "http_server.h"
 #include "lnet.h"
 
 #include <llhttp.h>
@@ -265,34 +266,36 @@ static int http_parser_status(lua_State *L) {
 
 /* headers() -> { lower-case name = value }, repeated names joined by ", "
  * (as Node does), and the count of fields. */
+void http_headers_add(lua_State *L, const char *name, size_t name_len, const char *value, size_t value_len) {
+  char lower[256];
+  size_t n = name_len < sizeof lower ? name_len : sizeof lower - 1;
+  for (size_t k = 0; k < n; k++)
+    lower[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+  lua_pushlstring(L, lower, n);
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, -3) == LUA_TSTRING) {
+    lua_pushliteral(L, ", ");
+    lua_pushlstring(L, value, value_len);
+    lua_concat(L, 3);
+  } else {
+    lua_pop(L, 1);
+    lua_pushlstring(L, value, value_len);
+  }
+  lua_rawset(L, -3);
+}
+
 static int http_parser_headers(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_createtable(L, 0, hp->nfields);
-  char name[256];
   const char *head = hp->head.data ? hp->head.data : "";   /* fields may all be empty: no buffer then */
   for (int i = 0; i < hp->nfields; i++) {
     const struct field *f = &hp->fields[i];
-    size_t n = f->name_len < sizeof name ? f->name_len : sizeof name - 1;
-    for (size_t k = 0; k < n; k++) {
-      char c = head[f->name + k];
-      name[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    lua_pushlstring(L, name, n);
     /* A value ends at its last non-blank byte (llhttp keeps trailing OWS). */
     size_t vlen = f->value_len;
     const char *v = head + f->value;
     while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
       vlen--;
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TSTRING) {
-      lua_pushliteral(L, ", ");
-      lua_pushlstring(L, v, vlen);
-      lua_concat(L, 3);
-    } else {
-      lua_pop(L, 1);
-      lua_pushlstring(L, v, vlen);
-    }
-    lua_rawset(L, -3);
+    http_headers_add(L, head + f->name, f->name_len, v, vlen);
   }
   lua_pushinteger(L, hp->nfields);
   return 2;

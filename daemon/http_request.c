@@ -172,25 +172,9 @@ static void push_extras(lua_State *L, int req) {
 static void push_headers(lua_State *L, const struct http_request *r) {
   const char *head = head_of(r);
   lua_createtable(L, 0, r->nfields);
-  char name[256];
   for (int i = 0; i < r->nfields; i++) {
     const struct http_field *f = &r->fields[i];
-    size_t n = f->name_len < sizeof name ? f->name_len : sizeof name - 1;
-    for (size_t k = 0; k < n; k++) {
-      char ch = head[f->name + k];
-      name[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    }
-    lua_pushlstring(L, name, n);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TSTRING) {
-      lua_pushliteral(L, ", ");
-      lua_pushlstring(L, head + f->value, f->value_len);
-      lua_concat(L, 3);
-    } else {
-      lua_pop(L, 1);
-      lua_pushlstring(L, head + f->value, f->value_len);
-    }
-    lua_rawset(L, -3);
+    http_headers_add(L, head + f->name, f->name_len, head + f->value, f->value_len);
   }
 }
 

@@ -161,6 +161,12 @@ void http_register_object(lua_State *L, const char *name, const luaL_Reg *method
                           lua_CFunction newindex);
 int luaopen_luanet_http_server(lua_State *L);
 
+/* http_parser.c */
+/* [-0, +0, m] Adds a field to the headers table on the top: its name in
+ * lower case (at most 255 bytes) as the key; a repeated name's values are
+ * joined by ", ", as Node does. req.headers and HttpParser:headers(). */
+void http_headers_add(lua_State *L, const char *name, size_t name_len, const char *value, size_t value_len);
+
 /* Whether the n bytes at p are `name` (name_len bytes), in any case. */
 static inline bool http_name_is(const char *p, size_t n, const char *name, size_t name_len) {
   return n == name_len && strncasecmp(p, name, n) == 0;
