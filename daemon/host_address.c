@@ -52,7 +52,7 @@ static bool host_address_parse(const char *text, int port, struct host_address *
 }
 
 enum host_address_kind host_address_get(lua_State *L, int idx, int port, struct net_addr *out) {
-  struct host_address *ud = luaL_testudata(L, idx, LNET_HOSTADDRESS);
+  struct host_address *ud = lnet_testself(L, idx, &host_address_class);
   struct host_address tmp;
   if (ud) {
     tmp = *ud;
@@ -286,7 +286,7 @@ static bool host_address_same(const struct host_address *a, const struct host_ad
 static int host_address_isEqual(lua_State *L) {
   struct host_address *a = host_address_check(L, 1);
   struct host_address b;
-  struct host_address *ud = luaL_testudata(L, 2, LNET_HOSTADDRESS);
+  struct host_address *ud = lnet_testself(L, 2, &host_address_class);
   if (ud)
     b = *ud;
   else if (!lua_isstring(L, 2) || !host_address_parse(lua_tostring(L, 2), 0, &b))

@@ -196,14 +196,18 @@ struct lnet_object {
  * metatable. Its signal table (user value 1) is made when a script first
  * touches one of its signals. */
 void *lnet_newobject(lua_State *L, size_t size, const struct lnet_class *c, int nuvalues);
-/* The object of class c at idx, else a type error. lua_rawlen is 0 for a
- * light userdata, and a full one shorter than the tag is not ours. */
-static inline void *lnet_checkself(lua_State *L, int idx, const struct lnet_class *c) {
+/* The object of class c at idx, else NULL. lua_rawlen is 0 for a light
+ * userdata, and a full one shorter than the tag is not ours. */
+static inline void *lnet_testself(lua_State *L, int idx, const struct lnet_class *c) {
   struct lnet_object *o = lua_touserdata(L, idx);
-  if (o && lua_rawlen(L, idx) >= sizeof *o && o->class_id == c->id)
-    return o;
-  luaL_typeerror(L, idx, c->name);
-  return NULL;
+  return o && lua_rawlen(L, idx) >= sizeof *o && o->class_id == c->id ? o : NULL;
+}
+/* The same, else a type error. */
+static inline void *lnet_checkself(lua_State *L, int idx, const struct lnet_class *c) {
+  void *o = lnet_testself(L, idx, c);
+  if (!o)
+    luaL_typeerror(L, idx, c->name);
+  return o;
 }
 /* Registry anchors: keep an object alive while libev holds it. */
 int lnet_anchor(lua_State *L, int idx);

@@ -392,7 +392,7 @@ static int tcp_server_new(lua_State *L) {
 }
 
 void tcp_server_hold(lua_State *L, int idx, bool held) {
-  struct tcp_server *sv = luaL_checkudata(L, idx, LNET_TCPSERVER);
+  struct tcp_server *sv = tcp_server_check(L, idx);
   sv->held = held;
   update_accepting(sv);
 }

@@ -876,7 +876,7 @@ static int tcp_socket_close_scope(lua_State *L) {
 }
 
 void tcp_socket_release(lua_State *L, int idx) {
-  struct tcp_socket *s = luaL_checkudata(L, idx, LNET_TCPSOCKET);
+  struct tcp_socket *s = tcp_socket_check(L, idx);
   release(L, s);
   wake_all(s);
 }
@@ -1359,7 +1359,7 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
 /* ---- the C side's API (tcp_socket.h) ---- */
 
 struct tcp_socket *tcp_socket_test(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, LNET_TCPSOCKET);
+  return lnet_testself(L, idx, &tcp_socket_class);
 }
 
 int tcp_socket_push(lua_State *L, struct tcp_socket *s) {
