@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 
-from static_phase import _f, download, download_round   # the same measures as the static-file phase
+from static_phase import _f, cpu_ticks, download_round, start_servers, warm_up   # the static-file phase's measures
 
 HZ = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
@@ -77,23 +77,6 @@ def vsftpd_setup(static_dir):
         }
         (work / "vsftpd.conf").write_text("".join("%s=%s\n" % kv for kv in conf.items()))
     return setup
-
-
-def tree_cpu(srv):
-    """(utime + cutime, stime + cstime) ticks summed over the server's live
-    process tree: a process that has exited and been waited for by a process
-    of the tree is in exactly one live process's cutime/cstime (once no
-    zombie is left)."""
-    ut = st = 0
-    for p in srv.tree():
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ut += int(fields[11]) + int(fields[13])
-            st += int(fields[12]) + int(fields[14])
-        except OSError:
-            pass
-    return ut, st
 
 
 def settle(srv, keep, timeout=3.0):
@@ -142,20 +125,11 @@ def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, mak
     }
     running = {}
     try:
-        for n in NAMES:
-            try:
-                running[n] = start(n, **specs[n])
-            except Exception as e:
-                res["errors"].append("%s: %s" % (n, e))
-                log("  %s: %s" % (n, e))
-        if len(running) < len(NAMES):
+        if not start_servers(NAMES, specs, start, running, res, log):
             summarize(res)
             return res
         urls = {n: "ftp://127.0.0.1:%d/%s" % (srv.port, path.name) for n, srv in running.items()}
-        for n in NAMES:      # warm-up: the page cache, the first session
-            _, _, err = download(urls[n], size, load_cpu, ok_code="226")
-            if err:
-                res["errors"].append("%s warm-up: %s" % (n, err))
+        warm_up(NAMES, urls, size, load_cpu, res, ok_code="226")
         for r in range(rounds):
             if r and time.monotonic() - t0 > BUDGET_S:
                 res["notes"].append("stopped after %d of %d rounds: the phase had run %.0f s"
@@ -171,8 +145,12 @@ def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, mak
                     if not settle(srv, KEEP[n]):
                         res["errors"].append("%s round %d: child processes still there 3 s after "
                                              "the downloads" % (n, r + 1))
+                # vsftpd forks a process per session: one that exited and was
+                # waited for by a process of the tree is in exactly one live
+                # process's cutime/cstime once no zombie is left (settle).
                 m = download_round(r, n, urls[n], size, downloads, load_cpu, [server_cpu],
-                                   lambda: tree_cpu(srv), res, ok_code="226", before_cpu=sessions_gone)
+                                   lambda: cpu_ticks(srv.tree(), children=True), res,
+                                   ok_code="226", before_cpu=sessions_gone)
                 # CPU 0's whole busy time (the server, softirqs, anything else on
                 # it): a check on the per-process figure
                 busy = m.pop("busy_s")

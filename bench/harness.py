@@ -388,20 +388,6 @@ def proc_tree(pid):
     return out
 
 
-def cpu_ticks(pids):
-    """(utime, stime) of the processes, in clock ticks, all threads."""
-    ut = st = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ut += int(fields[11])
-            st += int(fields[12])
-        except OSError:
-            pass
-    return ut, st
-
-
 def cpu_stat(cpus=(SERVER_CPU, LOAD_CPU)):
     """(user+nice+system, steal) ticks of the given CPUs, from /proc/stat."""
     busy = steal = 0
@@ -538,13 +524,13 @@ def measure_round(wl, group, args):
     names = list(group)
     ports = ",".join(str(group[n].port) for n in names)
     pids = {n: group[n].tree() for n in names}
-    t0_ticks = {n: cpu_ticks(pids[n]) for n in names}
+    t0_ticks = {n: static_phase.cpu_ticks(pids[n]) for n in names}
     (b0, st0), t0 = cpu_stat(), time.monotonic()
     secs = args.secs * len(names)
     out, load_cpu = drive(fill(wl.load, port=ports, conns=wl.conns, secs=secs), secs + 60)
     wall = time.monotonic() - t0
     b1, st1 = cpu_stat()
-    t1_ticks = {n: cpu_ticks(pids[n]) for n in names}
+    t1_ticks = {n: static_phase.cpu_ticks(pids[n]) for n in names}
     used = {n: (t1_ticks[n][0] - t0_ticks[n][0], t1_ticks[n][1] - t0_ticks[n][1]) for n in names}
     # what else ran on the two CPUs: their user+system time minus the
     # servers' and the load client's; and the hypervisor's steal

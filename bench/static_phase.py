@@ -53,15 +53,17 @@ def make_file(static_dir, size_mib):
     return path, True
 
 
-def tree_cpu(srv):
-    """(utime, stime) ticks of the server's process tree."""
+def cpu_ticks(pids, children=False):
+    """(utime, stime) clock ticks summed over the processes, all threads;
+    with children, plus what their exited and waited-for children used
+    (cutime, cstime). A process gone meanwhile counts nothing."""
     ut = st = 0
-    for p in srv.tree():
+    for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            ut += int(fields[11])
-            st += int(fields[12])
+            ut += int(fields[11]) + (int(fields[13]) if children else 0)
+            st += int(fields[12]) + (int(fields[14]) if children else 0)
         except OSError:
             pass
     return ut, st
@@ -97,6 +99,28 @@ def download(url, size, load_cpu, ok_code="200"):
         return got, speed, ("curl exited %d, reply %s, %d bytes of %d: %s"
                             % (r.returncode, code, got, size, url))
     return got, speed, None
+
+
+def start_servers(names, specs, start, running, res, log):
+    """Starts each server (start(name, **specs[name])) into running, name ->
+    server, so that the caller stops what did start; a failure goes to
+    res["errors"]. True when all of them started."""
+    for n in names:
+        try:
+            running[n] = start(n, **specs[n])
+        except Exception as e:
+            res["errors"].append("%s: %s" % (n, e))
+            log("  %s: %s" % (n, e))
+    return len(running) == len(names)
+
+
+def warm_up(names, urls, size, load_cpu, res, ok_code="200"):
+    """One download from each server, not measured: the page cache, the
+    server's first request or session."""
+    for n in names:
+        _, _, err = download(urls[n], size, load_cpu, ok_code=ok_code)
+        if err:
+            res["errors"].append("%s warm-up: %s" % (n, err))
 
 
 def download_round(r, n, url, size, downloads, load_cpu, cpus, server_cpu_ticks, res,
@@ -163,25 +187,16 @@ def run(root, out, server_cpu, load_cpu, rounds, size_mib, downloads, start, ngi
     }
     running = {}
     try:
-        for n in NAMES:
-            try:
-                running[n] = start(n, **specs[n])
-            except Exception as e:
-                res["errors"].append("%s: %s" % (n, e))
-                log("  %s: %s" % (n, e))
-        if len(running) < len(NAMES):
+        if not start_servers(NAMES, specs, start, running, res, log):
             summarize(res)
             return res
         urls = {n: "http://127.0.0.1:%d/%s" % (srv.port, path.name) for n, srv in running.items()}
-        for n in NAMES:      # warm-up: the page cache, the first request
-            _, _, err = download(urls[n], size, load_cpu)
-            if err:
-                res["errors"].append("%s warm-up: %s" % (n, err))
+        warm_up(NAMES, urls, size, load_cpu, res)
         for r in range(rounds):
             for n in (NAMES if r % 2 == 0 else NAMES[::-1]):
                 srv = running[n]
                 m = download_round(r, n, urls[n], size, downloads, load_cpu, (server_cpu, load_cpu),
-                                   lambda: tree_cpu(srv), res)
+                                   lambda: cpu_ticks(srv.tree()), res)
                 # the rest of the two CPUs' busy time: the client, softirqs, others
                 m["rest_pct"] = 100 * max(0.0, m.pop("busy_s") - m["cpu_s"]) / m["wall_s"]
                 res["servers"][n]["rounds"].append(m)
