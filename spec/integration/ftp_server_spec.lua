@@ -11,9 +11,19 @@ local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
 
 local function sh(cmd) assert(os.execute(cmd), cmd) end
 
--- Runs a Python snippet with `port` and `root` set; its stdout.
+-- Runs a Python snippet with `port` and `root` set, and session(host,
+-- user, password), a logged-in ftplib.FTP (anonymous on 127.0.0.1 by
+-- default); its stdout.
+local PY_PRELUDE = [[
+import ftplib, io, os, socket, sys, time
+def session(host="127.0.0.1", user="anonymous", password=""):
+    f = ftplib.FTP()
+    f.connect(host, port)
+    f.login(user, password)
+    return f
+]]
 local function py(port, root, code, ms)
-  local prog = ("import ftplib, io, os, socket, sys, time\nport, root = %d, %q\n"):format(port, root) .. code
+  local prog = PY_PRELUDE .. ("port, root = %d, %q\n"):format(port, root) .. code
   local rc, out, err = helper.execute(PYTHON .. " -c " .. helper.quote(prog), ms or 20000)
   assert(rc == 0, ("python failed (%s):\n%s%s"):format(tostring(rc), out, err))
   return out
@@ -70,9 +80,7 @@ f.quit()
     local out = py(port, root, [[
 want = open(os.path.join(root, "big.bin"), "rb").read()
 for passive in (True, False):
-    f = ftplib.FTP()
-    f.connect("127.0.0.1", port)
-    f.login()
+    f = session()
     f.set_pasv(passive)
     buf = io.BytesIO()
     print(f.retrbinary("RETR big.bin", buf.write))
@@ -87,9 +95,7 @@ for passive in (True, False):
 
   it("sends text in ASCII type with CRLF line ends, and lists with LIST, NLST and MLSD", function()
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 raw = []
 f.sendcmd("TYPE A")
 s = f.transfercmd("RETR hello.txt")
@@ -115,9 +121,7 @@ f.quit()
 
   it("refuses writes to anonymous users of a read-only server", function()
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 for cmd in ("MKD x", "DELE hello.txt", "RNFR hello.txt"):
     try:
         f.sendcmd(cmd)
@@ -148,9 +152,7 @@ f.quit()
 
   it("never serves what is outside the root: .., absolute paths and symlinks", function()
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 print(f.cwd("../../.."), f.pwd())
 for path in ("escape/secret.txt", "/../outside/secret.txt", "../outside/secret.txt"):
     try:
@@ -219,9 +221,7 @@ print(ask("NOOP"))
     sh(("head -c 64000000 /dev/zero > %s/huge.bin"):format(root))
     finally(function() os.remove(root .. "/huge.bin") end)
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 f.voidcmd("TYPE I")
 s = f.transfercmd("RETR huge.bin")
 s.recv(1000)
@@ -268,9 +268,7 @@ describe("ftpd.lua on IPv6", function()
     local out = py(port, root, [[
 want = open(os.path.join(root, "big.bin"), "rb").read()
 for passive in (True, False):
-    f = ftplib.FTP()
-    f.connect("::1", port)
-    f.login()
+    f = session("::1")
     f.set_pasv(passive)
     buf = io.BytesIO()
     f.retrbinary("RETR big.bin", buf.write)
@@ -312,9 +310,7 @@ for user, pw in (("anonymous", "x"), ("alice", "wrong")):
 
   it("stores, appends, resumes, renames, makes and removes, in binary and ASCII", function()
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login("alice", "secret")
+f = session(user="alice", password="secret")
 payload = os.urandom(300000)
 print(f.storbinary("STOR up.bin", io.BytesIO(payload)))
 print(open(os.path.join(root, "up.bin"), "rb").read() == payload)
@@ -380,9 +376,7 @@ describe("net.FtpServer's options, in-process", function()
   it("passive ports from its range, MDTM and MLST", function()
     local range = server.opts.passivePorts
     local out = py(port, root, ([[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 ports = set()
 for i in range(4):
     host, p = ftplib.parse227(f.sendcmd("PASV"))
@@ -397,9 +391,7 @@ f.quit()
 
   it("aborts a transfer on ABOR with 426 then 226, and serves the next command", function()
     local out = py(port, root, [[
-f = ftplib.FTP()
-f.connect("127.0.0.1", port)
-f.login()
+f = session()
 f.voidcmd("TYPE I")
 s = f.transfercmd("RETR huge.bin")
 s.recv(1000)
