@@ -209,10 +209,11 @@ static int server_gc(lua_State *L) {
   return 0;
 }
 
-static double ms_option(lua_State *L, const char *name, double def) {
+/* An option in milliseconds, as seconds (libev's unit); def is in ms too. */
+static double ms_option(lua_State *L, const char *name, double def_ms) {
   if (lua_getfield(L, 1, name) == LUA_TNIL) {
     lua_pop(L, 1);
-    return def;
+    return def_ms / 1000.0;
   }
   lua_Number ms = luaL_checknumber(L, -1);
   lua_pop(L, 1);
