@@ -199,7 +199,7 @@ static void free_targets(struct tcp_socket *s) {
 static void close_fd(struct tcp_socket *s) {
   struct ev_loop *loop = s->rt->loop;
   if (loop) {
-    ev_io_stop(loop, &s->rio);
+    tcp_socket_read_stop(s);
     ev_io_stop(loop, &s->wio);
     if (s->aux)
       ev_timer_stop(loop, &s->aux->defer);
@@ -243,7 +243,7 @@ static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
  * queued for it goes out first, as disconnectFromHost would send it. */
 static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text,
                            bool flush_first) {
-  ev_io_stop(s->rt->loop, &s->rio);
+  tcp_socket_read_stop(s);
   ev_io_stop(s->rt->loop, &s->wio);
   tcp_socket_emit_error(s, L, obj, e, text);
   if (s->fd < 0)
@@ -312,14 +312,35 @@ static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status 
   lua_settop(L, obj - 1);
 }
 
+void tcp_socket_read_start(struct tcp_socket *s) {
+  if (ev_is_active(&s->rio))
+    return;
+  ev_io_start(s->rt->loop, &s->rio);
+  if (s->weak) {
+    ev_unref(s->rt->loop);
+    s->rio_unrefd = true;
+  }
+}
+
+void tcp_socket_read_stop(struct tcp_socket *s) {
+  struct ev_loop *loop = s->rt->loop;
+  if (!loop)
+    return;
+  if (s->rio_unrefd) {   /* libev: ev_ref before stopping what was unref'd */
+    ev_ref(loop);
+    s->rio_unrefd = false;
+  }
+  ev_io_stop(loop, &s->rio);
+}
+
 static void resume_reading(struct tcp_socket *s) {
   if (s->fd >= 0 && s->state == ST_CONNECTED && !ev_is_active(&s->rio) &&
       (s->read_limit == 0 || s->rb.len < s->read_limit))
-    ev_io_start(s->rt->loop, &s->rio);
+    tcp_socket_read_start(s);
 }
 
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  (void)revents;
+  (void)loop, (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, rio));
   struct lnet_runtime *rt = s->rt;
   bool encrypted = false;
@@ -339,7 +360,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   size_t want = 16384;
   if (s->read_limit) {
     if (s->rb.len >= s->read_limit) {
-      ev_io_stop(loop, &s->rio);   /* back-pressure: the kernel holds the rest */
+      tcp_socket_read_stop(s);   /* back-pressure: the kernel holds the rest */
       return;
     }
     /* A TLS record is read whole (16 KiB at most), or what is left of it
@@ -584,7 +605,7 @@ static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
   set_state(s, L, obj, ST_CONNECTED);
   if (s->fd < 0)
     return;
-  ev_io_start(s->rt->loop, &s->rio);
+  tcp_socket_read_start(s);
   if (s->wq_head)
     ev_io_start(s->rt->loop, &s->wio);
   emit0(s, L, obj, SIG_CONNECTED);
@@ -793,7 +814,7 @@ static void disconnect(struct tcp_socket *s, lua_State *L, int obj) {
     finish_close(s, L, obj);   /* still looking up or connecting: give up */
     return;
   }
-  ev_io_stop(s->rt->loop, &s->rio);
+  tcp_socket_read_stop(s);
   set_state(s, L, obj, ST_CLOSING);
   if (s->fd < 0)
     return;
@@ -1353,7 +1374,7 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   s->ref = lnet_anchor(L, -1);
   ev_io_set(&s->rio, fd, EV_READ);
   ev_io_set(&s->wio, fd, EV_WRITE);
-  ev_io_start(rt->loop, &s->rio);
+  tcp_socket_read_start(s);
 }
 
 /* ---- the C side's API (tcp_socket.h) ---- */
@@ -1401,11 +1422,40 @@ void tcp_socket_disconnect(lua_State *L, int obj) {
 }
 
 void tcp_socket_pause_reading(struct tcp_socket *s) {
-  ev_io_stop(s->rt->loop, &s->rio);
+  tcp_socket_read_stop(s);
 }
 
 void tcp_socket_resume_reading(struct tcp_socket *s) {
   resume_reading(s);
+}
+
+/* unref() and ref(), as Node's socket.unref(): an unref'd socket still
+ * reads and emits, but waiting to read does not keep `luanetd script.lua`
+ * (or net.exec) running; the HTTP client's idle keep-alive connections are
+ * unref'd. A pending write or connect still keeps the loop. */
+static void set_weak(struct tcp_socket *s, bool weak) {
+  if (s->weak == weak)
+    return;
+  s->weak = weak;
+  if (!ev_is_active(&s->rio) || !s->rt->loop)
+    return;
+  if (weak) {
+    ev_unref(s->rt->loop);
+    s->rio_unrefd = true;
+  } else if (s->rio_unrefd) {
+    ev_ref(s->rt->loop);
+    s->rio_unrefd = false;
+  }
+}
+
+static int tcp_socket_unref(lua_State *L) {
+  set_weak(tcp_socket_check(L, 1), true);
+  return 0;
+}
+
+static int tcp_socket_ref(lua_State *L) {
+  set_weak(tcp_socket_check(L, 1), false);
+  return 0;
 }
 
 static const luaL_Reg tcp_socket_methods[] = {
@@ -1444,6 +1494,8 @@ static const luaL_Reg tcp_socket_methods[] = {
   { "waitForReadyRead", tcp_socket_waitForReadyRead },
   { "waitForBytesWritten", tcp_socket_waitForBytesWritten },
   { "waitForDisconnected", tcp_socket_waitForDisconnected },
+  { "unref", tcp_socket_unref },
+  { "ref", tcp_socket_ref },
   { NULL, NULL },
 };
 

@@ -49,6 +49,8 @@ struct tcp_socket {
   bool close_when_flushed;  /* disconnectFromHost waits for the queue */
   bool written_observed;    /* a script touched bytesWritten */
   bool read_pending;        /* data came while readyRead slots were busy */
+  bool weak;                /* unref(): reading alone does not keep the loop running */
+  bool rio_unrefd;          /* rio is active and out of the loop's count */
   uint16_t read_busy;       /* readyRead slots running or suspended */
   const char *error_string;
   struct buffer rb;
@@ -103,6 +105,10 @@ void tcp_socket_fail_close(struct tcp_socket *s, lua_State *L, int obj, enum soc
 void tcp_socket_wake(struct tcp_socket *s, enum wait_kind kind, bool result);
 int tcp_socket_wait(lua_State *L, struct tcp_socket *s, enum wait_kind kind);
 void tcp_socket_start_writing(struct tcp_socket *s);
+/* The read watcher goes on and off through these two only: they keep the
+ * loop's count right for a socket that unref() made weak. */
+void tcp_socket_read_start(struct tcp_socket *s);
+void tcp_socket_read_stop(struct tcp_socket *s);
 int tcp_socket_connect_lua(lua_State *L);
 
 /* tcp_socket_tls.c, for tcp_socket.c */

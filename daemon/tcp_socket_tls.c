@@ -129,7 +129,7 @@ static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
     }
   }
   t->phase = TLS_ENCRYPTED;
-  ev_io_start(s->rt->loop, &s->rio);
+  tcp_socket_read_start(s);
   if (tls_has_pending(t->session))   /* data that came with the handshake's last flight */
     ev_feed_event(s->rt->loop, &s->rio, EV_READ);
   if (s->wq_head)
@@ -147,7 +147,7 @@ void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj) {
     break;
   case TLS_IO_WANT_READ:
     ev_io_stop(s->rt->loop, &s->wio);
-    ev_io_start(s->rt->loop, &s->rio);
+    tcp_socket_read_start(s);
     break;
   case TLS_IO_WANT_WRITE:
     ev_io_start(s->rt->loop, &s->wio);

@@ -17,8 +17,9 @@
 -- the wrong host name, no common protocol). An HTTP error
 -- status is a response, not a failure. The waits suspend only the calling
 -- task (or run the loop nested outside one, as Qt's blocking calls do).
--- Idle keep-alive connections are kept per host and port for the next
--- request of the same state.
+-- Idle keep-alive connections (http and https with the default
+-- verification) are kept per scheme, host and port for the next request
+-- of the same state; they do not keep a script running.
 local net = require "luanet.core"
 
 local client = {}
@@ -69,20 +70,50 @@ end
 
 -- ---------------------------------------------------------------- connections
 
-local idle = {}   -- "host:port" -> { socket, ... }: keep-alive connections
+local idle = {}   -- pool_key -> { socket, ... }: keep-alive connections
 
 local function take_idle(key)
   local list = idle[key]
   while list and #list > 0 do
     local sock = table.remove(list)
-    if sock:state() == "ConnectedState" and sock:bytesAvailable() == 0 then return sock end
+    if sock:state() == "ConnectedState" and sock:bytesAvailable() == 0 then
+      sock:ref()
+      return sock
+    end
     sock:abort()
   end
 end
 
--- key is nil for a connection that must not be shared: one made with TLS
--- options of its own, or one whose certificate errors were ignored. A
--- later request with the default verification never gets it.
+-- The pool's key: the origin, and for TLS the options the connection was
+-- verified under (as Node's agent keys on ca, cert and the rest), so a
+-- request never gets a connection checked less strictly than it asks.
+-- nil (not pooled) when an option cannot be written down.
+local function options_text(v)
+  local t = type(v)
+  if t == "string" then return ("%q"):format(v) end
+  if t == "number" or t == "boolean" then return tostring(v) end
+  if t ~= "table" then return nil end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local text = options_text(v[k])
+    if not text then return nil end
+    parts[i] = tostring(k) .. "=" .. text
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function pool_key(u, tls)
+  local key = u.scheme .. "://" .. u.host .. ":" .. u.port
+  if not tls then return key end
+  local text = options_text(tls)
+  return text and key .. " " .. text
+end
+
+-- key is nil for a connection that must not be shared: one whose
+-- certificate errors were ignored, or whose options pool_key cannot write.
 local function give_back(key, sock)
   if not key then
     sock:disconnectFromHost()
@@ -90,6 +121,9 @@ local function give_back(key, sock)
   end
   idle[key] = idle[key] or {}
   table.insert(idle[key], sock)
+  -- As Node's agent does: an idle connection does not keep the script
+  -- running; it still notices when the server closes it.
+  sock:unref()
 end
 
 local function failed(sock, u)
@@ -104,8 +138,8 @@ end
 -- one is there. tls: setSslConfiguration's options, or nil; on_errors(sock,
 -- errors): called from sslErrors (it may call sock:ignoreSslErrors()).
 local function connect(u, deadline, tls, on_errors)
-  local key = u.scheme .. "://" .. u.host .. ":" .. u.port
-  local sock = not tls and take_idle(key)
+  local key = pool_key(u, tls)
+  local sock = key and take_idle(key)
   if sock then return sock, key, true end
   sock = net.TcpSocket()
   if u.scheme == "https" then
@@ -116,7 +150,7 @@ local function connect(u, deadline, tls, on_errors)
     if on_errors then sock.sslErrors:connect(function(errors) on_errors(sock, errors) end) end
     sock:connectToHostEncrypted(u.host, u.port)
     if not sock:waitForEncrypted(math.max(1, deadline - net.clock())) then return failed(sock, u) end
-    if tls or #sock:sslHandshakeErrors() > 0 then key = nil end   -- not for the pool
+    if #sock:sslHandshakeErrors() > 0 then key = nil end   -- ignored errors: not for the pool
   else
     sock:connectToHost(u.host, u.port)
     if not sock:waitForConnected(math.max(1, deadline - net.clock())) then return failed(sock, u) end
