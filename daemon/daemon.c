@@ -17,19 +17,31 @@
 /* How often the reaper looks while something drains or stops. */
 #define REAP_INTERVAL 0.05
 
-/* ---- --check ---- */
+/* ---- the scripts compile: --check, and every start ---- */
 
-static int check_config(struct config *cfg) {
+/* Compiles every service's script, printing "CONFIG:LINE: service "NAME":
+ * SCRIPT:LINE: message" for each that does not; returns how many failed.
+ * At start as with --check, a script that does not compile is an error in
+ * the config (as nginx treats a bad directive): nothing starts. A script
+ * that compiles but fails when it runs is retried with back-off, and so,
+ * at start, is one that cannot be read yet (it may be deployed after the
+ * config); --check (unreadable_too) reports that one as well. */
+static int compile_scripts(struct config *cfg, bool unreadable_too) {
   int failures = 0;
   for (int i = 0; i < cfg->nservices; i++) {
     const struct service_config *s = &cfg->services[i];
-    if (luaL_loadfile(cfg->L, s->script) != LUA_OK) {
+    int status = luaL_loadfile(cfg->L, s->script);
+    if (status != LUA_OK && (status != LUA_ERRFILE || unreadable_too)) {
       fprintf(stderr, "%s:%d: service \"%s\": %s\n", cfg->path, s->line, s->name, lua_tostring(cfg->L, -1));
       failures++;
     }
     lua_pop(cfg->L, 1);
   }
-  if (failures)
+  return failures;
+}
+
+static int check_config(struct config *cfg) {
+  if (compile_scripts(cfg, true))
     return 2;
   printf("%s: %d service%s, config and scripts OK\n", cfg->path, cfg->nservices,
          cfg->nservices == 1 ? "" : "s");
@@ -145,11 +157,22 @@ static void begin_shutdown(struct daemon *d, const char *why) {
 
 /* ---- SIGHUP: the config again ---- */
 
-/* Settings that only a restart can change. */
-static void warn_restart_only(struct config *was, struct config *now) {
-  if (was->workers != now->workers)
-    log_printf(LOG_WARN, NULL, "workers changed (%d to %d): takes effect at the next restart", was->workers,
-               now->workers);
+/* `workers = "auto"`: one per core. */
+static int worker_count(const struct config *cfg) {
+  if (cfg->workers > 0)
+    return cfg->workers;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+/* Settings that only a restart can change. workers is compared with the
+ * threads that run, not with the last config read: 1 -> 2 -> 1 is back
+ * where it started, with nothing to wait for. */
+static void warn_restart_only(struct daemon *d, struct config *now) {
+  struct config *was = d->cfg;
+  if (worker_count(now) != d->workers.n)
+    log_printf(LOG_WARN, NULL, "workers changed (%d running, %d in the config): takes effect at the next restart",
+               d->workers.n, worker_count(now));
   if (strcmp(was->control, now->control) != 0)
     log_printf(LOG_WARN, NULL, "control changed: the socket stays %s until the next restart", was->control);
   if ((was->user == NULL) != (now->user == NULL) || (was->user && strcmp(was->user, now->user) != 0))
@@ -157,7 +180,7 @@ static void warn_restart_only(struct config *was, struct config *now) {
 }
 
 /* A service of the new config: open and start it, or note why not. */
-static void add_service(struct daemon *d, struct config *cfg, const struct service_config *sc,
+static bool add_service(struct daemon *d, struct config *cfg, const struct service_config *sc,
                         struct service **list, int *n) {
   char err[1024];
   struct service *sv = calloc(1, sizeof *sv);
@@ -165,17 +188,41 @@ static void add_service(struct daemon *d, struct config *cfg, const struct servi
     log_printf(LOG_ERROR, sc->name, "not added: %s", sv ? err : "out of memory");
     if (sv)
       service_free(sv);
-    return;
+    return false;
   }
   list[(*n)++] = sv;
   log_printf(LOG_INFO, sc->name, "added");
   service_start(sv);
+  return true;
+}
+
+/* What a SIGHUP did, for its one-line summary. */
+struct reread_counts {
+  int added, removed, reloaded, failed, unchanged;
+};
+
+/* "SIGHUP: 1 service reloaded, 4 unchanged" (the kinds that happened). */
+static void log_reread_summary(const struct reread_counts *c) {
+  char line[256];
+  int len = 0;
+  const struct { int n; const char *what; } parts[] = {
+    { c->added, "added" }, { c->removed, "removed" }, { c->reloaded, "reloaded" },
+    { c->failed, "failed" }, { c->unchanged, "unchanged" },
+  };
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    if (parts[i].n == 0)
+      continue;
+    len += snprintf(line + len, sizeof line - (size_t)len, "%s%d%s %s", len ? ", " : "", parts[i].n,
+                    len ? "" : parts[i].n == 1 ? " service" : " services", parts[i].what);
+  }
+  log_printf(LOG_INFO, NULL, "SIGHUP: %s", len ? line : "no services");
 }
 
 /* Services added, removed, or changed (block or code) are acted on; the
  * others are not touched. A config that does not load changes nothing. */
 static void reread_config(struct daemon *d) {
   char err[2048];
+  struct reread_counts counts = { 0 };
   log_printf(LOG_INFO, NULL, "SIGHUP: reading %s", d->cfg->path);
   struct config *cfg = config_load(d->cfg->path, NULL, 0, err, sizeof err);
   if (!cfg) {
@@ -183,7 +230,7 @@ static void reread_config(struct daemon *d) {
     return;
   }
   notify_reloading();
-  warn_restart_only(d->cfg, cfg);
+  warn_restart_only(d, cfg);
   log_set_level(cfg->log_level);
   struct service **list = calloc((size_t)cfg->nservices + 1, sizeof *list);
   struct service **retired = realloc(d->retired, ((size_t)d->nretired + (size_t)d->nservices + 1) * sizeof *retired);
@@ -201,6 +248,7 @@ static void reread_config(struct daemon *d) {
     struct service *sv = d->services[i];
     if (!config_service(cfg, sv->cfg->name)) {
       log_printf(LOG_INFO, sv->cfg->name, "no longer in the config: stopping");
+      counts.removed++;
       service_stop(sv);
       service_close_listeners(sv);
       d->retired[d->nretired++] = sv;
@@ -211,26 +259,38 @@ static void reread_config(struct daemon *d) {
     const struct service_config *sc = &cfg->services[i];
     struct service *sv = find_service(d, sc->name);
     if (!sv) {
-      add_service(d, cfg, sc, list, &n);
+      if (add_service(d, cfg, sc, list, &n))
+        counts.added++;
+      else
+        counts.failed++;
       continue;
     }
     list[n++] = sv;
     const char *file = NULL;
     if (strcmp(sv->cfg->signature, sc->signature) != 0) {
-      if (!service_reconfigure(sv, cfg, sc, err, sizeof err))
+      if (!service_reconfigure(sv, cfg, sc, err, sizeof err)) {
         log_printf(LOG_ERROR, sc->name, "its config block changed, but the reload failed: %s", err);
-      else if (sv->status == SERVICE_RUNNING)
+        counts.failed++;
+      } else if (sv->status == SERVICE_RUNNING) {
         log_printf(LOG_INFO, sc->name, "its config block changed: reloaded");
-      else
+        counts.reloaded++;
+      } else {
         log_printf(LOG_WARN, sc->name, "its config block changed; it does not start yet either");
+        counts.failed++;
+      }
     } else if ((file = service_code_changed(sv))) {
       service_adopt(sv, cfg, sc);
       log_printf(LOG_INFO, sc->name, "%s changed: reloading", file);
-      service_reload(sv, err, sizeof err);
+      if (service_reload(sv, err, sizeof err))
+        counts.reloaded++;
+      else
+        counts.failed++;
     } else {
       service_adopt(sv, cfg, sc);
+      counts.unchanged++;
     }
   }
+  log_reread_summary(&counts);
   free(d->services);
   d->services = list;
   d->nservices = n;
@@ -340,15 +400,8 @@ static void watch_signal(struct daemon *d, ev_signal *w, int signum) {
   ev_signal_start(d->loop, w);
 }
 
-/* Opens listeners and the control socket, then drops privileges. */
-/* `workers = "auto"`: one per core. */
-static int worker_count(const struct config *cfg) {
-  if (cfg->workers > 0)
-    return cfg->workers;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
-}
 
+/* Opens listeners and the control socket, then drops privileges. */
 static bool open_all(struct daemon *d, char *err, size_t errlen) {
   struct config *cfg = d->cfg;
   if (!workers_start(&d->workers, worker_count(cfg))) {
@@ -398,6 +451,10 @@ int daemon_main(const char *path, bool check_only) {
     config_unref(cfg);
     return code;
   }
+  if (compile_scripts(cfg, false)) {
+    config_unref(cfg);
+    return 2;
+  }
   log_set_level(cfg->log_level);
   signal(SIGPIPE, SIG_IGN);
   net_raise_nofile_limit();
@@ -423,8 +480,8 @@ int daemon_main(const char *path, bool check_only) {
   watch_signal(&d, &d.sigterm, SIGTERM);
   watch_signal(&d, &d.sigint, SIGINT);
   watch_signal(&d, &d.sighup, SIGHUP);
-  log_printf(LOG_INFO, NULL, "%s: %d services, %d worker%s, control socket %s", cfg->path, cfg->nservices,
-             d.workers.n, d.workers.n == 1 ? "" : "s", cfg->control);
+  log_printf(LOG_INFO, NULL, "%s: %d service%s, %d worker%s, control socket %s", cfg->path, cfg->nservices,
+             cfg->nservices == 1 ? "" : "s", d.workers.n, d.workers.n == 1 ? "" : "s", cfg->control);
   for (int i = 0; i < d.nservices; i++)
     service_start(d.services[i]);
   notify_send("READY=1");

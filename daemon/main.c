@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "state.h"
+#include "version.h"
 
 #include <lauxlib.h>
 #include <stdbool.h>
@@ -22,7 +23,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: luanetd script.lua [args...]        run one script with the loop\n"
           "       luanetd -c FILE [--check]           run (or check) the services of a config\n"
-          "       luanetd ctl [-s SOCKET] status|reload [NAME]|stop\n");
+          "       luanetd ctl [-s SOCKET] status|reload [NAME]|stop\n"
+          "       luanetd --version                   this program's version and its libraries'\n");
 }
 
 /* arg[0] is the script, arg[1..] its arguments, arg[-1] this program. */
@@ -79,6 +81,10 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  if (strcmp(argv[1], "--version") == 0) {
+    version_print(stdout);
+    return 0;
+  }
   if (strcmp(argv[1], "ctl") == 0)
     return ctl_main(argc - 1, argv + 1);
   if (strcmp(argv[1], "-c") == 0) {
@@ -88,6 +94,11 @@ int main(int argc, char **argv) {
       return 2;
     }
     return daemon_main(argv[2], check);
+  }
+  if (argv[1][0] == '-') {   /* not a script name: an option we do not have */
+    fprintf(stderr, "luanetd: unknown option %s\n", argv[1]);
+    usage(stderr);
+    return 2;
   }
   lua_State *L = state_new();
   if (!L) {

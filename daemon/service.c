@@ -145,6 +145,27 @@ static void describe_listeners(const struct service *sv, FILE *out) {
     fputs("-", out);
 }
 
+/* While no code runs, connections are closed as they come (refuser.h):
+ * every worker's TCP listener (the kernel spreads connections over them)
+ * and a Unix one once (the workers' are duplicates). UDP has no
+ * connection to refuse. */
+static void refuse_while_down(struct service *sv) {
+  int n = sv->cfg->nlisten, k = 0;
+  int *fds = malloc(((size_t)n * (size_t)sv->nworkers + 1) * sizeof *fds);
+  if (!fds)
+    return;
+  for (int i = 0; i < n; i++) {
+    enum listener_kind kind = sv->cfg->listen[i].kind;
+    for (int w = 0; w < sv->nworkers && kind != LISTENER_UDP; w++) {
+      if (w > 0 && kind == LISTENER_UNIX)
+        break;
+      fds[k++] = worker_fds(sv, w)[i];
+    }
+  }
+  refuser_start(&sv->refuser, sv->d->loop, fds, k);
+  free(fds);
+}
+
 /* ---- switching generations, in two steps across the workers ---- */
 
 struct switch_job {
@@ -207,6 +228,7 @@ static bool switch_generations(struct service *sv, bool hand_over, char *err, si
     }
   }
   sv->generations = job.number;
+  refuser_stop(&sv->refuser);   /* the new code accepts from here on */
   workers_run(ws, commit_job, &job);
   worker_run(ws, 0, files_job, sv);
   return true;
@@ -308,10 +330,12 @@ void service_start(struct service *sv) {
     sv->status = SERVICE_BACKOFF;
     ev_timer_set(&sv->retry, sv->backoff, 0.);
     ev_timer_start(sv->d->loop, &sv->retry);
+    refuse_while_down(sv);
     return;
   }
   sv->backoff = 0;
   sv->status = SERVICE_RUNNING;
+  service_note_error(sv, "");   /* it runs again: the error that stopped it is past */
   watch_files(sv);
   char *where = NULL;
   size_t len = 0;
@@ -358,6 +382,7 @@ bool service_reconfigure(struct service *sv, struct config *config, const struct
   if (running(sv)) {
     ok = service_reload(sv, err, errlen);
   } else {   /* not running (back-off): the new block gets a fresh start */
+    refuser_stop(&sv->refuser);   /* it watches the old block's descriptors */
     ev_timer_stop(sv->d->loop, &sv->retry);
     sv->backoff = 0;
     service_start(sv);
@@ -405,6 +430,7 @@ static void stop_job(struct worker *w, void *arg) {
 }
 
 void service_stop(struct service *sv) {
+  refuser_stop(&sv->refuser);
   ev_timer_stop(sv->d->loop, &sv->retry);
   watcher_stop(&sv->watch);
   if (running(sv))
@@ -413,6 +439,7 @@ void service_stop(struct service *sv) {
 }
 
 void service_close_listeners(struct service *sv) {
+  refuser_stop(&sv->refuser);   /* before its descriptors close */
   for (int i = 0; sv->ls.fds && i < sv->cfg->nlisten; i++)
     close_listener(&sv->ls, sv->cfg, sv->nworkers, i);
 }
@@ -422,6 +449,8 @@ void service_check_quit(struct service *sv) {
     return;
   log_printf(LOG_INFO, sv->cfg->name, "net.quit(%d) called: the service stops", atomic_load(&sv->quit_code));
   service_stop(sv);
+  if (!sv->d->stopping)
+    refuse_while_down(sv);   /* its listeners stay open until a reload starts it */
 }
 
 /* ---- status ---- */
@@ -535,6 +564,7 @@ void service_describe(struct service *sv, FILE *out) {
   fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s", connections, lua, sv->reloads,
           sv->last_error[0] ? sv->last_error : "-");
   pthread_mutex_unlock(&sv->lock);
+  fprintf(out, "\trefused=%llu", sv->refuser.refused);
   fputs("\tmemory=", out);
   print_size(out, memory);
   describe_limits(sv->cfg, out);
@@ -577,6 +607,7 @@ static void close_job(struct worker *w, void *arg) {
 
 void service_close(struct service *sv) {
   if (sv->d && sv->d->loop) {
+    refuser_stop(&sv->refuser);
     ev_timer_stop(sv->d->loop, &sv->retry);
     watcher_stop(&sv->watch);
   }

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "generation.h"
+#include "refuser.h"
 #include "watch.h"
 
 struct daemon;
@@ -59,6 +60,7 @@ struct service {
   double backoff;            /* seconds: 1, doubling to SERVICE_BACKOFF_MAX */
   pthread_mutex_t lock;      /* last_error and the config's state, shared with workers */
   char last_error[1024];
+  struct refuser refuser;    /* while no code runs: accept and close */
   struct watcher watch;      /* reload = "watch" */
   struct fileset files;      /* the running code's files (worker 0's) */
   struct fileset rejected;   /* the files as they were when a watched reload failed */

@@ -664,6 +664,10 @@ static void tls_push_alpn(lua_State *L, const struct tls *t) {
 }
 
 /* The table the core loads (tls_load.c): the only symbol of this module. */
+static const char *tls_library_version(void) {
+  return OpenSSL_version(OPENSSL_VERSION);
+}
+
 __attribute__((visibility("default"))) const struct tls_api luanet_tls_api = {
   .context_new = tls_context_new,
   .default_client = tls_default_client,
@@ -685,4 +689,5 @@ __attribute__((visibility("default"))) const struct tls_api luanet_tls_api = {
   .protocol = tls_protocol,
   .push_cipher = tls_push_cipher,
   .push_alpn = tls_push_alpn,
+  .library_version = tls_library_version,
 };

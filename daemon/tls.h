@@ -68,6 +68,7 @@ struct tls_api {
   const char *(*protocol)(const struct tls *t);
   void (*push_cipher)(lua_State *L, const struct tls *t);
   void (*push_alpn)(lua_State *L, const struct tls *t);
+  const char *(*library_version)(void);   /* "OpenSSL 3.0.x ..." as it runs */
 };
 
 #ifndef LUANET_TLS_MODULE_BUILD

@@ -511,7 +511,8 @@ service "late" { script = "late.lua", listen = "tcp://127.0.0.1:0", reload = "wa
       helper.drive(300)
       local after = d.log():sub(#before + 1)
       assert.are.same(0, count_lines(after, "reload"), after)
-      assert.are.same(1, count_lines(after, " info "), after)   -- "SIGHUP: reading"
+      assert.are.same(2, count_lines(after, " info "), after)   -- "SIGHUP: reading", the summary
+      assert.are.same(1, count_lines(after, "info luanetd SIGHUP: 4 services unchanged", true), after)
       assert.are.same(0, stop(d), d.log())
     end)
 
@@ -558,7 +559,7 @@ service "lst" { script = "lines.lua", listen = %s, options = { tag = %q } }
       assert.are.same("three:h", connect(kept).ask("h"))
       squatter:close()
       sighup(d, config("four", ('{ "tcp://127.0.0.1:0", "tcp://127.0.0.1:%d" }'):format(taken)))
-      assert.is_not_nil(d.wait_log("info lst reloaded [^\n]*%(generation %d+%)\n[^\n]* info lst its config block changed: reloaded\n[^\n]*$"), d.log())
+      assert.is_not_nil(d.wait_log("info lst reloaded [^\n]*%(generation %d+%)\n[^\n]* info lst its config block changed: reloaded\n[^\n]* info luanetd SIGHUP: 1 service reloaded\n$"), d.log())
       assert.are.same({ kept, taken }, status_ports(status(d).lst))
       assert.are.same("four:i", connect(taken).ask("i"))
       assert.are.same("four:j", connect(kept).ask("j"))

@@ -148,7 +148,7 @@ describe("luanetd with workers = 2", function()
 workers = 2
 service "fortune" { script = %q, listen = "tcp://127.0.0.1:0" }
 ]]):format(dh.SCRIPTS .. "/fortune_server.lua"), {})
-    assert.is_not_nil(d.log():find("info luanetd " .. d.conf .. ": 1 services, 2 workers, control socket "
+    assert.is_not_nil(d.log():find("info luanetd " .. d.conf .. ": 1 service, 2 workers, control socket "
       .. d.control, 1, true), d.log())
     local started = ("info fortune started %s in 2 workers, listening on tcp://127%%.0%%.0%%.1:%%d+\n")
       :format(pattern_escape(dh.SCRIPTS .. "/fortune_server.lua"))
@@ -251,7 +251,7 @@ workers = "auto"
 service "echo" { script = %q, listen = "tcp://127.0.0.1:0" }
 ]]):format(dh.SCRIPTS .. "/echo_server.lua"), {})
     local unit = cores == 1 and "worker" or "workers"
-    assert.is_not_nil(d.log():find((": 1 services, %d %s, control socket "):format(cores, unit), 1, true), d.log())
+    assert.is_not_nil(d.log():find((": 1 service, %d %s, control socket "):format(cores, unit), 1, true), d.log())
     local c = connect(d.port("echo"))
     assert.are.same("hello", c.ask("hello"))
     assert.are.same(0, stop(d), d.log())
