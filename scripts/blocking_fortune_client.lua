@@ -38,10 +38,7 @@ end
 
 local function main(...)
   local text, message = fetch_fortune(cli.host_port_flags(USAGE, FLAGS, ...))
-  if not text then
-    io.stderr:write(message, "\n")
-    return 1
-  end
+  if not text then cli.fail(message) end
   print(text)
   return 0
 end

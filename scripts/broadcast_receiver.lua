@@ -16,15 +16,11 @@ local USAGE = "broadcast_receiver.lua [--port P] [--count N]"
 local function main(...)
   local opts = cli.options(USAGE, { port = 45454, count = "0" }, ...)
   local count = math.tointeger(tonumber(opts.count))
-  if not count or count < 0 then
-    io.stderr:write(("bad count %s\nusage: %s\n"):format(opts.count, USAGE))
-    return 2
-  end
+  if not count or count < 0 then cli.usage_error(USAGE, "bad count " .. tostring(opts.count)) end
 
   local socket = net.UdpSocket()
   if not socket:bind("Any", opts.port, "ShareAddress|ReuseAddressHint") then
-    io.stderr:write(("Unable to bind port %d: %s.\n"):format(opts.port, socket:errorString()))
-    return 1
+    cli.fail(("Unable to bind port %d: %s."):format(opts.port, socket:errorString()))
   end
   print(("Listening for broadcasted messages on port %d"):format(socket:localPort()))
 

@@ -16,11 +16,6 @@ local cli = require "luanet.cli"
 
 local USAGE = "broadcast_sender.lua [--address A] [--port P] [--interval MS] [--count N]"
 
-local function usage_error(msg)
-  io.stderr:write(("%s\nusage: %s\n"):format(msg, USAGE))
-  return 2
-end
-
 -- A whole number of at least `min` from an option's text, or nil.
 local function whole(text, min)
   local n = math.tointeger(tonumber(text))
@@ -31,10 +26,10 @@ local function main(...)
   local opts = cli.options(USAGE, { address = "127.255.255.255", port = 45454,
                                     interval = "1000", count = "0" }, ...)
   local address = net.HostAddress(opts.address)
-  if address:isNull() then return usage_error("not an IP address: " .. opts.address) end
+  if address:isNull() then cli.usage_error(USAGE, "not an IP address: " .. opts.address) end
   local interval, count = whole(opts.interval, 1), whole(opts.count, 0)
-  if not interval then return usage_error("bad interval " .. opts.interval) end
-  if not count then return usage_error("bad count " .. opts.count) end
+  if not interval then cli.usage_error(USAGE, "bad interval " .. tostring(opts.interval)) end
+  if not count then cli.usage_error(USAGE, "bad count " .. tostring(opts.count)) end
 
   local socket = net.UdpSocket()
   local timer = net.Timer()

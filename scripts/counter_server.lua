@@ -27,10 +27,7 @@ local function main(...)
   state.count = state.count or 0
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0 }, ...)
   local server, err = cli.listen(opts)
-  if not server then
-    io.stderr:write(err, "\n")
-    return 1
-  end
+  if not server then cli.fail(err) end
   server.newConnection:connect(function() serve(server:nextPendingConnection(), state) end)
 end
 

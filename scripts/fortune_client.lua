@@ -23,15 +23,14 @@ local function new_client(host, port, opts)
   local timer = net.Timer()
   local block_size = 0
 
-  local function finish(code)
+  local function finish()
     timer:stop()
     sock:abort()
-    net.quit(code)
   end
 
   local function fail(text)
-    io.stderr:write(text, "\n")
-    finish(1)
+    finish()
+    cli.fail(text)
   end
 
   -- Qt's readFortune: true once the client is done (printed or failed).
@@ -48,7 +47,8 @@ local function new_client(host, port, opts)
       return true
     end
     print(text)
-    finish(0)
+    finish()
+    net.quit(0)
     return true
   end
 

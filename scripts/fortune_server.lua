@@ -42,10 +42,7 @@ end
 local function main(...)
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, fortune = false, cert = false, key = false }, ...)
   local server, err = cli.listen(opts)
-  if not server then
-    io.stderr:write(err, "\n")
-    return 1
-  end
+  if not server then cli.fail(err) end
   server.newConnection:connect(function() send_fortune(server, opts) end)
 end
 

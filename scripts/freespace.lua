@@ -35,20 +35,10 @@ local USAGE = "freespace.lua serve [--path DIR] [--port P] [--host ADDR]\n"
 
 local SHARED = { "ShareAddress", "ReuseAddressHint" }
 
-local function fail(msg)
-  io.stderr:write(msg, "\n")
-  return 1
-end
-
-local function usage_error(msg)
-  io.stderr:write(("%s\nusage: %s\n"):format(msg, USAGE))
-  os.exit(2)
-end
-
 -- A non-negative integer option, or a usage error.
 local function count_option(name, text)
   local n = math.tointeger(tonumber(text))
-  if not n or n < 0 then usage_error(("bad %s %s"):format(name, tostring(text))) end
+  if not n or n < 0 then cli.usage_error(USAGE, ("bad %s %s"):format(name, tostring(text))) end
   return n
 end
 
@@ -78,9 +68,9 @@ local function serve(...)
   local fixed = opts["free-bytes"] and count_option("--free-bytes", opts["free-bytes"])
 
   local host, err = local_host_name()
-  if not host then return fail("Unable to read the host name: " .. tostring(err)) end
+  if not host then cli.fail("Unable to read the host name: " .. tostring(err)) end
   local ok, problem = discovery.valid_host(host)
-  if not ok then return fail(("The host name %q cannot go in an answer: %s."):format(host, problem)) end
+  if not ok then cli.fail(("The host name %q cannot go in an answer: %s."):format(host, problem)) end
 
   -- The free bytes to answer with, or nil and why there are none.
   local function free_bytes()
@@ -90,11 +80,11 @@ local function serve(...)
     return st.free
   end
   local _, statvfs_err = free_bytes()
-  if statvfs_err then return fail("Unable to read the free space: " .. statvfs_err) end
+  if statvfs_err then cli.fail("Unable to read the free space: " .. statvfs_err) end
 
   local sock = net.UdpSocket()
   if not sock:bind(opts.host, opts.port, SHARED) then
-    return fail(("Unable to start the server: %s."):format(sock:errorString()))
+    cli.fail(("Unable to start the server: %s."):format(sock:errorString()))
   end
   print(("The server is running on IP: %s port: %d"):format(opts.host, sock:localPort()))
 
@@ -119,13 +109,11 @@ local function ask(...)
   local opts = cli.options(USAGE, { address = "127.255.255.255", port = discovery.DEFAULT_PORT,
     wait = 1000 }, ...)
   local address = net.HostAddress(opts.address)
-  if address:isNull() then usage_error("not an IP address: " .. opts.address) end
+  if address:isNull() then cli.usage_error(USAGE, "not an IP address: " .. opts.address) end
   local wait = count_option("--wait", opts.wait)
 
   local sock = net.UdpSocket()
-  if not sock:bind("0.0.0.0", 0) then
-    return fail(("Unable to bind: %s."):format(sock:errorString()))
-  end
+  if not sock:bind("0.0.0.0", 0) then cli.fail(("Unable to bind: %s."):format(sock:errorString())) end
   local id = random_id()
   local answers, seen = {}, {}
 
@@ -147,8 +135,7 @@ local function ask(...)
     collect()
     sock:close()
     if #answers == 0 then
-      return fail(("No answer to the query on %s port %d within %d ms.")
-        :format(opts.address, opts.port, wait))
+      cli.fail(("No answer to the query on %s port %d within %d ms."):format(opts.address, opts.port, wait))
     end
     local best = answers[1]
     for _, ans in ipairs(answers) do
@@ -164,7 +151,7 @@ local function ask(...)
     local msg = ("Unable to send the query to %s port %d: %s."):format(opts.address, opts.port,
       sock:errorString())
     sock:close()
-    return fail(msg)
+    cli.fail(msg)
   end
   net.Timer.singleShot(wait, function() net.quit(report()) end)
 end
@@ -172,7 +159,8 @@ end
 local function main(command, ...)
   if command == "serve" then return serve(...) end
   if command == "ask" then return ask(...) end
-  usage_error(command and ("unknown command " .. command) or "missing command")
+  if cli.is_help(command) then cli.help(USAGE) end
+  cli.usage_error(USAGE, command and ("unknown command " .. tostring(command)) or "missing command")
 end
 
 cli.run(main, ...)

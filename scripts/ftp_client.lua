@@ -14,11 +14,6 @@ local cli = require "luanet.cli"
 local USAGE = "ftp_client.lua URL [ls | get FILE | put FILE] [--active]"
 local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
 
-local function fail(code, msg)
-  io.stderr:write(msg, "\n")
-  return code
-end
-
 local function ls_line(info)
   local kind = info.isDir and "d" or info.isSymLink and "l" or "-"
   local perms = info.permissions ~= "" and #info.permissions == 9 and info.permissions
@@ -38,22 +33,27 @@ local function progress_bar(start)
   end
 end
 
-local function main(...)
-  local args, active = {}, false
-  for _, a in ipairs({ ... }) do
-    if a == "--active" then active = true else args[#args + 1] = a end
-  end
+-- URL, the verb and its FILE from the positional arguments; a usage
+-- error when they do not make a command.
+local function command(args)
   local url, verb, file = args[1], args[2] or "ls", args[3]
-  if not url or #args > 3 or (verb == "ls" and file) or ((verb == "get" or verb == "put") and not file)
-      or (verb ~= "ls" and verb ~= "get" and verb ~= "put") then
-    return fail(2, "usage: " .. USAGE)
-  end
+  if not url then cli.usage_error(USAGE, "missing URL") end
+  if verb ~= "ls" and verb ~= "get" and verb ~= "put" then cli.usage_error(USAGE, "unknown command " .. verb) end
+  if verb ~= "ls" and not file then cli.usage_error(USAGE, verb .. " needs a FILE") end
+  local extra = args[verb == "ls" and 3 or 4]
+  if extra then cli.usage_error(USAGE, "unexpected " .. extra) end
+  return url, verb, file
+end
+
+local function main(...)
+  local args, flags = cli.parse(USAGE, { active = false }, ...)
+  local url, verb, file = command(args)
   local u, why = net.ftp.parse_url(url)
-  if not u then return fail(2, "bad URL: " .. why) end
+  if not u then cli.fail("bad URL: " .. why, 2) end
   local src
   if verb == "put" then
     src = io.open(file, "rb")
-    if not src then return fail(2, ("cannot read %s"):format(file)) end
+    if not src then cli.fail(("cannot read %s"):format(file), 2) end
   end
 
   local f = net.Ftp()
@@ -62,7 +62,7 @@ local function main(...)
   f.listInfo:connect(function(info) print(ls_line(info)) end)
   local connect_id = f:connectToHost(u.host, u.port)
   local login_id = f:login(u.user, u.password)
-  if active then f:setTransferMode("Active") end
+  if flags.active then f:setTransferMode("Active") end
   f:cd(u.path)
   local name = file and file:match("[^/]*$")
   if verb == "ls" then
@@ -75,19 +75,16 @@ local function main(...)
   f:close()
   local failed_id
   f.commandFinished:connect(function(id, err) if err and not failed_id then failed_id = id end end)
-  local code
   f.done:connect(function(err)
     if tty and verb ~= "ls" then io.stderr:write("\n") end
     if src then src:close() end
-    if not err then
-      code = 0
-    elseif failed_id == connect_id or f:error() == "HostNotFound" or f:error() == "ConnectionRefused" then
-      code = fail(3, ("%s: %s"):format(url, f:errorString()))
-    else
-      if verb == "get" and failed_id ~= login_id then os.remove(name) end
-      code = fail(1, ("%s: %s"):format(url, f:errorString()))
+    if not err then return net.quit(0) end
+    local message = ("%s: %s"):format(url, f:errorString())
+    if failed_id == connect_id or f:error() == "HostNotFound" or f:error() == "ConnectionRefused" then
+      cli.fail(message, 3)
     end
-    net.quit(code)
+    if verb == "get" and failed_id ~= login_id then os.remove(name) end
+    cli.fail(message, 1)
   end)
 end
 

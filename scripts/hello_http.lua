@@ -12,10 +12,7 @@ local function main(...)
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, cert = false, key = false,
                                     alpn = "http/1.1" }, ...)
   local tcp, err = cli.listen(opts)
-  if not tcp then
-    io.stderr:write(err, "\n")
-    return 1
-  end
+  if not tcp then cli.fail(err) end
   local server = net.HttpServer()
   server.request:connect(function(_, res)
     res:setHeader("Content-Type", "text/plain")

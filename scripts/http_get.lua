@@ -16,11 +16,6 @@ local cli = require "luanet.cli"
 local USAGE = "http_get.lua URL [-o FILE] [--cacert FILE]"
 local EXIT = { url = 2, tls = 4 }   -- else 3: network, DNS
 
-local function fail(code, msg)
-  io.stderr:write(msg, "\n")
-  return code
-end
-
 local function file_name(url)
   local u = assert(net.http.parse_url(url))
   local name = u.target:match("^[^?]*/([^/?]+)") or ""
@@ -50,25 +45,13 @@ local function progress_bar(start)
 end
 
 local function main(...)
-  local args = { ... }
-  local url, out, cacert
-  local i = 1
-  while i <= #args do
-    if args[i] == "-o" or args[i] == "--cacert" then
-      local v = args[i + 1]
-      if not v then return fail(2, ("missing FILE after %s\nusage: %s"):format(args[i], USAGE)) end
-      if args[i] == "-o" then out = v else cacert = v end
-      i = i + 2
-    elseif not url then
-      url, i = args[i], i + 1
-    else
-      return fail(2, "usage: " .. USAGE)
-    end
-  end
-  if not url then return fail(2, "usage: " .. USAGE) end
+  local args, opts = cli.parse(USAGE, { o = true, cacert = true }, ...)
+  local url = args[1]
+  if not url then cli.usage_error(USAGE, "missing URL") end
+  if args[2] then cli.usage_error(USAGE, "unexpected " .. args[2]) end
   local ok, why = net.http.parse_url(url)
-  if not ok then return fail(2, ("bad URL: %s"):format(why)) end
-  out = out or file_name(url)
+  if not ok then cli.fail(("bad URL: %s"):format(why), 2) end
+  local out, cacert = opts.o or file_name(url), opts.cacert
   local tty = net.isatty(2)
   local part = out .. ".part"
   local res, err, kind = net.http.request{ url = url, sink = part,
@@ -77,14 +60,14 @@ local function main(...)
   if tty then io.stderr:write("\n") end
   if not res then
     os.remove(part)
-    return fail(EXIT[kind] or 3, ("%s: %s"):format(url, err))
+    cli.fail(("%s: %s"):format(url, err), EXIT[kind] or 3)
   end
   if res.status >= 400 then
     os.remove(part)
-    return fail(1, ("%s: HTTP %d %s"):format(res.url, res.status, res.reason))
+    cli.fail(("%s: HTTP %d %s"):format(res.url, res.status, res.reason), 1)
   end
   local moved, merr = os.rename(part, out)
-  if not moved then return fail(3, ("cannot write %s: %s"):format(out, merr)) end
+  if not moved then cli.fail(("cannot write %s: %s"):format(out, merr), 3) end
   io.stderr:write(("%s: saved %s to %s\n"):format(res.url, size(tonumber(io.open(out):seek("end"))), out))
   return 0
 end

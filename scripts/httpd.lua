@@ -169,21 +169,12 @@ end
 local function main(...)
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, root = false, log = "no",
                                     cert = false, key = false, alpn = "http/1.1" }, ...)
-  if not opts.root then
-    io.stderr:write("no --root DIR\nusage: ", USAGE, "\n")
-    return 2
-  end
+  if not opts.root then cli.usage_error(USAGE, "no --root DIR") end
   local root = net.realpath(opts.root)
   local st = root and net.stat(root)
-  if not st or st.type ~= "directory" then
-    io.stderr:write(("not a directory: %s\n"):format(opts.root))
-    return 2
-  end
+  if not st or st.type ~= "directory" then cli.fail(("not a directory: %s"):format(opts.root), 2) end
   local tcp, err = cli.listen(opts)
-  if not tcp then
-    io.stderr:write(err, "\n")
-    return 1
-  end
+  if not tcp then cli.fail(err) end
   local service = type((...)) == "table" and (...) or nil
   local log
   if opts.log == "yes" or opts.log == true then

@@ -12,31 +12,12 @@ local cli = require "luanet.cli"
 
 local USAGE = "lookup.lua NAME... [--server ADDR:PORT] [--type A|AAAA|any]"
 
-local function usage_error(msg)
-  io.stderr:write(("%s\nusage: %s\n"):format(msg, USAGE))
-  os.exit(2)
-end
-
 local function parse(...)
-  local names, opts = {}, { type = "any" }
-  local args = table.pack(...)
-  local i = 1
-  while i <= args.n do
-    local a = args[i]
-    if a == "--server" or a == "--type" then
-      if args[i + 1] == nil then usage_error("missing value for " .. a) end
-      opts[a:sub(3)] = args[i + 1]
-      i = i + 2
-    elseif a:sub(1, 2) == "--" then
-      usage_error("unknown option " .. a)
-    else
-      names[#names + 1] = a
-      i = i + 1
-    end
-  end
-  if #names == 0 then usage_error("no name to look up") end
+  local names, opts = cli.parse(USAGE, { server = true, type = true }, ...)
+  opts.type = opts.type or "any"
+  if #names == 0 then cli.usage_error(USAGE, "no name to look up") end
   if opts.type ~= "any" and opts.type ~= "A" and opts.type ~= "AAAA" then
-    usage_error("--type is A, AAAA or any")
+    cli.usage_error(USAGE, "--type is A, AAAA or any")
   end
   return names, opts
 end

@@ -4,26 +4,34 @@
 --   local server = net.FtpServer{ root = "/srv/ftp" }          -- anonymous, read-only
 --   local server = net.FtpServer{ root = dir, anonymous = false,
 --                                 users = { alice = { password = "secret", write = true } } }
+--   local server = net.FtpServer{ root = dir, anonymousWrite = true }   -- anyone may upload
 --   server:listen("127.0.0.1", 2121)       -- or server:serve(tcpServer)
 --
--- Options: root (required), anonymous (true: USER anonymous or ftp with any
--- password), write (anonymous may write; false), users (name -> { password,
--- write }), passivePorts ({ first, last }; default: any), idleTimeout (ms,
--- 300000), dataTimeout (ms a data connection may take to come, 30000),
--- banner. Every path is confined to the root: ".." stops at it and a
--- symlink that leads out is refused. PORT and EPRT go only to the control
--- connection's own peer (no FXP bounce), and a passive data connection
--- from another address is refused. RETR goes out through sendFile (binary
--- type) and STOR is written as it arrives: no file is held in Lua whole.
+-- Options: root (required); anonymous (true: USER anonymous or ftp with
+-- any password); anonymousWrite (false: whether anonymous users may
+-- write); users (name -> { password, write }: write = true lets that user
+-- write); passivePorts ({ first, last }; default: any); idleTimeout (ms,
+-- 300000); dataTimeout (ms a data connection may take to come, 30000);
+-- banner. Nobody may write unless an option says so, and no user's write
+-- lets anonymous users write. An unknown option, or a flag that is not a
+-- boolean, raises; so does `write`, the old name of anonymousWrite, whose
+-- meaning was easy to mistake for the users'. Every path is confined to
+-- the root: ".." stops at it and a symlink that leads out is refused.
+-- PORT and EPRT go only to the control connection's own peer (no FXP
+-- bounce), and a passive data connection from another address is
+-- refused. RETR goes out through sendFile (binary type) and STOR is
+-- written as it arrives: no file is held in Lua whole.
 local net = require "luanet.core"
 local parse = require "luanet.ftp_parse"
 
 local ftp = {}
 
 local DEFAULTS = {
-  root = false, anonymous = true, write = false, users = {}, passivePorts = false,
+  root = false, anonymous = true, anonymousWrite = false, users = {}, passivePorts = false,
   idleTimeout = 300000, dataTimeout = 30000, banner = "luanetd FTP server ready.",
 }
+local BOOLEANS = { "anonymous", "anonymousWrite" }
+local USER_FIELDS = { password = "string", write = "boolean" }
 local LINE_MAX = 4096          -- a command line longer than this is refused
 local ASCII_CHUNK = 64 * 1024  -- an ASCII RETR reads and converts this much at a time
 local WRITE_HIGH = 1 << 20     -- an ASCII RETR waits while this much is queued
@@ -253,7 +261,7 @@ function commands.PASS(self, arg)
   if not self.user then return self:reply(503, "Login with USER first.") end
   local user = opts.users[self.user]
   if (self.user == "anonymous" or self.user == "ftp") and opts.anonymous then
-    self.logged_in, self.can_write = true, opts.write
+    self.logged_in, self.can_write = true, opts.anonymousWrite
   elseif user and user.password == arg then
     self.logged_in, self.can_write = true, user.write == true
   else
@@ -673,13 +681,44 @@ local Server = {}
 Server.__index = Server
 Server.__name = "luanet.FtpServer"
 
-function ftp.Server(opts)
+-- Raises (at the caller of FtpServer) what is wrong with an entry of
+-- users: a field it does not know, or one of the wrong type (a password
+-- is a string, write a boolean: "no" must not grant writing).
+local function check_user(name, user)
+  local what = ("FtpServer: users[%q]"):format(tostring(name))
+  if type(user) ~= "table" then error(what .. " must be a table { password, write }", 4) end
+  for field, value in pairs(user) do
+    local want = USER_FIELDS[field]
+    if not want then error(("%s: unknown field %s"):format(what, tostring(field)), 4) end
+    if type(value) ~= want then error(("%s.%s must be a %s"):format(what, field, want), 4) end
+  end
+  if user.password == nil then error(what .. " has no password", 4) end
+end
+
+-- The options over the defaults; raises for an unknown one, and for a
+-- flag or a user of the wrong type. `write` once meant anonymousWrite: a
+-- caller that still gives it is told, not ignored.
+local function server_options(opts)
   local o = {}
   for k, v in pairs(DEFAULTS) do o[k] = v end
   for k, v in pairs(opts or {}) do
-    if DEFAULTS[k] == nil then error(("FtpServer: unknown option %s"):format(tostring(k)), 2) end
+    if k == "write" then
+      error("FtpServer: the option write is now anonymousWrite (whether anonymous users may write);"
+        .. " a user may write with users[NAME].write = true", 3)
+    end
+    if DEFAULTS[k] == nil then error(("FtpServer: unknown option %s"):format(tostring(k)), 3) end
     o[k] = v
   end
+  for _, k in ipairs(BOOLEANS) do
+    if type(o[k]) ~= "boolean" then error(("FtpServer: %s must be true or false"):format(k), 3) end
+  end
+  if type(o.users) ~= "table" then error("FtpServer: users must be a table (name -> { password, write })", 3) end
+  for name, user in pairs(o.users) do check_user(name, user) end
+  return o
+end
+
+function ftp.Server(opts)
+  local o = server_options(opts)
   if type(o.root) ~= "string" then error("FtpServer: root (a directory) is required", 2) end
   local realroot = net.realpath(o.root)
   local st = realroot and net.stat(realroot)

@@ -3,7 +3,10 @@
 -- curl (list, get, -T put, active with --ftp-port -, --disable-epsv) and
 -- lftp (a mirror of a tree); then bad input: unknown commands, commands
 -- before login, path escapes, a data connection that never comes, a peer
--- that closes mid-transfer, and 500 control connections at once.
+-- that closes mid-transfer, and 500 control connections at once. Who may
+-- write is checked upload by upload, on disk: nobody by default, a --user
+-- only with --write yes, anonymous users only with --anonymous-write yes;
+-- and the default config's ftpd service, as shipped, stays read-only.
 local helper = require "helper"
 local dh = require "support.daemon_helper"
 
@@ -21,6 +24,13 @@ def session(host="127.0.0.1", user="anonymous", password=""):
     f.connect(host, port)
     f.login(user, password)
     return f
+def upload(name, data, user="anonymous", password=""):
+    f = session(user=user, password=password)
+    try:
+        print(f.storbinary("STOR " + name, io.BytesIO(data)))
+    except ftplib.error_perm as e:
+        print(e)
+    f.quit()
 ]]
 local function py(port, root, code, ms)
   local prog = PY_PRELUDE .. ("port, root = %d, %q\n"):format(port, root) .. code
@@ -287,7 +297,7 @@ describe("ftpd.lua with a user who may write", function()
     dir = dh.tmpdir()
     root = make_tree(dir)
     proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root,
-      "--user", "alice:secret", "--anonymous", "no"))
+      "--user", "alice:secret", "--write", "yes", "--anonymous", "no"))
   end)
   teardown(function()
     proc.cleanup()
@@ -354,6 +364,137 @@ f.quit()
     assert.are.same(0, code, out .. err)
     assert.are.same("in sub\n", helper.slurp(target .. "/a.txt"))
     assert.are.same("deeper\n", helper.slurp(target .. "/deeper/b.txt"))
+  end)
+end)
+
+-- Who may write, as ftpd.lua's options say, with the least options given:
+-- each upload is tried over a real control connection and looked for on
+-- disk after it was allowed or refused.
+describe("ftpd.lua: who may write", function()
+  -- No newline in them: %q writes one as a backslash and a newline, which
+  -- Python reads as a line continuation.
+  local USER_DATA, ANON_DATA = "uploaded by u", "uploaded anonymously"
+  local UPLOADS = ([[
+upload("user.txt", %q.encode(), "u", "p")
+upload("anon.txt", %q.encode())
+]]):format(USER_DATA, ANON_DATA)
+  local ONLY_ANONYMOUS = ("upload(\"anon.txt\", %q.encode())\n"):format(ANON_DATA)
+  local cleanups = {}
+  after_each(function()
+    for i = #cleanups, 1, -1 do cleanups[i]() end
+    cleanups = {}
+  end)
+
+  -- ftpd.lua --root (a fresh, empty directory) --port 0 and `...`: the
+  -- port and the root.
+  local function start_ftpd(...)
+    local dir = dh.tmpdir()
+    local root = dir .. "/root"
+    sh("mkdir " .. helper.quote(root))
+    cleanups[#cleanups + 1] = function() os.execute("rm -rf " .. helper.quote(dir)) end
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua",
+      "--root", root, "--port", 0, ...))
+    cleanups[#cleanups + 1] = proc.cleanup
+    return port, root
+  end
+
+  it("lets nobody write by default: an anonymous STOR gets 550 and writes nothing", function()
+    local port, root = start_ftpd()
+    assert.are.same("550 Permission denied.\n", py(port, root, ONLY_ANONYMOUS))
+    assert.is_nil(helper.slurp(root .. "/anon.txt"))
+  end)
+
+  it("logs a --user in read-only without --write yes: 550 for the user and for anonymous", function()
+    local port, root = start_ftpd("--user", "u:p")
+    assert.are.same("550 Permission denied.\n550 Permission denied.\n", py(port, root, UPLOADS))
+    assert.is_nil(helper.slurp(root .. "/user.txt"))
+    assert.is_nil(helper.slurp(root .. "/anon.txt"))
+  end)
+
+  it("lets the --user upload with --write yes, and still refuses anonymous users with 550", function()
+    local port, root = start_ftpd("--user", "u:p", "--write", "yes")
+    assert.are.same("226 Transfer complete.\n550 Permission denied.\n", py(port, root, UPLOADS))
+    assert.are.same(USER_DATA, helper.slurp(root .. "/user.txt"))
+    assert.is_nil(helper.slurp(root .. "/anon.txt"))
+  end)
+
+  it("lets anonymous users upload with --anonymous-write yes", function()
+    local port, root = start_ftpd("--anonymous-write", "yes")
+    assert.are.same("226 Transfer complete.\n", py(port, root, ONLY_ANONYMOUS))
+    assert.are.same(ANON_DATA, helper.slurp(root .. "/anon.txt"))
+  end)
+
+  it("refuses to start on --write yes without --user, or a yes/no option that is neither", function()
+    local dir = dh.tmpdir()
+    cleanups[#cleanups + 1] = function() os.execute("rm -rf " .. helper.quote(dir)) end
+    local function ftpd(...)
+      return helper.execute(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", dir, "--port", 0, ...))
+    end
+    local code, out, err = ftpd("--write", "yes")
+    assert.are.same({ 2, "" }, { code, out })
+    assert.matches("--write yes needs --user NAME:PASS (for anonymous uploads: --anonymous-write yes)\nusage: ftpd.lua ",
+      err, 1, true)
+    code, out, err = ftpd("--anonymous-write", "true")
+    assert.are.same({ 2, "" }, { code, out })
+    assert.matches("--anonymous-write is yes or no, not true\nusage: ftpd.lua ", err, 1, true)
+  end)
+end)
+
+describe("net.FtpServer's options as the server checks them", function()
+  local dir
+  setup(function() dir = dh.tmpdir() end)
+  teardown(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+
+  local function refused(opts)
+    opts.root = dir
+    local ok, err = pcall(helper.net.FtpServer, opts)
+    assert.is_false(ok, "FtpServer took the options")
+    return err
+  end
+
+  it("raises for the old write option, saying to use anonymousWrite", function()
+    assert.matches("FtpServer: the option write is now anonymousWrite (whether anonymous users may write)",
+      refused{ write = true }, 1, true)
+  end)
+
+  it("raises for an unknown option, a flag that is not a boolean, and a mistaken user", function()
+    assert.matches("FtpServer: unknown option anonymous_write", refused{ anonymous_write = true }, 1, true)
+    assert.matches("FtpServer: anonymousWrite must be true or false", refused{ anonymousWrite = "no" }, 1, true)
+    assert.matches('FtpServer: users["bob"].write must be a boolean',
+      refused{ users = { bob = { password = "pw", write = "yes" } } }, 1, true)
+    assert.matches('FtpServer: users["bob"]: unknown field writable',
+      refused{ users = { bob = { password = "pw", writable = true } } }, 1, true)
+    assert.matches('FtpServer: users["bob"] has no password', refused{ users = { bob = { write = true } } }, 1, true)
+  end)
+end)
+
+-- The ftpd service of etc/luanetd.conf, its block copied as it is (the
+-- port made 0), run by the daemon in a directory with an ftp/ tree: the
+-- block's root = "ftp" is relative to the daemon's working directory.
+describe("the default config's ftpd service", function()
+  it("serves anonymous downloads and refuses anonymous uploads with 550", function()
+    local block = assert(helper.slurp("etc/luanetd.conf"):match('service "ftpd" (%b{})'),
+      "etc/luanetd.conf has no ftpd service")
+    local dir = dh.tmpdir()
+    sh(("mkdir -p %s/etc %s/ftp/pub && cp -r scripts %s/scripts"):format(helper.quote(dir), helper.quote(dir),
+      helper.quote(dir)))
+    dh.write(dir .. "/ftp/pub/hello.txt", "hello\n")
+    local conf = dir .. "/etc/luanetd.conf"
+    dh.write(conf, ("control = %q\nservice \"ftpd\" %s\n"):format(dir .. "/ctl.sock",
+      (block:gsub("(tcp://127%.0%.0%.1:)%d+", "%10"))))
+    local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or os.getenv("PWD") .. "/" .. helper.LUANETD
+    local d = dh.handle(dir, conf, dir .. "/ctl.sock", helper.quote_all("env", "-C", dir, luanetd, "-c", conf))
+    finally(d.cleanup)
+    assert.is_not_nil(d.wait_log("info ftpd started"), d.log())
+    local out = py(d.port("ftpd"), dir .. "/ftp", [[
+f = session()
+buf = io.BytesIO()
+print(f.retrbinary("RETR pub/hello.txt", buf.write), buf.getvalue())
+f.quit()
+upload("pub/up.txt", b"x")
+]])
+    assert.are.same("226 Transfer complete. b'hello\\n'\n550 Permission denied.\n", out)
+    assert.is_nil(helper.slurp(dir .. "/ftp/pub/up.txt"))
   end)
 end)
 

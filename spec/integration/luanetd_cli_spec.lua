@@ -1,6 +1,9 @@
 -- spec/integration/luanetd_cli_spec.lua: `luanetd script.lua [args...]` as a
--- user runs it: arguments as lua5.4 gives them, exit codes, errors.
+-- user runs it: arguments as lua5.4 gives them, exit codes, errors. And
+-- the scripts of scripts/ run as daemon services: a script that cannot
+-- start says why through the daemon's log, not on a raw stderr.
 local helper = require "helper"
+local dh = require "support.daemon_helper"
 
 local function script(body)
   local path = os.tmpname() .. ".lua"
@@ -93,5 +96,40 @@ net.Timer.singleShot(30, function() print("still running") end)
     local code, _, err = run("/nonexistent/script.lua")
     assert.are.same(1, code)
     assert.is_truthy(err:find("cannot open /nonexistent/script.lua", 1, true), err)
+  end)
+end)
+
+describe("a script of scripts/ that cannot start as a daemon service", function()
+  -- The lines of the daemon's stderr that are not its log lines
+  -- ("TIME LEVEL SERVICE message").
+  local function raw_lines(log)
+    local raw = {}
+    for line in log:gmatch("[^\n]+") do
+      if not line:match(dh.LOG_LINE) then raw[#raw + 1] = line end
+    end
+    return raw
+  end
+
+  -- Runs a copy of scripts/SCRIPT (the spec does not run the live file) as
+  -- service "u" on `listen`; the message its first failure logged, and
+  -- the whole log.
+  local function first_failure(script, listen, options)
+    local config = ('service "u" { script = %q, listen = %q, options = %s }\n'):format(script, listen, options or "{}")
+    local d = dh.start(config, { [script] = assert(helper.slurp("scripts/" .. script)) }, { wait = {} })
+    finally(d.cleanup)
+    local message = d.wait_log("error u failed to start: ([^\n]*); trying again in 1 s\n")
+    return message, d.log()
+  end
+
+  it("logs fortune_server.lua's own message for a udp:// listener, and nothing raw on stderr", function()
+    local message, log = first_failure("fortune_server.lua", "udp://127.0.0.1:0")
+    assert.are.same("service u needs a tcp:// or unix: listener", message, log)
+    assert.are.same({}, raw_lines(log))
+  end)
+
+  it("logs httpd.lua's own message for a root that is not a directory, and nothing raw on stderr", function()
+    local message, log = first_failure("httpd.lua", "tcp://127.0.0.1:0", '{ root = "/nonexistent/www" }')
+    assert.are.same("not a directory: /nonexistent/www", message, log)
+    assert.are.same({}, raw_lines(log))
   end)
 end)
