@@ -4,6 +4,7 @@
 #include "log.h"
 #include "net.h"
 #include "notify.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -425,7 +426,14 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
     log_printf(LOG_WARN, NULL, "%d socket-activated descriptors match no listener: closed", unused);
   if (!(d->control = control_open(d, cfg->control, err, errlen)))
     return false;
-  return !cfg->user || drop_privileges(cfg->user, err, errlen);
+  if (!cfg->user)
+    return true;
+  /* The TLS module is loaded on demand, and the new user may not be able
+   * to read where it lies (a build under /root): load it now, while we
+   * can. A failure is the first TLS context's to report. */
+  char tls_err[256];
+  tls_load(tls_err, sizeof tls_err);
+  return drop_privileges(cfg->user, err, errlen);
 }
 
 static void close_all(struct daemon *d) {

@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const LOG_FUNCTIONS[] = { "debug", "info", "warn", "error" };
 
@@ -146,8 +147,14 @@ static int generation_setup(lua_State *L) {
     lua_call(L, 2, 0);
     lua_pop(L, 1);
   }
-  if (luaL_loadfile(L, cfg->script) != LUA_OK)
+  if (luaL_loadfile(L, cfg->script) != LUA_OK) {
+    /* "cannot open PATH: Permission denied": after `user =` dropped
+     * privileges, say which user could not read it. */
+    const char *user = g->sv->config->user;
+    if (user && access(cfg->script, R_OK) < 0 && errno == EACCES)
+      lua_pushfstring(L, "%s (the daemon runs as user \"%s\", set by user =)", lua_tostring(L, -1), user);
     return lua_error(L);
+  }
   lua_createtable(L, 0, 7);
   lua_pushstring(L, cfg->name);
   lua_setfield(L, -2, "name");

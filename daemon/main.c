@@ -10,6 +10,7 @@
 #include "lnet.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "lua_library.h"
 #include "state.h"
 #include "version.h"
 
@@ -73,6 +74,7 @@ static int run_script(lua_State *L, int argc, char **argv, int script) {
 }
 
 int main(int argc, char **argv) {
+  state_use_library(lua_library_modules);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -8,6 +8,11 @@
 #include <lua.h>
 
 struct budget;
+struct lua_library_module;
+
+/* The states made from now on load the luanet Lua modules from `modules`
+ * (lua_library.h) rather than from files; main() calls it. */
+void state_use_library(const struct lua_library_module *modules);
 
 /* NULL when there is no memory for it. */
 lua_State *state_new(void);

@@ -34,14 +34,17 @@ describe("make install", function()
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", "-c", conf, "--check"))
     assert.are.same({ 0, conf .. ": 5 services, config and scripts OK\n" }, { code, out })
 
-    -- The installed binary reads its installed library, not the tree: a
-    -- script that asks where luanet.cli came from says so.
+    -- The installed binary carries its library (built in, named after
+    -- where it is installed), not the tree's files: a script that asks
+    -- where luanet.cli came from says so.
     local where = prefix .. "/where.lua"
     local f = assert(io.open(where, "w"))
-    f:write('print(package.searchpath("luanet.cli", package.path))')
+    f:write('print(debug.getinfo(require("luanet.cli").options, "S").source)')
     f:close()
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", where))
-    assert.are.same({ 0, prefix .. "/share/lua/5.4/luanet/cli.lua\n" }, { code, out })
+    assert.are.same({ 0, "@" .. prefix .. "/share/lua/5.4/luanet/cli.lua\n" }, { code, out })
+    -- The installed files are there for a stock lua5.4.
+    assert.is_not_nil(helper.slurp(prefix .. "/share/lua/5.4/luanet/cli.lua"))
 
     -- And its installed TLS module: a TLS context can be made.
     f = assert(io.open(where, "w"))
