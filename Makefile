@@ -20,7 +20,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 LUA_VERSION = 5.4
 
-.PHONY: all deps build asan run test fuzz bench install clean
+.PHONY: all deps build asan run test fuzz bench install fresh clean
 
 all: build
 
@@ -56,6 +56,11 @@ bench: build
 # script paths rewritten to the installed scripts); the systemd unit.
 install: deps
 	@tools/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(LUA_VERSION)"
+
+# The README's two commands in a fresh minimal Debian 12 root (debootstrap),
+# from a clean clone of HEAD in its /root; about 20 minutes.
+fresh:
+	@tools/fresh-debian.sh
 
 clean:
 	rm -rf build build-asan build-fuzz build-install

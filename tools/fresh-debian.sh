@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# tools/fresh-debian.sh [ROOTFS]: `make fresh`. The README's contract on a
+# fresh minimal Debian 12: a debootstrap'd root (minbase, made once under
+# ROOTFS.base and copied for each run), a clean clone of HEAD in /root of
+# that root, then the README's two commands inside it as root: `make test`
+# (with CI=true) must end with "N passed, 0 failed", and `make run` must
+# serve. Needs root, debootstrap and the Debian archive; takes about 20
+# minutes (the packages are downloaded into the new root).
+set -eu
+root_dir=$(cd "$(dirname "$0")/.." && pwd)
+rootfs=${1:-/var/tmp/luanetd-fresh}
+base=$rootfs.base
+log=$rootfs.log
+
+[ "$(id -u)" -eq 0 ] || { echo "fresh-debian: run as root (debootstrap, chroot)" >&2; exit 2; }
+command -v debootstrap >/dev/null || "$root_dir/tools/deps.sh" debootstrap
+
+if [ ! -x "$base/bin/sh" ]; then
+  echo "fresh-debian: debootstrap --variant=minbase bookworm $base"
+  debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian >"$log.debootstrap" 2>&1
+fi
+
+mounted=()
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+rm -rf "$rootfs"
+cp -a "$base" "$rootfs"
+for m in proc sys dev dev/pts; do
+  mount --bind "/$m" "$rootfs/$m"
+  mounted+=("$rootfs/$m")
+done
+mount -t tmpfs tmpfs "$rootfs/run"
+mounted+=("$rootfs/run")
+mount -t tmpfs tmpfs "$rootfs/tmp"
+mounted+=("$rootfs/tmp")
+cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+
+# A clean clone of what is committed, as a user would make it, in /root
+# (mode 0700, as on a fresh machine).
+git clone -q "$root_dir" "$rootfs/root/luanetd"
+chmod 0700 "$rootfs/root"
+
+# What a user types on a fresh machine: make first (minbase has none),
+# then the README's two commands.
+chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb CI=true /bin/bash -c '
+  set -e
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends make >/dev/null
+  cd /root/luanetd
+  make test 2>&1 | tail -n 40
+' | tee "$log"
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+echo "fresh-debian: make test: ${summary:-no summary line}"
+
+# make run serves: the default config's echo service answers.
+chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c '
+  cd /root/luanetd
+  make run >/tmp/run.log 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do
+    if exec 3<>/dev/tcp/127.0.0.1/7007 2>/dev/null; then
+      printf "fresh\n" >&3
+      read -r -t 2 line <&3 && echo "fresh-debian: make run: echo answered \"$line\""
+      exec 3>&-
+      break
+    fi
+    sleep 0.2
+  done
+  kill -TERM "$(pgrep -P $pid luanetd || echo $pid)" 2>/dev/null
+  wait $pid
+  tail -n 3 /tmp/run.log
+'
+case $summary in
+  *" passed, 0 failed") exit 0 ;;
+  *) exit 1 ;;
+esac
