@@ -1,5 +1,5 @@
 /* Qt's SocketError names and texts, and errno -> SocketError. The texts are
- * Qt's own (qnativesocketengine.cpp), measured in ../shared/QT-API.md. */
+ * Qt's own (qnativesocketengine.cpp), measured in docs/QT-API.md. */
 #include "socket_error.h"
 
 #include <stddef.h>
