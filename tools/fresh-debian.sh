@@ -28,6 +28,12 @@ trap cleanup EXIT
 
 rm -rf "$rootfs"
 cp -a "$base" "$rootfs"
+# The root is a mount point of its own, as / is on a real machine: `ip
+# netns exec` and `unshare --propagation private` (specs use both) change
+# the propagation of /, which fails on a plain directory.
+mount --bind "$rootfs" "$rootfs"
+mounted+=("$rootfs")
+mount --make-private "$rootfs"
 for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$rootfs/$m"
   mounted+=("$rootfs/$m")
@@ -51,30 +57,31 @@ chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin T
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends make >/dev/null
   cd /root/luanetd
-  make test 2>&1 | tail -n 40
-' | tee "$log"
+  make test
+' >"$log" 2>&1 || true
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-echo "fresh-debian: make test: ${summary:-no summary line}"
+grep -aE '^(Failure|Error) → ' "$log" | sed 's/^/fresh-debian: /' || true
+echo "fresh-debian: make test: ${summary:-no summary line} (the whole output: $log)"
 
 # make run serves: the default config's echo service answers.
-chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c '
+run_out=$(chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c '
   cd /root/luanetd
   make run >/tmp/run.log 2>&1 &
   pid=$!
-  for _ in $(seq 50); do
-    if exec 3<>/dev/tcp/127.0.0.1/7007 2>/dev/null; then
-      printf "fresh\n" >&3
-      read -r -t 2 line <&3 && echo "fresh-debian: make run: echo answered \"$line\""
-      exec 3>&-
-      break
-    fi
+  answered=
+  for _ in $(seq 100); do
+    answered=$( (exec 3<>/dev/tcp/127.0.0.1/7007 && printf "fresh\n" >&3 && read -r -t 2 line <&3 &&
+                 echo "$line") 2>/dev/null) && break
     sleep 0.2
   done
+  echo "fresh-debian: make run: the echo service answered \"$answered\""
   kill -TERM "$(pgrep -P $pid luanetd || echo $pid)" 2>/dev/null
   wait $pid
   tail -n 3 /tmp/run.log
-'
+')
+echo "$run_out"
 case $summary in
-  *" passed, 0 failed") exit 0 ;;
+  *" passed, 0 failed") ;;
   *) exit 1 ;;
 esac
+grep -q 'answered "fresh"' <<<"$run_out"
