@@ -55,7 +55,10 @@ struct lnet_runtime {
   /* A service's limits (DESIGN, The daemon); zero or NULL: none. */
   struct budget *budget;     /* memory_limit: the state's allocator count */
   double cpu_limit_ms;       /* Lua time one resume of a task may take */
-  double slice_start;        /* when the running resume was first seen by the hook */
+  double slice_start;        /* when the running resume began (with a cpu_limit) */
+  unsigned long cpu_overruns;   /* resumes past cpu_limit that the hook could not stop */
+  bool cpu_reported;         /* the hook stopped (and logged) the running resume */
+  int resume_depth;          /* resumes running, nested: the outermost one is timed */
   int max_connections;       /* open_sockets at which servers stop accepting */
   unsigned long memory_errors;   /* tasks that failed for want of memory */
   lua_State *cpu_stopped;    /* the task the cpu_limit hook just stopped */

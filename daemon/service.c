@@ -461,6 +461,7 @@ struct describe_job {
   int *draining_connections; /* per worker: its draining generations' */
   double *lua_kib;
   size_t *memory;
+  unsigned long *cpu_overruns;   /* per worker: its running generation's */
   FILE **draining;           /* per worker: lines for its draining generations */
 };
 
@@ -471,6 +472,7 @@ static void describe_job(struct worker *w, void *arg) {
   job->connections[w->index] = g ? g->rt->open_sockets : 0;
   job->lua_kib[w->index] = g ? generation_lua_kib(g) : 0;
   job->memory[w->index] = g ? g->budget.used : 0;
+  job->cpu_overruns[w->index] = g ? g->rt->cpu_overruns : 0;
   job->draining_connections[w->index] = 0;
   for (g = w->draining; g; g = g->next)
     if (g->sv == sv && (job->draining_connections[w->index] += g->rt->open_sockets, true))
@@ -512,6 +514,7 @@ static void gather(struct service *sv, struct describe_job *job, char **lines, s
   job->draining_connections = calloc((size_t)n, sizeof *job->draining_connections);
   job->lua_kib = calloc((size_t)n, sizeof *job->lua_kib);
   job->memory = calloc((size_t)n, sizeof *job->memory);
+  job->cpu_overruns = calloc((size_t)n, sizeof *job->cpu_overruns);
   job->draining = calloc((size_t)n, sizeof *job->draining);
   for (int w = 0; w < n; w++)
     job->draining[w] = open_memstream(&lines[w], &sizes[w]);
@@ -525,6 +528,7 @@ static void release(struct describe_job *job) {
   free(job->draining_connections);
   free(job->lua_kib);
   free(job->memory);
+  free(job->cpu_overruns);
   free(job->draining);
 }
 
@@ -553,8 +557,10 @@ void service_describe(struct service *sv, FILE *out) {
   gather(sv, &job, lines, sizes);
   int connections = 0;
   double lua = 0, memory = 0;
+  unsigned long overruns = 0;
   for (int w = 0; w < n; w++) {
     connections += job.connections[w];
+    overruns += job.cpu_overruns[w];
     lua += job.lua_kib[w];
     memory += (double)job.memory[w];
   }
@@ -564,7 +570,7 @@ void service_describe(struct service *sv, FILE *out) {
   fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s", connections, lua, sv->reloads,
           sv->last_error[0] ? sv->last_error : "-");
   pthread_mutex_unlock(&sv->lock);
-  fprintf(out, "\trefused=%llu", sv->refuser.refused);
+  fprintf(out, "\trefused=%llu\tcpu_overruns=%lu", sv->refuser.refused, overruns);
   fputs("\tmemory=", out);
   print_size(out, memory);
   describe_limits(sv->cfg, out);

@@ -30,9 +30,9 @@ static double monotonic_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* cpu_limit: a count hook on every task. The first call in a resume
- * starts its clock; a later one past the limit stops the task, naming the
- * slot (the function at the bottom of the task) and where it was. It
+/* cpu_limit: a count hook on every task. The clock starts at the resume;
+ * a hook call past the limit stops the task, naming the slot (the
+ * function at the bottom of the task) and where it was. It
  * stops it by yielding from the hook, which no pcall in the script can
  * catch (an error could be); task_settle then ends the task as failed.
  * Where the task cannot yield (inside a metamethod called from C, say) it
@@ -40,12 +40,9 @@ static double monotonic_ms(void) {
 static void cpu_hook(lua_State *co, lua_Debug *ar) {
   struct lnet_runtime *rt = *(struct lnet_runtime **)lua_getextraspace(co);
   double now = monotonic_ms();
-  if (rt->slice_start == 0) {
-    rt->slice_start = now;
-    return;
-  }
   if (now - rt->slice_start <= rt->cpu_limit_ms)
     return;
+  rt->cpu_reported = true;
   lua_getinfo(co, "Sl", ar);
   char at[LUA_IDSIZE + 16];
   snprintf(at, sizeof at, "%s:%d", ar->short_src, ar->currentline);
@@ -129,9 +126,43 @@ static struct lnet_task_hook task_take_hook(struct lnet_runtime *rt, lua_State *
   return h;
 }
 
+/* A C call is beyond the hook: a slot stuck in one (a pattern that
+ * backtracks for seconds, say) runs past the limit and the hook sees it
+ * only after, if at all. Such a resume is logged once it returns (with
+ * the slot's definition when the task is still there to name it, and how
+ * long it ran) and counted (cpu_overruns in ctl status). */
+static void note_overrun(struct lnet_runtime *rt, lua_State *co, int status) {
+  double ran = monotonic_ms() - rt->slice_start;
+  if (ran <= rt->cpu_limit_ms)
+    return;
+  rt->cpu_overruns++;
+  lua_Debug ar;
+  int level = 0, found = -1;
+  while (status == LUA_YIELD && lua_getstack(co, level, &ar)) {
+    if (lua_getinfo(co, "S", &ar) && ar.what[0] != 'C')
+      found = level;
+    level++;
+  }
+  bool named = found >= 0 && lua_getstack(co, found, &ar) && lua_getinfo(co, "S", &ar);
+  if (!named && status != LUA_YIELD) {   /* ended: the slot that task_call began with, if it did */
+    lua_State *L = rt->L;
+    named = lua_rawgetp(L, LUA_REGISTRYINDEX, &rt->cpu_overruns) == LUA_TFUNCTION && lua_getinfo(L, ">S", &ar);
+    if (!named)
+      lua_pop(L, 1);
+  }
+  if (named)
+    lnet_log(rt, "warn", "cpu_limit (%d ms) overrun: the slot defined at %s:%d ran %.0f ms in one turn, "
+             "in a C call that the limit cannot stop", (int)rt->cpu_limit_ms, ar.short_src, ar.linedefined, ran);
+  else
+    lnet_log(rt, "warn", "cpu_limit (%d ms) overrun: a slot ran %.0f ms in one turn, in a C call that the "
+             "limit cannot stop", (int)rt->cpu_limit_ms, ran);
+}
+
 static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int status,
                                     int nres, bool resumed) {
   enum task_status st;
+  if (rt->cpu_limit_ms > 0 && rt->resume_depth == 0 && !rt->cpu_reported)
+    note_overrun(rt, co, status);
   if (status == LUA_YIELD && rt->cpu_stopped == co) {   /* the cpu_limit hook */
     rt->cpu_stopped = NULL;
     task_report(rt, co, rt->cpu_message);
@@ -167,16 +198,27 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
 /* lua_resume, as a protected call for the memory limit and a new slice
  * for the cpu limit. */
 static int resume(struct lnet_runtime *rt, lua_State *co, lua_State *from, int nargs, int *nres) {
-  rt->slice_start = 0;
+  /* A clock read per resume, only under a limit; a task resumed from
+   * inside another's turn is part of that turn. */
+  if (rt->cpu_limit_ms > 0 && rt->resume_depth == 0) {
+    rt->slice_start = monotonic_ms();
+    rt->cpu_reported = false;
+  }
   if (rt->budget)
     rt->budget->protected_depth++;
+  rt->resume_depth++;
   int status = lua_resume(co, from, nargs, nres);
+  rt->resume_depth--;
   if (rt->budget)
     rt->budget->protected_depth--;
   return status;
 }
 
 enum task_status task_call(struct lnet_runtime *rt, lua_State *L, int nargs, lua_State **co_out) {
+  if (rt->cpu_limit_ms > 0 && rt->resume_depth == 0) {   /* to name it should it overrun */
+    lua_pushvalue(L, -(nargs + 1));
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &rt->cpu_overruns);
+  }
   lua_State *co = task_take(rt, L);
   lua_xmove(L, co, nargs + 1);
   if (co_out)

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -162,13 +163,15 @@ static void charge_buffers(struct tcp_socket *s) {
 
 /* ---- closing ---- */
 
+static void wchunk_free(struct wchunk *c);
+
 static void write_queue_free(struct tcp_socket *s) {
   struct wchunk *c = s->wq_head;
   while (c) {
     struct wchunk *next = c->next;
     if (c->file_fd >= 0)
       close(c->file_fd);
-    free(c);
+    wchunk_free(c);
     c = next;
   }
   s->wq_head = s->wq_tail = NULL;
@@ -257,6 +260,22 @@ static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum soc
   finish_close(s, L, obj);
 }
 
+/* The end of a stream that cannot go on whole (bytes that could not be
+ * held or queued): errorOccurred(SocketResourceError), what is queued is
+ * dropped, and a reset (SO_LINGER 0) tells the peer that this is a
+ * failure, not the clean end of a shorter stream. */
+static void cut_connection(struct tcp_socket *s, lua_State *L, int obj, const char *text) {
+  tcp_socket_emit_error(s, L, obj, SE_RESOURCE, text);
+  if (s->fd < 0)
+    return;   /* a slot closed it */
+  struct linger reset = { 1, 0 };
+  setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  write_queue_free(s);
+  if (s->state == ST_CONNECTED)
+    s->state = ST_CLOSING;   /* as abort: no ClosingState of its own */
+  finish_close(s, L, obj);
+}
+
 /* The peer closed or reset the connection, or a send failed. */
 static void lost_connection(struct tcp_socket *s, lua_State *L, int obj, int err) {
   const char *text;
@@ -334,7 +353,7 @@ void tcp_socket_read_stop(struct tcp_socket *s) {
 }
 
 static void resume_reading(struct tcp_socket *s) {
-  if (s->fd >= 0 && s->state == ST_CONNECTED && !ev_is_active(&s->rio) &&
+  if (s->fd >= 0 && s->state == ST_CONNECTED && !ev_is_active(&s->rio) && !s->paused_by_writes &&
       (s->read_limit == 0 || s->rb.len < s->read_limit))
     tcp_socket_read_start(s);
 }
@@ -411,9 +430,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->rb.data = NULL;
       s->rb.len = s->rb.off = s->rb.cap = 0;
       if (s->fd >= 0)
-        tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
-      if (s->fd >= 0)
-        finish_close(s, L, obj);
+        cut_connection(s, L, obj, "Out of resources");
     }
     rt->scratch_busy = false;
   }
@@ -422,9 +439,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     lua_gc(L, LUA_GCCOLLECT, 0);   /* garbage counts too: it may be all that is over */
   if (s->fd >= 0 && budget_over(rt->budget)) {
     lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
-    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
-    if (s->fd >= 0)
-      finish_close(s, L, obj);
+    cut_connection(s, L, obj, "Out of resources (memory_limit)");
   }
   lua_settop(L, obj - 1);
 }
@@ -438,15 +453,30 @@ static void after_read(struct tcp_socket *s) {
 /* ---- writing ---- */
 
 static struct wchunk *wchunk_new(size_t cap) {
-  struct wchunk *c = malloc(sizeof *c + cap);
+  struct wchunk *c;
+  bool mapped = cap >= WRITE_CHUNK_BIG;
+  if (mapped) {
+    void *p = mmap(NULL, sizeof *c + cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    c = p == MAP_FAILED ? NULL : p;
+  } else {
+    c = malloc(sizeof *c + cap);
+  }
   if (c) {
     c->next = NULL;
     c->file_fd = -1;
+    c->mapped = mapped;
     c->file_off = 0;
     c->off = c->len = 0;
     c->cap = cap;
   }
   return c;
+}
+
+static void wchunk_free(struct wchunk *c) {
+  if (c->mapped)
+    munmap(c, sizeof *c + c->cap);
+  else
+    free(c);
 }
 
 static void wq_push(struct tcp_socket *s, struct wchunk *c) {
@@ -470,7 +500,9 @@ static bool wq_append(struct tcp_socket *s, const char *p, size_t n) {
   }
   if (n == 0)
     return true;
-  struct wchunk *c = wchunk_new(n < WRITE_CHUNK_MIN ? WRITE_CHUNK_MIN : n);
+  /* Small queues in small chunks; a long one in WRITE_CHUNK_BIG ones. */
+  size_t cap = s->wq_bytes >= WRITE_CHUNK_BIG ? WRITE_CHUNK_BIG : WRITE_CHUNK_MIN;
+  struct wchunk *c = wchunk_new(n > cap ? n : cap);
   if (!c)
     return false;
   memcpy(c->data, p, n);
@@ -535,13 +567,32 @@ static ssize_t flush_queue(struct tcp_socket *s) {
       s->wq_tail = NULL;
     if (c->file_fd >= 0)
       close(c->file_fd);
-    free(c);
+    wchunk_free(c);
   }
   return (ssize_t)total;
 }
 
 static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj);
 static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno);
+
+/* setWriteHighWater: past the mark, the socket reads no more, so a peer
+ * that sends faster than it reads is slowed by TCP's own flow control
+ * instead of growing our queue; below half the mark it reads again. Only
+ * the queueing path checks, so a write the kernel takes at once costs
+ * nothing. */
+static void pause_if_high(struct tcp_socket *s) {
+  if (s->write_high_water && s->wq_bytes > s->write_high_water && !s->paused_by_writes) {
+    s->paused_by_writes = true;
+    tcp_socket_read_stop(s);
+  }
+}
+
+static void resume_if_low(struct tcp_socket *s) {
+  if (s->paused_by_writes && s->wq_bytes <= s->write_high_water / 2) {
+    s->paused_by_writes = false;
+    resume_reading(s);
+  }
+}
 
 /* Sends what the queue holds (as much as the kernel takes this turn) and
  * reports it: bytesWritten, a waitForBytesWritten, the close that
@@ -555,6 +606,7 @@ static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
   }
   if (!s->wq_head)
     ev_io_stop(s->rt->loop, &s->wio);
+  resume_if_low(s);
   if (n > 0 && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN)) {
     lua_pushinteger(L, n);
     lnet_emit(s->rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
@@ -994,13 +1046,23 @@ static bool can_write(struct tcp_socket *s) {
                         s->state == ST_HOSTLOOKUP);
 }
 
+/* A write that cannot be queued (over the cap or the memory_limit, or no
+ * memory) breaks the stream: whatever is written next would reach the
+ * peer with a hole where these bytes were. So the connection is cut, and
+ * the log says why. */
+static void refuse_write(struct tcp_socket *s, lua_State *L, int obj, const char *text) {
+  lnet_log(s->rt, "error", "TcpSocket: %s with %zu bytes queued: closing the connection, as the stream "
+           "cannot go on without them", text, s->wq_bytes);
+  cut_connection(s, L, obj, text);
+}
+
 /* write() on an encrypted socket: into the queue, whole (one TLS record
  * for a small write), then as much out as the kernel takes; before the
  * handshake has finished, everything waits. */
 static bool send_encrypted(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
   for (int i = 0; i < n; i++) {
     if (!wq_append(s, iov[i].iov_base, iov[i].iov_len)) {
-      tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+      refuse_write(s, L, obj, "Out of resources");
       return false;
     }
   }
@@ -1013,6 +1075,7 @@ static bool send_encrypted(struct tcp_socket *s, lua_State *L, int obj, const st
   charge_buffers(s);
   if (s->wq_head)
     tcp_socket_start_writing(s);
+  pause_if_high(s);
   return true;
 }
 
@@ -1031,13 +1094,13 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
   /* The cap holds for the whole write, before any of it is sent, so a
    * refused write has sent nothing. */
   if (len > s->write_limit - (s->wq_bytes < s->write_limit ? s->wq_bytes : s->write_limit)) {
-    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Write buffer limit reached");
+    refuse_write(s, L, obj, "Write buffer limit reached");
     return false;
   }
   /* Behind a queue all of it waits: the service's memory_limit must have
    * room. (Into an empty queue goes only what the kernel did not take.) */
   if (s->wq_head && budget_would_exceed(s->rt->budget, len)) {
-    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
+    refuse_write(s, L, obj, "Out of resources (memory_limit)");
     return false;
   }
   size_t done = 0;
@@ -1060,12 +1123,13 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
       size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
       done -= skip;
       if (skip < iov[i].iov_len && !wq_append(s, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip)) {
-        tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+        refuse_write(s, L, obj, "Out of resources");
         return false;
       }
     }
     charge_buffers(s);
     tcp_socket_start_writing(s);
+    pause_if_high(s);
   }
   return true;
 }
@@ -1095,7 +1159,7 @@ static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_
   struct wchunk *c = wchunk_new(0);
   if (!c) {
     close(fd);
-    tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources");
+    refuse_write(s, L, obj, "Out of resources");
     return false;
   }
   c->file_fd = fd;
@@ -1104,6 +1168,7 @@ static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_
   wq_push(s, c);
   s->wq_bytes += c->len;
   tcp_socket_start_writing(s);
+  pause_if_high(s);
   return true;
 }
 
@@ -1159,6 +1224,26 @@ static int tcp_socket_flush(lua_State *L) {
 
 static int tcp_socket_bytesToWrite(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->wq_bytes);
+  return 1;
+}
+
+/* setWriteHighWater(bytes): while more than this waits to be sent, the
+ * socket reads no more from its peer (0: off, the default). An echo or
+ * a proxy that writes what it reads is then as fast as its reader. */
+static int tcp_socket_setWriteHighWater(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  s->write_high_water = checkcount(L, 2);
+  if (s->write_high_water == 0 || s->wq_bytes <= s->write_high_water / 2) {
+    s->paused_by_writes = false;
+    resume_reading(s);
+  } else {
+    pause_if_high(s);
+  }
+  return 0;
+}
+
+static int tcp_socket_writeHighWater(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->write_high_water);
   return 1;
 }
 
@@ -1488,6 +1573,8 @@ static const luaL_Reg tcp_socket_methods[] = {
   { "readBufferSize", tcp_socket_readBufferSize },
   { "setWriteBufferLimit", tcp_socket_setWriteBufferLimit },
   { "writeBufferLimit", tcp_socket_writeBufferLimit },
+  { "setWriteHighWater", tcp_socket_setWriteHighWater },
+  { "writeHighWater", tcp_socket_writeHighWater },
   { "setSocketOption", tcp_socket_setSocketOption },
   { "socketOption", tcp_socket_socketOption },
   { "waitForConnected", tcp_socket_waitForConnected },

@@ -16,6 +16,10 @@
 
 #define WRITE_BYTES_PER_EVENT (4u << 20)
 #define WRITE_CHUNK_MIN 16384
+/* A queue that grows past this gets chunks of this size, mmap'd: a peer
+ * that stops reading can make it hundreds of MB, and malloc's heap would
+ * keep that memory after the connection ends (munmap gives it back). */
+#define WRITE_CHUNK_BIG ((size_t)1 << 20)
 #define DEFAULT_WRITE_LIMIT ((size_t)256 << 20)
 #define WAIT_DEFAULT_MS 30000
 
@@ -32,6 +36,7 @@ enum wait_kind { WAIT_CONNECTED, WAIT_READY_READ, WAIT_BYTES_WRITTEN, WAIT_DISCO
 struct wchunk {
   struct wchunk *next;
   int file_fd;              /* -1 for bytes */
+  bool mapped;              /* mmap'd (a big chunk): munmap gives it back */
   off_t file_off;
   size_t off, len, cap;     /* bytes: data[off..len); file: len bytes left */
   char data[];
@@ -50,6 +55,7 @@ struct tcp_socket {
   bool written_observed;    /* a script touched bytesWritten */
   bool read_pending;        /* data came while readyRead slots were busy */
   bool weak;                /* unref(): reading alone does not keep the loop running */
+  bool paused_by_writes;    /* reading stopped: more than write_high_water queued */
   bool rio_unrefd;          /* rio is active and out of the loop's count */
   uint16_t read_busy;       /* readyRead slots running or suspended */
   const char *error_string;
@@ -58,6 +64,7 @@ struct tcp_socket {
   size_t wq_bytes;
   size_t read_limit;        /* 0: unlimited */
   size_t write_limit;
+  size_t write_high_water;  /* setWriteHighWater: 0, no back-pressure on reading */
   size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
   size_t charged;           /* buffer bytes counted in the service's memory_limit */
   struct socket_aux *aux;   /* connecting and waiting; NULL until needed */

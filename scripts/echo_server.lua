@@ -10,7 +10,14 @@ local cli = require "luanet.cli"
 
 local USAGE = "echo_server.lua [--host H] [--port P]"
 
+-- Back-pressure: while 1 MiB waits for a peer that reads slower than it
+-- sends, the socket reads no more (setWriteHighWater), so TCP slows the
+-- sender and memory stays bounded; the queue's cap is never reached, and
+-- the stream never has to be cut.
+local HIGH_WATER = 1 << 20
+
 local function serve(client)
+  client:setWriteHighWater(HIGH_WATER)
   client.readyRead:connect(function() client:write(client:readAll()) end)
 end
 

@@ -528,7 +528,7 @@ time.sleep(2)
       assert.are.same(1, written.count)
     end)
 
-    it("refuses a write past the write buffer limit with SocketResourceError", function()
+    it("refuses a write past the write buffer limit with SocketResourceError, and ends the connection", function()
       local client, accepted, server = core.pair()
       finally(function() core.close(client, accepted, server) end)
       accepted:setReadBufferSize(1)
@@ -548,8 +548,17 @@ time.sleep(2)
       assert.are.same(false, result)
       assert.are.same("SocketResourceError", client:error())
       assert.are.same({ n = 1, "SocketResourceError" }, err.args)
-      assert.are.same(true, client:bytesToWrite() <= MiB)
-      assert.are.same("ConnectedState", client:state())
+      -- The stream cannot go on without the refused bytes: the connection
+      -- ends (a later write cannot leave a hole), and the peer is reset.
+      assert.are.same("UnconnectedState", client:state())
+      assert.are.same(0, client:bytesToWrite())
+      assert.are.same(false, client:write("after"))
+      local peer_closed = helper.expect()
+      accepted.disconnected:connect(peer_closed)
+      accepted:setReadBufferSize(0)
+      helper.run(helper.TIMEOUT, function() accepted:readAll() return peer_closed.count > 0 end)
+      assert.are.same(1, peer_closed.count)
+      assert.are.same("RemoteHostClosedError", accepted:error())   -- ECONNRESET, in Qt's words
     end)
 
     it("sends none of a single write that the write buffer limit refuses", function()
@@ -562,6 +571,7 @@ time.sleep(2)
       helper.drive(100)
       -- A false write must not have put part of its data on the wire.
       assert.are.same(0, accepted:bytesAvailable())
+      assert.are.same("UnconnectedState", client:state())
     end)
 
     it("sends a file range with sendFile, intact", function()

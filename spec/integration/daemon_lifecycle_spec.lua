@@ -202,7 +202,7 @@ service "bad" { script = "bad.lua", listen = "tcp://127.0.0.1:0", options = { ta
       assert.are.same(2, #lines, s.raw)
       for i, name in ipairs({ "alpha", "beta" }) do
         local want = ("^%s\trunning\ttcp://127%%.0%%.0%%.1:%d\tconnections=0\tlua=%%d+KiB\treloads=0\tlast_error=%%-"
-                      .. "\trefused=0\tmemory=[%%d.]+%%a+\tmemory_limit=%%-\tcpu_limit=1000ms\tmax_connections=%%-$")
+                      .. "\trefused=0\tcpu_overruns=0\tmemory=[%%d.]+%%a+\tmemory_limit=%%-\tcpu_limit=1000ms\tmax_connections=%%-$")
           :format(name, d.port(name))
         assert.is_truthy(lines[i]:find(want), lines[i])
       end

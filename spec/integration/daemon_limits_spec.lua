@@ -378,7 +378,7 @@ service "kilo" { script = "limited.lua", listen = "tcp://127.0.0.1:0", memory_li
       local s = status(d)
       local function tail(name)
         local f = assert(s[name], s.raw)
-        return table.concat(f, "\t", 9)
+        return table.concat(f, "\t", 10)
       end
       local MEM = "memory=[%d.]+[KMG]?i?B"
       assert.is_truthy(tail("plain"):find("^" .. MEM .. "\tmemory_limit=%-\tcpu_limit=1000ms\tmax_connections=%-$"), s.raw)
