@@ -17,8 +17,9 @@ local LISTENING = "Listening for broadcasted messages on port (%d+)\n"
 
 local quote_all = helper.quote_all
 
+-- The spec file's copy of scripts/NAME (helper.script), not the live file.
 local function luanetd(script, ...)
-  return ("%s scripts/%s %s"):format(LUANETD, script, quote_all(...))
+  return ("%s %s %s"):format(LUANETD, helper.quote(helper.script(script)), quote_all(...))
 end
 
 local function python(script, ...)

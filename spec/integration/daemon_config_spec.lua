@@ -205,7 +205,14 @@ service "greeter" {
 
   describe("--check", function()
     it("accepts etc/luanetd.conf: exit 0 and the OK line", function()
-      local code, out, err = helper.execute(helper.quote_all(helper.LUANETD, "-c", "etc/luanetd.conf", "--check"))
+      -- The spec file's copies (helper.copy_of) of the config, the scripts it
+      -- runs (../scripts/) and the roots it serves, checked from their
+      -- directory: a script being edited meanwhile is not what is checked.
+      for _, what in ipairs({ "scripts", "www", "ftp" }) do helper.copy_of(what) end
+      local root = helper.copy_of("etc"):match("^(.*)/etc$")
+      local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or os.getenv("PWD") .. "/" .. helper.LUANETD
+      local code, out, err = helper.execute("sh -c " .. helper.quote(("cd %s && exec %s"):format(helper.quote(root),
+        helper.quote_all(luanetd, "-c", "etc/luanetd.conf", "--check"))))
       assert.are.same(0, code)
       assert.are.same("etc/luanetd.conf: 5 services, config and scripts OK\n", out)
       assert.are.same("", err)

@@ -44,24 +44,31 @@ end
 describe("resolver in the config", function()
   it("points every service's lookups at the configured server", function()
     local dns, server = dns_helper.start({ "svc.test,127.0.0.42,::42,60" })
-    finally(dns.cleanup)
-    local d = dh.start(([[
+    local d
+    -- busted keeps one finally per it (the last one given): one for both.
+    finally(function()
+      if d then d.cleanup() end
+      dns.cleanup()
+    end)
+    d = dh.start(([[
 resolver = { servers = { %q }, timeout = 500, tries = 1 }
 service "resolve" { script = "resolve.lua", listen = "tcp://127.0.0.1:0" }
 ]]):format(server), { ["resolve.lua"] = RESOLVER })
-    finally(d.cleanup)
     assert.are.same("127.0.0.42 ::42\n", ask(d.port("resolve"), "svc.test"))
     assert.are.same("Host not found\n", ask(d.port("resolve"), "nope.test"))
   end)
 
   it("gives up after its time-out on a server that never answers", function()
     local silent, server = dns_helper.silent()
-    finally(silent.cleanup)
-    local d = dh.start(([[
+    local d
+    finally(function()
+      if d then d.cleanup() end
+      silent.cleanup()
+    end)
+    d = dh.start(([[
 resolver = { servers = { %q }, timeout = 300, tries = 1 }
 service "resolve" { script = "resolve.lua", listen = "tcp://127.0.0.1:0" }
 ]]):format(server), { ["resolve.lua"] = RESOLVER })
-    finally(d.cleanup)
     local t0 = helper.now_ms()
     assert.are.same("Host lookup timed out\n", ask(d.port("resolve"), "silent.test"))
     local took = helper.now_ms() - t0

@@ -58,11 +58,16 @@ describe("luanetd -c with a tls:// listener", function()
 
   it("serves HTTPS, and after a renewal and SIGHUP new handshakes get the new certificate while no request fails", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local d, wrk
+    -- busted keeps one finally per it (the last one given): one for all.
+    finally(function()
+      if wrk then wrk.cleanup() end
+      if d then d.cleanup() end
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     local cert, key = dir .. "/site.pem", dir .. "/site.key"
     assert(os.execute(("cp %s %s && cp %s %s"):format(pki.localhost.cert, cert, pki.localhost.key, key)))
-    local d = dh.start(config(cert, key))
-    finally(d.cleanup)
+    d = dh.start(config(cert, key))
     local port = d.port("secure")
     assert.matches("^tls://", d.addresses("secure")[1])
     local code, out = helper.execute(helper.quote_all("curl", "-sS", "--max-time", "5", "--cacert", pki.ca,
@@ -72,7 +77,7 @@ describe("luanetd -c with a tls:// listener", function()
 
     -- Under load: wrk over TLS for 3 s, the certificate renewed and SIGHUP
     -- sent in the middle.
-    local wrk = helper.spawn(helper.quote_all("wrk", "-t1", "-c20", "-d3s", ("https://127.0.0.1:%d/"):format(port)))
+    wrk = helper.spawn(helper.quote_all("wrk", "-t1", "-c20", "-d3s", ("https://127.0.0.1:%d/"):format(port)))
     helper.run(1000, function() return false end)
     local renewed = pki.reissue("localhost")
     assert(os.execute(("cp %s %s && cp %s %s"):format(renewed.cert, cert, renewed.key, key)))

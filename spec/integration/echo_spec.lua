@@ -6,7 +6,8 @@ local helper = require "helper"
 local net = helper.net
 
 local function start_echo(...)
-  return helper.start_server(("%s scripts/echo_server.lua %s"):format(helper.LUANETD, helper.quote_all(...)))
+  return helper.start_server(("%s %s"):format(helper.quote_all(helper.LUANETD, helper.script("echo_server.lua")),
+    helper.quote_all(...)))
 end
 
 -- n pseudo-random bytes (n a multiple of 8): no period for a reordering

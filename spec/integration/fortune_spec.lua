@@ -39,8 +39,11 @@ local function python(script, ...)
     :format(PYTHON, QT_DIR, script, quote_all(...))
 end
 
+-- script: "scripts/NAME", run from the spec file's copy of scripts/
+-- (helper.script), not from the files a user may be editing.
 local function luanetd(script, ...)
-  return ("%s %s %s"):format(LUANETD, script, quote_all(...))
+  local name = assert(script:match("^scripts/(.+)$"), script)
+  return ("%s %s %s"):format(LUANETD, helper.quote(helper.script(name)), quote_all(...))
 end
 
 -- Starts a server command and reads its first line; returns proc, port,

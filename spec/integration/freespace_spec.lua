@@ -15,13 +15,13 @@ local discovery = require "luanet.discovery"
 local net = helper.net
 
 local LUANETD = helper.LUANETD
-local SCRIPT = "scripts/freespace.lua"
 local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"   -- no sanitizer runtime in peers
 
 local quote_all = helper.quote_all
 
+-- scripts/freespace.lua from the spec file's copy (helper.script).
 local function freespace(...)
-  return ("%s %s %s"):format(LUANETD, SCRIPT, quote_all(...))
+  return ("%s %s %s"):format(LUANETD, helper.quote(helper.script("freespace.lua")), quote_all(...))
 end
 
 local function python(source, ...)

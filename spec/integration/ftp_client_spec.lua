@@ -27,12 +27,17 @@ local function start_pyftpd(root)
   dh.write(dir .. "/pyftpd.py", PYFTPD)
   local proc = helper.spawn(helper.quote_all("env", "-u", "LD_PRELOAD", "/usr/bin/python3", "-u",
     dir .. "/pyftpd.py", root))
-  local port = proc.wait_line("port (%d+)")
-  assert(port, "pyftpdlib did not start: " .. proc.stderr())
-  return tonumber(port), function()
+  local function stop()
     proc.cleanup()
     os.execute("rm -rf " .. helper.quote(dir))
   end
+  local port = proc.wait_line("port (%d+)")
+  if not port then
+    local err = proc.stderr()
+    stop()
+    error("pyftpdlib did not start: " .. err, 2)
+  end
+  return tonumber(port), stop
 end
 
 local ftp_kit = require "support.ftp_session"
@@ -199,11 +204,16 @@ end)
 describe("net.Ftp against ftpd.lua", function()
   it("gets over IPv6 on [::1], passive (EPSV) and active (EPRT |2|)", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local proc
+    -- busted keeps one finally per it (the last one given): one for both.
+    finally(function()
+      if proc then proc.cleanup() end
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     dh.write(dir .. "/v6.txt", "over IPv6\n")
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", dir,
+    local port
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", dir,
       "--host", "::1"))
-    finally(proc.cleanup)
     helper.in_task(function()
       assert.are.same("over IPv6\n", net.ftp.get(("ftp://[::1]:%d/v6.txt"):format(port)))
     end)
@@ -221,10 +231,14 @@ describe("net.Ftp against ftpd.lua", function()
 
   it("abort() cuts a download that ftpd.lua sends with sendFile; the login stays usable", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local proc
+    finally(function()
+      if proc then proc.cleanup() end
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     assert(os.execute(("mkdir -p %s/pub && head -c 4000000 /dev/urandom > %s/pub/big.bin"):format(dir, dir)))
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", dir))
-    finally(proc.cleanup)
+    local port
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", dir))
     abort_midway(port, "pub", "big.bin", 4000000)
   end)
 end)

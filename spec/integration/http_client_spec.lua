@@ -108,11 +108,15 @@ end)
 describe("net.http against Python's http.server", function()
   it("downloads a file into a sink", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local py
+    -- busted keeps one finally per it (the last one given): one for both.
+    finally(function()
+      if py then py.cleanup() end
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     dh.write(dir .. "/f.txt", ("line\n"):rep(1000))
-    local py = helper.spawn("sh -c " .. helper.quote(("cd %s && exec env -u LD_PRELOAD /usr/bin/python3 -u -m http.server --bind 127.0.0.1 0")
+    py = helper.spawn("sh -c " .. helper.quote(("cd %s && exec env -u LD_PRELOAD /usr/bin/python3 -u -m http.server --bind 127.0.0.1 0")
       :format(helper.quote(dir))))
-    finally(py.cleanup)
     local port = py.wait_line("port (%d+)")
     assert.is_not_nil(port, py.stderr())
     in_task(function()

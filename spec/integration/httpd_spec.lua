@@ -31,7 +31,7 @@ describe("httpd.lua", function()
     sh(("ln -s %s/a.txt %s/inside-link"):format(root, root))
     sh(("head -c 3000000 /dev/urandom > %s/big.bin"):format(root))
     local port
-    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/httpd.lua", "--root", root))
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("httpd.lua"), "--root", root))
     base = "http://127.0.0.1:" .. port
   end)
   teardown(function()
@@ -125,7 +125,7 @@ print(head.split(b"\r\n")[0].decode(), len(body))
 
   describe("and http_get.lua", function()
     local function get(...)
-      return helper.execute(helper.quote_all(helper.LUANETD, "scripts/http_get.lua", ...), 20000)
+      return helper.execute(helper.quote_all(helper.LUANETD, helper.script("http_get.lua"), ...), 20000)
     end
 
     it("downloads to the URL's file name or to -o FILE", function()
@@ -134,7 +134,7 @@ print(head.split(b"\r\n")[0].decode(), len(body))
       assert.are.same(0, (helper.execute(helper.quote_all("cmp", dir .. "/copy.bin", root .. "/big.bin"))))
       local here = os.getenv("PWD")
       code = helper.execute("sh -c " .. helper.quote(("cd %s && %s"):format(helper.quote(dir),
-        helper.quote_all(here .. "/" .. helper.LUANETD, here .. "/scripts/http_get.lua", base .. "/a.txt"))))
+        helper.quote_all(here .. "/" .. helper.LUANETD, helper.script("http_get.lua"), base .. "/a.txt"))))
       assert.are.same(0, code)
       assert.are.same("hello\n", helper.slurp(dir .. "/a.txt"))
     end)

@@ -18,7 +18,8 @@ end
 
 describe("luanetd out of file descriptors", function()
   it("pauses accepting without spinning and serves the backlog later", function()
-    local proc, port = helper.start_server(("prlimit --nofile=48:48 %s scripts/echo_server.lua"):format(helper.LUANETD))
+    local proc, port = helper.start_server("prlimit --nofile=48:48 "
+      .. helper.quote_all(helper.LUANETD, helper.script("echo_server.lua")))
     local clients = {}
     finally(function()
       for _, c in ipairs(clients) do c.sock:abort() end

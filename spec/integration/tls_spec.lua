@@ -36,7 +36,11 @@ local function start_s_server(pair, ...)
   local port = free_port()
   local proc = helper.spawn(helper.quote_all("openssl", "s_server", "-accept", "127.0.0.1:" .. port,
     "-cert", pair.cert, "-key", pair.key, "-rev", ...))
-  wait_listening(port, proc, "openssl s_server")
+  local ok, err = pcall(wait_listening, port, proc, "openssl s_server")
+  if not ok then
+    proc.cleanup()
+    error(err, 2)
+  end
   return port, proc.cleanup
 end
 
@@ -246,12 +250,12 @@ describe("net.http and scripts/http_get.lua against nginx with TLS", function()
     local dir = dh.tmpdir()
     finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
     local out = dir .. "/hello.txt"
-    local code, _, err = helper.execute(helper.quote_all(helper.LUANETD, "scripts/http_get.lua", url, "-o", out))
+    local code, _, err = helper.execute(helper.quote_all(helper.LUANETD, helper.script("http_get.lua"), url, "-o", out))
     assert.are.same(4, code, err)
     assert.matches("Error during SSL handshake", err)
     assert.is_nil(helper.slurp(out))
     assert.is_nil(helper.slurp(out .. ".part"))
-    code, _, err = helper.execute(helper.quote_all(helper.LUANETD, "scripts/http_get.lua", url, "-o", out,
+    code, _, err = helper.execute(helper.quote_all(helper.LUANETD, helper.script("http_get.lua"), url, "-o", out,
                                                    "--cacert", pki.ca))
     assert.are.same(0, code, err)
     assert.are.same("nginx says hi\n", helper.slurp(out))
@@ -577,10 +581,16 @@ end)
 describe("Qt's pattern: a plain TcpServer, startServerEncryption on the accepted socket", function()
   it("encrypts with setLocalCertificate/setPrivateKey, and both sides see the session", function()
     local pki = require("support.pki").make()
-    finally(pki.cleanup)
     local server = net.TcpServer()
+    local accepted, server_events, client = nil, {}, nil
+    -- busted keeps one finally per it (the last one given): one for all.
+    finally(function()
+      if client then client:abort() end
+      if accepted then accepted:abort() end
+      server:close()
+      pki.cleanup()
+    end)
     assert(server:listen("127.0.0.1", 0))
-    local accepted, server_events = nil, {}
     server.newConnection:connect(function()
       accepted = server:nextPendingConnection()
       accepted:setLocalCertificate(pki.localhost.cert)
@@ -589,8 +599,8 @@ describe("Qt's pattern: a plain TcpServer, startServerEncryption on the accepted
       accepted.readyRead:connect(function() accepted:write(accepted:readAll():upper()) end)
       accepted:startServerEncryption()
     end)
-    local client, rec = connect_encrypted(server:serverPort(), "localhost", nil, { caCertificates = pki.ca })
-    finally(function() client:abort(); if accepted then accepted:abort() end; server:close() end)
+    local rec
+    client, rec = connect_encrypted(server:serverPort(), "localhost", nil, { caCertificates = pki.ca })
     assert.are.same({ "encrypted" }, rec.events)
     helper.run(2000, function() return #server_events > 0 end)
     assert.are.same({ "encrypted" }, server_events)
@@ -608,10 +618,11 @@ describe("the TLS examples", function()
   teardown(function() pki.cleanup() end)
 
   it("fortune_server.lua --cert/--key and the fortune clients with --tls --cacert", function()
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/fortune_server.lua",
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("fortune_server.lua"),
       "--fortune", "Secrets keep best encrypted.", "--cert", pki.localhost.cert, "--key", pki.localhost.key))
     finally(proc.cleanup)
-    for _, client in ipairs({ "scripts/fortune_client.lua", "scripts/blocking_fortune_client.lua" }) do
+    for _, name in ipairs({ "fortune_client.lua", "blocking_fortune_client.lua" }) do
+      local client = helper.script(name)
       local code, out, err = helper.execute(helper.quote_all(helper.LUANETD, client, "localhost", tostring(port),
         "--tls", "--cacert", pki.ca))
       assert.are.same({ 0, "Secrets keep best encrypted.\n" }, { code, out }, err)
@@ -624,11 +635,16 @@ describe("the TLS examples", function()
 
   it("httpd.lua --cert/--key serves files over HTTPS with ALPN http/1.1", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
+    local proc
+    -- busted keeps one finally per it (the last one given): one for both.
+    finally(function()
+      if proc then proc.cleanup() end
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     dh.write(dir .. "/a.txt", "over tls\n")
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/httpd.lua", "--root", dir,
+    local port
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("httpd.lua"), "--root", dir,
       "--cert", pki.localhost.cert, "--key", pki.localhost.key))
-    finally(proc.cleanup)
     local code, out, err = helper.execute(helper.quote_all("curl", "-sS", "-v", "--max-time", "5", "--cacert", pki.ca,
       ("https://localhost:%d/a.txt"):format(port)))
     assert.are.same({ 0, "over tls\n" }, { code, out })

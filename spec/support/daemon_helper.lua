@@ -12,8 +12,11 @@ local helper = require "helper"
 
 local dh = {}
 
--- The repository's scripts, for configs that run them.
-dh.SCRIPTS = (os.getenv("PWD") or ".") .. "/scripts"
+-- dh.SCRIPTS: the spec file's copy of the repository's scripts (see
+-- helper.copy_of), for configs that run them. Made on first use.
+setmetatable(dh, { __index = function(_, key)
+  if key == "SCRIPTS" then return helper.copy_of("scripts") end
+end })
 
 -- "TIME LEVEL SERVICE message": the daemon's log lines.
 dh.LOG_LINE = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ (%a+) (%S+) (.*)$"

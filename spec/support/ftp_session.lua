@@ -66,13 +66,14 @@ function M.abort_midway(port, dir, name, size)
 end
 
 
--- Runs scripts/ftp_client.lua with its arguments in workdir (where get
--- saves and put reads): exit code, stdout, stderr.
+-- Runs scripts/ftp_client.lua (the spec file's copy, helper.script) with its
+-- arguments in workdir (where get saves and put reads): exit code, stdout,
+-- stderr.
 function M.client(workdir, ...)
   local pwd = os.getenv("PWD")
   local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or pwd .. "/" .. helper.LUANETD
   return helper.execute("sh -c " .. helper.quote(("cd %s && exec %s"):format(helper.quote(workdir),
-    helper.quote_all(luanetd, pwd .. "/scripts/ftp_client.lua", ...))), 20000)
+    helper.quote_all(luanetd, helper.script("ftp_client.lua"), ...))), 20000)
 end
 
 return M

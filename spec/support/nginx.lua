@@ -38,8 +38,8 @@ function nginx.start(server_lines, listen_flags)
   dh.write(dir .. "/nginx.conf", CONF:format(dir, dir, dir, dir, dir, dir, port, listen_flags or "", server_lines))
   local proc = helper.spawn(helper.quote_all("/usr/sbin/nginx", "-p", dir, "-c", dir .. "/nginx.conf"))
   local function stop()
-    -- SIGTERM: the master ends its worker, then itself. (cleanup's SIGKILL
-    -- alone would leave the worker running, orphaned, on the port.)
+    -- SIGTERM: the master ends its worker, then itself; cleanup() then
+    -- ends whatever is left of the tree (helper.spawn).
     proc.kill("TERM")
     proc.wait(5000)
     proc.cleanup()
