@@ -62,7 +62,7 @@ describe("ftpd.lua, anonymous and read-only", function()
   setup(function()
     dir = dh.tmpdir()
     root = make_tree(dir)
-    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root))
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", root))
   end)
   teardown(function()
     proc.cleanup()
@@ -206,7 +206,7 @@ print(ask("QUIT"))
   end)
 
   it("gives up on a data connection that never comes, with 425, and goes on", function()
-    local p2, port2 = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root,
+    local p2, port2 = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", root,
       "--data-timeout", "300"))
     finally(p2.cleanup)
     local out = py(port2, root, [[
@@ -270,11 +270,13 @@ end)
 describe("ftpd.lua on IPv6", function()
   it("serves [::1] with EPSV and EPRT data connections (ftplib, curl)", function()
     local dir = dh.tmpdir()
-    finally(function() os.execute("rm -rf " .. helper.quote(dir)) end)
     local root = make_tree(dir)
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root,
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", root,
       "--host", "::1"))
-    finally(proc.cleanup)
+    finally(function()   -- one finally per test: busted keeps the last one only
+      proc.cleanup()
+      os.execute("rm -rf " .. helper.quote(dir))
+    end)
     local out = py(port, root, [[
 want = open(os.path.join(root, "big.bin"), "rb").read()
 for passive in (True, False):
@@ -296,7 +298,7 @@ describe("ftpd.lua with a user who may write", function()
   setup(function()
     dir = dh.tmpdir()
     root = make_tree(dir)
-    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", root,
+    proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", root,
       "--user", "alice:secret", "--write", "yes", "--anonymous", "no"))
   end)
   teardown(function()
@@ -392,7 +394,7 @@ upload("anon.txt", %q.encode())
     local root = dir .. "/root"
     sh("mkdir " .. helper.quote(root))
     cleanups[#cleanups + 1] = function() os.execute("rm -rf " .. helper.quote(dir)) end
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua",
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"),
       "--root", root, "--port", 0, ...))
     cleanups[#cleanups + 1] = proc.cleanup
     return port, root
@@ -428,7 +430,7 @@ upload("anon.txt", %q.encode())
     local dir = dh.tmpdir()
     cleanups[#cleanups + 1] = function() os.execute("rm -rf " .. helper.quote(dir)) end
     local function ftpd(...)
-      return helper.execute(helper.quote_all(helper.LUANETD, "scripts/ftpd.lua", "--root", dir, "--port", 0, ...))
+      return helper.execute(helper.quote_all(helper.LUANETD, helper.script("ftpd.lua"), "--root", dir, "--port", 0, ...))
     end
     local code, out, err = ftpd("--write", "yes")
     assert.are.same({ 2, "" }, { code, out })

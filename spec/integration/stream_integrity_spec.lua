@@ -48,7 +48,7 @@ end)
 
 describe("a TCP stream", function()
   it("comes back whole through echo_server.lua from a client that reads late, in bounded memory", function()
-    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, "scripts/echo_server.lua"))
+    local proc, port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("echo_server.lua")))
     finally(proc.cleanup)
     local pid = assert(proc.pid())
     local before = assert(rss_kib(pid))
@@ -62,7 +62,7 @@ describe("a TCP stream", function()
     local d = dh.start([[
 shutdown_timeout = 1000
 service "echo" { script = "echo.lua", listen = "tcp://127.0.0.1:0", memory_limit = "16M" }
-]], { ["echo.lua"] = assert(helper.slurp("scripts/echo_server.lua")) })
+]], { ["echo.lua"] = assert(helper.slurp(helper.script("echo_server.lua"))) })
     finally(d.cleanup)
     local r = check_stream(d.port("echo"), 100 * MiB, 2)
     assert.are.same({ 100 * MiB, 100 * MiB, "-", "DONE" }, { r.sent, r.received, r.first_bad, r.ending })
