@@ -251,8 +251,17 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
     return false;
   }
   llhttp_t *p = &c->parser;
-  if (p->http_major == 1 && p->http_minor == 1 && !h.has_host) {
-    http_conn_refuse(c, L, obj, 400);
+  int status = 0;
+  if (p->http_major != 1)
+    status = 505;   /* "HTTP/2.0 GET": this server speaks HTTP/1.x here */
+  else if (p->http_minor == 1 && !h.has_host)
+    status = 400;   /* RFC 9112 3.2: MUST */
+  else if (h.has_te && p->http_minor == 0)
+    status = 400;   /* RFC 9112 6.1: chunked in HTTP/1.0 is faulty framing */
+  else if (p->method >= 64 || !((c->server->methods >> p->method) & 1))
+    status = 501;   /* a method nobody said it serves (RFC 9110 9.1) */
+  if (status) {
+    http_conn_refuse(c, L, obj, status);
     return false;
   }
   if (!c->server->stream_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > c->server->max_body) {
@@ -298,6 +307,41 @@ static void after_feed(struct http_conn *c) {
   }
 }
 
+/* The status for what llhttp refused in the bytes at p[0..n): a method it
+ * does not know is not implemented (501) when it is a token followed by a
+ * space, as a request line's method is; a version it does not know is
+ * not supported (505); the rest is a bad request ("NONSENSE\r\n"). */
+static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
+  if (err == HPE_INVALID_VERSION)
+    return 505;
+  if (err != HPE_INVALID_METHOD)
+    return 400;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (c == ' ')
+      return i > 0 ? 501 : 400;
+    if (c <= ' ' || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+      return 400;   /* not a token: not a method at all */
+  }
+  return 400;
+}
+
+/* Before a request line, empty lines (CRLF) are ignored, as RFC 9112 2.2
+ * asks of a server (a client may send one after a POST's body). Consumes
+ * them from rb; true when it did, so that the caller looks again. A lone
+ * CR or LF is left to llhttp, which refuses it. */
+static bool skip_empty_lines(struct buffer *rb, size_t *avail) {
+  size_t n = 0;
+  const char *p = buffer_head(rb);
+  while (n + 1 < *avail && p[n] == '\r' && p[n + 1] == '\n')
+    n += 2;
+  if (n == 0)
+    return false;
+  buffer_consume(rb, n);
+  *avail -= n;
+  return true;
+}
+
 /* Runs llhttp over what is unparsed, handing out requests, until the data
  * runs out, a handler keeps its request, or the connection ends. */
 static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
@@ -322,15 +366,25 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
+    if (c->phase == PHASE_HEAD && c->parsed == 0 && skip_empty_lines(rb, &avail)) {
+      if (avail == 0 && c->head_new)   /* only empty lines: still idle */
+        c->phase = PHASE_IDLE, c->head_new = false;
+      continue;
+    }
     c->paused = PAUSE_NONE;
     c->error_status = 0;
     llhttp_errno_t err = llhttp_execute(&c->parser, start, avail);
     size_t used = avail;
-    if (err == HPE_PAUSED) {
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
       used = (size_t)(llhttp_get_error_pos(&c->parser) - start);
-      llhttp_resume(&c->parser);
+      /* An Upgrade we do not take is ignored (RFC 9110 7.8): the
+       * connection goes on as HTTP/1.1 with its next request. */
+      if (err == HPE_PAUSED_UPGRADE)
+        llhttp_resume_after_upgrade(&c->parser);
+      else
+        llhttp_resume(&c->parser);
     } else if (err != HPE_OK) {
-      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : 400);
+      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : parse_error_status(err, start, avail));
       break;
     }
     step = false;
@@ -449,6 +503,7 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
   llhttp_init(&c->parser, HTTP_REQUEST, settings());
   ev_init(&c->timer, timer_cb);
   tcp_socket_set_reader(s, &c->reader);
+  tcp_socket_set_send_timeout(s, sv->send_timeout);
   http_server_link(sv, c);
   c->phase = PHASE_IDLE;
   set_deadline(c, sv->header_timeout);   /* a client that never speaks goes */

@@ -26,6 +26,8 @@ struct http_request {
   struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
   uint32_t head_len;
   uint32_t target, target_len;
+  uint32_t path;            /* path [? query], from the target's start */
+  uint32_t authority, authority_len;   /* absolute-form: the Host the handler sees */
   uint16_t nfields;
   uint8_t method, major, minor;
   bool keep_alive;
@@ -44,8 +46,10 @@ static int refused(struct http_head *h, int status) {
 }
 
 /* One pass over the head. llhttp has checked its grammar (CRLF line ends,
- * token names); what it lets through, we check here: whitespace in a
- * header name ("Host : a"), a second Content-Length, a folded line. */
+ * token names); what it lets through, we check here: the target's bytes
+ * and form (http_target.c), whitespace in a header name ("Host : a"), a
+ * second Content-Length, Host or Transfer-Encoding, a Host that is not
+ * one authority, a coding other than chunked alone, a folded line. */
 int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h) {
   memset(h, 0, sizeof *h);
   const char *end = head + len;
@@ -62,6 +66,9 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
     return refused(h, 400);
   h->target = (uint32_t)(sp1 + 1 - head);
   h->target_len = (uint32_t)(sp2 - (sp1 + 1));
+  int status = http_target_parse(sp1 + 1, h->target_len, head, (size_t)(sp1 - head), &h->form);
+  if (status)
+    return refused(h, status);
   const char *p = eol;
   int n = 0, lengths = 0;
   for (p += 2; p + 1 < end && !(p[0] == '\r' && p[1] == '\n');) {
@@ -90,7 +97,11 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
     p += 2;
     switch (name_len) {   /* the names we look at, by length first */
     case 4:
-      h->has_host = h->has_host || http_name_is(name, 4, "host", 4);
+      if (http_name_is(name, 4, "host", 4)) {   /* exactly one, one authority (RFC 9112 3.2) */
+        if (h->has_host || !http_authority_valid(v, v_len) || (v_len == 0 && h->form.kind == TARGET_ORIGIN))
+          return refused(h, 400);
+        h->has_host = true;
+      }
       break;
     case 6:
       if (http_name_is(name, 6, "expect", 6))
@@ -99,6 +110,14 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
     case 14:
       if (http_name_is(name, 14, "content-length", 14) && ++lengths > 1)
         return refused(h, 400);
+      break;
+    case 17:
+      if (http_name_is(name, 17, "transfer-encoding", 17)) {
+        int coding = h->has_te ? 400 : http_transfer_coding(v, v_len);
+        if (coding)
+          return refused(h, coding);
+        h->has_te = true;
+      }
       break;
     }
     if (n < max)
@@ -133,6 +152,9 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   r->head_len = (uint32_t)len;
   r->target = h->target;
   r->target_len = h->target_len;
+  r->path = h->form.path;
+  r->authority = h->form.kind == TARGET_ABSOLUTE ? h->form.authority : 0;
+  r->authority_len = h->form.kind == TARGET_ABSOLUTE ? h->form.authority_len : 0;
   r->nfields = (uint16_t)h->nfields;
   r->method = c->parser.method;
   r->major = c->parser.http_major;
@@ -176,11 +198,24 @@ static void push_headers(lua_State *L, const struct http_request *r) {
     const struct http_field *f = &r->fields[i];
     http_headers_add(L, head + f->name, f->name_len, head + f->value, f->value_len);
   }
+  if (r->authority_len) {   /* absolute-form: the target's authority is the Host (RFC 9112 3.2.2) */
+    lua_pushlstring(L, head + r->target + r->authority, r->authority_len);
+    lua_setfield(L, -2, "host");
+  }
+}
+
+/* path [? query]: the target without absolute-form's scheme and authority. */
+static const char *path_of(const struct http_request *r) {
+  return head_of(r) + r->target + r->path;
+}
+
+static size_t path_span(const struct http_request *r) {
+  return r->target_len - r->path;
 }
 
 static size_t path_len(const struct http_request *r) {
-  const char *q = memchr(head_of(r) + r->target, '?', r->target_len);
-  return q ? (size_t)(q - (head_of(r) + r->target)) : r->target_len;
+  const char *q = memchr(path_of(r), '?', path_span(r));
+  return q ? (size_t)(q - path_of(r)) : path_span(r);
 }
 
 static void push_peer(lua_State *L, struct http_conn *c) {
@@ -210,7 +245,11 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
     return true;
   case 'p':
     if (strcmp(key, "path") == 0) {
-      lua_pushlstring(L, head + r->target, path_len(r));
+      size_t n = path_len(r);
+      if (n == 0)
+        lua_pushliteral(L, "/");   /* "http://host" and "http://host?q" ask for "/" */
+      else
+        lua_pushlstring(L, path_of(r), n);
       return true;
     }
     if (strcmp(key, "peer") == 0) {
@@ -222,10 +261,10 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
     if (strcmp(key, "query") != 0)
       return false;
     size_t n = path_len(r);
-    if (n + 1 >= r->target_len)
+    if (n + 1 >= path_span(r))
       lua_pushnil(L);   /* none, or an empty one */
     else
-      lua_pushlstring(L, head + r->target + n + 1, r->target_len - n - 1);
+      lua_pushlstring(L, path_of(r) + n + 1, path_span(r) - n - 1);
     return true;
   }
   case 'v':

@@ -9,9 +9,11 @@
  * Options: maxHeader (bytes of request line and headers, 431 past it),
  * maxBody (bytes of a buffered body, 413), headerTimeout (ms from a
  * request's first byte to its last header, 408), keepAliveTimeout (ms an
- * idle connection stays open), accessLog (function(line), one common-log
- * line per response), streamBody (request is emitted at the head and the
- * body is read with req:read()). */
+ * idle connection stays open), sendTimeout (ms a response may wait with
+ * nothing of it read: nginx's send_timeout, 60 s), accessLog
+ * (function(line), one common-log line per response), streamBody (request
+ * is emitted at the head and the body is read with req:read()), methods (more than RFC 9110's and
+ * PATCH: { "PROPFIND", "CONNECT" }; the others get 501). */
 #include "http_server.h"
 
 #include <stdlib.h>
@@ -222,6 +224,38 @@ static double ms_option(lua_State *L, const char *name, double def_ms) {
   return ms / 1000.0;
 }
 
+/* The methods a server serves: those of RFC 9110 and PATCH by default;
+ * `methods = { "PROPFIND", "CONNECT", ... }` adds others llhttp knows.
+ * The rest get 501 before any handler runs, as RFC 9110 9.1 advises:
+ * nginx answers 405 or 400 and Node hands any method to the handler;
+ * 501 says "not implemented here" and keeps CONNECT and TRACE (a proxy's
+ * and a debugging method) away from handlers that do not expect them. */
+static uint64_t methods_option(lua_State *L) {
+  uint64_t mask = 0;
+  static const llhttp_method_t standard[] = { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE,
+                                              HTTP_OPTIONS, HTTP_PATCH };
+  for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+    mask |= (uint64_t)1 << standard[i];
+  if (lua_getfield(L, 1, "methods") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return mask;
+  }
+  luaL_checktype(L, -1, LUA_TTABLE);
+  for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
+    const char *name = luaL_checkstring(L, -1);
+    int id = -1;
+#define METHOD_ID(num, NAME, string) if (id < 0 && strcmp(#string, name) == 0) id = num;
+    HTTP_METHOD_MAP(METHOD_ID)
+#undef METHOD_ID
+    if (id < 0 || id >= 64)
+      luaL_error(L, "HttpServer: methods: %s is not a method the parser knows", name);
+    mask |= (uint64_t)1 << id;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return mask;
+}
+
 static size_t size_option(lua_State *L, const char *name, size_t def) {
   if (lua_getfield(L, 1, name) == LUA_TNIL) {
     lua_pop(L, 1);
@@ -237,7 +271,7 @@ static size_t size_option(lua_State *L, const char *name, size_t def) {
 /* HttpServer([options]) */
 static int server_new(lua_State *L) {
   static const char *const known[] = { "maxHeader", "maxBody", "headerTimeout", "keepAliveTimeout",
-                                       "accessLog", "streamBody", NULL };
+                                       "accessLog", "streamBody", "methods", "sendTimeout", NULL };
   lua_settop(L, 1);
   if (lua_isnil(L, 1)) {
     lua_newtable(L);
@@ -262,6 +296,8 @@ static int server_new(lua_State *L) {
   sv->max_body = size_option(L, "maxBody", 1024 * 1024);
   sv->header_timeout = ms_option(L, "headerTimeout", 10000);
   sv->keep_alive_timeout = ms_option(L, "keepAliveTimeout", 5000);
+  sv->methods = methods_option(L);
+  sv->send_timeout = ms_option(L, "sendTimeout", 60000);
   lua_getfield(L, 1, "streamBody");
   sv->stream_body = lua_toboolean(L, -1);
   lua_pop(L, 1);

@@ -38,7 +38,9 @@ struct http_server {
   int request_mt_ref, response_mt_ref;   /* the metatables, without a lookup by name */
   size_t max_header, max_body;
   double header_timeout, keep_alive_timeout;   /* seconds */
+  double send_timeout;       /* seconds a response may wait with nothing read */
   bool stream_body;          /* handlers read bodies with req:read() */
+  uint64_t methods;          /* llhttp method ids served (bit i); others get 501 */
   bool closing;              /* closeIdle(): every response says Connection: close */
   struct http_conn *conns;   /* open connections, a list */
   int nconns;
@@ -99,13 +101,34 @@ struct http_field {
 
 enum { EXPECT_NONE, EXPECT_CONTINUE, EXPECT_OTHER };
 
+enum http_target_kind { TARGET_ORIGIN, TARGET_ABSOLUTE, TARGET_AUTHORITY, TARGET_ASTERISK };
+
+/* A request-target's parts, as offsets into it. */
+struct http_target {
+  enum http_target_kind kind;
+  uint32_t authority, authority_len;   /* absolute-form's (or CONNECT's) */
+  uint32_t path;             /* where path [? query] begins */
+};
+
 struct http_head {
   uint32_t target, target_len;
+  struct http_target form;
   int nfields;
   bool has_host;
+  bool has_te;               /* a Transfer-Encoding field (valid: chunked) */
   int expect;                /* EXPECT_* */
   int error;                 /* the status to refuse with */
 };
+
+/* http_target.c */
+/* uri-host [ ":" port ]: no userinfo, path, space or list. */
+bool http_authority_valid(const char *s, size_t n);
+/* Parses target t[0..n) for `method`: 0 with its form in out, or the
+ * status to refuse with (400). */
+int http_target_parse(const char *t, size_t n, const char *method, size_t method_len, struct http_target *out);
+/* A request's Transfer-Encoding value: 0 when it is exactly chunked, else
+ * 400 (chunked not last, or empty) or 501 (codings we do not decode). */
+int http_transfer_coding(const char *v, size_t n);
 
 /* http_conn.c */
 void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj);

@@ -76,11 +76,14 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
 }
 
 /* The socket's aux part, made on first use; NULL when out of memory. */
+static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
 static struct socket_aux *aux_of(struct tcp_socket *s) {
   if (!s->aux && (s->aux = calloc(1, sizeof *s->aux))) {
     s->aux->s = s;
     s->aux->query_ref = LUA_NOREF;
     ev_init(&s->aux->defer, defer_cb);
+    ev_init(&s->aux->send_timer, send_timer_cb);
     lnet_wait_init(&s->aux->wait, wait_timed_out);
   }
   return s->aux;
@@ -92,6 +95,7 @@ static void aux_free(struct tcp_socket *s) {
   if (s->rt->loop) {
     ev_timer_stop(s->rt->loop, &s->aux->defer);
     ev_timer_stop(s->rt->loop, &s->aux->wait.timer);
+    ev_timer_stop(s->rt->loop, &s->aux->send_timer);
   }
   free(s->aux->targets);
   free(s->aux->peer_name);
@@ -204,8 +208,10 @@ static void close_fd(struct tcp_socket *s) {
   if (loop) {
     tcp_socket_read_stop(s);
     ev_io_stop(loop, &s->wio);
-    if (s->aux)
+    if (s->aux) {
       ev_timer_stop(loop, &s->aux->defer);
+      ev_timer_stop(loop, &s->aux->send_timer);
+    }
   }
   bool was_open = s->fd >= 0;
   if (s->tls)
@@ -261,11 +267,11 @@ static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum soc
 }
 
 /* The end of a stream that cannot go on whole (bytes that could not be
- * held or queued): errorOccurred(SocketResourceError), what is queued is
+ * held or queued, a peer that takes nothing): errorOccurred(e), what is queued is
  * dropped, and a reset (SO_LINGER 0) tells the peer that this is a
  * failure, not the clean end of a shorter stream. */
-static void cut_connection(struct tcp_socket *s, lua_State *L, int obj, const char *text) {
-  tcp_socket_emit_error(s, L, obj, SE_RESOURCE, text);
+static void cut_connection(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text) {
+  tcp_socket_emit_error(s, L, obj, e, text);
   if (s->fd < 0)
     return;   /* a slot closed it */
   struct linger reset = { 1, 0 };
@@ -430,7 +436,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->rb.data = NULL;
       s->rb.len = s->rb.off = s->rb.cap = 0;
       if (s->fd >= 0)
-        cut_connection(s, L, obj, "Out of resources");
+        cut_connection(s, L, obj, SE_RESOURCE, "Out of resources");
     }
     rt->scratch_busy = false;
   }
@@ -439,7 +445,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     lua_gc(L, LUA_GCCOLLECT, 0);   /* garbage counts too: it may be all that is over */
   if (s->fd >= 0 && budget_over(rt->budget)) {
     lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
-    cut_connection(s, L, obj, "Out of resources (memory_limit)");
+    cut_connection(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
   }
   lua_settop(L, obj - 1);
 }
@@ -513,8 +519,41 @@ static bool wq_append(struct tcp_socket *s, const char *p, size_t n) {
 }
 
 void tcp_socket_start_writing(struct tcp_socket *s) {
-  if (s->fd >= 0 && s->state != ST_CONNECTING && s->state != ST_HOSTLOOKUP)
+  if (s->fd >= 0 && s->state != ST_CONNECTING && s->state != ST_HOSTLOOKUP) {
     ev_io_start(s->rt->loop, &s->wio);
+    if (s->send_timeout > 0 && aux_of(s) && !ev_is_active(&s->aux->send_timer)) {
+      s->aux->sent_mark = s->aux->sent;
+      ev_timer_set(&s->aux->send_timer, s->send_timeout, s->send_timeout);
+      ev_timer_start(s->rt->loop, &s->aux->send_timer);
+    }
+  }
+}
+
+/* send_timeout: every period while bytes are queued, something must have
+ * left since the last look; else the peer is not reading and its queue
+ * would be held for ever. */
+static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct socket_aux *a = (struct socket_aux *)((char *)w - offsetof(struct socket_aux, send_timer));
+  struct tcp_socket *s = a->s;
+  if (!s->wq_head || s->fd < 0) {
+    ev_timer_stop(loop, w);
+    return;
+  }
+  if (a->sent != a->sent_mark) {
+    a->sent_mark = a->sent;
+    return;
+  }
+  lua_State *L = s->rt->L;
+  int obj = push_self(L, s);
+  lnet_log(s->rt, "warn", "TcpSocket: the peer took nothing of %zu queued bytes for %g s (send_timeout): "
+           "closing the connection", s->wq_bytes, (double)s->send_timeout);
+  cut_connection(s, L, obj, SE_TIMEOUT, "Socket operation timed out (send_timeout)");
+  lua_settop(L, obj - 1);
+}
+
+void tcp_socket_set_send_timeout(struct tcp_socket *s, double seconds) {
+  s->send_timeout = (float)seconds;
 }
 
 /* A file range through TLS: read here, encrypted, sent (no sendfile). */
@@ -559,6 +598,8 @@ static ssize_t flush_queue(struct tcp_socket *s) {
     }
     total += (size_t)n;
     s->wq_bytes -= (size_t)n;
+    if (s->aux)
+      s->aux->sent += (uint64_t)n;
     bool done = c->file_fd >= 0 ? c->len == 0 : c->off == c->len;
     if (!done)
       continue;
@@ -1053,7 +1094,7 @@ static bool can_write(struct tcp_socket *s) {
 static void refuse_write(struct tcp_socket *s, lua_State *L, int obj, const char *text) {
   lnet_log(s->rt, "error", "TcpSocket: %s with %zu bytes queued: closing the connection, as the stream "
            "cannot go on without them", text, s->wq_bytes);
-  cut_connection(s, L, obj, text);
+  cut_connection(s, L, obj, SE_RESOURCE, text);
 }
 
 /* write() on an encrypted socket: into the queue, whole (one TLS record

@@ -58,5 +58,9 @@ struct tls_context;
 /* A server's accepted socket (at obj) starts its TLS handshake with c. */
 void tcp_socket_accept_encrypted(lua_State *L, int obj, struct tls_context *c);
 void tcp_socket_resume_reading(struct tcp_socket *s);
+/* A peer that takes none of the queued bytes for `seconds` is cut off
+ * (reset, its queue freed, a log line), as nginx's send_timeout; 0: off.
+ * Bytes that leave count as progress, more bytes queued do not. */
+void tcp_socket_set_send_timeout(struct tcp_socket *s, double seconds);
 
 #endif

@@ -65,6 +65,7 @@ struct tcp_socket {
   size_t read_limit;        /* 0: unlimited */
   size_t write_limit;
   size_t write_high_water;  /* setWriteHighWater: 0, no back-pressure on reading */
+  float send_timeout;       /* seconds a queue may wait with nothing sent; 0: none */
   size_t sent_unreported;   /* sent by write() at once, for waitForBytesWritten */
   size_t charged;           /* buffer bytes counted in the service's memory_limit */
   struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
@@ -83,6 +84,8 @@ struct socket_aux {
   char *peer_name;
   int port;                 /* the port connectToHost was given */
   int query_ref;            /* the name lookup in flight, anchored */
+  ev_timer send_timer;      /* send_timeout: fires while bytes wait to leave */
+  uint64_t sent, sent_mark; /* bytes the queue has sent; at the timer's last look */
 };
 
 /* Encryption: QSslSocket's state (tcp_socket_tls.c). */
