@@ -12,6 +12,11 @@
  *     a '-' separator;
  *   - pasv: nil, or a dotted address of four parts 0-255 and a port 1-65535;
  *   - epsv: nil, or a port 1-65535;
+ *   - port_arg (the server's PORT), on the same input: nil, or a dotted
+ *     address of four parts 0-255 and a port 1-65535;
+ *   - eprt (the server's EPRT, whose delimiter once went into a pattern),
+ *     on the same input: nil and 501 or 522, or an address (dotted four
+ *     parts 0-255 for protocol 1), a port 1-65535 and the protocol 1 or 2;
  *   - list_line, mlsd_line: nil, or a table with a non-empty name without
  *     CR or LF, a size >= 0, booleans isDir, isFile, isSymLink (never
  *     both a directory and a file) and, for list_line, a lastModified;
@@ -63,14 +68,46 @@ static void check_port(int idx, const char *what, const uint8_t *data, size_t si
     fuzz_fail(what, data, size);
 }
 
+static bool is_dotted_ipv4(int idx) {
+  unsigned a, b, c, d;
+  char extra;
+  const char *host = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+  return host && sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a <= 255 && b <= 255 && c <= 255 &&
+         d <= 255;
+}
+
+/* The server's PORT and EPRT arguments (see the header). */
+static void check_active(const char *s, size_t n, const uint8_t *data, size_t size) {
+  lua_pushlstring(L, s, n);
+  fuzz_call(L, module_ref, "port_arg", 1, 2, data, size);
+  if (!lua_isnil(L, -2)) {
+    if (!is_dotted_ipv4(-2))
+      fuzz_fail("port_arg: not a dotted IPv4 address", data, size);
+    check_port(-1, "port_arg: port out of range", data, size);
+  }
+  lua_pop(L, 2);
+  lua_pushlstring(L, s, n);
+  fuzz_call(L, module_ref, "eprt", 1, 3, data, size);
+  if (lua_isnil(L, -3)) {
+    lua_Integer code = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+    if (code != 501 && code != 522)
+      fuzz_fail("eprt: nil without 501 or 522", data, size);
+  } else {
+    lua_Integer proto = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    if (lua_type(L, -3) != LUA_TSTRING || (proto != 1 && proto != 2))
+      fuzz_fail("eprt: no address, or a protocol other than 1 or 2", data, size);
+    if (proto == 1 && !is_dotted_ipv4(-3))
+      fuzz_fail("eprt: protocol 1 with no dotted IPv4 address", data, size);
+    check_port(-2, "eprt: port out of range", data, size);
+  }
+  lua_pop(L, 3);
+}
+
 static void check_pasv(const char *s, size_t n, const uint8_t *data, size_t size) {
   lua_pushlstring(L, s, n);
   fuzz_call(L, module_ref, "pasv", 1, 2, data, size);
   if (!lua_isnil(L, -2)) {
-    unsigned a, b, c, d;
-    char extra;
-    const char *host = lua_tostring(L, -2);
-    if (!host || sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
+    if (!is_dotted_ipv4(-2))
       fuzz_fail("pasv: not a dotted IPv4 address", data, size);
     check_port(-1, "pasv: port out of range", data, size);
   }
@@ -167,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   case 1:
     check_pasv(s, n, data, size);
+    check_active(s, n, data, size);
     break;
   case 2:
     check_entry("list_line", s, n, true, data, size);

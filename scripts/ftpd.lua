@@ -4,6 +4,7 @@
 --   luanetd scripts/ftpd.lua --root DIR [--host H] [--port P]
 --                            [--user NAME:PASS [--write yes]] [--anonymous no]
 --                            [--anonymous-write yes] [--data-timeout MS]
+--                            [--login-failure-delay MS] [--max-login-attempts N]
 --   service "ftpd" { script = "scripts/ftpd.lua", listen = "tcp://127.0.0.1:2121",
 --                    options = { root = "ftp" } }
 --
@@ -17,15 +18,18 @@
 --   --anonymous-write yes  lets anyone who logs in anonymously write.
 -- As a service the same names are the options' keys: options = { root =
 -- "ftp", user = "alice:secret", write = "yes", ["anonymous-write"] = "no" }.
--- Passive data connections take any free port.
+-- Passive data connections take any free port. A wrong password is
+-- answered after --login-failure-delay ms (3000), and the
+-- --max-login-attempts-th (3) closes the connection.
 local net = require "luanet"
 local cli = require "luanet.cli"
 
 local USAGE = "ftpd.lua --root DIR [--host H] [--port P] [--user NAME:PASS [--write yes]] [--anonymous no]"
-  .. " [--anonymous-write yes] [--data-timeout MS]"
+  .. " [--anonymous-write yes] [--data-timeout MS] [--login-failure-delay MS] [--max-login-attempts N]"
 
 local DEFAULTS = { host = "127.0.0.1", port = 0, root = false, user = false, write = "no", anonymous = "yes",
-                   ["anonymous-write"] = "no", ["data-timeout"] = 30000 }
+                   ["anonymous-write"] = "no", ["data-timeout"] = 30000, ["login-failure-delay"] = 3000,
+                   ["max-login-attempts"] = 3 }
 
 -- A yes/no option as a boolean (a service may give true or false); any
 -- other word is a usage error, so that a typo never grants writing.
@@ -34,6 +38,16 @@ local function yes_no(opts, name)
   if value == "yes" or value == true then return true end
   if value == "no" or value == false then return false end
   cli.usage_error(USAGE, ("--%s is yes or no, not %s"):format(name, tostring(value)))
+end
+
+-- A whole number option (a service may give a number) as an integer; any
+-- other text is a usage error, not a default taken in silence.
+local function count(opts, name)
+  local n = math.tointeger(tonumber(opts[name]))
+  if not n or n < 0 then
+    cli.usage_error(USAGE, ("--%s is a whole number, not %s"):format(name, tostring(opts[name])))
+  end
+  return n
 end
 
 -- The users net.FtpServer takes: the one --user names, if any. --write
@@ -60,6 +74,8 @@ local function main(...)
     anonymous = yes_no(opts, "anonymous"),
     anonymousWrite = yes_no(opts, "anonymous-write"),
     dataTimeout = tonumber(opts["data-timeout"]),
+    loginFailureDelay = count(opts, "login-failure-delay"),
+    maxLoginAttempts = count(opts, "max-login-attempts"),
   })
   if not ok then cli.fail(tostring(server), 2) end
   local tcp, err = cli.listen(opts)

@@ -4,7 +4,12 @@
 -- listing. Bodies leave through sendFile: never read into Lua. Nothing
 -- outside the root is served: a ".." segment, an encoded slash or NUL, or
 -- a symlink that leads out of the root gets 403, and a name that is not
--- there 404.
+-- there 404. Repeated slashes are merged (as nginx's merge_slashes): a
+-- directory asked for without its trailing slash is redirected to its
+-- canonical path, a Location that starts with one "/" (never "//host/",
+-- which a browser reads as another host); a file asked for with a
+-- trailing slash is 404 (as nginx). A target that is no path ("*",
+-- "a/b") gets 400; an absolute URI's path is served.
 --
 --   luanetd scripts/httpd.lua --root DIR [--host H] [--port P] [--cert FILE --key FILE]
 --   service "httpd" { script = "scripts/httpd.lua", listen = "tcp://127.0.0.1:8080",
@@ -54,8 +59,20 @@ local function parse_http_date(s)
   return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
 end
 
--- The request path as segments, or a status: 400 for bad encoding, 403
--- for what could reach outside the root.
+-- The path of a request target: origin-form ("/a/b") as it is, and the
+-- path of absolute-form ("http://host/a/b", "http://host" being "/");
+-- nil for anything else ("*", "a/b"), which gets 400.
+local function target_path(target)
+  if target:sub(1, 1) == "/" then return target end
+  local path = target:match("^%a[%w+.-]*://[^/]*(.*)$")
+  if path then return path == "" and "/" or path end
+  return nil
+end
+
+-- The request path as segments, empty and "." ones dropped (so "//sub"
+-- is "/sub"), and whether it names a directory (it ends with "/" or
+-- "/."); or a status: 400 for bad encoding, 403 for what could reach
+-- outside the root.
 local function segments(path)
   if path:find("%%2[fF]") or path:find("%%5[cC]") or path:find("%%00") then return nil, 403 end
   local bad = false
@@ -71,7 +88,16 @@ local function segments(path)
     if seg == ".." then return nil, 403 end
     if seg ~= "." then out[#out + 1] = seg end
   end
-  return out
+  return out, nil, decoded:sub(-1) == "/" or decoded:sub(-2) == "/."
+end
+
+-- The canonical path of a directory's segments, for a Location: one
+-- leading slash, each segment encoded (a name's "?" or "#" must not end
+-- the path), a trailing slash.
+local function directory_url(segs)
+  local parts = {}
+  for i, seg in ipairs(segs) do parts[i] = escape_url(seg) .. "/" end
+  return "/" .. table.concat(parts)
 end
 
 local function error_page(res, status, extra)
@@ -81,7 +107,7 @@ local function error_page(res, status, extra)
   res:finish(("%d %s\n"):format(status, net.http.REASONS[status] or ""))
 end
 
-local function listing(req, res, dir, names)
+local function listing(res, dir, names, shown)
   local rows = {}
   for _, name in ipairs(names) do
     local st = net.stat(dir .. "/" .. name)
@@ -91,7 +117,7 @@ local function listing(req, res, dir, names)
   res:setHeader("Content-Type", "text/html; charset=utf-8")
   res:finish(('<!doctype html>\n<html><head><meta charset="utf-8"><title>Index of %s</title></head>\n' ..
               '<body><h1>Index of %s</h1>\n<ul>\n%s\n</ul></body></html>\n')
-    :format(escape_html(req.path), escape_html(req.path), table.concat(rows, "\n")))
+    :format(escape_html(shown), escape_html(shown), table.concat(rows, "\n")))
 end
 
 -- One byte range of `size`: offset, length; or nil and a 416; or nothing
@@ -143,7 +169,9 @@ local function handler(root)
     if req.method ~= "GET" and req.method ~= "HEAD" then
       return error_page(res, 405, { Allow = "GET, HEAD" })
     end
-    local segs, status = segments(req.path)
+    local target = target_path(req.path)
+    if not target then return error_page(res, 400) end
+    local segs, status, names_dir = segments(target)
     if not segs then return error_page(res, status) end
     local path = root .. (#segs > 0 and "/" .. table.concat(segs, "/") or "")
     local real = net.realpath(path)
@@ -152,15 +180,16 @@ local function handler(root)
     local st = net.stat(real)
     if not st then return error_page(res, 404) end
     if st.type == "directory" then
-      if req.path:sub(-1) ~= "/" then
-        return error_page(res, 301, { Location = req.path .. "/" .. (req.query and "?" .. req.query or "") })
+      if not names_dir then   -- built from the segments, not the target: never "//sub/"
+        return error_page(res, 301, { Location = directory_url(segs) .. (req.query and "?" .. req.query or "") })
       end
       local index = net.stat(real .. "/index.html")
       if index and index.type == "file" then return serve_file(req, res, real .. "/index.html", index) end
       local names = net.readdir(real)
       if not names then return error_page(res, 403) end
-      return listing(req, res, real, names)
+      return listing(res, real, names, "/" .. table.concat(segs, "/") .. (#segs > 0 and "/" or ""))
     end
+    if names_dir then return error_page(res, 404) end   -- "/file.txt/": no such directory
     if st.type ~= "file" then return error_page(res, 403) end
     serve_file(req, res, real, st)
   end

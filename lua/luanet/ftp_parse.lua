@@ -1,7 +1,8 @@
 -- luanet.ftp_parse: what FTP reads from the network, as pure functions
 -- (so the fuzz target can drive them): for the client, reply lines,
 -- passive addresses, LIST lines in Unix and DOS styles and MLSD facts; for
--- the server, the path a command names.
+-- the server, the addresses of PORT and EPRT and the path a command
+-- names. None of them builds a pattern from its input.
 local parse = {}
 
 local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6, jul = 7, aug = 8, sep = 9, oct = 10,
@@ -146,6 +147,81 @@ function parse.mlsd_line(line)
   info.isExecutable = info.isDir and perm:find("e") ~= nil
   return info
 end
+
+-- ---------------------------------------------------------------- server: PORT and EPRT
+
+-- A dotted IPv4 address of four decimal parts 0-255 (1 to 3 digits
+-- each), or nil.
+local function ipv4(text)
+  local parts = {}
+  local start = 1
+  for i = 1, 4 do
+    local stop = text:find(".", start, true)
+    if (stop == nil) ~= (i == 4) then return nil end
+    local part = text:sub(start, (stop or #text + 1) - 1)
+    if not part:match("^%d%d?%d?$") or tonumber(part) > 255 then return nil end
+    parts[i] = tonumber(part)
+    start = (stop or #text) + 1
+  end
+  return ("%d.%d.%d.%d"):format(parts[1], parts[2], parts[3], parts[4])
+end
+
+-- A port: 1 to 5 decimal digits, 1-65535; or nil.
+local function port_number(text)
+  if not text:match("^%d%d?%d?%d?%d?$") then return nil end
+  local n = tonumber(text)
+  if n < 1 or n > 65535 then return nil end
+  return math.tointeger(n)
+end
+
+-- PORT h1,h2,h3,h4,p1,p2 (RFC 959): host, port; nil for anything else
+-- (a part that is not 0-255, a port 0).
+function parse.port_arg(arg)
+  local parts = {}
+  for part in (arg .. ","):gmatch("([^,]*),") do parts[#parts + 1] = part end
+  if #parts ~= 6 then return nil end
+  for i, part in ipairs(parts) do
+    if not part:match("^%d%d?%d?$") or tonumber(part) > 255 then return nil end
+    parts[i] = math.tointeger(tonumber(part))
+  end
+  local port = parts[5] * 256 + parts[6]
+  if port == 0 then return nil end
+  return ("%d.%d.%d.%d"):format(parts[1], parts[2], parts[3], parts[4]), port
+end
+
+-- EPRT <d><net-prt><d><net-addr><d><tcp-port><d> (RFC 2428): host, port
+-- and the protocol (1 IPv4, 2 IPv6); or nil and the reply code, 522 for a
+-- protocol other than 1 and 2, 501 for the rest. The delimiter is the
+-- argument's first character, any of ASCII 33-126 but a digit (which
+-- would run into the numbers), and the fields are cut with plain finds:
+-- it is never put into a pattern (where "%" or "[" broke the pattern and
+-- raised).
+function parse.eprt(arg)
+  local d = arg:sub(1, 1)
+  local b = d:byte()
+  if not b or b < 33 or b > 126 or d:match("%d") then return nil, 501 end
+  local fields, start = {}, 2
+  while #fields < 4 do
+    local stop = arg:find(d, start, true)
+    if not stop then break end
+    fields[#fields + 1] = arg:sub(start, stop - 1)
+    start = stop + 1
+  end
+  if #fields ~= 3 or start ~= #arg + 1 then return nil, 501 end
+  local proto, addr, port = fields[1], fields[2], port_number(fields[3])
+  if not proto:match("^%d+$") then return nil, 501 end
+  if proto ~= "1" and proto ~= "2" then return nil, 522 end
+  if not port then return nil, 501 end
+  if proto == "1" then
+    addr = ipv4(addr)
+  elseif not addr:find(":", 1, true) or addr:find("[^%x:.]") or #addr > 45 then
+    addr = nil   -- IPv6 text: hex digits and colons (and a dotted IPv4 tail)
+  end
+  if not addr then return nil, 501 end
+  return addr, port, tonumber(proto)
+end
+
+-- ---------------------------------------------------------------- server: paths
 
 -- The server's virtual path for `arg` from the directory cwd: absolute,
 -- "." and ".." resolved, never above "/" (the root).

@@ -12,15 +12,23 @@
 -- write); users (name -> { password, write }: write = true lets that user
 -- write); passivePorts ({ first, last }; default: any); idleTimeout (ms,
 -- 300000); dataTimeout (ms a data connection may take to come, 30000);
--- banner. Nobody may write unless an option says so, and no user's write
--- lets anonymous users write. An unknown option, or a flag that is not a
--- boolean, raises; so does `write`, the old name of anonymousWrite, whose
--- meaning was easy to mistake for the users'. Every path is confined to
--- the root: ".." stops at it and a symlink that leads out is refused.
--- PORT and EPRT go only to the control connection's own peer (no FXP
--- bounce), and a passive data connection from another address is
--- refused. RETR goes out through sendFile (binary type) and STOR is
--- written as it arrives: no file is held in Lua whole.
+-- loginFailureDelay (ms, 3000: how long a wrong password waits for its
+-- 530, as pyftpdlib does; nothing more of that session is read
+-- meanwhile); maxLoginAttempts (3: the failure that reaches it is
+-- answered 421 and closes the session); banner. Nobody may write unless
+-- an option says so, and no user's write lets anonymous users write. An
+-- unknown option, a flag that is not a boolean, or a count that is not
+-- an integer, raises; so does `write`, the old name of anonymousWrite,
+-- whose meaning was easy to mistake for the users'. Every path is
+-- confined to the root: ".." stops at it and a symlink that leads out is
+-- refused. PORT and EPRT go only to the control connection's own peer
+-- (no FXP bounce) and to no privileged port (below 1024) of it, and a
+-- passive data connection from another address is refused. RETR goes out
+-- through sendFile (binary type) and STOR is written as it arrives: no
+-- file is held in Lua whole. Every command line gets a reply: no client
+-- input is put into a pattern, an argument with a NUL byte is refused
+-- (501), and an error raised inside a command is answered 451 (and
+-- written to stderr) while the session goes on.
 local net = require "luanet.core"
 local parse = require "luanet.ftp_parse"
 
@@ -28,9 +36,11 @@ local ftp = {}
 
 local DEFAULTS = {
   root = false, anonymous = true, anonymousWrite = false, users = {}, passivePorts = false,
-  idleTimeout = 300000, dataTimeout = 30000, banner = "luanetd FTP server ready.",
+  idleTimeout = 300000, dataTimeout = 30000, loginFailureDelay = 3000, maxLoginAttempts = 3,
+  banner = "luanetd FTP server ready.",
 }
 local BOOLEANS = { "anonymous", "anonymousWrite" }
+local COUNTS = { loginFailureDelay = 0, maxLoginAttempts = 1 }   -- integer options: the least each may be
 local USER_FIELDS = { password = "string", write = "boolean" }
 local LINE_MAX = 4096          -- a command line longer than this is refused
 local ASCII_CHUNK = 64 * 1024  -- an ASCII RETR reads and converts this much at a time
@@ -115,6 +125,7 @@ end
 function Session:forget()
   self.closed = true
   self.timer:stop()
+  if self.login_timer then self.login_timer:stop() end
   self:drop_data()
   self.server.sessions[self] = nil
 end
@@ -159,7 +170,10 @@ function Session:with_data(fn)
     timer:stop()
     self.cancel_wait = nil
     self.data = sock
-    fn(sock)
+    -- Called from a signal as well as from the command: an error here
+    -- must end in a reply too, not in a session that waits for ever.
+    local ok, err = xpcall(fn, debug.traceback, sock)
+    if not ok then self:command_failed(err) end
   end
   local function fail(text)
     if done then return end
@@ -266,9 +280,34 @@ function commands.PASS(self, arg)
     self.logged_in, self.can_write = true, user.write == true
   else
     self.user = nil
-    return self:reply(530, "Login incorrect.")
+    return self:login_failed()
   end
   self:reply(230, "Login successful.")
+end
+
+-- A wrong login is answered after loginFailureDelay, and nothing more of
+-- this session is read meanwhile (read_commands waits), so that a client
+-- guesses one password per delay on a connection; the maxLoginAttempts-th
+-- failure closes the session with 421. Other sessions go on.
+function Session:login_failed()
+  local opts = self.server.opts
+  self.login_failures = (self.login_failures or 0) + 1
+  self.login_wait = true
+  if not self.login_timer then
+    self.login_timer = net.Timer()
+    self.login_timer:setSingleShot(true)
+    self.login_timer.timeout:connect(function()
+      self.login_wait = false
+      if self.closed then return end
+      if self.login_failures >= opts.maxLoginAttempts then
+        self:reply(421, "Login incorrect; too many failed attempts, closing control connection.")
+        return self:close()
+      end
+      self:reply(530, "Login incorrect.")
+      self:resume_commands()
+    end)
+  end
+  self.login_timer:start(opts.loginFailureDelay)
 end
 
 function commands.QUIT(self)
@@ -372,31 +411,36 @@ function commands.EPSV(self, arg)
   self:reply(229, ("Entering Extended Passive Mode (|||%d|)"):format(port))
 end
 
--- An active target: only the control connection's own peer (no bounce).
+-- An active target: only the control connection's own peer (no bounce),
+-- and none of its privileged ports (those of its system's services: an
+-- FTP server that connects there speaks for the client to them), as
+-- pyftpdlib refuses.
 local function active(self, host, port)
-  if not host or not port or port < 1 or port > 65535 then
+  local addr = host and net.HostAddress(host)
+  if not addr or addr:isNull() or not port or port < 1 or port > 65535 then
     return self:reply(501, "Illegal PORT command.")
   end
-  if net.HostAddress(host):toString() ~= self.peer then
+  if addr:toString() ~= self.peer then
     return self:reply(500, "Illegal PORT command: only the client's own address.")
   end
+  if port < 1024 then return self:reply(501, "Can't connect over a privileged port.") end
   self:drop_data()
   self.port_target = { host = host, port = port }
   self:reply(200, "PORT command successful. Consider using PASV.")
 end
 
 function commands.PORT(self, arg)
-  local h1, h2, h3, h4, p1, p2 = arg:match("^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)$")
-  if not h1 then return self:reply(501, "Illegal PORT command.") end
-  local port = tonumber(p1) * 256 + tonumber(p2)
-  active(self, table.concat({ h1, h2, h3, h4 }, "."), port)
+  local host, port = parse.port_arg(arg)
+  if not host then return self:reply(501, "Illegal PORT command.") end
+  active(self, host, port)
 end
 
+-- EPRT: parsed by ftp_parse with plain finds, whatever the delimiter.
 function commands.EPRT(self, arg)
-  local d = arg:sub(1, 1)
-  local proto, host, port = arg:match("^%" .. d .. "(%d)%" .. d .. "([^" .. d .. "]+)%" .. d .. "(%d+)%" .. d .. "$")
-  if not proto or (proto ~= "1" and proto ~= "2") then return self:reply(522, "Network protocol not supported, use (1,2)") end
-  active(self, host, tonumber(port))
+  local host, port = parse.eprt(arg)
+  if port == 522 then return self:reply(522, "Network protocol not supported, use (1,2)") end
+  if not host then return self:reply(501, "Illegal EPRT command.") end
+  active(self, host, port)
 end
 
 function commands.REST(self, arg)
@@ -423,7 +467,7 @@ local function entries(self, arg)
   arg = (arg or ""):gsub("^%-%a+%s*", "")   -- "LIST -la": options are ignored
   local v = parse.virtual(self.cwd, arg ~= "" and arg or ".")
   local real, err, st = self:real(v, true)
-  if not real or not st then return nil, err end
+  if not real or not st then return nil, err or "No such file or directory." end
   if st.type ~= "directory" then return { { name = v:match("[^/]*$"), st = st } } end
   local names = net.readdir(real)
   if not names then return nil, "Permission denied." end
@@ -464,7 +508,7 @@ end
 function commands.MLST(self, arg)
   local v = parse.virtual(self.cwd, arg ~= "" and arg or ".")
   local real, err, st = self:real(v, true)
-  if not real or not st then return self:reply(550, err) end
+  if not real or not st then return self:reply(550, err or "No such file or directory.") end
   self:reply(250, ("Listing %s\n %s %s\nEnd"):format(v, mlsx_facts(st, self.can_write), v))
 end
 
@@ -610,7 +654,8 @@ function commands.ABOR(self)
   self:reply(225, "No transfer to ABOR.")
 end
 
--- Runs one command line.
+-- Runs one command line. An error that the command raises is answered
+-- (command_failed): a session never waits for a reply that is not coming.
 function Session:run(line)
   local verb, arg = line:match("^(%a+)%s?(.*)$")
   if not verb then return self:reply(500, "Unknown command.") end
@@ -621,10 +666,37 @@ function Session:run(line)
     return self:reply(530, "Please login with USER and PASS.")
   end
   if needs_arg[verb] and arg == "" then return self:reply(501, "Missing argument.") end
+  -- No path or name holds one, and the file functions raise for it.
+  if arg:find("\0", 1, true) then return self:reply(501, "Bad character (NUL) in the argument.") end
   if needs_write[verb] and not self.can_write then return self:reply(550, "Permission denied.") end
   if verb ~= "RNTO" then self.rename_from = verb == "RNFR" and self.rename_from or nil end
   if verb ~= "REST" and verb ~= "RETR" and verb ~= "STOR" and verb ~= "APPE" then self.rest = nil end
-  return fn(self, arg)
+  self.verb = verb
+  local ok, err = xpcall(fn, debug.traceback, self, arg)
+  if not ok then self:command_failed(err) end
+end
+
+-- An error raised inside a command (or its data transfer): written to
+-- stderr (the verb, never the argument: it may be a password), answered
+-- with 451, and the session goes on: the data connection the command
+-- waited for or used is dropped without a reply of its own, and the next
+-- command is read.
+function Session:command_failed(err)
+  io.stderr:write(("luanet.FtpServer: %s failed: %s\n"):format(self.verb or "?", tostring(err)))
+  if self.closed then return end
+  local cancel = self.cancel_wait
+  self.cancel_wait = nil
+  if cancel then cancel() end   -- the wait for a data connection: stops its timer, no reply
+  local data = self.data
+  if data then
+    self.data = nil
+    data.disconnected:disconnect()   -- this reply is the transfer's end: not 226 or 426 too
+    data:abort()
+  end
+  self:drop_data()
+  self.transferring = false
+  self:reply(451, "Requested action aborted: local error in processing.")
+  self:resume_commands()
 end
 
 -- A transfer ended: the commands that waited run now, unless the loop
@@ -644,6 +716,7 @@ end
 
 function Session:read_commands()
   while self.sock:canReadLine() or self.sock:bytesAvailable() > LINE_MAX do
+    if self.login_wait then return end   -- a failed login's delay: its timer goes on
     if self.transferring and not self.sock:peek(LINE_MAX):upper():match("^[^%a]*ABOR") then return end
     local line = self.sock:readLine(LINE_MAX + 2)
     if not line:find("\n", 1, true) then
@@ -711,6 +784,11 @@ local function server_options(opts)
   end
   for _, k in ipairs(BOOLEANS) do
     if type(o[k]) ~= "boolean" then error(("FtpServer: %s must be true or false"):format(k), 3) end
+  end
+  for k, least in pairs(COUNTS) do
+    if math.type(o[k]) ~= "integer" or o[k] < least then
+      error(("FtpServer: %s must be an integer >= %d"):format(k, least), 3)
+    end
   end
   if type(o.users) ~= "table" then error("FtpServer: users must be a table (name -> { password, write })", 3) end
   for name, user in pairs(o.users) do check_user(name, user) end
