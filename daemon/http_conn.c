@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE };
+enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE, PAUSE_CHUNK };
 
 /* Read-ahead past which a busy connection stops reading: a pipelining
  * client cannot make us buffer without end. */
@@ -35,6 +35,23 @@ static int on_headers_complete(llhttp_t *p) {
     return HPE_USER;
   }
   c->paused = PAUSE_HEADERS;
+  c->at_chunk_line = (p->flags & F_CHUNKED) != 0;   /* http_chunk.c checks each one first */
+  return HPE_PAUSED;
+}
+
+static int on_chunk_header(llhttp_t *p) {
+  conn_of(p)->last_chunk = p->content_length == 0;
+  return 0;
+}
+
+/* After a chunk's data: stop, so that the next size line is checked
+ * before llhttp reads it. */
+static int on_chunk_complete(llhttp_t *p) {
+  struct http_conn *c = conn_of(p);
+  if (c->last_chunk)
+    return 0;
+  c->at_chunk_line = true;
+  c->paused = PAUSE_CHUNK;
   return HPE_PAUSED;
 }
 
@@ -81,6 +98,8 @@ static const llhttp_settings_t *settings(void) {
     t.on_headers_complete = on_headers_complete;
     t.on_body = on_body;
     t.on_message_complete = on_message_complete;
+    t.on_chunk_header = on_chunk_header;
+    t.on_chunk_complete = on_chunk_complete;
     s = t;
     ready = true;
   }
@@ -254,7 +273,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   int status = 0;
   if (p->http_major != 1)
     status = 505;   /* "HTTP/2.0 GET": this server speaks HTTP/1.x here */
-  else if (p->http_minor == 1 && !h.has_host)
+  else if (p->http_minor >= 1 && !h.has_host)
     status = 400;   /* RFC 9112 3.2: MUST */
   else if (h.has_te && p->http_minor == 0)
     status = 400;   /* RFC 9112 6.1: chunked in HTTP/1.0 is faulty framing */
@@ -312,8 +331,14 @@ static void after_feed(struct http_conn *c) {
  * space, as a request line's method is; a version it does not know is
  * not supported (505); the rest is a bad request ("NONSENSE\r\n"). */
 static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
-  if (err == HPE_INVALID_VERSION)
-    return 505;
+  if (err == HPE_INVALID_VERSION) {   /* 505 only for a well-formed "... HTTP/d.d\r\n" */
+    const char *eol = memchr(p, '\r', n);
+    size_t len = eol ? (size_t)(eol - p) : 0;
+    bool shaped = len > 9 && (size_t)(eol - p) + 1 < n && eol[1] == '\n' && eol[-9] == ' ' &&
+                  memcmp(eol - 8, "HTTP/", 5) == 0 && eol[-3] >= '0' && eol[-3] <= '9' && eol[-2] == '.' &&
+                  eol[-1] >= '0' && eol[-1] <= '9';
+    return shaped ? 505 : 400;
+  }
   if (err != HPE_INVALID_METHOD)
     return 400;
   for (size_t i = 0; i < n; i++) {
@@ -342,6 +367,18 @@ static bool skip_empty_lines(struct buffer *rb, size_t *avail) {
   return true;
 }
 
+/* A request line without a version ("GET /\r\n", HTTP/0.9) makes llhttp
+ * wait for fields that never come; once the first line is whole, it must
+ * end in " HTTP/". Looked at once per head. */
+static bool request_line_ok(struct http_conn *c, const char *p, size_t n) {
+  const char *lf = memchr(p, '\n', n);
+  if (!lf)
+    return true;   /* not whole yet */
+  c->line_checked = true;
+  size_t len = (size_t)(lf - p);
+  return len >= 10 && memmem(p, len, " HTTP/", 6) != NULL;
+}
+
 /* Runs llhttp over what is unparsed, handing out requests, until the data
  * runs out, a handler keeps its request, or the connection ends. */
 static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
@@ -362,6 +399,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     if (c->phase == PHASE_IDLE) {
       c->phase = PHASE_HEAD;
       c->head_new = true;
+      c->line_checked = false;
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
@@ -370,6 +408,17 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       if (avail == 0 && c->head_new)   /* only empty lines: still idle */
         c->phase = PHASE_IDLE, c->head_new = false;
       continue;
+    }
+    if (c->at_chunk_line && c->phase != PHASE_HEAD) {
+      bool last = false;
+      int r = http_chunk_line_check((char *)start, avail, c->server->max_header, &last);
+      if (r == HTTP_CHUNK_MORE)
+        break;   /* the rest of the line comes */
+      if (r) {
+        http_conn_refuse(c, L, obj, r);
+        break;
+      }
+      c->at_chunk_line = false;
     }
     c->paused = PAUSE_NONE;
     c->error_status = 0;
@@ -390,6 +439,10 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     step = false;
     if (c->phase == PHASE_HEAD) {
       c->parsed += (uint32_t)used;
+      if (!c->line_checked && !request_line_ok(c, buffer_head(rb), c->parsed)) {
+        http_conn_refuse(c, L, obj, 400);
+        break;
+      }
       if (c->parsed > c->server->max_header) {   /* complete or not */
         http_conn_refuse(c, L, obj, 431);
         break;
@@ -501,6 +554,9 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
   c->sock = s;
   c->pending_req = c->req_ref = LUA_NOREF;
   llhttp_init(&c->parser, HTTP_REQUEST, settings());
+  /* Any HTTP/d.d gets through llhttp, so that begin_request can answer
+   * 1.2 as 1.1 (RFC 9110 6.2) and 2.0 or 3.0 with 505. */
+  c->parser.lenient_flags |= LENIENT_VERSION;
   ev_init(&c->timer, timer_cb);
   tcp_socket_set_reader(s, &c->reader);
   tcp_socket_set_send_timeout(s, sv->send_timeout);

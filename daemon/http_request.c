@@ -53,6 +53,8 @@ static int refused(struct http_head *h, int status) {
 int http_head_scan(const char *head, size_t len, struct http_field *out, int max, struct http_head *h) {
   memset(h, 0, sizeof *h);
   const char *end = head + len;
+  if (len < 4 || memcmp(end - 4, "\r\n\r\n", 4) != 0)
+    return refused(h, 400);   /* a head ended by a bare LF ("\r\n\n") */
   const char *eol = memchr(head, '\r', len);   /* llhttp accepted CRLF line ends only */
   if (!eol || eol + 1 >= end || eol[1] != '\n')
     return refused(h, 400);

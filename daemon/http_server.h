@@ -74,9 +74,12 @@ struct http_conn {
   uint8_t paused;            /* why llhttp stopped (http_conn.c) */
   bool feeding;              /* conn_feed is on the stack */
   bool head_new;             /* a head began in this feed */
+  bool line_checked;         /* its request line was seen whole */
   bool reading_paused;       /* back-pressure on a client that sends ahead */
   bool streaming;            /* req:read() gets the body (streamBody) */
   bool body_done;            /* the message's end was parsed */
+  bool at_chunk_line;        /* llhttp is to read a chunk-size line next */
+  bool last_chunk;           /* the chunk being read is the last (size 0) */
   int error_status;          /* our own checks' answer (400, 413, 431) */
   int pending_req;           /* a request whose body is coming, anchored */
   struct buffer *body;       /* body bytes not yet handed to Lua; NULL: none */
@@ -119,6 +122,15 @@ struct http_head {
   int expect;                /* EXPECT_* */
   int error;                 /* the status to refuse with */
 };
+
+/* http_chunk.c */
+#define HTTP_CHUNK_MORE 1
+/* The chunk-size line at p[0..n) (and after a last chunk, the trailer
+ * section, at most trailer_max bytes): 0 when it is well formed (its
+ * extensions overwritten in place for llhttp; *last set for a size of
+ * 0), HTTP_CHUNK_MORE while it is incomplete, or the status to refuse
+ * with. */
+int http_chunk_line_check(char *p, size_t n, size_t trailer_max, bool *last);
 
 /* http_target.c */
 /* uri-host [ ":" port ]: no userinfo, path, space or list. */

@@ -73,6 +73,8 @@ bool http_authority_valid(const char *s, size_t n) {
         return false;
     p++;
   } else {
+    if (p < end && *p == ':')
+      return false;   /* ":80": a port with no host */
     for (; p < end && *p != ':'; p++) {
       unsigned char c = (unsigned char)*p;
       if (classes[c] & C_HOST)

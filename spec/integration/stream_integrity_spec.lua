@@ -54,8 +54,12 @@ describe("a TCP stream", function()
     local before = assert(rss_kib(pid))
     local r = check_stream(port, 300 * MiB, 3, pid)
     assert.are.same({ 300 * MiB, 300 * MiB, "-", "DONE" }, { r.sent, r.received, r.first_bad, r.ending })
-    local grew = (r.peak - before) / 1024
-    assert(grew < 64, ("the server's RSS grew by %.1f MB (from %d kB to %d kB)"):format(grew, before, r.peak))
+    -- AddressSanitizer holds freed memory in its quarantine (256 MB): the
+    -- bound is measured in the plain pass.
+    if not helper.LUANETD:find("asan", 1, true) then
+      local grew = (r.peak - before) / 1024
+      assert(grew < 64, ("the server's RSS grew by %.1f MB (from %d kB to %d kB)"):format(grew, before, r.peak))
+    end
   end)
 
   it("comes back whole through echo_server.lua run as a service with memory_limit = \"16M\"", function()
