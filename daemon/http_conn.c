@@ -369,14 +369,14 @@ static bool skip_empty_lines(struct buffer *rb, size_t *avail) {
 
 /* A request line without a version ("GET /\r\n", HTTP/0.9) makes llhttp
  * wait for fields that never come; once the first line is whole, it must
- * end in " HTTP/". Looked at once per head. */
+ * end in " HTTP/d.d". Looked at once per head, and only while llhttp is
+ * still waiting for its end (a head that came whole had its version). */
 static bool request_line_ok(struct http_conn *c, const char *p, size_t n) {
   const char *lf = memchr(p, '\n', n);
   if (!lf)
     return true;   /* not whole yet */
   c->line_checked = true;
-  size_t len = (size_t)(lf - p);
-  return len >= 10 && memmem(p, len, " HTTP/", 6) != NULL;
+  return lf - p >= 11 && lf[-1] == '\r' && lf[-10] == ' ' && memcmp(lf - 9, "HTTP/", 5) == 0;
 }
 
 /* Runs llhttp over what is unparsed, handing out requests, until the data
@@ -404,7 +404,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
-    if (c->phase == PHASE_HEAD && c->parsed == 0 && skip_empty_lines(rb, &avail)) {
+    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && start[0] == '\r' && skip_empty_lines(rb, &avail)) {
       if (avail == 0 && c->head_new)   /* only empty lines: still idle */
         c->phase = PHASE_IDLE, c->head_new = false;
       continue;
@@ -439,7 +439,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     step = false;
     if (c->phase == PHASE_HEAD) {
       c->parsed += (uint32_t)used;
-      if (!c->line_checked && !request_line_ok(c, buffer_head(rb), c->parsed)) {
+      if (c->paused != PAUSE_HEADERS && !c->line_checked && !request_line_ok(c, buffer_head(rb), c->parsed)) {
         http_conn_refuse(c, L, obj, 400);
         break;
       }

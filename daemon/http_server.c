@@ -288,6 +288,7 @@ static int server_new(lua_State *L) {
     if (!ok)
       return luaL_error(L, "HttpServer: unknown option %s", key);
   }
+  http_target_init();
   struct http_server *sv = lnet_newobject(L, sizeof *sv, &http_server_class, 1);
   sv->rt = lnet_runtime(L);
   sv->ref = sv->tcp_ref = sv->log_ref = sv->signal_ref = LUA_NOREF;

@@ -133,10 +133,13 @@ struct http_head {
 int http_chunk_line_check(char *p, size_t n, size_t trailer_max, bool *last);
 
 /* http_target.c */
-/* uri-host [ ":" port ]: no userinfo, path, space or list. */
+/* Its character table; called when a server is made. */
+void http_target_init(void);
+/* uri-host [ ":" port ]: no userinfo, path, space or list. s[n] must be
+ * readable and no host byte (the CR or space after it in a head). */
 bool http_authority_valid(const char *s, size_t n);
-/* Parses target t[0..n) for `method`: 0 with its form in out, or the
- * status to refuse with (400). */
+/* Parses target t[0..n) for `method` (t[n] is the space after it): 0 with
+ * its form in out, or the status to refuse with (400). */
 int http_target_parse(const char *t, size_t n, const char *method, size_t method_len, struct http_target *out);
 /* A request's Transfer-Encoding value: 0 when it is exactly chunked, else
  * 400 (chunked not last, or empty) or 501 (codings we do not decode). */

@@ -26,9 +26,9 @@ static void mark(const char *chars, unsigned char cls) {
     classes[(unsigned char)*chars] |= cls;
 }
 
-/* Filled once: every thread gets the same values, so a race only writes
- * the same bytes twice. */
-static void init_classes(void) {
+/* Filled by the first HttpServer made (before any request is parsed);
+ * every thread writes the same values, so a race is harmless. */
+void http_target_init(void) {
   static bool ready;
   if (ready)
     return;
@@ -48,21 +48,23 @@ static bool pct_ok(const char *p, const char *end) {
 }
 
 /* path-abempty [ "?" query ] of an origin-form or absolute-form target:
- * every byte a URI may hold, every "%" an escape. */
+ * every byte a URI may hold, every "%" an escape. *end is the space after
+ * the target, which no class holds: the tight loop needs no bound. */
 static bool path_ok(const char *p, const char *end) {
-  for (; p < end; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (classes[c] & (C_PATH | C_LENIENT))
-      continue;
-    if (c != '%' || !pct_ok(p, end))
+  for (;;) {
+    while (classes[(unsigned char)*p] & (C_PATH | C_LENIENT))
+      p++;
+    if (p > end)
+      return false;   /* not reached: *end stops the loop */
+    if (p == end)
+      return true;
+    if (*p != '%' || !pct_ok(p, end))
       return false;
-    p += 2;
+    p += 3;
   }
-  return true;
 }
 
 bool http_authority_valid(const char *s, size_t n) {
-  init_classes();
   const char *p = s, *end = s + n;
   if (p < end && *p == '[') {   /* IP-literal: an IPv6 address (or IPvFuture) */
     const char *close = memchr(p, ']', n);
@@ -75,31 +77,36 @@ bool http_authority_valid(const char *s, size_t n) {
   } else {
     if (p < end && *p == ':')
       return false;   /* ":80": a port with no host */
-    for (; p < end && *p != ':'; p++) {
-      unsigned char c = (unsigned char)*p;
-      if (classes[c] & C_HOST)
-        continue;
-      if (c != '%' || !pct_ok(p, end))
+    for (;;) {   /* a name or an IPv4: *end (CR, space, "/", "?") is no host byte */
+      while (classes[(unsigned char)*p] & C_HOST)
+        p++;
+      if (p > end)
+        return false;   /* not reached */
+      if (p == end || *p == ':')
+        break;
+      if (*p != '%' || !pct_ok(p, end))
         return false;   /* "@" (userinfo), "/" (a path), a space, a "," (two hosts) */
-      p += 2;
+      p += 3;
     }
   }
   if (p == end)
     return true;
-  if (*p != ':')
-    return false;
-  int digits = 0;
-  for (p++; p < end; p++, digits++)
-    if (*p < '0' || *p > '9' || digits == 5)
+  if (*p != ':' || end - p > 6)
+    return false;   /* a port has at most 5 digits */
+  for (p++; p < end; p++)
+    if ((unsigned char)(*p - '0') > 9)
       return false;
   return true;
 }
 
 int http_target_parse(const char *t, size_t n, const char *method, size_t method_len, struct http_target *out) {
-  init_classes();
-  memset(out, 0, sizeof *out);
   const char *end = t + n;
+  out->authority = out->authority_len = out->path = 0;
   bool connect = method_len == 7 && memcmp(method, "CONNECT", 7) == 0;
+  if (n > 0 && t[0] == '/' && !connect) {   /* origin-form: nearly every request */
+    out->kind = TARGET_ORIGIN;
+    return path_ok(t, end) ? 0 : 400;
+  }
   if (connect) {   /* authority-form, and only for CONNECT */
     if (!http_authority_valid(t, n) || !memchr(t, ':', n))
       return 400;
@@ -111,12 +118,6 @@ int http_target_parse(const char *t, size_t n, const char *method, size_t method
     if (!(method_len == 7 && memcmp(method, "OPTIONS", 7) == 0))
       return 400;
     out->kind = TARGET_ASTERISK;
-    return 0;
-  }
-  if (n > 0 && t[0] == '/') {
-    if (!path_ok(t, end))
-      return 400;
-    out->kind = TARGET_ORIGIN;
     return 0;
   }
   /* absolute-form: http(s)://authority path-abempty [? query] */

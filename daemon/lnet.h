@@ -58,7 +58,7 @@ struct lnet_runtime {
   double slice_start;        /* when the running resume began (with a cpu_limit) */
   unsigned long cpu_overruns;   /* resumes past cpu_limit that the hook could not stop */
   bool cpu_reported;         /* the hook stopped (and logged) the running resume */
-  int resume_depth;          /* resumes running, nested: the outermost one is timed */
+  int resume_depth;          /* resumes running, nested (counted under a cpu_limit only) */
   int max_connections;       /* open_sockets at which servers stop accepting */
   unsigned long memory_errors;   /* tasks that failed for want of memory */
   lua_State *cpu_stopped;    /* the task the cpu_limit hook just stopped */
