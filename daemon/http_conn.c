@@ -326,29 +326,38 @@ static void after_feed(struct http_conn *c) {
   }
 }
 
-/* The status for what llhttp refused in the bytes at p[0..n): a method it
- * does not know is not implemented (501) when it is a token followed by a
- * space, as a request line's method is; a version it does not know is
- * not supported (505); the rest is a bad request ("NONSENSE\r\n"). */
-static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
-  if (err == HPE_INVALID_VERSION) {   /* 505 only for a well-formed "... HTTP/d.d\r\n" */
-    const char *eol = memchr(p, '\r', n);
-    size_t len = eol ? (size_t)(eol - p) : 0;
-    bool shaped = len > 9 && (size_t)(eol - p) + 1 < n && eol[1] == '\n' && eol[-9] == ' ' &&
-                  memcmp(eol - 8, "HTTP/", 5) == 0 && eol[-3] >= '0' && eol[-3] <= '9' && eol[-2] == '.' &&
-                  eol[-1] >= '0' && eol[-1] <= '9';
-    return shaped ? 505 : 400;
-  }
-  if (err != HPE_INVALID_METHOD)
-    return 400;
-  for (size_t i = 0; i < n; i++) {
+static void parser_reset(struct http_conn *c) {
+  llhttp_init(&c->parser, HTTP_REQUEST, settings());
+  /* Any HTTP/d.d gets through llhttp, so that begin_request can answer
+   * 1.2 as 1.1 (RFC 9110 6.2) and 2.0 or 3.0 with 505. */
+  c->parser.lenient_flags |= LENIENT_VERSION;
+}
+
+/* llhttp refuses a method it does not know at its first byte, but whether
+ * that is a bad request (400) or a method we do not implement (501)
+ * shows only at the space after it. What the bytes at p[0..n) are: */
+enum method_shape { METHOD_NOT, METHOD_SO_FAR, METHOD_TOKEN };
+#define METHOD_MAX 24   /* longer than any method: not one */
+
+static enum method_shape method_shape(const char *p, size_t n) {
+  for (size_t i = 0; i < n && i <= METHOD_MAX; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c == ' ')
-      return i > 0 ? 501 : 400;
-    if (c <= ' ' || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
-      return 400;   /* not a token: not a method at all */
+      return i > 0 ? METHOD_TOKEN : METHOD_NOT;
+    if (c < ' ' || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+      return METHOD_NOT;
   }
-  return 400;
+  return n <= METHOD_MAX ? METHOD_SO_FAR : METHOD_NOT;
+}
+
+/* The status for what llhttp refused in the bytes at p[0..n): 501 for a
+ * token followed by a space, as a request line's method is; the rest is a
+ * bad request ("NONSENSE\r\n"). llhttp takes any HTTP/d.d here
+ * (LENIENT_VERSION), so a version it refuses is malformed (400), whichever
+ * bytes have come yet; begin_request answers a well-formed one it does
+ * not speak with 505. */
+static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
+  return err == HPE_INVALID_METHOD && method_shape(p, n) == METHOD_TOKEN ? 501 : 400;
 }
 
 /* Before a request line, empty lines (CRLF) are ignored, as RFC 9112 2.2
@@ -404,6 +413,8 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
+    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
+      break;   /* an empty line's CR, or not: its LF will tell */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && start[0] == '\r' && skip_empty_lines(rb, &avail)) {
       if (avail == 0 && c->head_new)   /* only empty lines: still idle */
         c->phase = PHASE_IDLE, c->head_new = false;
@@ -433,7 +444,16 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       else
         llhttp_resume(&c->parser);
     } else if (err != HPE_OK) {
-      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : parse_error_status(err, start, avail));
+      /* A method is judged from the head's first byte, however the bytes
+       * came: llhttp may have taken "G" of "G T" in an earlier read. */
+      const char *head = c->phase == PHASE_HEAD ? buffer_head(rb) : start;
+      size_t head_len = c->phase == PHASE_HEAD ? c->parsed + avail : avail;
+      if (err == HPE_INVALID_METHOD && c->phase == PHASE_HEAD && method_shape(head, head_len) == METHOD_SO_FAR) {
+        parser_reset(c);   /* read it again, whole, when the rest has come */
+        c->parsed = 0;
+        break;
+      }
+      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : parse_error_status(err, head, head_len));
       break;
     }
     step = false;
@@ -553,10 +573,7 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
   c->server = sv;
   c->sock = s;
   c->pending_req = c->req_ref = LUA_NOREF;
-  llhttp_init(&c->parser, HTTP_REQUEST, settings());
-  /* Any HTTP/d.d gets through llhttp, so that begin_request can answer
-   * 1.2 as 1.1 (RFC 9110 6.2) and 2.0 or 3.0 with 505. */
-  c->parser.lenient_flags |= LENIENT_VERSION;
+  parser_reset(c);
   ev_init(&c->timer, timer_cb);
   tcp_socket_set_reader(s, &c->reader);
   tcp_socket_set_send_timeout(s, sv->send_timeout);

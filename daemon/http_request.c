@@ -64,8 +64,8 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
   const char *sp2 = eol - 1;   /* the last space: before the version */
   while (sp2 > sp1 && *sp2 != ' ')
     sp2--;
-  if (sp2 <= sp1 + 1)
-    return refused(h, 400);
+  if (sp2 <= sp1 + 1 || eol - sp2 != 9)
+    return refused(h, 400);   /* no target, or more than " HTTP/d.d" after it (a bare LF) */
   h->target = (uint32_t)(sp1 + 1 - head);
   h->target_len = (uint32_t)(sp2 - (sp1 + 1));
   int status = http_target_parse(sp1 + 1, h->target_len, head, (size_t)(sp1 - head), &h->form);

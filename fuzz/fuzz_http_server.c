@@ -26,7 +26,8 @@
  *   - the server closes within a bounded number of loop turns, and holds
  *     no connection afterwards;
  *   - every response starts "HTTP/1.1 " and a status the server can send
- *     here (100, 200, 400, 413, 417, 431), and is well framed (one
+ *     here (100, 200, 400, 413, 417, 431, 501 for a method it does not
+ *     serve, 505 for a version it does not speak), and is well framed (one
  *     Content-Length or chunked, the body bytes consistent; bodiless for a
  *     HEAD or a 100; read-to-close only with Connection: close), and
  *     nothing follows a Connection: close response;
@@ -413,7 +414,7 @@ static void feed(struct feeding *f, const uint8_t *a, size_t na, const uint8_t *
 
 static bool status_allowed(int status) {
   switch (status) {
-  case 100: case 200: case 400: case 413: case 417: case 431:
+  case 100: case 200: case 400: case 413: case 417: case 431: case 501: case 505:
     return true;
   default:
     return false;
