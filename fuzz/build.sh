@@ -6,9 +6,9 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp_parse.lua)
-#   fuzz_http        net.HttpParser (daemon/http_parser.c on llhttp), with
+#   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
-#   fuzz_http_server net.HttpServer (daemon/http_server.c and neighbours)
+#   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
 #                    over loopback sockets, the whole core linked in
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +37,10 @@ build fuzz_ftp FTP_PARSE_LUA ftp_parse.lua
 core=()
 while read -r f; do
   core+=("$root/$f")
-done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z_]*\.c\)$|\1|p' "$root/CMakeLists.txt")
+done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z_/]*\.c\)$|\1|p' "$root/CMakeLists.txt")
+# And its include folders, daemon/ and the layer folders below it.
+includes=(-I"$root/daemon")
+for d in "$root"/daemon/*/; do includes+=(-I"${d%/}"); done
 [ "${#core[@]}" -gt 10 ] || { echo "fuzz/build.sh: no CORE_SOURCES in CMakeLists.txt" >&2; exit 1; }
 mkdir -p "$root/build-fuzz/llhttp"
 for f in api http llhttp; do
@@ -48,7 +51,7 @@ done
 build_core() {
   "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I/usr/include/lua5.4 -I/usr/share/include/llhttp -I"$root/daemon" \
+    -I/usr/include/lua5.4 -I/usr/share/include/llhttp "${includes[@]}" \
     -DLUANET_LUA_DIR="\"$root/lua\"" -DLUANET_TLS_MODULE="\"$root/build/luanet/tls.so\"" \
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
     -llua5.4 -lev -lcares -ldl -lm -o "$root/build-fuzz/$1"

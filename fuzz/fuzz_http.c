@@ -1,4 +1,4 @@
-/* fuzz/fuzz_http.c: libFuzzer target for net.HttpParser (daemon/http_parser.c
+/* fuzz/fuzz_http.c: libFuzzer target for net.HttpParser (daemon/http/http_parser.c
  * on llhttp), which reads requests from anyone and responses from servers.
  *
  * Input: byte 0 picks requests or responses (bit 0), byte 1 a split

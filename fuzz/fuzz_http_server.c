@@ -1,5 +1,5 @@
 /* fuzz/fuzz_http_server.c: libFuzzer target for net.HttpServer
- * (daemon/http_server.c, http_conn.c, http_request.c, http_response.c on
+ * (daemon/http/http_server.c, http_conn.c, http_request.c, http_response.c on
  * llhttp), driven over real loopback sockets, in process.
  *
  * One server, made once: net.HttpServer{ maxHeader = 4096, maxBody = 8192,

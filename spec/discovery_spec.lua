@@ -1,7 +1,7 @@
 -- spec/discovery_spec.lua: the free-space discovery wire format
 -- (lua/luanet/discovery.lua). Round trips, the exact bytes of version 1,
 -- and every way a datagram can be malformed: each gives nil and a reason,
--- never a raise. Also net.statvfs (daemon/fs.c), the figure a responder
+-- never a raise. Also net.statvfs (daemon/io/fs.c), the figure a responder
 -- answers with, checked against stat(1)'s.
 local helper = require "helper"
 local discovery = require "luanet.discovery"

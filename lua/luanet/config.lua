@@ -1,5 +1,5 @@
 -- luanet.config: reads a luanetd config file into a checked, plain table
--- for the daemon (daemon/config.c). The file is Lua, run in an empty
+-- for the daemon (daemon/service/config.c). The file is Lua, run in an empty
 -- sandbox that knows only the settings below and `service`; any mistake is
 -- one "FILE:LINE: message", with the line of the setting at fault.
 --

@@ -4,7 +4,7 @@
 -- loop nested under a stock lua5.4). A literal address is looked up in
 -- reverse (PTR), as Qt does. Answers are cached until their TTL ends; a
 -- name that does not exist is cached for 5 s; PTR answers are not cached
--- (see daemon/dns.c). Beyond Qt: an optional family ("A", "AAAA" or
+-- (see daemon/io/dns.c). Beyond Qt: an optional family ("A", "AAAA" or
 -- "any", the default), the name servers, and the cache switch.
 local core = require "luanet.core"
 local dns = core._dns

@@ -1,5 +1,5 @@
 -- luanet.http_server: the HTTP/1.1 server of luanet.http. The server is
--- net.HttpServer, in C (daemon/http_server.c and its neighbours: llhttp
+-- net.HttpServer, in C (daemon/http/http_server.c and its neighbours: llhttp
 -- parsing and response framing); this module adds what is best said in
 -- Lua, and is shaped for a user who knows Node's http module:
 --

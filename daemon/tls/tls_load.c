@@ -1,4 +1,4 @@
-/* The core's side of TLS: luanet/tls.so (daemon/tls.c on OpenSSL) is
+/* The core's side of TLS: luanet/tls.so (daemon/tls/tls.c on OpenSSL) is
  * loaded with dlopen by the first context made, so a process that makes
  * no TLS object maps no libssl or libcrypto (1.7 MB of RSS and a few ms of
  * start-up that an echo server need not pay). Its one symbol is the table

@@ -32,7 +32,7 @@ struct tls_options {
 
 enum tls_io { TLS_IO_DONE, TLS_IO_WANT_READ, TLS_IO_WANT_WRITE, TLS_IO_CLOSED, TLS_IO_ERROR };
 
-/* The module's functions (daemon/tls.c, built as luanet/tls.so and
+/* The module's functions (daemon/tls/tls.c, built as luanet/tls.so and
  * loaded by the first context made: the core itself links no OpenSSL).
  *   context_new      the context, or NULL with a message in err
  *   default_client   the shared client context (system CAs, TLS 1.2 up)
