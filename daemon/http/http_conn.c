@@ -360,15 +360,23 @@ static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
   return err == HPE_INVALID_METHOD && method_shape(p, n) == METHOD_TOKEN ? 501 : 400;
 }
 
-/* Before a request line, empty lines (CRLF) are ignored, as RFC 9112 2.2
- * asks of a server (a client may send one after a POST's body). Consumes
- * them from rb; true when it did, so that the caller looks again. A lone
- * CR or LF is left to llhttp, which refuses it. */
+/* Before a request line, empty lines are ignored, as RFC 9112 2.2 asks of
+ * a server (a client may send one after a POST's body): CRLF, and a bare
+ * LF as llhttp and nginx skip it too, so that the answer does not depend
+ * on which of us sees it first. Consumes them from rb; true when it did,
+ * so that the caller looks again. A CR not followed by LF is llhttp's to
+ * refuse. */
 static bool skip_empty_lines(struct buffer *rb, size_t *avail) {
   size_t n = 0;
   const char *p = buffer_head(rb);
-  while (n + 1 < *avail && p[n] == '\r' && p[n + 1] == '\n')
-    n += 2;
+  for (;;) {
+    if (n + 1 < *avail && p[n] == '\r' && p[n + 1] == '\n')
+      n += 2;
+    else if (n < *avail && p[n] == '\n')
+      n++;   /* a bare LF, as llhttp itself skips it (and nginx) */
+    else
+      break;
+  }
   if (n == 0)
     return false;
   buffer_consume(rb, n);
@@ -415,7 +423,8 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
       break;   /* an empty line's CR, or not: its LF will tell */
-    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && start[0] == '\r' && skip_empty_lines(rb, &avail)) {
+    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && (start[0] == '\r' || start[0] == '\n') &&
+        skip_empty_lines(rb, &avail)) {
       if (avail == 0 && c->head_new)   /* only empty lines: still idle */
         c->phase = PHASE_IDLE, c->head_new = false;
       continue;
