@@ -84,14 +84,6 @@ struct lnet_runtime *runtime_attach(lua_State *L, struct ev_loop *loop);
 void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A TcpSocket closed its fd: below max_connections, servers accept again. */
-void tcp_server_capacity_changed(struct lnet_runtime *rt);
-static inline void lnet_socket_closed(struct lnet_runtime *rt) {
-  rt->open_sockets--;
-  if (rt->max_connections && rt->open_sockets == rt->max_connections - 1)
-    tcp_server_capacity_changed(rt);
-}
-
 /* ---- tasks: slots and script chunks run in pooled coroutines (task.c) ---- */
 
 enum task_status { TASK_FINISHED, TASK_SUSPENDED, TASK_FAILED };

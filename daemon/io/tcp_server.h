@@ -1,4 +1,4 @@
-/* What the daemon needs of TcpServer beyond its Lua methods. */
+/* What the daemon and TcpSocket need of TcpServer beyond its Lua methods. */
 #ifndef LUANET_TCP_SERVER_H
 #define LUANET_TCP_SERVER_H
 
@@ -11,5 +11,9 @@ void tcp_server_push_listening(lua_State *L, int fd);
 /* A held server does not accept (the daemon holds a new generation's
  * servers until it switches to it); the backlog keeps what comes. */
 void tcp_server_hold(lua_State *L, int idx, bool held);
+
+struct lnet_runtime;
+/* A socket of rt closed below max_connections: its servers accept again. */
+void tcp_server_capacity_changed(struct lnet_runtime *rt);
 
 #endif

@@ -34,6 +34,7 @@
 #include "host_address.h"
 #include "net.h"
 #include "socket_error.h"
+#include "tcp_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,14 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
 }
 
 /* The socket's aux part, made on first use; NULL when out of memory. */
+/* A socket closed its fd: below max_connections, servers accept again
+ * (tcp_server.c), which io tells the runtime's count, not the reverse. */
+static void socket_closed(struct lnet_runtime *rt) {
+  rt->open_sockets--;
+  if (rt->max_connections && rt->open_sockets == rt->max_connections - 1)
+    tcp_server_capacity_changed(rt);
+}
+
 static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static struct socket_aux *aux_of(struct tcp_socket *s) {
@@ -219,7 +228,7 @@ static void close_fd(struct tcp_socket *s) {
   if (was_open) {
     close(s->fd);
     s->fd = -1;
-    lnet_socket_closed(s->rt);
+    socket_closed(s->rt);
   }
   write_queue_free(s);
   free_targets(s);
@@ -745,7 +754,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
     ev_io_stop(s->rt->loop, &s->wio);
     close(s->fd);
     s->fd = -1;
-    lnet_socket_closed(s->rt);
+    socket_closed(s->rt);
   }
   if ((last_errno = start_next_connect(s, last_errno)) == 0)
     return;
