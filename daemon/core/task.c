@@ -37,6 +37,18 @@ static double monotonic_ms(void) {
  * catch (an error could be); task_settle then ends the task as failed.
  * Where the task cannot yield (inside a metamethod called from C, say) it
  * raises instead. */
+/* The slot of a task: the Lua function at the bottom of co's stack (a C
+ * function may be below it: the emit's). false when there is none. */
+static bool find_slot(lua_State *co, lua_Debug *slot) {
+  int level = 0, found = -1;
+  while (lua_getstack(co, level, slot)) {
+    if (lua_getinfo(co, "S", slot) && slot->what[0] != 'C')
+      found = level;
+    level++;
+  }
+  return found >= 0 && lua_getstack(co, found, slot) && lua_getinfo(co, "S", slot);
+}
+
 static void cpu_hook(lua_State *co, lua_Debug *ar) {
   struct lnet_runtime *rt = *(struct lnet_runtime **)lua_getextraspace(co);
   double now = monotonic_ms();
@@ -47,13 +59,7 @@ static void cpu_hook(lua_State *co, lua_Debug *ar) {
   char at[LUA_IDSIZE + 16];
   snprintf(at, sizeof at, "%s:%d", ar->short_src, ar->currentline);
   lua_Debug slot;
-  int level = 0, found = -1;
-  while (lua_getstack(co, level, &slot)) {
-    if (lua_getinfo(co, "S", &slot) && slot.what[0] != 'C')
-      found = level;
-    level++;
-  }
-  if (found >= 0 && lua_getstack(co, found, &slot) && lua_getinfo(co, "S", &slot))
+  if (find_slot(co, &slot))
     snprintf(rt->cpu_message, sizeof rt->cpu_message,
              "cpu_limit (%d ms) exceeded: stopped the slot defined at %s:%d, at %s", (int)rt->cpu_limit_ms,
              slot.short_src, slot.linedefined, at);
@@ -137,13 +143,7 @@ static void note_overrun(struct lnet_runtime *rt, lua_State *co, int status) {
     return;
   rt->cpu_overruns++;
   lua_Debug ar;
-  int level = 0, found = -1;
-  while (status == LUA_YIELD && lua_getstack(co, level, &ar)) {
-    if (lua_getinfo(co, "S", &ar) && ar.what[0] != 'C')
-      found = level;
-    level++;
-  }
-  bool named = found >= 0 && lua_getstack(co, found, &ar) && lua_getinfo(co, "S", &ar);
+  bool named = status == LUA_YIELD && find_slot(co, &ar);   /* suspended: its stack is there */
   if (!named && status != LUA_YIELD) {   /* ended: the slot that task_call began with, if it did */
     lua_State *L = rt->L;
     named = lua_rawgetp(L, LUA_REGISTRYINDEX, &rt->cpu_overruns) == LUA_TFUNCTION && lua_getinfo(L, ">S", &ar);

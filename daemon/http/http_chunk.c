@@ -13,11 +13,6 @@
 
 #define CHUNK_LINE_MAX 4096   /* a size and its extensions */
 
-static bool tchar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static bool hexdig(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -55,7 +50,7 @@ static bool extensions_ok(const char *p, const char *end) {
       return false;
     p = skip_bws(p + 1, end);
     const char *name = p;
-    while (p < end && tchar((unsigned char)*p))
+    while (p < end && http_token_char((unsigned char)*p))
       p++;
     if (p == name)
       return false;
@@ -67,7 +62,7 @@ static bool extensions_ok(const char *p, const char *end) {
           return false;
       } else {
         const char *v = p;
-        while (p < end && tchar((unsigned char)*p))
+        while (p < end && http_token_char((unsigned char)*p))
           p++;
         if (p == v)
           return false;
@@ -92,7 +87,7 @@ static long trailers(const char *p, const char *end) {
     if (*p == ' ' || *p == '\t')
       return -1;   /* obs-fold */
     const char *name = p;
-    while (p < lf && tchar((unsigned char)*p))
+    while (p < lf && http_token_char((unsigned char)*p))
       p++;
     if (p == name || *p != ':')
       return -1;

@@ -344,7 +344,7 @@ static enum method_shape method_shape(const char *p, size_t n) {
     unsigned char c = (unsigned char)p[i];
     if (c == ' ')
       return i > 0 ? METHOD_TOKEN : METHOD_NOT;
-    if (c < ' ' || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+    if (!http_token_char(c))
       return METHOD_NOT;
   }
   return n <= METHOD_MAX ? METHOD_SO_FAR : METHOD_NOT;

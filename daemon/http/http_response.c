@@ -293,18 +293,12 @@ void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
   lua_setiuservalue(L, -2, 1);
 }
 
-/* RFC 9110 tchar: visible ASCII but the separators "(),/:;<=>?@[\]{} */
-static bool token_char(unsigned char ch) {
-  static const uint64_t bits[2] = { 0x03ff6cfa00000000u, 0x57ffffffc7fffffeu };
-  return ch < 128 && (bits[ch >> 6] >> (ch & 63) & 1);
-}
-
 /* The scans below look at every byte with no early exit, which the
  * compiler turns into a few instructions a byte: every setHeader runs them. */
 static bool is_token(const char *s, size_t n) {
   bool ok = true;
   for (size_t i = 0; i < n; i++)
-    ok &= token_char((unsigned char)s[i]);
+    ok &= http_token_char((unsigned char)s[i]);
   return ok;
 }
 

@@ -123,6 +123,13 @@ struct http_head {
   int error;                 /* the status to refuse with */
 };
 
+/* RFC 9110 tchar: visible ASCII but the separators "(),/:;<=>?@[\]{}
+ * (header names, methods, chunk extensions). */
+static inline bool http_token_char(unsigned char ch) {
+  static const uint64_t bits[2] = { 0x03ff6cfa00000000u, 0x57ffffffc7fffffeu };
+  return ch < 128 && (bits[ch >> 6] >> (ch & 63) & 1);
+}
+
 /* http_chunk.c */
 #define HTTP_CHUNK_MORE 1
 /* The chunk-size line at p[0..n) (and after a last chunk, the trailer

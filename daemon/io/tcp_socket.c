@@ -1571,16 +1571,14 @@ void tcp_socket_resume_reading(struct tcp_socket *s) {
 static void set_weak(struct tcp_socket *s, bool weak) {
   if (s->weak == weak)
     return;
+  /* Restarted under the new flag: read_start and read_stop keep the
+   * loop's count. */
+  bool reading = ev_is_active(&s->rio);
+  if (reading)
+    tcp_socket_read_stop(s);
   s->weak = weak;
-  if (!ev_is_active(&s->rio) || !s->rt->loop)
-    return;
-  if (weak) {
-    ev_unref(s->rt->loop);
-    s->rio_unrefd = true;
-  } else if (s->rio_unrefd) {
-    ev_ref(s->rt->loop);
-    s->rio_unrefd = false;
-  }
+  if (reading)
+    tcp_socket_read_start(s);
 }
 
 static int tcp_socket_unref(lua_State *L) {
