@@ -2,16 +2,16 @@
  * luanetd binary (preloaded) and luanet/core.so (for a stock lua5.4). The
  * Lua half, lua/luanet/init.lua, adds the classes written in Lua. */
 #include "luanet.h"
-#include "lnet.h"
+#include "dns.h"
+#include "fs.h"
+#include "host_address.h"
+#include "runtime.h"
+#include "signals.h"
+#include "tcp_server.h"
+#include "tcp_socket.h"
+#include "timer.h"
+#include "udp_socket.h"
 
-int luaopen_luanet_signal(lua_State *L);
-int luaopen_luanet_timer(lua_State *L);
-int luaopen_luanet_host_address(lua_State *L);
-int luaopen_luanet_tcp_socket(lua_State *L);
-int luaopen_luanet_tcp_server(lua_State *L);
-int luaopen_luanet_udp_socket(lua_State *L);
-int luaopen_luanet_fs(lua_State *L);
-int luaopen_luanet_dns(lua_State *L);
 int luaopen_luanet_http_parser(lua_State *L);
 int luaopen_luanet_http_server(lua_State *L);
 

@@ -7,7 +7,8 @@
  * process exits 0 when nothing is left to wait for (no open socket, active
  * timer or suspended task), with net.quit(code)'s code, or 1 after an
  * uncaught error in the main chunk (with its traceback on stderr). */
-#include "lnet.h"
+#include "runtime.h"
+#include "task.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "lua_library.h"

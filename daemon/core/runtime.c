@@ -14,11 +14,14 @@
  * that callback is in the middle of changing its object (and holds it on
  * its stack). It goes on a ready list that a prepare watcher empties once
  * the loop's current callbacks are done, before the loop polls again. */
-#include "lnet.h"
+#include "runtime.h"
+#include "object.h"
+#include "task.h"
 #include "net.h"
 
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +40,18 @@ struct lnet_runtime *lnet_runtime(lua_State *L) {
   if (!rt)
     luaL_error(L, "luanet: the runtime is not open (require \"luanet\" first)");
   return rt;
+}
+
+void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) {
+  char msg[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (rt && rt->log)
+    rt->log(rt, level, msg);
+  else
+    fprintf(stderr, "luanetd: %s: %s\n", level, msg);
 }
 
 static int runtime_gc(lua_State *L) {

@@ -8,8 +8,11 @@
  * of the registry table tasks_ref, which keeps a suspended task alive while
  * only a C waiter knows it. A task's extra space points at its runtime:
  * that is how waitFor...() tells our tasks from a user's own coroutines. */
-#include "lnet.h"
+#include "task.h"
 #include "budget.h"
+#include "runtime.h"
+
+#include <lauxlib.h>
 
 #include <stdio.h>
 #include <time.h>

@@ -2,7 +2,11 @@
  * registry, so `net.Timer()` started and dropped still fires; a stopped one
  * is an ordinary collectable object. Timer.singleShot(ms, fn) is a bare
  * ev_timer holding a reference to fn, with no object for the script. */
-#include "lnet.h"
+#include "timer.h"
+#include "object.h"
+#include "runtime.h"
+#include "signals.h"
+#include "task.h"
 
 #include <math.h>
 

@@ -13,6 +13,10 @@
  * phase change only moves `deadline`. The timer, when it fires early,
  * re-arms itself for what is left (libev's advice for idle time-outs). */
 #include "http_server.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
+#include "signals.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,7 @@
  * the buffers have grown to its size. */
 #include "buffer.h"
 #include "http_server.h"
-#include "lnet.h"
+#include "object.h"
 
 #include <llhttp.h>
 #include <stdint.h>

@@ -13,6 +13,8 @@
  * made on first use; until then user value 2 holds just the body. */
 #include "http_server.h"
 #include "net.h"
+#include "object.h"
+#include "runtime.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -13,6 +13,8 @@
  * handler runs; the head then leaves with the body in one writev, and a
  * Content-Length body is never copied. */
 #include "http_server.h"
+#include "object.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

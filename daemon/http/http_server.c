@@ -15,6 +15,8 @@
  * is emitted at the head and the body is read with req:read()), methods (more than RFC 9110's and
  * PATCH: { "PROPFIND", "CONNECT" }; the others get 501). */
 #include "http_server.h"
+#include "object.h"
+#include "runtime.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,8 @@
 #define LUANET_HTTP_SERVER_H
 
 #include "buffer.h"
-#include "lnet.h"
+#include "object.h"
+#include "runtime.h"
 #include "tcp_socket.h"
 
 #include <llhttp.h>

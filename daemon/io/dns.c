@@ -37,6 +37,9 @@
 #include "dns.h"
 #include "host_address.h"
 #include "net.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
 
 #include <ares.h>
 #include <arpa/inet.h>

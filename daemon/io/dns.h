@@ -2,7 +2,7 @@
 #ifndef LUANET_DNS_H
 #define LUANET_DNS_H
 
-#include "lnet.h"
+#include <lua.h>
 
 #define LNET_DNSQUERY "luanet.DnsQuery"
 

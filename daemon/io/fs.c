@@ -11,6 +11,9 @@
  * product that would not fit a lua_Integer is clamped to LUA_MAXINTEGER:
  * some FUSE file systems report "unlimited" as 2^64-1 blocks. Failure is a
  * value, as io.open's: nil, "path: strerror", errno. */
+#include "fs.h"
+
+#include <lauxlib.h>
 #include <errno.h>
 #include <string.h>
 #include <dirent.h>
@@ -19,7 +22,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "lnet.h"
+
 
 /* blocks * unit in bytes, clamped to what a lua_Integer holds. */
 static lua_Integer fs_bytes(unsigned long long blocks, unsigned long long unit) {

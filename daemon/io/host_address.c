@@ -3,7 +3,7 @@
  * every call that takes an address takes such a name, a literal or a
  * HostAddress. "Any" is Qt 5's dual-stack any: [::] with IPV6_V6ONLY off. */
 #include "host_address.h"
-#include "lnet.h"
+#include "object.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -9,7 +9,9 @@
  * When accept() meets EMFILE the listener pauses for ACCEPT_RETRY_SECONDS
  * instead of spinning on a readable fd it cannot accept from. */
 #include "host_address.h"
-#include "lnet.h"
+#include "object.h"
+#include "runtime.h"
+#include "signals.h"
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_server.h"

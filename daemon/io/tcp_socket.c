@@ -35,6 +35,10 @@
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_server.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 #ifndef LUANET_TCP_SOCKET_H
 #define LUANET_TCP_SOCKET_H
 
-#include "lnet.h"
+#include "runtime.h"
 
 #include <sys/types.h>
 #include <sys/uio.h>

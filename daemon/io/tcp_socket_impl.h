@@ -5,7 +5,8 @@
 #define LUANET_TCP_SOCKET_IMPL_H
 
 #include "buffer.h"
-#include "lnet.h"
+#include "object.h"
+#include "runtime.h"
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_socket.h"

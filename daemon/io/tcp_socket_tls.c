@@ -22,6 +22,8 @@
  * else it fails with SslHandshakeFailedError, as in Qt. */
 #include "tcp_socket_impl.h"
 #include "tls_config.h"
+#include "runtime.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -28,7 +28,10 @@
  * no variable holds keeps receiving), and so is a socket whose readyRead
  * slot is suspended; close, abort, __close and __gc release both. */
 #include "host_address.h"
-#include "lnet.h"
+#include "object.h"
+#include "runtime.h"
+#include "signals.h"
+#include "task.h"
 #include "net.h"
 #include "socket_error.h"
 #include "udp_socket.h"

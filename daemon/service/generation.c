@@ -7,6 +7,10 @@
 #include "tcp_server.h"
 #include "udp_socket.h"
 #include "worker.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "budget.h"
-#include "lnet.h"
+#include "runtime.h"
 #include "watch.h"
 
 struct service;

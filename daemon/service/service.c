@@ -3,6 +3,7 @@
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

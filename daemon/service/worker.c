@@ -2,6 +2,7 @@
 #include "generation.h"
 #include "log.h"
 #include "service.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,23 +1,12 @@
 /* Helpers every class uses: class registration with Qt-style signal
- * members, object creation, registry anchors, argument checks, logging. */
-#include "lnet.h"
+ * members, object creation, registry anchors, argument checks. */
+#include "object.h"
+#include "signals.h"
 
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...) {
-  char msg[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (rt && rt->log)
-    rt->log(rt, level, msg);
-  else
-    fprintf(stderr, "luanetd: %s: %s\n", level, msg);
-}
 
 /* obj.name: a method, else a signal (made on first use), else nil.
  * upvalue 1: methods; upvalue 2: signal name -> id; upvalue 3: the class's

@@ -7,7 +7,10 @@
  * touches it: an emit with nothing connected costs one table read. Lua
  * classes (Http, Ftp, ...) make theirs with net.Signal(), so users cannot
  * tell the two kinds apart. Every slot runs in a task of its own. */
-#include "lnet.h"
+#include "signals.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
 
 void signal_new(lua_State *L) {
   lua_createtable(L, 1, 0);
