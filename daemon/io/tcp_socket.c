@@ -69,10 +69,34 @@ struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &tcp_socket_class);
 }
 
+/* ---- the plain transport: bytes in the clear ---- */
+
+static ssize_t plain_read(struct tcp_socket *s, char *dst, size_t space, const char **why) {
+  (void)why;
+  return recv(s->fd, dst, space, 0);
+}
+
+static ssize_t plain_write(struct tcp_socket *s, const char *p, size_t n) {
+  return send(s->fd, p, n, MSG_NOSIGNAL);
+}
+
+static ssize_t plain_write_file(struct tcp_socket *s, int fd, off_t *off, size_t n) {
+  return sendfile(s->fd, fd, off, n);
+}
+
+static void plain_shutdown(struct tcp_socket *s) {
+  (void)s;   /* TCP's FIN is close()'s */
+}
+
+const struct socket_transport tcp_plain_transport = {
+  .read = plain_read, .write = plain_write, .write_file = plain_write_file, .shutdown = plain_shutdown,
+};
+
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
   s->obj.class_id = LNET_ID_TCPSOCKET;
   s->rt = rt;
   s->fd = -1;
+  s->xprt = &tcp_plain_transport;
   s->ref = LUA_NOREF;
   s->busy_ref = LUA_NOREF;
   s->write_limit = DEFAULT_WRITE_LIMIT;
@@ -227,8 +251,7 @@ static void close_fd(struct tcp_socket *s) {
     }
   }
   bool was_open = s->fd >= 0;
-  if (s->tls)
-    tcp_tls_close(s);   /* close_notify while the fd is there */
+  s->xprt->shutdown(s);   /* while the fd is there */
   if (was_open) {
     close(s->fd);
     s->fd = -1;
@@ -381,19 +404,12 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, rio));
   struct lnet_runtime *rt = s->rt;
-  bool encrypted = false;
-  if (s->tls && s->tls->phase != TLS_OFF) {
-    if (s->tls->phase != TLS_ENCRYPTED) {   /* the handshake reads for itself */
-      int obj = push_self(rt->L, s);
-      tcp_tls_step(s, rt->L, obj);
-      lua_settop(rt->L, obj - 1);
+  if (s->xprt->readable) {
+    int obj = push_self(rt->L, s);
+    bool used = s->xprt->readable(s, rt->L, obj);
+    lua_settop(rt->L, obj - 1);
+    if (used)
       return;
-    }
-    encrypted = true;
-    if (s->tls->write_wants_read) {
-      s->tls->write_wants_read = false;
-      tcp_socket_start_writing(s);
-    }
   }
   size_t want = 16384;
   if (s->read_limit) {
@@ -401,11 +417,9 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       tcp_socket_read_stop(s);   /* back-pressure: the kernel holds the rest */
       return;
     }
-    /* A TLS record is read whole (16 KiB at most), or what is left of it
-     * would wait in OpenSSL where no watcher sees it. */
     want = s->read_limit - s->rb.len;
-    if (encrypted && want < 16384)
-      want = 16384;
+    if (want < s->xprt->read_min)
+      want = s->xprt->read_min;
   }
   bool can_emit = s->read_busy == 0;
   bool borrowed = false;
@@ -423,8 +437,8 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   }
   if (s->read_limit && space > want)
     space = want;
-  const char *tls_why = NULL;
-  ssize_t n = encrypted ? tcp_tls_recv(s, dst, space, &tls_why) : recv(s->fd, dst, space, 0);
+  const char *why = NULL;
+  ssize_t n = s->xprt->read(s, dst, space, &why);
   int err = errno;
   lua_State *L = rt->L;
   int obj = push_self(L, s);
@@ -438,8 +452,8 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->read_pending = true;
   } else if (n == 0) {
     lost_connection(s, L, obj, 0);
-  } else if (tls_why) {
-    tcp_socket_fail_close(s, L, obj, SE_SSL_INTERNAL, tls_why);
+  } else if (why) {
+    tcp_socket_fail_close(s, L, obj, SE_SSL_INTERNAL, why);
   } else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
     lost_connection(s, L, obj, err);
   }
@@ -569,29 +583,16 @@ void tcp_socket_set_send_timeout(struct tcp_socket *s, double seconds) {
   s->send_timeout = (float)seconds;
 }
 
-/* A file range through TLS: read here, encrypted, sent (no sendfile). */
-static ssize_t send_file_encrypted(struct tcp_socket *s, struct wchunk *c, size_t k) {
-  char buf[16384];
-  ssize_t r = pread(c->file_fd, buf, k < sizeof buf ? k : sizeof buf, c->file_off);
-  if (r <= 0)
-    return r;
-  ssize_t n = tcp_tls_send(s, buf, (size_t)r);
-  if (n > 0)
-    c->file_off += n;
-  return n;
-}
-
 /* Sends from the queue until it is empty, the kernel is full or the
  * per-turn cap is reached. Returns bytes sent, or -1 with errno. */
 static ssize_t flush_queue(struct tcp_socket *s) {
   size_t total = 0;
-  bool encrypted = s->tls && s->tls->phase == TLS_ENCRYPTED;
   while (s->wq_head && total < WRITE_BYTES_PER_EVENT) {
     struct wchunk *c = s->wq_head;
     ssize_t n;
     if (c->file_fd >= 0) {
       size_t k = c->len < WRITE_BYTES_PER_EVENT - total ? c->len : WRITE_BYTES_PER_EVENT - total;
-      n = encrypted ? send_file_encrypted(s, c, k) : sendfile(s->fd, c->file_fd, &c->file_off, k);
+      n = s->xprt->write_file(s, c->file_fd, &c->file_off, k);
       if (n == 0) {          /* the file is shorter than promised */
         s->wq_bytes -= c->len;
         c->len = 0;
@@ -599,8 +600,7 @@ static ssize_t flush_queue(struct tcp_socket *s) {
         c->len -= (size_t)n;
       }
     } else {
-      n = encrypted ? tcp_tls_send(s, c->data + c->off, c->len - c->off)
-                    : send(s->fd, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
+      n = s->xprt->write(s, c->data + c->off, c->len - c->off);
       if (n > 0)
         c->off += (size_t)n;
     }
@@ -673,22 +673,13 @@ static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
 }
 
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  (void)revents;
+  (void)loop, (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wio));
   lua_State *L = s->rt->L;
   int obj = push_self(L, s);
-  if (s->tls && (s->tls->phase == TLS_HANDSHAKING || s->tls->phase == TLS_PENDING) &&
-      s->state != ST_CONNECTING) {
-    if (s->tls->phase == TLS_HANDSHAKING)
-      tcp_tls_step(s, L, obj);
-    else
-      ev_io_stop(loop, w);   /* nothing goes out before the handshake */
+  if (s->xprt->writable && s->xprt->writable(s, L, obj)) {
     lua_settop(L, obj - 1);
     return;
-  }
-  if (s->tls && s->tls->read_wants_write) {
-    s->tls->read_wants_write = false;
-    ev_feed_event(loop, &s->rio, EV_READ);
   }
   if (s->state == ST_CONNECTING) {
     int err = net_connect_result(s->fd);
@@ -716,8 +707,8 @@ static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
     ev_io_start(s->rt->loop, &s->wio);
   emit0(s, L, obj, SIG_CONNECTED);
   tcp_socket_wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
-  if (s->tls && s->tls->phase == TLS_PENDING && s->state == ST_CONNECTED && s->fd >= 0)
-    tcp_tls_begin(s, L, obj);   /* connectToHostEncrypted */
+  if (s->xprt->connected && s->state == ST_CONNECTED && s->fd >= 0)
+    s->xprt->connected(s, L, obj);
 }
 
 /* No address could be reached: Qt's order is stateChanged(Unconnected),
@@ -1110,18 +1101,17 @@ static void refuse_write(struct tcp_socket *s, lua_State *L, int obj, const char
   cut_connection(s, L, obj, SE_RESOURCE, text);
 }
 
-/* write() on an encrypted socket: into the queue, whole (one TLS record
- * for a small write), then as much out as the kernel takes; before the
- * handshake has finished, everything waits. */
-static bool send_encrypted(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
+/* write() on a transport that queues whole writes (TLS): into the queue,
+ * then as much out as the transport takes; before a handshake has
+ * finished, it takes nothing and everything waits. */
+static bool send_queued(struct tcp_socket *s, lua_State *L, int obj, const struct iovec *iov, int n) {
   for (int i = 0; i < n; i++) {
     if (!wq_append(s, iov[i].iov_base, iov[i].iov_len)) {
       refuse_write(s, L, obj, "Out of resources");
       return false;
     }
   }
-  if (s->tls->phase == TLS_ENCRYPTED && s->state == ST_CONNECTED &&
-      !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
+  if (s->state == ST_CONNECTED && !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
     ssize_t k = flush_queue(s);   /* errors surface from the write watcher */
     if (k > 0)
       s->sent_unreported += (size_t)k;
@@ -1158,8 +1148,8 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
     return false;
   }
   size_t done = 0;
-  if (s->tls && s->tls->phase != TLS_OFF)
-    return send_encrypted(s, L, obj, iov, n);
+  if (s->xprt->queue_whole)
+    return send_queued(s, L, obj, iov, n);
   if (!s->wq_head && s->state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
     ssize_t k = n == 1 ? send(s->fd, iov[0].iov_base, len, MSG_NOSIGNAL)

@@ -1,6 +1,6 @@
-/* TcpSocket's inside, for its two files: tcp_socket.c (plain sockets,
- * and the TLS session's place in reading and writing) and
- * tcp_socket_tls.c (QSslSocket's methods). Nothing else includes this. */
+/* TcpSocket's inside, for its two files: tcp_socket.c (the socket, its
+ * queue and the plain transport) and tcp_socket_tls.c (QSslSocket's
+ * methods and the TLS transport). Nothing else includes this. */
 #ifndef LUANET_TCP_SOCKET_IMPL_H
 #define LUANET_TCP_SOCKET_IMPL_H
 
@@ -10,7 +10,6 @@
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_socket.h"
-#include "tls.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,9 +42,12 @@ struct wchunk {
   char data[];
 };
 
+struct socket_transport;
+
 struct tcp_socket {
   struct lnet_object obj;   /* first: its class */
   int fd;
+  const struct socket_transport *xprt;   /* how bytes cross fd: plain or TLS */
   struct lnet_runtime *rt;
   ev_io rio, wio;
   int ref;                  /* anchor while the fd is open */
@@ -71,7 +73,7 @@ struct tcp_socket {
   size_t charged;           /* buffer bytes counted in the service's memory_limit */
   struct socket_aux *aux;   /* connecting and waiting; NULL until needed */
   struct socket_reader *reader;   /* C code that reads in place of readyRead */
-  struct socket_tls *tls;   /* encryption (tcp_socket_tls.c); NULL until used */
+  struct socket_tls *tls;   /* encryption settings and session (tcp_socket_tls.c); NULL until used */
 };
 
 struct socket_aux {
@@ -89,25 +91,38 @@ struct socket_aux {
   uint64_t sent, sent_mark; /* bytes the queue has sent; at the timer's last look */
 };
 
-/* Encryption: QSslSocket's state (tcp_socket_tls.c). */
-enum tls_phase { TLS_OFF, TLS_PENDING, TLS_HANDSHAKING, TLS_ENCRYPTED };
-enum ssl_mode { SSL_MODE_UNENCRYPTED, SSL_MODE_CLIENT, SSL_MODE_SERVER };
-
-struct socket_tls {
-  struct tcp_socket *s;
-  struct tls *session;
-  struct tls_context *ctx;  /* setSslConfiguration's, a server's; NULL: made from the fields below */
-  char *ca_file, *cert_file, *key_file, *verify_name;
-  uint8_t phase;            /* enum tls_phase */
-  uint8_t mode;             /* enum ssl_mode */
-  uint8_t verify;           /* enum tls_verify */
-  bool ignore_errors;       /* ignoreSslErrors() */
-  bool read_wants_write;    /* SSL_read needs the fd writable */
-  bool write_wants_read;    /* SSL_write needs the fd readable */
-  int nerrors;              /* sslHandshakeErrors() of the last handshake */
-  char *error_text;         /* errorString() of a TLS failure: ours, as the session goes */
-  ev_timer timer;           /* the handshake's time-out */
+/* How a socket's bytes cross its fd: in the clear (tcp_socket.c) or
+ * through a TLS session (tcp_socket_tls.c), as Redis's ConnectionType and
+ * HAProxy's xprt_ops. The socket's own code calls through s->xprt and
+ * never asks whether it is encrypted; the TLS code switches s->xprt when
+ * encryption starts and ends. */
+struct socket_transport {
+  /* The fd is readable / writable: true when the transport used the event
+   * itself (a handshake step), so the socket does nothing more with it. */
+  bool (*readable)(struct tcp_socket *s, lua_State *L, int obj);
+  bool (*writable)(struct tcp_socket *s, lua_State *L, int obj);
+  /* connectToHost's connection is up (connectToHostEncrypted's handshake
+   * starts here). */
+  void (*connected)(struct tcp_socket *s, lua_State *L, int obj);
+  /* recv(): > 0, 0 at the end, -1 with errno (EAGAIN: nothing now; the
+   * transport's own failure sets *why to its text). */
+  ssize_t (*read)(struct tcp_socket *s, char *dst, size_t space, const char **why);
+  /* send() from the write queue: -1 with errno (EAGAIN: not now). */
+  ssize_t (*write)(struct tcp_socket *s, const char *p, size_t n);
+  /* sendfile(): n bytes of fd from *off, which moves by what was sent. */
+  ssize_t (*write_file)(struct tcp_socket *s, int fd, off_t *off, size_t n);
+  /* The fd is about to close: say goodbye (TLS's close_notify). */
+  void (*shutdown)(struct tcp_socket *s);
+  /* A read gets at least this much room: a TLS record (16 KiB at most) is
+   * read whole, or its rest would wait in OpenSSL where no watcher sees it. */
+  size_t read_min;
+  /* A write goes whole into the queue before any of it is sent: a TLS
+   * write that would block must be retried with the same bytes, and a
+   * small write then makes one record. */
+  bool queue_whole;
 };
+
+extern const struct socket_transport tcp_plain_transport;
 
 /* tcp_socket.c, for tcp_socket_tls.c */
 struct tcp_socket *tcp_socket_check(lua_State *L, int idx);
@@ -124,17 +139,7 @@ int tcp_socket_connect_lua(lua_State *L);
 
 /* tcp_socket_tls.c, for tcp_socket.c */
 extern const luaL_Reg tcp_socket_tls_methods[];
-/* Starts the handshake of s (connected) in its mode; false when it could
- * not start (the error is emitted, the connection closed). */
-bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj);
-/* The fd is ready while a handshake runs. */
-void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj);
-/* recv() for an encrypted socket: > 0, 0 at the end, -1 with errno
- * (EAGAIN: nothing now; EPROTO: a TLS error, its text in *why). */
-ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char **why);
-/* send() for an encrypted socket: as tls_write, -1 with errno. */
-ssize_t tcp_tls_send(struct tcp_socket *s, const char *p, size_t n);
-void tcp_tls_close(struct tcp_socket *s);
+/* Frees s's TLS settings and session (from __gc); nothing when it has none. */
 void tcp_tls_free(struct tcp_socket *s);
 
 #endif

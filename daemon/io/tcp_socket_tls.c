@@ -19,7 +19,12 @@
  * A client verifies by default (the system CA store, the host name, SNI).
  * Errors found in the chain are reported by sslErrors once the handshake
  * is done; a slot that calls ignoreSslErrors() lets the connection go on,
- * else it fails with SslHandshakeFailedError, as in Qt. */
+ * else it fails with SslHandshakeFailedError, as in Qt.
+ *
+ * The socket's code never looks at the session: once encryption starts,
+ * the socket's transport (s->xprt) is this file's tls_transport, whose
+ * read, write and shutdown go through OpenSSL and whose readable and
+ * writable take the fd's events while the handshake runs. */
 #include "tcp_socket_impl.h"
 #include "tls_config.h"
 #include "runtime.h"
@@ -33,6 +38,26 @@
 #include <string.h>
 
 static const char *const mode_names[] = { "UnencryptedMode", "SslClientMode", "SslServerMode" };
+
+/* QSslSocket's state; its phase decides the socket's transport (set_phase). */
+enum tls_phase { TLS_OFF, TLS_PENDING, TLS_HANDSHAKING, TLS_ENCRYPTED };
+enum ssl_mode { SSL_MODE_UNENCRYPTED, SSL_MODE_CLIENT, SSL_MODE_SERVER };
+
+struct socket_tls {
+  struct tcp_socket *s;
+  struct tls *session;
+  struct tls_context *ctx;  /* setSslConfiguration's, a server's; NULL: made from the fields below */
+  char *ca_file, *cert_file, *key_file, *verify_name;
+  uint8_t phase;            /* enum tls_phase */
+  uint8_t mode;             /* enum ssl_mode */
+  uint8_t verify;           /* enum tls_verify */
+  bool ignore_errors;       /* ignoreSslErrors() */
+  bool read_wants_write;    /* SSL_read needs the fd writable */
+  bool write_wants_read;    /* SSL_write needs the fd readable */
+  int nerrors;              /* sslHandshakeErrors() of the last handshake */
+  char *error_text;         /* errorString() of a TLS failure: ours, as the session goes */
+  ev_timer timer;           /* the handshake's time-out */
+};
 
 static void handshake_timed_out(struct ev_loop *loop, ev_timer *w, int revents);
 
@@ -53,7 +78,17 @@ static struct socket_tls *checked_tls(lua_State *L, struct tcp_socket *s) {
   return t;
 }
 
-void tcp_tls_close(struct tcp_socket *s) {
+static const struct socket_transport tls_transport;
+
+/* The phase decides the transport: from PENDING to ENCRYPTED, bytes go
+ * through the session (or wait for it), and in the clear once it is OFF. */
+static void set_phase(struct tcp_socket *s, enum tls_phase phase) {
+  s->tls->phase = (uint8_t)phase;
+  s->xprt = phase == TLS_OFF ? &tcp_plain_transport : &tls_transport;
+}
+
+/* close_notify while the fd is there; the session ends with the connection. */
+static void tcp_tls_close(struct tcp_socket *s) {
   struct socket_tls *t = s->tls;
   if (s->rt->loop)
     ev_timer_stop(s->rt->loop, &t->timer);
@@ -64,7 +99,7 @@ void tcp_tls_close(struct tcp_socket *s) {
     t->session = NULL;
   }
   if (t->phase != TLS_OFF)
-    t->phase = TLS_OFF;
+    set_phase(s, TLS_OFF);
 }
 
 void tcp_tls_free(struct tcp_socket *s) {
@@ -130,7 +165,7 @@ static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
       return;
     }
   }
-  t->phase = TLS_ENCRYPTED;
+  set_phase(s, TLS_ENCRYPTED);
   tcp_socket_read_start(s);
   if (tls_has_pending(t->session))   /* data that came with the handshake's last flight */
     ev_feed_event(s->rt->loop, &s->rio, EV_READ);
@@ -140,7 +175,7 @@ static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
   tcp_socket_wake(s, WAIT_ENCRYPTED, true);
 }
 
-void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj) {
+static void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj) {
   struct socket_tls *t = s->tls;
   switch (tls_handshake(t->session)) {
   case TLS_IO_DONE:
@@ -177,12 +212,14 @@ static struct tls_context *context_for(struct socket_tls *t, char *err, size_t e
   return tls_context_new(&o, err, err_len);
 }
 
-bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
+/* Starts the handshake of s (connected) in its mode; false when it could
+ * not start (the error is emitted, the connection closed). */
+static bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   struct socket_tls *t = s->tls;
   char err[300];
   struct tls_context *c = context_for(t, err, sizeof err);
   if (!c) {
-    t->phase = TLS_OFF;
+    set_phase(s, TLS_OFF);
     handshake_failed(s, L, obj, err);
     return false;
   }
@@ -194,7 +231,7 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   double timeout = tls_context_handshake_timeout(c);
   tls_context_unref(c);   /* the session holds its own reference */
   if (!t->session) {
-    t->phase = TLS_OFF;
+    set_phase(s, TLS_OFF);
     handshake_failed(s, L, obj, "cannot make a TLS session");
     return false;
   }
@@ -202,7 +239,7 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
    * otherwise wait on Nagle and a delayed ACK (40 ms). */
   int one = 1;
   setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  t->phase = TLS_HANDSHAKING;
+  set_phase(s, TLS_HANDSHAKING);
   t->nerrors = 0;
   ev_timer_set(&t->timer, timeout, 0.);
   ev_timer_start(s->rt->loop, &t->timer);
@@ -212,7 +249,9 @@ bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
 
 /* ---- reading and writing through the session ---- */
 
-ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char **why) {
+/* The transport's read: > 0, 0 at the end, -1 with errno (EAGAIN: nothing
+ * now; EPROTO: a TLS error, its text in *why). */
+static ssize_t tls_transport_read(struct tcp_socket *s, char *dst, size_t space, const char **why) {
   struct socket_tls *t = s->tls;
   size_t total = 0;
   /* Records are read whole (16 KiB at most each, and read-ahead takes
@@ -250,8 +289,14 @@ ssize_t tcp_tls_recv(struct tcp_socket *s, char *dst, size_t space, const char *
   return (ssize_t)total;
 }
 
-ssize_t tcp_tls_send(struct tcp_socket *s, const char *p, size_t n) {
+/* The transport's write: as tls_write, -1 with errno. Nothing goes out
+ * before the handshake has finished. */
+static ssize_t tls_transport_write(struct tcp_socket *s, const char *p, size_t n) {
   struct socket_tls *t = s->tls;
+  if (t->phase != TLS_ENCRYPTED) {
+    errno = EAGAIN;
+    return -1;
+  }
   enum tls_io io;
   size_t k = tls_write(t->session, p, n, &io);
   if (k > 0)
@@ -261,6 +306,69 @@ ssize_t tcp_tls_send(struct tcp_socket *s, const char *p, size_t n) {
   errno = io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE ? EAGAIN : EPIPE;
   return -1;
 }
+
+/* A file range: read here, encrypted, sent (no sendfile through TLS). */
+static ssize_t tls_transport_write_file(struct tcp_socket *s, int fd, off_t *off, size_t n) {
+  char buf[16384];
+  ssize_t r = pread(fd, buf, n < sizeof buf ? n : sizeof buf, *off);
+  if (r <= 0)
+    return r;
+  ssize_t k = tls_transport_write(s, buf, (size_t)r);
+  if (k > 0)
+    *off += k;
+  return k;
+}
+
+/* The handshake reads for itself; once encrypted, a write that wanted
+ * the fd readable goes on. */
+static bool tls_transport_readable(struct tcp_socket *s, lua_State *L, int obj) {
+  struct socket_tls *t = s->tls;
+  if (t->phase != TLS_ENCRYPTED) {
+    tcp_tls_step(s, L, obj);
+    return true;
+  }
+  if (t->write_wants_read) {
+    t->write_wants_read = false;
+    tcp_socket_start_writing(s);
+  }
+  return false;
+}
+
+/* The handshake writes for itself, and nothing of ours goes out before
+ * it; a connect still in progress is the socket's business. */
+static bool tls_transport_writable(struct tcp_socket *s, lua_State *L, int obj) {
+  struct socket_tls *t = s->tls;
+  if ((t->phase == TLS_HANDSHAKING || t->phase == TLS_PENDING) && s->state != ST_CONNECTING) {
+    if (t->phase == TLS_HANDSHAKING)
+      tcp_tls_step(s, L, obj);
+    else
+      ev_io_stop(s->rt->loop, &s->wio);
+    return true;
+  }
+  if (t->read_wants_write) {
+    t->read_wants_write = false;
+    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
+  }
+  return false;
+}
+
+/* connectToHostEncrypted: the handshake starts once connected. */
+static void tls_transport_connected(struct tcp_socket *s, lua_State *L, int obj) {
+  if (s->tls->phase == TLS_PENDING)
+    tcp_tls_begin(s, L, obj);
+}
+
+static const struct socket_transport tls_transport = {
+  .readable = tls_transport_readable,
+  .writable = tls_transport_writable,
+  .connected = tls_transport_connected,
+  .read = tls_transport_read,
+  .write = tls_transport_write,
+  .write_file = tls_transport_write_file,
+  .shutdown = tcp_tls_close,
+  .read_min = 16384,
+  .queue_whole = true,
+};
 
 /* ---- Lua methods ---- */
 
@@ -305,10 +413,10 @@ static int tls_connectToHostEncrypted(lua_State *L) {
     set_string(&t->verify_name, luaL_checkstring(L, 4));
   lua_settop(L, 3);
   t->mode = SSL_MODE_CLIENT;
-  t->phase = TLS_PENDING;
+  set_phase(s, TLS_PENDING);
   int r = tcp_socket_connect_lua(L);
   if (s->state == ST_UNCONNECTED && s->fd < 0 && t->phase == TLS_PENDING)
-    t->phase = TLS_OFF;   /* the connect was refused at once */
+    set_phase(s, TLS_OFF);   /* the connect was refused at once */
   return r;
 }
 
