@@ -42,6 +42,9 @@ struct lnet_class {
    * a class can skip work for signals nobody can have connected. */
   void (*signal_touched)(void *obj, int id);
   const luaL_Reg *methods;
+  /* Methods of a base the class shares with others (QAbstractSocket's);
+   * each gets the class as upvalue 1, for lnet_checkself_upvalue. May be NULL. */
+  const luaL_Reg *base_methods;
   const luaL_Reg *more_methods;   /* another file's (TcpSocket's TLS); may be NULL */
   const luaL_Reg *meta;      /* __gc, __close, __tostring, ... */
   const char *const *signals;/* NULL-terminated; signal ids are 1-based */
@@ -78,6 +81,11 @@ static inline void *lnet_checkself(lua_State *L, int idx, const struct lnet_clas
   if (!o)
     luaL_typeerror(L, idx, c->name);
   return o;
+}
+/* The object at idx of the class in upvalue 1 (a base method's), else a
+ * type error naming that class. */
+static inline void *lnet_checkself_upvalue(lua_State *L, int idx) {
+  return lnet_checkself(L, idx, lua_touserdata(L, lua_upvalueindex(1)));
 }
 /* Registry anchors: keep an object alive while libev holds it. */
 int lnet_anchor(lua_State *L, int idx);

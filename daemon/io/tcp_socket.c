@@ -73,15 +73,15 @@ struct tcp_socket *tcp_socket_check(lua_State *L, int idx) {
 
 static ssize_t plain_read(struct tcp_socket *s, char *dst, size_t space, const char **why) {
   (void)why;
-  return recv(s->fd, dst, space, 0);
+  return recv(s->base.fd, dst, space, 0);
 }
 
 static ssize_t plain_write(struct tcp_socket *s, const char *p, size_t n) {
-  return send(s->fd, p, n, MSG_NOSIGNAL);
+  return send(s->base.fd, p, n, MSG_NOSIGNAL);
 }
 
 static ssize_t plain_write_file(struct tcp_socket *s, int fd, off_t *off, size_t n) {
-  return sendfile(s->fd, fd, off, n);
+  return sendfile(s->base.fd, fd, off, n);
 }
 
 static void plain_shutdown(struct tcp_socket *s) {
@@ -93,12 +93,8 @@ const struct socket_transport tcp_plain_transport = {
 };
 
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
-  s->obj.class_id = LNET_ID_TCPSOCKET;
-  s->rt = rt;
-  s->fd = -1;
+  abstract_socket_init(&s->base, &tcp_socket_class, rt);
   s->xprt = &tcp_plain_transport;
-  s->ref = LUA_NOREF;
-  s->busy_ref = LUA_NOREF;
   s->write_limit = DEFAULT_WRITE_LIMIT;
   ev_init(&s->rio, rio_cb);
   ev_init(&s->wio, wio_cb);
@@ -129,10 +125,10 @@ static struct socket_aux *aux_of(struct tcp_socket *s) {
 static void aux_free(struct tcp_socket *s) {
   if (!s->aux)
     return;
-  if (s->rt->loop) {
-    ev_timer_stop(s->rt->loop, &s->aux->defer);
-    ev_timer_stop(s->rt->loop, &s->aux->wait.timer);
-    ev_timer_stop(s->rt->loop, &s->aux->send_timer);
+  if (s->base.rt->loop) {
+    ev_timer_stop(s->base.rt->loop, &s->aux->defer);
+    ev_timer_stop(s->base.rt->loop, &s->aux->wait.timer);
+    ev_timer_stop(s->base.rt->loop, &s->aux->send_timer);
   }
   free(s->aux->targets);
   free(s->aux->peer_name);
@@ -144,49 +140,34 @@ static void aux_free(struct tcp_socket *s) {
 
 /* Pushes the socket object; valid while it is anchored. */
 static int push_self(lua_State *L, struct tcp_socket *s) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->base.ref);
   return lua_gettop(L);
 }
 
 static void emit0(struct tcp_socket *s, lua_State *L, int obj, int sig) {
-  lnet_emit(s->rt, L, obj, sig, 0, NULL, NULL);
+  lnet_emit(s->base.rt, L, obj, sig, 0, NULL, NULL);
 }
 
 static void set_state(struct tcp_socket *s, lua_State *L, int obj, enum socket_state st) {
-  if (s->state == st)
-    return;
-  s->state = st;
-  if (lnet_has_slots(L, obj, SIG_STATE_CHANGED)) {
-    lua_pushstring(L, socket_state_names[st]);
-    lnet_emit(s->rt, L, obj, SIG_STATE_CHANGED, 1, NULL, NULL);
-  }
-}
-
-static void set_error(struct tcp_socket *s, enum socket_error e, const char *text) {
-  s->error = (uint8_t)e;
-  s->error_string = text;
+  abstract_socket_set_state(&s->base, L, obj, st, SIG_STATE_CHANGED);
 }
 
 void tcp_socket_emit_error(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e,
                            const char *text) {
-  set_error(s, e, text);
-  if (lnet_has_slots(L, obj, SIG_ERROR_OCCURRED)) {
-    lua_pushstring(L, socket_error_name(e));
-    lnet_emit(s->rt, L, obj, SIG_ERROR_OCCURRED, 1, NULL, NULL);
-  }
+  abstract_socket_emit_error(&s->base, L, obj, e, text, SIG_ERROR_OCCURRED);
 }
 
 void tcp_socket_wake(struct tcp_socket *s, enum wait_kind kind, bool result) {
   struct socket_aux *a = s->aux;
   if (a && a->wait.active && a->wait_kind == kind)
-    lnet_wait_finish(s->rt, &a->wait, result);
+    lnet_wait_finish(s->base.rt, &a->wait, result);
 }
 
 /* The connection is gone: only waitForDisconnected succeeds. */
 static void wake_all(struct tcp_socket *s) {
   struct socket_aux *a = s->aux;
   if (a && a->wait.active)
-    lnet_wait_finish(s->rt, &a->wait, a->wait_kind == WAIT_DISCONNECTED);
+    lnet_wait_finish(s->base.rt, &a->wait, a->wait_kind == WAIT_DISCONNECTED);
 }
 
 /* ---- the service's memory_limit ---- */
@@ -194,10 +175,10 @@ static void wake_all(struct tcp_socket *s) {
 /* The buffers' bytes count against the state's memory_limit (the borrowed
  * scratch area is the runtime's, not this socket's). */
 static void charge_buffers(struct tcp_socket *s) {
-  struct budget *b = s->rt->budget;
+  struct budget *b = s->base.rt->budget;
   if (!b)
     return;
-  size_t now = s->fd >= 0 ? (s->rb.borrowed ? 0 : s->rb.cap) + s->wq_bytes : 0;
+  size_t now = s->base.fd >= 0 ? (s->rb.borrowed ? 0 : s->rb.cap) + s->wq_bytes : 0;
   budget_charge(b, (long long)now - (long long)s->charged);
   s->charged = now;
 }
@@ -224,7 +205,7 @@ static void abort_lookup(struct tcp_socket *s) {
   struct socket_aux *a = s->aux;
   if (!a || a->query_ref == LUA_NOREF)
     return;
-  lua_State *L = s->rt->L;
+  lua_State *L = s->base.rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, a->query_ref);
   dns_abort(luaL_checkudata(L, -1, LNET_DNSQUERY));
   lua_pop(L, 1);
@@ -241,7 +222,7 @@ static void free_targets(struct tcp_socket *s) {
 
 /* Stops the watchers and closes the fd; emits nothing. Idempotent. */
 static void close_fd(struct tcp_socket *s) {
-  struct ev_loop *loop = s->rt->loop;
+  struct ev_loop *loop = s->base.rt->loop;
   if (loop) {
     tcp_socket_read_stop(s);
     ev_io_stop(loop, &s->wio);
@@ -250,12 +231,12 @@ static void close_fd(struct tcp_socket *s) {
       ev_timer_stop(loop, &s->aux->send_timer);
     }
   }
-  bool was_open = s->fd >= 0;
+  bool was_open = s->base.fd >= 0;
   s->xprt->shutdown(s);   /* while the fd is there */
   if (was_open) {
-    close(s->fd);
-    s->fd = -1;
-    socket_closed(s->rt);
+    close(s->base.fd);
+    s->base.fd = -1;
+    socket_closed(s->base.rt);
   }
   write_queue_free(s);
   free_targets(s);
@@ -269,17 +250,17 @@ static void close_fd(struct tcp_socket *s) {
 /* The end of a connection, with Qt's signals: stateChanged(Unconnected),
  * then disconnected when it had been connected. Waiters are released. */
 static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
-  bool was_connected = s->state == ST_CONNECTED || s->state == ST_CLOSING;
+  bool was_connected = s->base.state == ST_CONNECTED || s->base.state == ST_CLOSING;
   close_fd(s);
   set_state(s, L, obj, ST_UNCONNECTED);
   if (was_connected)
     emit0(s, L, obj, SIG_DISCONNECTED);
-  if (s->fd >= 0)   /* a slot connected it again */
+  if (s->base.fd >= 0)   /* a slot connected it again */
     return;
   /* Release first, wake last: a woken task runs at once, and finds the
    * object already as collectable as it will be (obj holds it until we
    * return). */
-  lnet_unanchor(L, &s->ref);
+  lnet_unanchor(L, &s->base.ref);
   wake_all(s);
 }
 
@@ -289,12 +270,12 @@ static void finish_close(struct tcp_socket *s, lua_State *L, int obj) {
 static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text,
                            bool flush_first) {
   tcp_socket_read_stop(s);
-  ev_io_stop(s->rt->loop, &s->wio);
+  ev_io_stop(s->base.rt->loop, &s->wio);
   tcp_socket_emit_error(s, L, obj, e, text);
-  if (s->fd < 0)
+  if (s->base.fd < 0)
     return;
   set_state(s, L, obj, ST_CLOSING);
-  if (flush_first && s->wq_head && s->fd >= 0) {
+  if (flush_first && s->wq_head && s->base.fd >= 0) {
     s->close_when_flushed = true;
     tcp_socket_start_writing(s);
     return;
@@ -308,13 +289,13 @@ static void end_connection(struct tcp_socket *s, lua_State *L, int obj, enum soc
  * failure, not the clean end of a shorter stream. */
 static void cut_connection(struct tcp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text) {
   tcp_socket_emit_error(s, L, obj, e, text);
-  if (s->fd < 0)
+  if (s->base.fd < 0)
     return;   /* a slot closed it */
   struct linger reset = { 1, 0 };
-  setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  setsockopt(s->base.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   write_queue_free(s);
-  if (s->state == ST_CONNECTED)
-    s->state = ST_CLOSING;   /* as abort: no ClosingState of its own */
+  if (s->base.state == ST_CONNECTED)
+    s->base.state = ST_CLOSING;   /* as abort: no ClosingState of its own */
   finish_close(s, L, obj);
 }
 
@@ -338,22 +319,15 @@ static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status 
 /* Emits readyRead, then releases a waitForReadyRead. obj is the socket. */
 static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
   s->read_pending = false;
-  s->read_busy++;
-  unsigned long memory_errors = s->rt->memory_errors;
-  int suspended = lnet_emit(s->rt, L, obj, SIG_READY_READ, 0, ready_read_done, s);
-  s->read_busy--;
-  if (s->rt->memory_errors != memory_errors && s->fd >= 0) {
+  unsigned long memory_errors = s->base.rt->memory_errors;
+  abstract_socket_emit_busy(&s->base, L, obj, SIG_READY_READ, ready_read_done);
+  if (s->base.rt->memory_errors != memory_errors && s->base.fd >= 0) {
     /* Its slot ran out of the service's memory_limit: this connection
      * goes, the service and its other connections stay. */
-    lnet_log(s->rt, "error", "memory_limit reached in a readyRead slot: closing its connection");
+    lnet_log(s->base.rt, "error", "memory_limit reached in a readyRead slot: closing its connection");
     tcp_socket_emit_error(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
-    if (s->fd >= 0)
+    if (s->base.fd >= 0)
       finish_close(s, L, obj);
-  }
-  if (suspended) {
-    if (s->read_busy == 0)
-      s->busy_ref = lnet_anchor(L, obj);
-    s->read_busy += (uint16_t)suspended;
   }
   tcp_socket_wake(s, WAIT_READY_READ, true);
 }
@@ -361,13 +335,11 @@ static void emit_ready_read(struct tcp_socket *s, lua_State *L, int obj) {
 /* A suspended readyRead slot ended: report what came in the meantime. */
 static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
   (void)st;
-  struct tcp_socket *s = ud;
+  struct tcp_socket *s = ud;   /* its base, the struct's first member */
   lua_State *L = rt->L;
-  if (--s->read_busy > 0)
+  if (!abstract_socket_slot_done(&s->base, L))
     return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->busy_ref);
   int obj = lua_gettop(L);
-  lnet_unanchor(L, &s->busy_ref);
   if (s->read_pending && s->rb.len > 0)
     emit_ready_read(s, L, obj);
   lua_settop(L, obj - 1);
@@ -376,15 +348,15 @@ static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status 
 void tcp_socket_read_start(struct tcp_socket *s) {
   if (ev_is_active(&s->rio))
     return;
-  ev_io_start(s->rt->loop, &s->rio);
+  ev_io_start(s->base.rt->loop, &s->rio);
   if (s->weak) {
-    ev_unref(s->rt->loop);
+    ev_unref(s->base.rt->loop);
     s->rio_unrefd = true;
   }
 }
 
 void tcp_socket_read_stop(struct tcp_socket *s) {
-  struct ev_loop *loop = s->rt->loop;
+  struct ev_loop *loop = s->base.rt->loop;
   if (!loop)
     return;
   if (s->rio_unrefd) {   /* libev: ev_ref before stopping what was unref'd */
@@ -395,7 +367,7 @@ void tcp_socket_read_stop(struct tcp_socket *s) {
 }
 
 static void resume_reading(struct tcp_socket *s) {
-  if (s->fd >= 0 && s->state == ST_CONNECTED && !ev_is_active(&s->rio) && !s->paused_by_writes &&
+  if (s->base.fd >= 0 && s->base.state == ST_CONNECTED && !ev_is_active(&s->rio) && !s->paused_by_writes &&
       (s->read_limit == 0 || s->rb.len < s->read_limit))
     tcp_socket_read_start(s);
 }
@@ -403,7 +375,7 @@ static void resume_reading(struct tcp_socket *s) {
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, rio));
-  struct lnet_runtime *rt = s->rt;
+  struct lnet_runtime *rt = s->base.rt;
   if (s->xprt->readable) {
     int obj = push_self(rt->L, s);
     bool used = s->xprt->readable(s, rt->L, obj);
@@ -421,7 +393,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
     if (want < s->xprt->read_min)
       want = s->xprt->read_min;
   }
-  bool can_emit = s->read_busy == 0;
+  bool can_emit = s->base.read_busy == 0;
   bool borrowed = false;
   char *dst;
   size_t space;
@@ -462,15 +434,15 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
       s->rb.borrowed = false;   /* the scratch is not ours to keep */
       s->rb.data = NULL;
       s->rb.len = s->rb.off = s->rb.cap = 0;
-      if (s->fd >= 0)
+      if (s->base.fd >= 0)
         cut_connection(s, L, obj, SE_RESOURCE, "Out of resources");
     }
     rt->scratch_busy = false;
   }
   charge_buffers(s);
-  if (s->fd >= 0 && budget_over(rt->budget))
+  if (s->base.fd >= 0 && budget_over(rt->budget))
     lua_gc(L, LUA_GCCOLLECT, 0);   /* garbage counts too: it may be all that is over */
-  if (s->fd >= 0 && budget_over(rt->budget)) {
+  if (s->base.fd >= 0 && budget_over(rt->budget)) {
     lnet_log(rt, "error", "memory_limit reached holding %zu bytes read: closing the connection", s->rb.len);
     cut_connection(s, L, obj, SE_RESOURCE, "Out of resources (memory_limit)");
   }
@@ -546,12 +518,12 @@ static bool wq_append(struct tcp_socket *s, const char *p, size_t n) {
 }
 
 void tcp_socket_start_writing(struct tcp_socket *s) {
-  if (s->fd >= 0 && s->state != ST_CONNECTING && s->state != ST_HOSTLOOKUP) {
-    ev_io_start(s->rt->loop, &s->wio);
+  if (s->base.fd >= 0 && s->base.state != ST_CONNECTING && s->base.state != ST_HOSTLOOKUP) {
+    ev_io_start(s->base.rt->loop, &s->wio);
     if (s->send_timeout > 0 && aux_of(s) && !ev_is_active(&s->aux->send_timer)) {
       s->aux->sent_mark = s->aux->sent;
       ev_timer_set(&s->aux->send_timer, s->send_timeout, s->send_timeout);
-      ev_timer_start(s->rt->loop, &s->aux->send_timer);
+      ev_timer_start(s->base.rt->loop, &s->aux->send_timer);
     }
   }
 }
@@ -563,7 +535,7 @@ static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   struct socket_aux *a = (struct socket_aux *)((char *)w - offsetof(struct socket_aux, send_timer));
   struct tcp_socket *s = a->s;
-  if (!s->wq_head || s->fd < 0) {
+  if (!s->wq_head || s->base.fd < 0) {
     ev_timer_stop(loop, w);
     return;
   }
@@ -571,9 +543,9 @@ static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     a->sent_mark = a->sent;
     return;
   }
-  lua_State *L = s->rt->L;
+  lua_State *L = s->base.rt->L;
   int obj = push_self(L, s);
-  lnet_log(s->rt, "warn", "TcpSocket: the peer took nothing of %zu queued bytes for %g s (send_timeout): "
+  lnet_log(s->base.rt, "warn", "TcpSocket: the peer took nothing of %zu queued bytes for %g s (send_timeout): "
            "closing the connection", s->wq_bytes, (double)s->send_timeout);
   cut_connection(s, L, obj, SE_TIMEOUT, "Socket operation timed out (send_timeout)");
   lua_settop(L, obj - 1);
@@ -659,13 +631,13 @@ static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
     return 0;
   }
   if (!s->wq_head)
-    ev_io_stop(s->rt->loop, &s->wio);
+    ev_io_stop(s->base.rt->loop, &s->wio);
   resume_if_low(s);
   if (n > 0 && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN)) {
     lua_pushinteger(L, n);
-    lnet_emit(s->rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
+    lnet_emit(s->base.rt, L, obj, SIG_BYTES_WRITTEN, 1, NULL, NULL);
   }
-  if (s->fd >= 0 && !s->wq_head && s->close_when_flushed)
+  if (s->base.fd >= 0 && !s->wq_head && s->close_when_flushed)
     finish_close(s, L, obj);
   else if (n > 0)
     tcp_socket_wake(s, WAIT_BYTES_WRITTEN, true);
@@ -675,14 +647,14 @@ static ssize_t write_some(struct tcp_socket *s, lua_State *L, int obj) {
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
   struct tcp_socket *s = (struct tcp_socket *)((char *)w - offsetof(struct tcp_socket, wio));
-  lua_State *L = s->rt->L;
+  lua_State *L = s->base.rt->L;
   int obj = push_self(L, s);
   if (s->xprt->writable && s->xprt->writable(s, L, obj)) {
     lua_settop(L, obj - 1);
     return;
   }
-  if (s->state == ST_CONNECTING) {
-    int err = net_connect_result(s->fd);
+  if (s->base.state == ST_CONNECTING) {
+    int err = net_connect_result(s->base.fd);
     if (err == 0)
       connect_succeeded(s, L, obj);
     else
@@ -697,17 +669,17 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents) {
 /* ---- connecting ---- */
 
 static void connect_succeeded(struct tcp_socket *s, lua_State *L, int obj) {
-  ev_io_stop(s->rt->loop, &s->wio);
+  ev_io_stop(s->base.rt->loop, &s->wio);
   free_targets(s);
   set_state(s, L, obj, ST_CONNECTED);
-  if (s->fd < 0)
+  if (s->base.fd < 0)
     return;
   tcp_socket_read_start(s);
   if (s->wq_head)
-    ev_io_start(s->rt->loop, &s->wio);
+    ev_io_start(s->base.rt->loop, &s->wio);
   emit0(s, L, obj, SIG_CONNECTED);
-  tcp_socket_wake(s, WAIT_CONNECTED, s->state == ST_CONNECTED);
-  if (s->xprt->connected && s->state == ST_CONNECTED && s->fd >= 0)
+  tcp_socket_wake(s, WAIT_CONNECTED, s->base.state == ST_CONNECTED);
+  if (s->xprt->connected && s->base.state == ST_CONNECTED && s->base.fd >= 0)
     s->xprt->connected(s, L, obj);
 }
 
@@ -718,9 +690,9 @@ static void connect_failed(struct tcp_socket *s, lua_State *L, int obj, enum soc
   close_fd(s);
   set_state(s, L, obj, ST_UNCONNECTED);
   tcp_socket_emit_error(s, L, obj, e, text);
-  if (s->fd >= 0)
+  if (s->base.fd >= 0)
     return;
-  lnet_unanchor(L, &s->ref);
+  lnet_unanchor(L, &s->base.ref);
   wake_all(s);
 }
 
@@ -731,11 +703,11 @@ static int start_next_connect(struct tcp_socket *s, int last_errno) {
   while (a->next_target < a->ntargets) {
     int fd;
     if (net_tcp_connect(&a->targets[a->next_target++], &fd) == 0) {
-      s->fd = fd;
-      s->rt->open_sockets++;
+      s->base.fd = fd;
+      s->base.rt->open_sockets++;
       ev_io_set(&s->rio, fd, EV_READ);
       ev_io_set(&s->wio, fd, EV_WRITE);
-      ev_io_start(s->rt->loop, &s->wio);
+      ev_io_start(s->base.rt->loop, &s->wio);
       return 0;
     }
     last_errno = errno;
@@ -745,11 +717,11 @@ static int start_next_connect(struct tcp_socket *s, int last_errno) {
 
 /* Tries the next address; when none is left, reports last_errno. */
 static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_errno) {
-  if (s->fd >= 0) {
-    ev_io_stop(s->rt->loop, &s->wio);
-    close(s->fd);
-    s->fd = -1;
-    socket_closed(s->rt);
+  if (s->base.fd >= 0) {
+    ev_io_stop(s->base.rt->loop, &s->wio);
+    close(s->base.fd);
+    s->base.fd = -1;
+    socket_closed(s->base.rt);
   }
   if ((last_errno = start_next_connect(s, last_errno)) == 0)
     return;
@@ -763,7 +735,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
 static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
   struct tcp_socket *s = ((struct socket_aux *)((char *)w - offsetof(struct socket_aux, defer)))->s;
-  lua_State *L = s->rt->L;
+  lua_State *L = s->base.rt->L;
   int obj = push_self(L, s);
   if (s->aux->defer_errno == -1) {
     connect_failed(s, L, obj, SE_HOST_NOT_FOUND, "Host not found");
@@ -777,9 +749,9 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
  * Qt's ConnectingState, then hostFound. */
 static void start_connecting(struct tcp_socket *s, lua_State *L, int obj) {
   set_state(s, L, obj, ST_CONNECTING);
-  if (s->state == ST_CONNECTING)
+  if (s->base.state == ST_CONNECTING)
     emit0(s, L, obj, SIG_HOST_FOUND);
-  if (s->state != ST_CONNECTING)   /* a slot aborted us */
+  if (s->base.state != ST_CONNECTING)   /* a slot aborted us */
     return;
   int err = start_next_connect(s, 0);
   if (err)
@@ -847,14 +819,14 @@ int tcp_socket_connect_lua(lua_State *L) {
   lua_Integer port = luaL_checkinteger(L, 3);
   luaL_argcheck(L, port >= 0 && port <= 65535, 3, "port out of range");
   lua_settop(L, 3);
-  if (s->state != ST_UNCONNECTED || s->fd >= 0) {
-    set_error(s, SE_OPERATION, "Operation on socket is not permitted in this socket state");
+  if (s->base.state != ST_UNCONNECTED || s->base.fd >= 0) {
+    abstract_socket_set_error(&s->base, SE_OPERATION, "Operation on socket is not permitted in this socket state");
     lua_pushboolean(L, 0);
     return 1;
   }
   struct socket_aux *a = aux_of(s);
   if (!a) {
-    set_error(s, SE_RESOURCE, "Out of resources");
+    abstract_socket_set_error(&s->base, SE_RESOURCE, "Out of resources");
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -867,10 +839,10 @@ int tcp_socket_connect_lua(lua_State *L) {
   a->ntargets = resolve_now(L, 2, (int)port, &a->targets);
   a->next_target = 0;
   a->port = (int)port;
-  s->error = SE_UNKNOWN;
-  s->error_string = NULL;
-  if (s->ref == LUA_NOREF)
-    s->ref = lnet_anchor(L, 1);
+  s->base.error = SE_UNKNOWN;
+  s->base.error_string = NULL;
+  if (s->base.ref == LUA_NOREF)
+    s->base.ref = lnet_anchor(L, 1);
   set_state(s, L, 1, ST_HOSTLOOKUP);
   if (a->ntargets == 0 && name) {   /* a host name: ask the resolver */
     dns_lookup(L, name, AF_UNSPEC, resolved, s);
@@ -881,21 +853,21 @@ int tcp_socket_connect_lua(lua_State *L) {
   if (a->ntargets == 0) {
     a->defer_errno = -1;
     ev_timer_set(&a->defer, 0., 0.);
-    ev_timer_start(s->rt->loop, &a->defer);
+    ev_timer_start(s->base.rt->loop, &a->defer);
     lua_pushboolean(L, 1);
     return 1;
   }
   /* Qt's order: ConnectingState, then hostFound. */
   set_state(s, L, 1, ST_CONNECTING);
-  if (s->state == ST_CONNECTING)
+  if (s->base.state == ST_CONNECTING)
     emit0(s, L, 1, SIG_HOST_FOUND);
-  if (s->state != ST_CONNECTING)   /* a slot aborted us */
+  if (s->base.state != ST_CONNECTING)   /* a slot aborted us */
     return lua_pushboolean(L, 1), 1;
   int err = start_next_connect(s, 0);
   if (err) {   /* every address failed at once: report it from the loop */
     a->defer_errno = err;
     ev_timer_set(&a->defer, 0., 0.);
-    ev_timer_start(s->rt->loop, &a->defer);
+    ev_timer_start(s->base.rt->loop, &a->defer);
   }
   lua_pushboolean(L, 1);
   return 1;
@@ -905,15 +877,15 @@ int tcp_socket_connect_lua(lua_State *L) {
 
 /* disconnectFromHost on the socket at obj: closes once the queue is sent. */
 static void disconnect(struct tcp_socket *s, lua_State *L, int obj) {
-  if (s->state == ST_UNCONNECTED)
+  if (s->base.state == ST_UNCONNECTED)
     return;
-  if (s->state != ST_CONNECTED && s->state != ST_CLOSING) {
+  if (s->base.state != ST_CONNECTED && s->base.state != ST_CLOSING) {
     finish_close(s, L, obj);   /* still looking up or connecting: give up */
     return;
   }
   tcp_socket_read_stop(s);
   set_state(s, L, obj, ST_CLOSING);
-  if (s->fd < 0)
+  if (s->base.fd < 0)
     return;
   if (s->wq_head) {
     s->close_when_flushed = true;   /* wio_cb closes once the queue is sent */
@@ -933,12 +905,12 @@ static int tcp_socket_disconnectFromHost(lua_State *L) {
 static int tcp_socket_abort(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
-  if (s->state != ST_UNCONNECTED)
+  if (s->base.state != ST_UNCONNECTED)
     emit0(s, L, 1, SIG_ABOUT_TO_CLOSE);
   write_queue_free(s);
-  if (s->state != ST_UNCONNECTED || s->fd >= 0) {
-    if (s->state == ST_CONNECTED)
-      s->state = ST_CLOSING;   /* abort does not announce ClosingState */
+  if (s->base.state != ST_UNCONNECTED || s->base.fd >= 0) {
+    if (s->base.state == ST_CONNECTED)
+      s->base.state = ST_CLOSING;   /* abort does not announce ClosingState */
     finish_close(s, L, 1);
   }
   buffer_free(&s->rb);
@@ -950,7 +922,7 @@ static int tcp_socket_abort(lua_State *L) {
 static int tcp_socket_close(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
-  if (s->state != ST_UNCONNECTED)
+  if (s->base.state != ST_UNCONNECTED)
     emit0(s, L, 1, SIG_ABOUT_TO_CLOSE);
   tcp_socket_disconnectFromHost(L);
   if (s->rb.borrowed)
@@ -965,8 +937,8 @@ static void release(lua_State *L, struct tcp_socket *s) {
   close_fd(s);
   if (!s->rb.borrowed)
     buffer_free(&s->rb);
-  s->state = ST_UNCONNECTED;
-  lnet_unanchor(L, &s->ref);
+  s->base.state = ST_UNCONNECTED;
+  lnet_unanchor(L, &s->base.ref);
 }
 
 /* __gc: nothing can wait on a collected socket (a waiting task holds it),
@@ -1087,8 +1059,8 @@ static int fail(lua_State *L, struct tcp_socket *s, enum socket_error e, const c
 }
 
 static bool can_write(struct tcp_socket *s) {
-  return s->fd >= 0 && (s->state == ST_CONNECTED || s->state == ST_CONNECTING ||
-                        s->state == ST_HOSTLOOKUP);
+  return s->base.fd >= 0 && (s->base.state == ST_CONNECTED || s->base.state == ST_CONNECTING ||
+                        s->base.state == ST_HOSTLOOKUP);
 }
 
 /* A write that cannot be queued (over the cap or the memory_limit, or no
@@ -1096,7 +1068,7 @@ static bool can_write(struct tcp_socket *s) {
  * peer with a hole where these bytes were. So the connection is cut, and
  * the log says why. */
 static void refuse_write(struct tcp_socket *s, lua_State *L, int obj, const char *text) {
-  lnet_log(s->rt, "error", "TcpSocket: %s with %zu bytes queued: closing the connection, as the stream "
+  lnet_log(s->base.rt, "error", "TcpSocket: %s with %zu bytes queued: closing the connection, as the stream "
            "cannot go on without them", text, s->wq_bytes);
   cut_connection(s, L, obj, SE_RESOURCE, text);
 }
@@ -1111,7 +1083,7 @@ static bool send_queued(struct tcp_socket *s, lua_State *L, int obj, const struc
       return false;
     }
   }
-  if (s->state == ST_CONNECTED && !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
+  if (s->base.state == ST_CONNECTED && !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
     ssize_t k = flush_queue(s);   /* errors surface from the write watcher */
     if (k > 0)
       s->sent_unreported += (size_t)k;
@@ -1143,17 +1115,17 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
   }
   /* Behind a queue all of it waits: the service's memory_limit must have
    * room. (Into an empty queue goes only what the kernel did not take.) */
-  if (s->wq_head && budget_would_exceed(s->rt->budget, len)) {
+  if (s->wq_head && budget_would_exceed(s->base.rt->budget, len)) {
     refuse_write(s, L, obj, "Out of resources (memory_limit)");
     return false;
   }
   size_t done = 0;
   if (s->xprt->queue_whole)
     return send_queued(s, L, obj, iov, n);
-  if (!s->wq_head && s->state == ST_CONNECTED &&
+  if (!s->wq_head && s->base.state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
-    ssize_t k = n == 1 ? send(s->fd, iov[0].iov_base, len, MSG_NOSIGNAL)
-                       : sendmsg(s->fd, &(struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n },
+    ssize_t k = n == 1 ? send(s->base.fd, iov[0].iov_base, len, MSG_NOSIGNAL)
+                       : sendmsg(s->base.fd, &(struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n },
                                  MSG_NOSIGNAL);
     if (k > 0) {
       done = (size_t)k;
@@ -1238,7 +1210,7 @@ static int tcp_socket_sendFile(lua_State *L) {
     const char *msg = strerror(errno);
     if (fd >= 0)
       close(fd);
-    set_error(s, SE_UNKNOWN, msg);
+    abstract_socket_set_error(&s->base, SE_UNKNOWN, msg);
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -1258,7 +1230,7 @@ static int tcp_socket_sendFile(lua_State *L) {
 static int tcp_socket_flush(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
-  if (s->fd < 0 || (s->state != ST_CONNECTED && s->state != ST_CLOSING) || !s->wq_head) {
+  if (s->base.fd < 0 || (s->base.state != ST_CONNECTED && s->base.state != ST_CLOSING) || !s->wq_head) {
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -1306,12 +1278,12 @@ static int tcp_socket_writeBufferLimit(lua_State *L) {
 static void wait_timed_out(struct lnet_wait *w) {
   struct socket_aux *a = (struct socket_aux *)((char *)w - offsetof(struct socket_aux, wait));
   struct tcp_socket *s = a->s;
-  set_error(s, SE_TIMEOUT, "Network operation timed out");
-  if (a->wait_kind == WAIT_CONNECTED && s->state != ST_CONNECTED) {
+  abstract_socket_set_error(&s->base, SE_TIMEOUT, "Network operation timed out");
+  if (a->wait_kind == WAIT_CONNECTED && s->base.state != ST_CONNECTED) {
     /* Qt gives up the attempt; the waiter learns of it, not the slots. */
     close_fd(s);
-    s->state = ST_UNCONNECTED;
-    lnet_unanchor(s->rt->L, &s->ref);
+    s->base.state = ST_UNCONNECTED;
+    lnet_unanchor(s->base.rt->L, &s->base.ref);
   }
 }
 
@@ -1323,13 +1295,13 @@ int tcp_socket_wait(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
   if (a->wait.active)   /* before wait_kind changes under the waiter */
     return luaL_error(L, "another task is already waiting on this object");
   a->wait_kind = (uint8_t)kind;
-  return lnet_wait(L, s->rt, &a->wait, ms);
+  return lnet_wait(L, s->base.rt, &a->wait, ms);
 }
 
 static int tcp_socket_waitForConnected(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->state == ST_CONNECTED || s->state == ST_UNCONNECTED) {
-    lua_pushboolean(L, s->state == ST_CONNECTED);
+  if (s->base.state == ST_CONNECTED || s->base.state == ST_UNCONNECTED) {
+    lua_pushboolean(L, s->base.state == ST_CONNECTED);
     return 1;
   }
   return tcp_socket_wait(L, s, WAIT_CONNECTED);
@@ -1337,8 +1309,8 @@ static int tcp_socket_waitForConnected(lua_State *L) {
 
 static int tcp_socket_waitForReadyRead(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->fd < 0 || (s->state != ST_CONNECTED && s->state != ST_CONNECTING &&
-                    s->state != ST_HOSTLOOKUP)) {
+  if (s->base.fd < 0 || (s->base.state != ST_CONNECTED && s->base.state != ST_CONNECTING &&
+                    s->base.state != ST_HOSTLOOKUP)) {
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -1352,7 +1324,7 @@ static int tcp_socket_waitForBytesWritten(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  if (!s->wq_head || s->fd < 0) {
+  if (!s->wq_head || s->base.fd < 0) {
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -1362,7 +1334,7 @@ static int tcp_socket_waitForBytesWritten(lua_State *L) {
 
 static int tcp_socket_waitForDisconnected(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->state == ST_UNCONNECTED) {
+  if (s->base.state == ST_UNCONNECTED) {
     lua_pushboolean(L, 0);
     return 1;
   }
@@ -1371,39 +1343,18 @@ static int tcp_socket_waitForDisconnected(lua_State *L) {
 
 /* ---- Lua methods: state and addresses ---- */
 
-static int tcp_socket_state(lua_State *L) {
-  lua_pushstring(L, socket_state_names[tcp_socket_check(L, 1)->state]);
-  return 1;
-}
-
-static int tcp_socket_error(lua_State *L) {
-  lua_pushstring(L, socket_error_name(tcp_socket_check(L, 1)->error));
-  return 1;
-}
-
-static int tcp_socket_errorString(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
-  lua_pushstring(L, s->error_string ? s->error_string : "Unknown error");
-  return 1;
-}
-
-static int tcp_socket_isValid(lua_State *L) {
-  lua_pushboolean(L, tcp_socket_check(L, 1)->fd >= 0);
-  return 1;
-}
-
 static int tcp_socket_isOpen(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  lua_pushboolean(L, s->state != ST_UNCONNECTED || s->rb.len > 0);
+  lua_pushboolean(L, s->base.state != ST_UNCONNECTED || s->rb.len > 0);
   return 1;
 }
 
 static int push_address(lua_State *L, struct tcp_socket *s, bool peer, bool want_port) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  int r = s->fd < 0 || s->state != ST_CONNECTED ? -1
-          : peer ? getpeername(s->fd, (struct sockaddr *)&ss, &len)
-                 : getsockname(s->fd, (struct sockaddr *)&ss, &len);
+  int r = s->base.fd < 0 || s->base.state != ST_CONNECTED ? -1
+          : peer ? getpeername(s->base.fd, (struct sockaddr *)&ss, &len)
+                 : getsockname(s->base.fd, (struct sockaddr *)&ss, &len);
   if (want_port) {
     lua_pushinteger(L, r < 0 ? 0 : net_addr_port((struct sockaddr *)&ss));
   } else {
@@ -1442,8 +1393,8 @@ static int tcp_socket_setSocketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = lnet_check_option_value(L, 3);
-  bool ok = s->fd >= 0 &&
-            setsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, sizeof value) == 0;
+  bool ok = s->base.fd >= 0 &&
+            setsockopt(s->base.fd, option_levels[opt], option_names_os[opt], &value, sizeof value) == 0;
   lua_pushboolean(L, ok);
   return 1;
 }
@@ -1453,7 +1404,7 @@ static int tcp_socket_socketOption(lua_State *L) {
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = 0;
   socklen_t len = sizeof value;
-  if (s->fd < 0 || getsockopt(s->fd, option_levels[opt], option_names_os[opt], &value, &len) < 0)
+  if (s->base.fd < 0 || getsockopt(s->base.fd, option_levels[opt], option_names_os[opt], &value, &len) < 0)
     return 0;
   lua_pushinteger(L, value);
   return 1;
@@ -1463,7 +1414,7 @@ static int tcp_socket_socketOption(lua_State *L) {
 
 static int tcp_socket_tostring(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
-  if (s->fd < 0) {
+  if (s->base.fd < 0) {
     lua_pushfstring(L, LNET_TCPSOCKET " (%s)", s->rb.len ? "closed, data buffered" : "closed");
     return 1;
   }
@@ -1471,11 +1422,11 @@ static int tcp_socket_tostring(lua_State *L) {
   socklen_t len = sizeof ss;
   char buf[NET_ADDRSTRLEN] = "";
   int port = 0;
-  if (getpeername(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+  if (getpeername(s->base.fd, (struct sockaddr *)&ss, &len) == 0) {
     net_addr_format((struct sockaddr *)&ss, buf);
     port = net_addr_port((struct sockaddr *)&ss);
   }
-  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", socket_state_names[s->state], buf, port);
+  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", socket_state_names[s->base.state], buf, port);
   return 1;
 }
 
@@ -1497,10 +1448,10 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->socket_mt_ref);
   lua_setmetatable(L, -2);
   tcp_socket_init(s, rt);
-  s->fd = fd;
+  s->base.fd = fd;
   rt->open_sockets++;
-  s->state = ST_CONNECTED;
-  s->ref = lnet_anchor(L, -1);
+  s->base.state = ST_CONNECTED;
+  s->base.ref = lnet_anchor(L, -1);
   ev_io_set(&s->rio, fd, EV_READ);
   ev_io_set(&s->wio, fd, EV_WRITE);
   tcp_socket_read_start(s);
@@ -1525,11 +1476,11 @@ struct buffer *tcp_socket_input(struct tcp_socket *s) {
 }
 
 int tcp_socket_fd(const struct tcp_socket *s) {
-  return s->fd;
+  return s->base.fd;
 }
 
 bool tcp_socket_is_open(const struct tcp_socket *s) {
-  return s->fd >= 0 && s->state == ST_CONNECTED;
+  return s->base.fd >= 0 && s->base.state == ST_CONNECTED;
 }
 
 size_t tcp_socket_queued(const struct tcp_socket *s) {
@@ -1590,10 +1541,6 @@ static const luaL_Reg tcp_socket_methods[] = {
   { "disconnectFromHost", tcp_socket_disconnectFromHost },
   { "abort", tcp_socket_abort },
   { "close", tcp_socket_close },
-  { "state", tcp_socket_state },
-  { "error", tcp_socket_error },
-  { "errorString", tcp_socket_errorString },
-  { "isValid", tcp_socket_isValid },
   { "isOpen", tcp_socket_isOpen },
   { "peerAddress", tcp_socket_peerAddress },
   { "peerPort", tcp_socket_peerPort },
@@ -1636,7 +1583,7 @@ static const luaL_Reg tcp_socket_meta[] = {
 };
 
 static const struct lnet_class tcp_socket_class = {
-  .id = LNET_ID_TCPSOCKET, .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .more_methods = tcp_socket_tls_methods,
+  .id = LNET_ID_TCPSOCKET, .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .base_methods = abstract_socket_methods, .more_methods = tcp_socket_tls_methods,
   .meta = tcp_socket_meta, .signals = signal_names,
   .signal_touched = tcp_socket_signal_touched,
   .constants = NULL, .construct = tcp_socket_new,

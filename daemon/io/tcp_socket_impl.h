@@ -4,6 +4,7 @@
 #ifndef LUANET_TCP_SOCKET_IMPL_H
 #define LUANET_TCP_SOCKET_IMPL_H
 
+#include "abstract_socket.h"
 #include "buffer.h"
 #include "object.h"
 #include "runtime.h"
@@ -45,23 +46,15 @@ struct wchunk {
 struct socket_transport;
 
 struct tcp_socket {
-  struct lnet_object obj;   /* first: its class */
-  int fd;
+  struct abstract_socket base;   /* first: fd, state, error, anchors */
   const struct socket_transport *xprt;   /* how bytes cross fd: plain or TLS */
-  struct lnet_runtime *rt;
   ev_io rio, wio;
-  int ref;                  /* anchor while the fd is open */
-  int busy_ref;             /* anchor while a readyRead slot is suspended */
-  uint8_t state;
-  uint8_t error;
   bool close_when_flushed;  /* disconnectFromHost waits for the queue */
   bool written_observed;    /* a script touched bytesWritten */
   bool read_pending;        /* data came while readyRead slots were busy */
   bool weak;                /* unref(): reading alone does not keep the loop running */
   bool paused_by_writes;    /* reading stopped: more than write_high_water queued */
   bool rio_unrefd;          /* rio is active and out of the loop's count */
-  uint16_t read_busy;       /* readyRead slots running or suspended */
-  const char *error_string;
   struct buffer rb;
   struct wchunk *wq_head, *wq_tail;
   size_t wq_bytes;

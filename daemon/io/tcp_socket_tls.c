@@ -90,10 +90,10 @@ static void set_phase(struct tcp_socket *s, enum tls_phase phase) {
 /* close_notify while the fd is there; the session ends with the connection. */
 static void tcp_tls_close(struct tcp_socket *s) {
   struct socket_tls *t = s->tls;
-  if (s->rt->loop)
-    ev_timer_stop(s->rt->loop, &t->timer);
+  if (s->base.rt->loop)
+    ev_timer_stop(s->base.rt->loop, &t->timer);
   if (t->session) {
-    if (t->phase == TLS_ENCRYPTED && s->fd >= 0)
+    if (t->phase == TLS_ENCRYPTED && s->base.fd >= 0)
       tls_shutdown(t->session);
     tls_free(t->session);
     t->session = NULL;
@@ -141,7 +141,7 @@ static void handshake_failed(struct tcp_socket *s, lua_State *L, int obj, const 
 static void handshake_timed_out(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
   struct socket_tls *t = (struct socket_tls *)((char *)w - offsetof(struct socket_tls, timer));
-  lua_State *L = t->s->rt->L;
+  lua_State *L = t->s->base.rt->L;
   int obj = tcp_socket_push(L, t->s);
   if (t->phase == TLS_HANDSHAKING)
     handshake_failed(t->s, L, obj, "the handshake timed out");
@@ -151,14 +151,14 @@ static void handshake_timed_out(struct ev_loop *loop, ev_timer *w, int revents) 
 /* The handshake is done: Qt's verification step, then `encrypted`. */
 static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
   struct socket_tls *t = s->tls;
-  ev_timer_stop(s->rt->loop, &t->timer);
+  ev_timer_stop(s->base.rt->loop, &t->timer);
   t->nerrors = tls_verify_error_count(t->session);
   if (t->nerrors > 0 && !t->ignore_errors) {
     if (lnet_has_slots(L, obj, SIG_SSL_ERRORS)) {
       tls_push_errors(L, t->session);
-      lnet_emit(s->rt, L, obj, SIG_SSL_ERRORS, 1, NULL, NULL);
+      lnet_emit(s->base.rt, L, obj, SIG_SSL_ERRORS, 1, NULL, NULL);
     }
-    if (s->fd < 0 || !s->tls || !t->session)
+    if (s->base.fd < 0 || !s->tls || !t->session)
       return;   /* a slot closed it */
     if (!t->ignore_errors) {
       handshake_failed(s, L, obj, tls_first_error_string(t->session));
@@ -168,10 +168,10 @@ static void handshake_done(struct tcp_socket *s, lua_State *L, int obj) {
   set_phase(s, TLS_ENCRYPTED);
   tcp_socket_read_start(s);
   if (tls_has_pending(t->session))   /* data that came with the handshake's last flight */
-    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
+    ev_feed_event(s->base.rt->loop, &s->rio, EV_READ);
   if (s->wq_head)
     tcp_socket_start_writing(s);   /* what was written before */
-  lnet_emit(s->rt, L, obj, SIG_ENCRYPTED, 0, NULL, NULL);
+  lnet_emit(s->base.rt, L, obj, SIG_ENCRYPTED, 0, NULL, NULL);
   tcp_socket_wake(s, WAIT_ENCRYPTED, true);
 }
 
@@ -179,15 +179,15 @@ static void tcp_tls_step(struct tcp_socket *s, lua_State *L, int obj) {
   struct socket_tls *t = s->tls;
   switch (tls_handshake(t->session)) {
   case TLS_IO_DONE:
-    ev_io_stop(s->rt->loop, &s->wio);
+    ev_io_stop(s->base.rt->loop, &s->wio);
     handshake_done(s, L, obj);
     break;
   case TLS_IO_WANT_READ:
-    ev_io_stop(s->rt->loop, &s->wio);
+    ev_io_stop(s->base.rt->loop, &s->wio);
     tcp_socket_read_start(s);
     break;
   case TLS_IO_WANT_WRITE:
-    ev_io_start(s->rt->loop, &s->wio);
+    ev_io_start(s->base.rt->loop, &s->wio);
     break;
   case TLS_IO_CLOSED:
   case TLS_IO_ERROR:
@@ -227,7 +227,7 @@ static bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   if (!name && s->aux && s->aux->peer_name && *s->aux->peer_name)
     name = s->aux->peer_name;   /* the host connectToHost was given */
   bool server = t->mode == SSL_MODE_SERVER;
-  t->session = tls_new(c, s->fd, server, server ? NULL : name, (enum tls_verify)t->verify);
+  t->session = tls_new(c, s->base.fd, server, server ? NULL : name, (enum tls_verify)t->verify);
   double timeout = tls_context_handshake_timeout(c);
   tls_context_unref(c);   /* the session holds its own reference */
   if (!t->session) {
@@ -238,11 +238,11 @@ static bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   /* The handshake's last flight and the first small write would
    * otherwise wait on Nagle and a delayed ACK (40 ms). */
   int one = 1;
-  setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(s->base.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   set_phase(s, TLS_HANDSHAKING);
   t->nerrors = 0;
   ev_timer_set(&t->timer, timeout, 0.);
-  ev_timer_start(s->rt->loop, &t->timer);
+  ev_timer_start(s->base.rt->loop, &t->timer);
   tcp_tls_step(s, L, obj);   /* a client's hello goes out now */
   return true;
 }
@@ -285,7 +285,7 @@ static ssize_t tls_transport_read(struct tcp_socket *s, char *dst, size_t space,
     return -1;
   }
   if (tls_has_pending(t->session))
-    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
+    ev_feed_event(s->base.rt->loop, &s->rio, EV_READ);
   return (ssize_t)total;
 }
 
@@ -338,16 +338,16 @@ static bool tls_transport_readable(struct tcp_socket *s, lua_State *L, int obj) 
  * it; a connect still in progress is the socket's business. */
 static bool tls_transport_writable(struct tcp_socket *s, lua_State *L, int obj) {
   struct socket_tls *t = s->tls;
-  if ((t->phase == TLS_HANDSHAKING || t->phase == TLS_PENDING) && s->state != ST_CONNECTING) {
+  if ((t->phase == TLS_HANDSHAKING || t->phase == TLS_PENDING) && s->base.state != ST_CONNECTING) {
     if (t->phase == TLS_HANDSHAKING)
       tcp_tls_step(s, L, obj);
     else
-      ev_io_stop(s->rt->loop, &s->wio);
+      ev_io_stop(s->base.rt->loop, &s->wio);
     return true;
   }
   if (t->read_wants_write) {
     t->read_wants_write = false;
-    ev_feed_event(s->rt->loop, &s->rio, EV_READ);
+    ev_feed_event(s->base.rt->loop, &s->rio, EV_READ);
   }
   return false;
 }
@@ -384,7 +384,7 @@ static int start_encryption(lua_State *L, enum ssl_mode mode) {
   struct socket_tls *t = checked_tls(L, s);
   if (t->phase != TLS_OFF)
     return luaL_error(L, "encryption has already started on this socket");
-  if (s->fd < 0 || s->state != ST_CONNECTED) {
+  if (s->base.fd < 0 || s->base.state != ST_CONNECTED) {
     tcp_socket_emit_error(s, L, 1, SE_OPERATION, "Socket is not connected");
     lua_pushboolean(L, 0);
     return 1;
@@ -415,7 +415,7 @@ static int tls_connectToHostEncrypted(lua_State *L) {
   t->mode = SSL_MODE_CLIENT;
   set_phase(s, TLS_PENDING);
   int r = tcp_socket_connect_lua(L);
-  if (s->state == ST_UNCONNECTED && s->fd < 0 && t->phase == TLS_PENDING)
+  if (s->base.state == ST_UNCONNECTED && s->base.fd < 0 && t->phase == TLS_PENDING)
     set_phase(s, TLS_OFF);   /* the connect was refused at once */
   return r;
 }

@@ -27,6 +27,7 @@
  * Lifetime. A bound socket is anchored in the registry (so a receiver that
  * no variable holds keeps receiving), and so is a socket whose readyRead
  * slot is suspended; close, abort, __close and __gc release both. */
+#include "abstract_socket.h"
 #include "host_address.h"
 #include "object.h"
 #include "runtime.h"
@@ -34,13 +35,13 @@
 #include "task.h"
 #include "net.h"
 #include "socket_error.h"
+#include "socket_option.h"
+#include "udp.h"
 #include "udp_socket.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,26 +60,18 @@ static const char *const signal_names[] = {
 };
 
 /* Qt's BindFlag values, so that a table of names ORs like Qt's flags. */
-enum { BF_DEFAULT = 0, BF_SHARE = 1, BF_DONT_SHARE = 2, BF_REUSE_HINT = 4 };
+enum { BF_DEFAULT = 0, BF_SHARE = NET_UDP_SHARE, BF_DONT_SHARE = NET_UDP_DONT_SHARE, BF_REUSE_HINT = NET_UDP_REUSE_HINT };
 static const char *const bind_flag_names[] = {
   "DefaultForPlatform", "ShareAddress", "DontShareAddress", "ReuseAddressHint", NULL,
 };
 static const unsigned bind_flag_values[] = { BF_DEFAULT, BF_SHARE, BF_DONT_SHARE, BF_REUSE_HINT };
 
 struct udp_socket {
-  struct lnet_object obj;   /* first: its class */
-  struct lnet_runtime *rt;
+  struct abstract_socket base;   /* first: fd, state, error, anchors (ref: while bound) */
   ev_io rio;
-  int fd;
   int family;               /* of fd: AF_INET or AF_INET6 */
-  int ref;                  /* anchor while bound */
-  int busy_ref;             /* anchor while a readyRead slot is suspended */
-  uint8_t state;
   bool notify;              /* Qt's read notifier: off from readyRead to the next read */
   bool sent;                /* a datagram left: ICMP errors may come back */
-  uint16_t read_busy;       /* readyRead slots running or suspended */
-  const char *error_name;   /* a Qt SocketError name (TemporaryError is not in the enum) */
-  const char *error_string;
   unsigned mcast_ifindex;   /* setMulticastInterface; 0: the kernel's choice */
   unsigned options_set;     /* bit i: option i was set, applied again at bind */
   int options[NOPTIONS];
@@ -92,224 +85,22 @@ static struct udp_socket *udp_socket_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &udp_socket_class);
 }
 
-/* ---- Lua-free socket helpers (each returns -1 with errno on failure) ---- */
-
-/* What every datagram socket of ours has: SO_BROADCAST (Qt's sockets
- * broadcast without asking) and IP_RECVERR, so that an ICMP error comes
- * back as a queued error instead of being lost. */
-static void udp_prepare(int fd, int family) {
-  int on = 1;
-  if (family == AF_INET6)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
-  /* On an AF_INET6 socket this one covers the IPv4 traffic of dual stack. */
-  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
-  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
-}
-
-/* A datagram socket bound to `at`, with the bind flags. `dual_stack`
- * clears IPV6_V6ONLY for Qt's Any. */
-static int udp_open(const struct net_addr *at, bool dual_stack, unsigned flags) {
-  int family = at->ss.ss_family;
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  int on = 1, off = 0;
-  if (family == AF_INET6)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &off : &on, sizeof on);
-  udp_prepare(fd, family);
-  int err = 0;
-  if ((flags & (BF_SHARE | BF_REUSE_HINT)) &&
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
-    err = errno;
-  if (!err && (flags & BF_SHARE) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0)
-    err = errno;
-  if (!err && bind(fd, (const struct sockaddr *)&at->ss, at->len) < 0)
-    err = errno;
-  if (err) {
-    close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
-}
-
-/* The size of the next datagram, or -1 when none is queued. A stale error
- * (sk_err of an earlier datagram) fails one call; the queue keeps it. */
-static ssize_t udp_pending_size(int fd) {
-  for (int tries = 0; tries < 3; tries++) {
-    ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-    if (n >= 0)
-      return n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return -1;
-  }
-  return -1;
-}
-
-/* recvmsg with the same retry; returns bytes or -1 with errno. */
-static ssize_t udp_recv(int fd, char *buf, size_t len, struct sockaddr_storage *from) {
-  ssize_t n = -1;
-  for (int tries = 0; tries < 3; tries++) {
-    struct iovec iov = { buf, len };
-    struct msghdr msg = { .msg_name = from, .msg_namelen = sizeof *from,
-                          .msg_iov = &iov, .msg_iovlen = 1 };
-    if ((n = recvmsg(fd, &msg, MSG_DONTWAIT)) >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
-      break;
-  }
-  return n;
-}
-
-static ssize_t udp_send(int fd, const char *data, size_t len, const struct net_addr *to) {
-  ssize_t n = -1;
-  for (int tries = 0; tries < 3; tries++) {
-    n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&to->ss, to->len);
-    /* ECONNREFUSED here is an ICMP answer to an earlier datagram. */
-    if (n >= 0 || (errno != EINTR && errno != ECONNREFUSED && errno != EHOSTUNREACH &&
-                   errno != ENETUNREACH))
-      break;
-  }
-  return n;
-}
-
-/* Takes one error off the socket's error queue: its errno, 0 for one that
- * was reported already (a local error, which the send itself returned), or
- * -1 when the queue is empty. */
-static int udp_next_queued_error(int fd) {
-  char control[512];
-  struct msghdr msg = { .msg_control = control, .msg_controllen = sizeof control };
-  if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-    return errno == EINTR ? 0 : -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-      continue;
-    struct sock_extended_err ee;
-    memcpy(&ee, CMSG_DATA(c), sizeof ee);   /* CMSG_DATA need not be aligned */
-    return ee.ee_origin == SO_EE_ORIGIN_LOCAL ? 0 : (int)ee.ee_errno;
-  }
-  return 0;
-}
-
-/* ::ffff:a.b.c.d as a.b.c.d, in place. */
-static void unmap_v4(struct sockaddr_storage *ss) {
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-  if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
-    return;
-  struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = v6->sin6_port };
-  memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
-  memset(ss, 0, sizeof *ss);
-  memcpy(ss, &v4, sizeof v4);
-}
-
-/* Makes `a` sendable from a socket of `family`: IPv4 on a dual-stack
- * socket becomes v4-mapped, v4-mapped on an IPv4 socket plain IPv4. */
-static void fit_family(struct net_addr *a, int family) {
-  if (family == AF_INET) {
-    unmap_v4(&a->ss);
-    if (a->ss.ss_family == AF_INET)
-      a->len = sizeof(struct sockaddr_in);
-  } else if (family == AF_INET6 && a->ss.ss_family == AF_INET) {
-    struct sockaddr_in v4;
-    memcpy(&v4, &a->ss, sizeof v4);
-    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = v4.sin_port };
-    v6.sin6_addr.s6_addr[10] = v6.sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
-    memset(&a->ss, 0, sizeof a->ss);
-    memcpy(&a->ss, &v6, sizeof v6);
-    a->len = sizeof v6;
-  }
-}
-
-/* Sets a Qt socket option. On an IPv6 socket the IP-level options are set
- * for both families, since a dual-stack socket carries IPv4 too. */
-static bool udp_set_option(int fd, int family, int opt, int value) {
-  int v6name = -1, v4name = -1;
-  switch (opt) {
-  case OPT_LOW_DELAY:
-    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) == 0;
-  case OPT_KEEP_ALIVE:
-    return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &value, sizeof value) == 0;
-  case OPT_SEND_BUFFER:
-    return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value) == 0;
-  case OPT_RECEIVE_BUFFER:
-    return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof value) == 0;
-  case OPT_MULTICAST_TTL:
-    v4name = IP_MULTICAST_TTL, v6name = IPV6_MULTICAST_HOPS;
-    break;
-  case OPT_MULTICAST_LOOPBACK:
-    value = value != 0;
-    v4name = IP_MULTICAST_LOOP, v6name = IPV6_MULTICAST_LOOP;
-    break;
-  case OPT_TYPE_OF_SERVICE:
-    v4name = IP_TOS, v6name = IPV6_TCLASS;
-    break;
-  }
-  bool ok4 = setsockopt(fd, IPPROTO_IP, v4name, &value, sizeof value) == 0;
-  if (family == AF_INET)
-    return ok4;
-  return setsockopt(fd, IPPROTO_IPV6, v6name, &value, sizeof value) == 0;
-}
-
-static bool udp_get_option(int fd, int family, int opt, int *value) {
-  static const int levels[] = { IPPROTO_TCP, SOL_SOCKET, IPPROTO_IP, IPPROTO_IP, IPPROTO_IP,
-                                SOL_SOCKET, SOL_SOCKET };
-  static const int names4[] = { TCP_NODELAY, SO_KEEPALIVE, IP_MULTICAST_TTL, IP_MULTICAST_LOOP,
-                                IP_TOS, SO_SNDBUF, SO_RCVBUF };
-  static const int names6[] = { TCP_NODELAY, SO_KEEPALIVE, IPV6_MULTICAST_HOPS,
-                                IPV6_MULTICAST_LOOP, IPV6_TCLASS, SO_SNDBUF, SO_RCVBUF };
-  int level = levels[opt], name = names4[opt];
-  if (family == AF_INET6 && level == IPPROTO_IP)
-    level = IPPROTO_IPV6, name = names6[opt];
-  *value = 0;
-  socklen_t len = sizeof *value;
-  return getsockopt(fd, level, name, value, &len) == 0;
-}
-
-/* The interface multicast leaves from (0: the kernel's choice). */
-static bool udp_set_multicast_if(int fd, int family, unsigned ifindex) {
-  struct ip_mreqn m = { .imr_ifindex = (int)ifindex };
-  bool ok4 = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
-  if (family == AF_INET)
-    return ok4;
-  int index = (int)ifindex;
-  return setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) == 0;
-}
-
-/* Joins or leaves `group` on interface ifindex (0: the kernel's choice;
- * for IPv6, a scope in the group's literal when there is one). */
-static int udp_membership(int fd, int family, struct net_addr *group, unsigned ifindex, bool join) {
-  unmap_v4(&group->ss);
-  if (group->ss.ss_family == AF_INET) {
-    struct ip_mreqn m = { .imr_ifindex = (int)ifindex };
-    m.imr_multiaddr = ((struct sockaddr_in *)&group->ss)->sin_addr;
-    return setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
-  }
-  if (family != AF_INET6) {
-    errno = EAFNOSUPPORT;
-    return -1;
-  }
-  struct sockaddr_in6 *g = (struct sockaddr_in6 *)&group->ss;
-  struct ipv6_mreq m = { .ipv6mr_multiaddr = g->sin6_addr,
-                         .ipv6mr_interface = ifindex ? ifindex : g->sin6_scope_id };
-  return setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof m);
-}
-
 /* ---- signals, state, errors ---- */
 
 /* [-0, +1, -] Pushes the socket object; valid while it is anchored (while
  * bound). Returns its stack index. */
 static int push_self(lua_State *L, struct udp_socket *s) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->base.ref);
   return lua_gettop(L);
 }
 
 /* The read watcher runs while a waitForReadyRead waits, or while the
  * notifier is on and no readyRead slot is busy. */
 static void update_watcher(struct udp_socket *s) {
-  struct ev_loop *loop = s->rt->loop;
+  struct ev_loop *loop = s->base.rt->loop;
   if (!loop)
     return;
-  bool want = s->fd >= 0 && (s->wait.active || (s->notify && s->read_busy == 0));
+  bool want = s->base.fd >= 0 && (s->wait.active || (s->notify && s->base.read_busy == 0));
   if (want && !ev_is_active(&s->rio))
     ev_io_start(loop, &s->rio);
   else if (!want && ev_is_active(&s->rio))
@@ -317,46 +108,30 @@ static void update_watcher(struct udp_socket *s) {
 }
 
 static void set_state(struct udp_socket *s, lua_State *L, int obj, enum socket_state st) {
-  if (s->state == st)
-    return;
-  s->state = (uint8_t)st;
-  if (lnet_has_slots(L, obj, SIG_STATE_CHANGED)) {
-    lua_pushstring(L, socket_state_names[st]);
-    lnet_emit(s->rt, L, obj, SIG_STATE_CHANGED, 1, NULL, NULL);
-  }
-}
-
-static void set_error(struct udp_socket *s, const char *name, const char *text) {
-  s->error_name = name;
-  s->error_string = text;
+  abstract_socket_set_state(&s->base, L, obj, st, SIG_STATE_CHANGED);
 }
 
 static void set_errno_error(struct udp_socket *s, int err) {
   const char *text;
   enum socket_error e = socket_error_from_errno(err, &text);
-  set_error(s, socket_error_name(e), text);
+  abstract_socket_set_error(&s->base, e, text);
 }
 
-static void emit_error(struct udp_socket *s, lua_State *L, int obj, const char *name,
-                       const char *text) {
-  set_error(s, name, text);
-  if (lnet_has_slots(L, obj, SIG_ERROR_OCCURRED)) {
-    lua_pushstring(L, name);
-    lnet_emit(s->rt, L, obj, SIG_ERROR_OCCURRED, 1, NULL, NULL);
-  }
+static void emit_error(struct udp_socket *s, lua_State *L, int obj, enum socket_error e, const char *text) {
+  abstract_socket_emit_error(&s->base, L, obj, e, text, SIG_ERROR_OCCURRED);
 }
 
 /* Sets the error, emits errorOccurred and returns false to Lua (self is 1). */
-static int fail(lua_State *L, struct udp_socket *s, const char *name, const char *text) {
-  emit_error(s, L, 1, name, text);
+static int fail(lua_State *L, struct udp_socket *s, enum socket_error e, const char *text) {
+  emit_error(s, L, 1, e, text);
   lua_pushboolean(L, 0);
   return 1;
 }
 
 /* As fail, without errorOccurred: Qt reports these through the return
  * value and error() only (multicast membership, a call in the wrong state). */
-static int fail_quietly(lua_State *L, struct udp_socket *s, const char *name, const char *text) {
-  set_error(s, name, text);
+static int fail_quietly(lua_State *L, struct udp_socket *s, enum socket_error e, const char *text) {
+  abstract_socket_set_error(&s->base, e, text);
   lua_pushboolean(L, 0);
   return 1;
 }
@@ -365,22 +140,22 @@ static const char NOT_PERMITTED[] = "Operation on socket is not permitted in thi
 
 static void wake(struct udp_socket *s, bool result) {
   if (s->wait.active)
-    lnet_wait_finish(s->rt, &s->wait, result);
+    lnet_wait_finish(s->base.rt, &s->wait, result);
 }
 
 /* ---- reading ---- */
 
 /* Reports what waits on the error queue; stops early if a slot closed us. */
 static void report_queued_errors(struct udp_socket *s, lua_State *L, int obj) {
-  for (int i = 0; i < ERRORS_PER_EVENT && s->fd >= 0; i++) {
-    int err = udp_next_queued_error(s->fd);
+  for (int i = 0; i < ERRORS_PER_EVENT && s->base.fd >= 0; i++) {
+    int err = net_udp_next_queued_error(s->base.fd);
     if (err < 0)
       break;
     if (err == 0)
       continue;
     const char *text;
     enum socket_error e = socket_error_from_errno(err, &text);
-    emit_error(s, L, obj, socket_error_name(e), text);
+    emit_error(s, L, obj, e, text);
   }
 }
 
@@ -391,14 +166,7 @@ static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status 
 static void emit_ready_read(struct udp_socket *s, lua_State *L, int obj) {
   bool waiting = s->wait.active;
   s->notify = false;
-  s->read_busy++;
-  int suspended = lnet_emit(s->rt, L, obj, SIG_READY_READ, 0, ready_read_done, s);
-  s->read_busy--;
-  if (suspended) {
-    if (s->read_busy == 0)
-      s->busy_ref = lnet_anchor(L, obj);
-    s->read_busy += (uint16_t)suspended;
-  }
+  abstract_socket_emit_busy(&s->base, L, obj, SIG_READY_READ, ready_read_done);
   if (waiting)
     wake(s, true);
 }
@@ -406,30 +174,27 @@ static void emit_ready_read(struct udp_socket *s, lua_State *L, int obj) {
 /* The last suspended readyRead slot ended: if it read, listen again. */
 static void ready_read_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
   (void)st;
-  struct udp_socket *s = ud;
-  if (--s->read_busy > 0)
+  struct udp_socket *s = ud;   /* its base, the struct's first member */
+  if (!abstract_socket_slot_done(&s->base, rt->L))
     return;
-  lua_State *L = rt->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->busy_ref);   /* holds s while we look */
-  lnet_unanchor(L, &s->busy_ref);
   update_watcher(s);
-  lua_pop(L, 1);
+  lua_pop(rt->L, 1);
 }
 
 static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
   struct udp_socket *s = (struct udp_socket *)((char *)w - offsetof(struct udp_socket, rio));
-  lua_State *L = s->rt->L;
+  lua_State *L = s->base.rt->L;
   int obj = push_self(L, s);
   /* A sender looks at its error queue first, so that an error is not held
    * back behind datagrams that keep coming. */
   if (s->sent)
     report_queued_errors(s, L, obj);
-  if (s->fd >= 0) {
-    if (udp_pending_size(s->fd) < 0) {
+  if (s->base.fd >= 0) {
+    if (net_udp_pending_size(s->base.fd) < 0) {
       if (!s->sent)   /* readable with nothing queued: an error woke us */
         report_queued_errors(s, L, obj);
-    } else if (s->notify && s->read_busy == 0) {
+    } else if (s->notify && s->base.read_busy == 0) {
       emit_ready_read(s, L, obj);
     } else {
       wake(s, true);   /* a wait inside a busy slot: no readyRead now */
@@ -450,9 +215,9 @@ static int udp_socket_readDatagram(lua_State *L) {
     luaL_argcheck(L, max >= 0, 2, "size must not be negative");
   }
   lua_settop(L, 1);
-  if (s->fd < 0 || s->state != ST_BOUND)
+  if (s->base.fd < 0 || s->base.state != ST_BOUND)
     return 0;   /* Qt warns and returns -1; error() stays as it was */
-  struct lnet_runtime *rt = s->rt;
+  struct lnet_runtime *rt = s->base.rt;
   s->notify = true;   /* a read turns Qt's notifier back on */
   struct sockaddr_storage from;
   memset(&from, 0, sizeof from);
@@ -460,12 +225,12 @@ static int udp_socket_readDatagram(lua_State *L) {
   if (rt->scratch && !rt->scratch_busy) {
     /* The scratch (64 KiB) holds any datagram but an IPv6 jumbogram. */
     size_t cap = max >= 0 && (size_t)max < LNET_SCRATCH_SIZE ? (size_t)max : LNET_SCRATCH_SIZE;
-    n = udp_recv(s->fd, rt->scratch, cap, &from);
+    n = net_udp_recv(s->base.fd, rt->scratch, cap, &from);
     if (n >= 0)
       lua_pushlstring(L, rt->scratch, (size_t)n);
   } else {
     /* A TcpSocket's readyRead slot has the scratch: size a buffer once. */
-    ssize_t size = udp_pending_size(s->fd);
+    ssize_t size = net_udp_pending_size(s->base.fd);
     if (size < 0) {
       n = -1;
       errno = EAGAIN;
@@ -473,7 +238,7 @@ static int udp_socket_readDatagram(lua_State *L) {
       size_t cap = max >= 0 && max < size ? (size_t)max : (size_t)size;
       luaL_Buffer b;
       char *p = luaL_buffinitsize(L, &b, cap);
-      n = udp_recv(s->fd, p, cap, &from);
+      n = net_udp_recv(s->base.fd, p, cap, &from);
       luaL_pushresultsize(&b, n > 0 ? (size_t)n : 0);
       if (n < 0)
         lua_pop(L, 1);
@@ -482,12 +247,12 @@ static int udp_socket_readDatagram(lua_State *L) {
   update_watcher(s);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK)
-      emit_error(s, L, 1, "TemporaryError", "No datagram available for reading");
+      emit_error(s, L, 1, SE_TEMPORARY, "No datagram available for reading");
     else
-      emit_error(s, L, 1, "NetworkError", "Unable to receive a message");
+      emit_error(s, L, 1, SE_NETWORK, "Unable to receive a message");
     return 0;
   }
-  unmap_v4(&from);
+  net_addr_unmap_v4(&from);
   host_address_push(L, (struct sockaddr *)&from);
   lua_pushinteger(L, net_addr_port((struct sockaddr *)&from));
   return 3;
@@ -495,13 +260,13 @@ static int udp_socket_readDatagram(lua_State *L) {
 
 static int udp_socket_hasPendingDatagrams(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
-  lua_pushboolean(L, s->fd >= 0 && udp_pending_size(s->fd) >= 0);
+  lua_pushboolean(L, s->base.fd >= 0 && net_udp_pending_size(s->base.fd) >= 0);
   return 1;
 }
 
 static int udp_socket_pendingDatagramSize(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
-  lua_pushinteger(L, s->fd >= 0 ? (lua_Integer)udp_pending_size(s->fd) : -1);
+  lua_pushinteger(L, s->base.fd >= 0 ? (lua_Integer)net_udp_pending_size(s->base.fd) : -1);
   return 1;
 }
 
@@ -565,20 +330,20 @@ static void check_address_arg(lua_State *L, int arg) {
 static void apply_options(struct udp_socket *s) {
   for (int i = 0; i < NOPTIONS; i++)
     if (s->options_set & (1u << i))
-      udp_set_option(s->fd, s->family, i, s->options[i]);
+      net_set_option(s->base.fd, s->family, i, s->options[i]);
   if (s->mcast_ifindex)
-    udp_set_multicast_if(s->fd, s->family, s->mcast_ifindex);
+    net_udp_set_multicast_if(s->base.fd, s->family, s->mcast_ifindex);
 }
 
 /* The socket (at index 1) takes a bound fd: BoundState, reading. */
 static void take_bound_fd(lua_State *L, struct udp_socket *s, int fd, int family) {
-  s->fd = fd;
+  s->base.fd = fd;
   s->family = family;
   s->sent = false;
   s->notify = true;
   apply_options(s);
-  if (s->ref == LUA_NOREF)
-    s->ref = lnet_anchor(L, 1);
+  if (s->base.ref == LUA_NOREF)
+    s->base.ref = lnet_anchor(L, 1);
   ev_io_set(&s->rio, fd, EV_READ);
   update_watcher(s);
   set_state(s, L, 1, ST_BOUND);
@@ -588,15 +353,15 @@ static void take_bound_fd(lua_State *L, struct udp_socket *s, int fd, int family
  * false with errorOccurred as Qt's bind. `any` is Qt's dual-stack Any. */
 static bool do_bind(lua_State *L, struct udp_socket *s, struct net_addr *addr, bool any,
                     unsigned flags) {
-  int fd = udp_open(addr, any, flags);
+  int fd = net_udp_open(addr, any, flags);
   if (fd < 0 && any && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
     net_addr_any(AF_INET, net_addr_port((struct sockaddr *)&addr->ss), addr);   /* no IPv6 */
-    fd = udp_open(addr, false, flags);
+    fd = net_udp_open(addr, false, flags);
   }
   if (fd < 0) {
     const char *text;
     enum socket_error e = socket_error_from_errno(errno, &text);
-    emit_error(s, L, 1, socket_error_name(e), text);
+    emit_error(s, L, 1, e, text);
     return false;
   }
   take_bound_fd(L, s, fd, addr->ss.ss_family);
@@ -629,19 +394,19 @@ static int udp_socket_bind(lua_State *L) {
     net_addr_any(AF_INET6, (int)port, &addr);
   }
   lua_settop(L, 1);
-  if (s->fd >= 0 || s->state != ST_UNCONNECTED)
-    return fail_quietly(L, s, socket_error_name(SE_OPERATION), NOT_PERMITTED);
+  if (s->base.fd >= 0 || s->base.state != ST_UNCONNECTED)
+    return fail_quietly(L, s, SE_OPERATION, NOT_PERMITTED);
   lua_pushboolean(L, do_bind(L, s, &addr, any, flags));
   return 1;
 }
 
 /* Stops the watcher and closes the fd; emits nothing. Idempotent. */
 static void close_fd(struct udp_socket *s) {
-  if (s->rt->loop)
-    ev_io_stop(s->rt->loop, &s->rio);
-  if (s->fd >= 0) {
-    close(s->fd);
-    s->fd = -1;
+  if (s->base.rt->loop)
+    ev_io_stop(s->base.rt->loop, &s->rio);
+  if (s->base.fd >= 0) {
+    close(s->base.fd);
+    s->base.fd = -1;
   }
 }
 
@@ -649,7 +414,7 @@ static void close_fd(struct udp_socket *s) {
  * stateChanged(UnconnectedState) comes last (obj, at index 1, holds us). */
 static void finish_close(lua_State *L, struct udp_socket *s) {
   close_fd(s);
-  lnet_unanchor(L, &s->ref);
+  lnet_unanchor(L, &s->base.ref);
   wake(s, false);
   set_state(s, L, 1, ST_UNCONNECTED);
 }
@@ -658,10 +423,10 @@ static void finish_close(lua_State *L, struct udp_socket *s) {
 static int udp_socket_close(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_settop(L, 1);
-  if (s->state == ST_UNCONNECTED && s->fd < 0)
+  if (s->base.state == ST_UNCONNECTED && s->base.fd < 0)
     return 0;
   set_state(s, L, 1, ST_CLOSING);
-  if (s->state == ST_CLOSING)   /* a slot may have aborted us already */
+  if (s->base.state == ST_CLOSING)   /* a slot may have aborted us already */
     finish_close(L, s);
   return 0;
 }
@@ -670,7 +435,7 @@ static int udp_socket_close(lua_State *L) {
 static int udp_socket_abort(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_settop(L, 1);
-  if (s->state != ST_UNCONNECTED || s->fd >= 0)
+  if (s->base.state != ST_UNCONNECTED || s->base.fd >= 0)
     finish_close(L, s);
   return 0;
 }
@@ -678,16 +443,16 @@ static int udp_socket_abort(lua_State *L) {
 /* Releases everything and emits nothing. Idempotent. */
 static void release(lua_State *L, struct udp_socket *s) {
   close_fd(s);
-  s->state = ST_UNCONNECTED;
-  lnet_unanchor(L, &s->ref);
+  s->base.state = ST_UNCONNECTED;
+  lnet_unanchor(L, &s->base.ref);
 }
 
 /* __gc: nothing can wait on a collected socket (a waiting task holds it),
  * and at lua_close no task may be resumed. */
 static int udp_socket_gc(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
-  if (s->rt->loop)
-    ev_timer_stop(s->rt->loop, &s->wait.timer);
+  if (s->base.rt->loop)
+    ev_timer_stop(s->base.rt->loop, &s->wait.timer);
   s->wait.active = false;
   release(L, s);
   return 0;
@@ -717,36 +482,36 @@ static int udp_socket_writeDatagram(lua_State *L) {
     return luaL_argerror(L, 3, "not an IP address");
   lua_settop(L, 4);
   struct net_addr probe = to;
-  unmap_v4(&probe.ss);
+  net_addr_unmap_v4(&probe.ss);
   /* IPv4 cannot carry more; IPv6 can (65,527), and the kernel says so. */
   if (probe.ss.ss_family == AF_INET && len > MAX_IPV4_DATAGRAM)
-    return fail(L, s, socket_error_name(SE_DATAGRAM_TOO_LARGE), "Datagram was too large to send");
-  if (s->fd < 0) {
-    if (s->state != ST_UNCONNECTED)
-      return fail(L, s, socket_error_name(SE_OPERATION), NOT_PERMITTED);
+    return fail(L, s, SE_DATAGRAM_TOO_LARGE, "Datagram was too large to send");
+  if (s->base.fd < 0) {
+    if (s->base.state != ST_UNCONNECTED)
+      return fail(L, s, SE_OPERATION, NOT_PERMITTED);
     struct net_addr any;
     net_addr_any(AF_INET6, 0, &any);
     if (!do_bind(L, s, &any, true, BF_DEFAULT))
       return lua_pushboolean(L, 0), 1;
-    if (s->fd < 0)   /* a stateChanged slot closed it */
-      return fail(L, s, socket_error_name(SE_OPERATION), NOT_PERMITTED);
+    if (s->base.fd < 0)   /* a stateChanged slot closed it */
+      return fail(L, s, SE_OPERATION, NOT_PERMITTED);
   }
-  fit_family(&to, s->family);
-  ssize_t n = udp_send(s->fd, data, len, &to);
+  net_addr_fit_family(&to, s->family);
+  ssize_t n = net_udp_send(s->base.fd, data, len, &to);
   if (n < 0) {
     switch (errno) {
     case EMSGSIZE:
-      return fail(L, s, socket_error_name(SE_DATAGRAM_TOO_LARGE), "Datagram was too large to send");
+      return fail(L, s, SE_DATAGRAM_TOO_LARGE, "Datagram was too large to send");
     case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
     case EWOULDBLOCK:
 #endif
     case ENOBUFS:
-      return fail(L, s, "TemporaryError", "Unable to send a datagram");
+      return fail(L, s, SE_TEMPORARY, "Unable to send a datagram");
     case ECONNREFUSED:
-      return fail(L, s, socket_error_name(SE_CONNECTION_REFUSED), "Connection refused");
+      return fail(L, s, SE_CONNECTION_REFUSED, "Connection refused");
     default:
-      return fail(L, s, socket_error_name(SE_NETWORK), "Unable to send a datagram");
+      return fail(L, s, SE_NETWORK, "Unable to send a datagram");
     }
   }
   if (!s->sent) {
@@ -755,7 +520,7 @@ static int udp_socket_writeDatagram(lua_State *L) {
   }
   if (lnet_has_slots(L, 1, SIG_BYTES_WRITTEN)) {
     lua_pushinteger(L, n);
-    lnet_emit(s->rt, L, 1, SIG_BYTES_WRITTEN, 1, NULL, NULL);
+    lnet_emit(s->base.rt, L, 1, SIG_BYTES_WRITTEN, 1, NULL, NULL);
   }
   lua_pushinteger(L, n);
   return 1;
@@ -772,15 +537,15 @@ static int membership(lua_State *L, bool join) {
   if (kind == HA_NULL)
     return luaL_argerror(L, 2, "not an IP address");
   lua_settop(L, 1);
-  if (s->fd < 0 || s->state != ST_BOUND)
-    return fail_quietly(L, s, socket_error_name(SE_OPERATION), NOT_PERMITTED);
+  if (s->base.fd < 0 || s->base.state != ST_BOUND)
+    return fail_quietly(L, s, SE_OPERATION, NOT_PERMITTED);
   unsigned ifindex = 0;
   if (iface && *iface && (ifindex = if_nametoindex(iface)) == 0) {
     set_errno_error(s, errno);
     lua_pushboolean(L, 0);
     return 1;
   }
-  if (kind == HA_ANY || udp_membership(s->fd, s->family, &group, ifindex, join) < 0) {
+  if (kind == HA_ANY || net_udp_membership(s->base.fd, s->family, &group, ifindex, join) < 0) {
     set_errno_error(s, kind == HA_ANY ? EINVAL : errno);
     lua_pushboolean(L, 0);
     return 1;
@@ -811,7 +576,7 @@ static int udp_socket_setMulticastInterface(lua_State *L) {
     return 1;
   }
   s->mcast_ifindex = ifindex;
-  bool ok = s->fd < 0 || udp_set_multicast_if(s->fd, s->family, ifindex);
+  bool ok = s->base.fd < 0 || net_udp_set_multicast_if(s->base.fd, s->family, ifindex) == 0;
   if (!ok)
     set_errno_error(s, errno);
   lua_pushboolean(L, ok);
@@ -836,7 +601,7 @@ static int udp_socket_setSocketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value = lnet_check_option_value(L, 3);
-  bool ok = s->fd < 0 || udp_set_option(s->fd, s->family, opt, value);
+  bool ok = s->base.fd < 0 || net_set_option(s->base.fd, s->family, opt, value) == 0;
   if (ok) {
     s->options[opt] = value;
     s->options_set |= 1u << opt;
@@ -850,8 +615,8 @@ static int udp_socket_socketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
   int value;
-  if (s->fd >= 0) {
-    if (!udp_get_option(s->fd, s->family, opt, &value))
+  if (s->base.fd >= 0) {
+    if (net_get_option(s->base.fd, s->family, opt, &value) < 0)
       return 0;
   } else if (s->options_set & (1u << opt)) {
     value = s->options[opt];
@@ -866,7 +631,7 @@ static int udp_socket_socketOption(lua_State *L) {
 
 static void wait_timed_out(struct lnet_wait *w) {
   struct udp_socket *s = (struct udp_socket *)((char *)w - offsetof(struct udp_socket, wait));
-  set_error(s, socket_error_name(SE_TIMEOUT), "Network operation timed out");
+  abstract_socket_set_error(&s->base, SE_TIMEOUT, "Network operation timed out");
 }
 
 /* waitForReadyRead([ms]): true at once when a datagram is pending, else
@@ -876,54 +641,32 @@ static int udp_socket_waitForReadyRead(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   double ms = lnet_opt_ms(L, 2, WAIT_DEFAULT_MS);
   lua_settop(L, 1);
-  if (s->fd < 0 || s->state != ST_BOUND) {
+  if (s->base.fd < 0 || s->base.state != ST_BOUND) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  if (udp_pending_size(s->fd) >= 0) {
+  if (net_udp_pending_size(s->base.fd) >= 0) {
     lua_pushboolean(L, 1);
     return 1;
   }
   if (s->wait.active)
     return luaL_error(L, "another task is already waiting on this object");
   s->notify = true;   /* as Qt's, this wait emits readyRead */
-  if (s->rt->loop)
-    ev_io_start(s->rt->loop, &s->rio);   /* even inside a busy readyRead slot */
-  return lnet_wait(L, s->rt, &s->wait, ms);
+  if (s->base.rt->loop)
+    ev_io_start(s->base.rt->loop, &s->rio);   /* even inside a busy readyRead slot */
+  return lnet_wait(L, s->base.rt, &s->wait, ms);
 }
 
 /* ---- state and addresses ---- */
 
-static int udp_socket_state(lua_State *L) {
-  lua_pushstring(L, socket_state_names[udp_socket_check(L, 1)->state]);
-  return 1;
-}
-
-static int udp_socket_error(lua_State *L) {
-  struct udp_socket *s = udp_socket_check(L, 1);
-  lua_pushstring(L, s->error_name ? s->error_name : socket_error_name(SE_UNKNOWN));
-  return 1;
-}
-
-static int udp_socket_errorString(lua_State *L) {
-  struct udp_socket *s = udp_socket_check(L, 1);
-  lua_pushstring(L, s->error_string ? s->error_string : "Unknown error");
-  return 1;
-}
-
-static int udp_socket_isValid(lua_State *L) {
-  lua_pushboolean(L, udp_socket_check(L, 1)->fd >= 0);
-  return 1;
-}
-
 static bool local_name(struct udp_socket *s, struct sockaddr_storage *ss) {
   socklen_t len = sizeof *ss;
   memset(ss, 0, sizeof *ss);
-  if (s->fd < 0 || getsockname(s->fd, (struct sockaddr *)ss, &len) < 0) {
+  if (s->base.fd < 0 || getsockname(s->base.fd, (struct sockaddr *)ss, &len) < 0) {
     ss->ss_family = AF_UNSPEC;   /* the null address */
     return false;
   }
-  unmap_v4(ss);
+  net_addr_unmap_v4(ss);
   return true;
 }
 
@@ -945,14 +688,14 @@ static int udp_socket_tostring(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   struct sockaddr_storage ss;
   if (!local_name(s, &ss)) {
-    lua_pushfstring(L, LNET_UDPSOCKET " (%s)", s->fd < 0 ? "closed" : socket_state_names[s->state]);
+    lua_pushfstring(L, LNET_UDPSOCKET " (%s)", s->base.fd < 0 ? "closed" : socket_state_names[s->base.state]);
     return 1;
   }
   char buf[NET_ADDRSTRLEN];
   net_addr_format((struct sockaddr *)&ss, buf);
   lua_pushfstring(L, ss.ss_family == AF_INET6 ? LNET_UDPSOCKET " (%s [%s]:%d)"
                                               : LNET_UDPSOCKET " (%s %s:%d)",
-                  socket_state_names[s->state], buf, net_addr_port((struct sockaddr *)&ss));
+                  socket_state_names[s->base.state], buf, net_addr_port((struct sockaddr *)&ss));
   return 1;
 }
 
@@ -980,11 +723,7 @@ static int adopt_call(lua_State *L) {
 static int udp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct udp_socket *s = lnet_newobject(L, sizeof *s, &udp_socket_class, 1);
-  s->rt = rt;
-  s->fd = -1;
-  s->ref = LUA_NOREF;
-  s->busy_ref = LUA_NOREF;
-  s->state = ST_UNCONNECTED;
+  abstract_socket_init(&s->base, &udp_socket_class, rt);
   ev_init(&s->rio, rio_cb);
   lnet_wait_init(&s->wait, wait_timed_out);
   return 1;
@@ -997,7 +736,7 @@ void udp_socket_push_bound(lua_State *L, int fd) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   int family = getsockname(fd, (struct sockaddr *)&ss, &len) == 0 ? ss.ss_family : AF_INET;
-  udp_prepare(fd, family);
+  net_udp_prepare(fd, family);
   /* take_bound_fd works on the object at index 1: run it in a call. */
   lua_pushcfunction(L, adopt_call);
   lua_pushvalue(L, -2);
@@ -1020,10 +759,6 @@ static const luaL_Reg udp_socket_methods[] = {
   { "setSocketOption", udp_socket_setSocketOption },
   { "socketOption", udp_socket_socketOption },
   { "waitForReadyRead", udp_socket_waitForReadyRead },
-  { "state", udp_socket_state },
-  { "error", udp_socket_error },
-  { "errorString", udp_socket_errorString },
-  { "isValid", udp_socket_isValid },
   { "localAddress", udp_socket_localAddress },
   { "localPort", udp_socket_localPort },
   { "close", udp_socket_close },
@@ -1039,7 +774,8 @@ static const luaL_Reg udp_socket_meta[] = {
 };
 
 static const struct lnet_class udp_socket_class = {
-  .id = LNET_ID_UDPSOCKET, .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .meta = udp_socket_meta, .signals = signal_names,
+  .id = LNET_ID_UDPSOCKET, .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .base_methods = abstract_socket_methods,
+  .meta = udp_socket_meta, .signals = signal_names,
   .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
 };
 

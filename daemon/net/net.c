@@ -250,3 +250,33 @@ long net_raise_nofile_limit(void) {
   }
   return (long)rl.rlim_cur;
 }
+
+/* ::ffff:a.b.c.d as a.b.c.d, in place. */
+void net_addr_unmap_v4(struct sockaddr_storage *ss) {
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+  if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+    return;
+  struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = v6->sin6_port };
+  memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+  memset(ss, 0, sizeof *ss);
+  memcpy(ss, &v4, sizeof v4);
+}
+
+/* Makes `a` sendable from a socket of `family`: IPv4 on a dual-stack
+ * socket becomes v4-mapped, v4-mapped on an IPv4 socket plain IPv4. */
+void net_addr_fit_family(struct net_addr *a, int family) {
+  if (family == AF_INET) {
+    net_addr_unmap_v4(&a->ss);
+    if (a->ss.ss_family == AF_INET)
+      a->len = sizeof(struct sockaddr_in);
+  } else if (family == AF_INET6 && a->ss.ss_family == AF_INET) {
+    struct sockaddr_in v4;
+    memcpy(&v4, &a->ss, sizeof v4);
+    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = v4.sin_port };
+    v6.sin6_addr.s6_addr[10] = v6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+    memset(&a->ss, 0, sizeof a->ss);
+    memcpy(&a->ss, &v6, sizeof v6);
+    a->len = sizeof v6;
+  }
+}

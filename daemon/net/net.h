@@ -23,6 +23,11 @@ void net_addr_any(int family, int port, struct net_addr *out);
 const char *net_addr_format(const struct sockaddr *sa, char *buf);
 int net_addr_port(const struct sockaddr *sa);
 void net_addr_set_port(struct net_addr *a, int port);
+/* ::ffff:a.b.c.d as a.b.c.d, in place. */
+void net_addr_unmap_v4(struct sockaddr_storage *ss);
+/* Makes `a` sendable from a socket of `family`: IPv4 on a dual-stack
+ * socket becomes v4-mapped, v4-mapped on an IPv4 socket plain IPv4. */
+void net_addr_fit_family(struct net_addr *a, int family);
 
 /* Starts a non-blocking connect; 0 or -1 with errno (EINPROGRESS is 0). */
 int net_tcp_connect(const struct net_addr *to, int *fd_out);

@@ -34,6 +34,7 @@ enum socket_error {
   SE_OPERATION,
   SE_SSL_HANDSHAKE_FAILED = 15,   /* the rest: as socket_error_names lists them */
   SE_SSL_INTERNAL = 21,
+  SE_TEMPORARY = 23,
 };
 
 /* The Qt enum name of e ("ConnectionRefusedError"). */
