@@ -46,6 +46,15 @@ static int lnet_class_call(lua_State *L) {
 
 void lnet_class_register(lua_State *L, const struct lnet_class *c) {
   luaL_newmetatable(L, c->name);
+  const luaL_Reg lifetime[] = {
+    { "__gc", c->gc }, { "__close", c->close }, { "__tostring", c->tostring },
+  };
+  for (size_t i = 0; i < sizeof lifetime / sizeof *lifetime; i++) {
+    if (lifetime[i].func) {
+      lua_pushcfunction(L, lifetime[i].func);
+      lua_setfield(L, -2, lifetime[i].name);
+    }
+  }
   if (c->meta)
     luaL_setfuncs(L, c->meta, 0);
   lua_newtable(L);                     /* the __index closure's upvalue 1 */

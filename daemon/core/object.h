@@ -46,7 +46,10 @@ struct lnet_class {
    * each gets the class as upvalue 1, for lnet_checkself_upvalue. May be NULL. */
   const luaL_Reg *base_methods;
   const luaL_Reg *more_methods;   /* another file's (TcpSocket's TLS); may be NULL */
-  const luaL_Reg *meta;      /* __gc, __close, __tostring, ... */
+  /* The metatable's __gc, __close (a to-be-closed variable's end) and
+   * __tostring; each may be NULL. */
+  lua_CFunction gc, close, tostring;
+  const luaL_Reg *meta;      /* other metamethods (__eq); may be NULL */
   const char *const *signals;/* NULL-terminated; signal ids are 1-based */
   const char *const *constants; /* enum names exposed on the class table */
   const luaL_Reg *statics;   /* functions of the class table (singleShot) */

@@ -198,13 +198,6 @@ static const luaL_Reg timer_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg timer_meta[] = {
-  { "__gc", timer_gc },
-  { "__close", timer_gc },
-  { "__tostring", timer_tostring },
-  { NULL, NULL },
-};
-
 static const luaL_Reg timer_statics[] = {
   { "singleShot", timer_singleShot },
   { NULL, NULL },
@@ -213,7 +206,7 @@ static const luaL_Reg timer_statics[] = {
 static const char *const timer_signals[] = { "timeout", NULL };
 
 static const struct lnet_class timer_class = {
-  .id = LNET_ID_TIMER, .name = LNET_TIMER, .methods = timer_methods, .meta = timer_meta, .signals = timer_signals,
+  .id = LNET_ID_TIMER, .name = LNET_TIMER, .methods = timer_methods, .gc = timer_gc, .close = timer_gc, .tostring = timer_tostring, .signals = timer_signals,
   .statics = timer_statics, .construct = timer_new,
 };
 

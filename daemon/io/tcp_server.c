@@ -430,15 +430,8 @@ static const luaL_Reg tcp_server_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg tcp_server_meta[] = {
-  { "__gc", tcp_server_gc },
-  { "__close", tcp_server_close_scope },
-  { "__tostring", tcp_server_tostring },
-  { NULL, NULL },
-};
-
 static const struct lnet_class tcp_server_class = {
-  .id = LNET_ID_TCPSERVER, .name = LNET_TCPSERVER, .methods = tcp_server_methods, .meta = tcp_server_meta, .signals = signal_names,
+  .id = LNET_ID_TCPSERVER, .name = LNET_TCPSERVER, .methods = tcp_server_methods, .gc = tcp_server_gc, .close = tcp_server_close_scope, .tostring = tcp_server_tostring, .signals = signal_names,
   .construct = tcp_server_new,
 };
 

@@ -1575,16 +1575,9 @@ static const luaL_Reg tcp_socket_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg tcp_socket_meta[] = {
-  { "__gc", tcp_socket_gc },
-  { "__close", tcp_socket_close_scope },
-  { "__tostring", tcp_socket_tostring },
-  { NULL, NULL },
-};
-
 static const struct lnet_class tcp_socket_class = {
   .id = LNET_ID_TCPSOCKET, .name = LNET_TCPSOCKET, .methods = tcp_socket_methods, .base_methods = abstract_socket_methods, .more_methods = tcp_socket_tls_methods,
-  .meta = tcp_socket_meta, .signals = signal_names,
+  .gc = tcp_socket_gc, .close = tcp_socket_close_scope, .tostring = tcp_socket_tostring, .signals = signal_names,
   .signal_touched = tcp_socket_signal_touched,
   .constants = NULL, .construct = tcp_socket_new,
 };

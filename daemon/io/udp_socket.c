@@ -766,16 +766,9 @@ static const luaL_Reg udp_socket_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg udp_socket_meta[] = {
-  { "__gc", udp_socket_gc },
-  { "__close", udp_socket_close_scope },
-  { "__tostring", udp_socket_tostring },
-  { NULL, NULL },
-};
-
 static const struct lnet_class udp_socket_class = {
   .id = LNET_ID_UDPSOCKET, .name = LNET_UDPSOCKET, .methods = udp_socket_methods, .base_methods = abstract_socket_methods,
-  .meta = udp_socket_meta, .signals = signal_names,
+  .gc = udp_socket_gc, .close = udp_socket_close_scope, .tostring = udp_socket_tostring, .signals = signal_names,
   .signal_touched = udp_socket_signal_touched, .constants = bind_flag_names, .construct = udp_socket_new,
 };
 
