@@ -12,8 +12,8 @@
 #include "timer.h"
 #include "udp_socket.h"
 
-int luaopen_luanet_http_parser(lua_State *L);
-int luaopen_luanet_http_server(lua_State *L);
+#include "http_parser.h"
+#include "http_server.h"
 
 int luaopen_luanet_core(lua_State *L) {
   static const struct {

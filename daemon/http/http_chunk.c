@@ -7,7 +7,7 @@
  * must ignore anyway, are overwritten in place with one extension name
  * llhttp reads (the bytes keep their count); and after the last chunk the
  * trailer section is checked as a head's fields are. */
-#include "http_server.h"
+#include "http_private.h"
 
 #include <string.h>
 

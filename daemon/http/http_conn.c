@@ -12,7 +12,7 @@
  * Time-outs cost nothing per request: one ev_timer per connection, and a
  * phase change only moves `deadline`. The timer, when it fires early,
  * re-arms itself for what is left (libev's advice for idle time-outs). */
-#include "http_server.h"
+#include "http_private.h"
 #include "object.h"
 #include "runtime.h"
 #include "task.h"

@@ -18,7 +18,8 @@
  * kept in one buffer and indexed, so a message costs no allocation once
  * the buffers have grown to its size. */
 #include "buffer.h"
-#include "http_server.h"
+#include "http_parser.h"
+#include "http_private.h"
 #include "object.h"
 
 #include <llhttp.h>

@@ -11,7 +11,7 @@
  *
  * Fields a handler sets (req.user = ...) live in user value 2, a table
  * made on first use; until then user value 2 holds just the body. */
-#include "http_server.h"
+#include "http_private.h"
 #include "net.h"
 #include "object.h"
 #include "runtime.h"

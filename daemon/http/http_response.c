@@ -12,7 +12,7 @@
  * ("Name: value\r\n"), in a buffer borrowed from the server while the
  * handler runs; the head then leaves with the body in one writev, and a
  * Content-Length body is never copied. */
-#include "http_server.h"
+#include "http_private.h"
 #include "object.h"
 #include "runtime.h"
 

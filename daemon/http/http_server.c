@@ -14,6 +14,7 @@
  * (function(line), one common-log line per response), streamBody (request
  * is emitted at the head and the body is read with req:read()), methods (more than RFC 9110's and
  * PATCH: { "PROPFIND", "CONNECT" }; the others get 501). */
+#include "http_private.h"
 #include "http_server.h"
 #include "object.h"
 #include "runtime.h"

@@ -6,7 +6,7 @@
  * target or an authority that another parser would read differently.
  * Each is one pass over its bytes with a table, off the hot path's
  * allocations. */
-#include "http_server.h"
+#include "http_private.h"
 
 #include <string.h>
 
