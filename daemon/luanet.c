@@ -3,6 +3,7 @@
  * Lua half, lua/luanet/init.lua, adds the classes written in Lua. */
 #include "luanet.h"
 #include "dns.h"
+#include "event_loop.h"
 #include "fs.h"
 #include "host_address.h"
 #include "runtime.h"
@@ -31,7 +32,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);
-  luaopen_luanet_runtime(L);   /* exec, quit, processEvents, sleep, spawn */
+  luaopen_luanet_event_loop(L);   /* exec, quit, processEvents, sleep, clock, spawn */
   luaopen_luanet_fs(L);        /* statvfs */
   for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
     lua_pushcfunction(L, classes[i].open);

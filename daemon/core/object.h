@@ -11,13 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lua_args.h"
+
 #define LNET_TCPSOCKET   "luanet.TcpSocket"
 #define LNET_TCPSERVER   "luanet.TcpServer"
 #define LNET_UDPSOCKET   "luanet.UdpSocket"
 #define LNET_TIMER       "luanet.Timer"
 #define LNET_HOSTADDRESS "luanet.HostAddress"
-#define LNET_SIGNAL      "luanet.Signal"
-#define LNET_CONNECTION  "luanet.Connection"
 #define LNET_HTTPPARSER  "luanet.HttpParser"
 
 
@@ -90,18 +90,4 @@ static inline void *lnet_checkself(lua_State *L, int idx, const struct lnet_clas
 static inline void *lnet_checkself_upvalue(lua_State *L, int idx) {
   return lnet_checkself(L, idx, lua_touserdata(L, lua_upvalueindex(1)));
 }
-/* Registry anchors: keep an object alive while libev holds it. */
-int lnet_anchor(lua_State *L, int idx);
-void lnet_unanchor(lua_State *L, int *ref);
-/* Raises "bad argument #n (function expected)" unless callable. */
-void lnet_check_callable(lua_State *L, int idx);
-/* Tables with a class's metatable (Signal, Connection). */
-bool lnet_test_table_class(lua_State *L, int idx, const char *tname);
-void lnet_check_table_class(lua_State *L, int idx, const char *tname);
-/* A socket option's value: a boolean, or an integer that fits a C int
- * (setsockopt takes an int; a larger one would be cut silently). */
-int lnet_check_option_value(lua_State *L, int idx);
-/* Milliseconds argument with a default, as Qt's int msecs. */
-double lnet_opt_ms(lua_State *L, int idx, double def);
-
 #endif

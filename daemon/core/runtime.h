@@ -1,7 +1,6 @@
 /* The runtime: one per Lua state, holding its loop, its task pool, the
- * scratch buffer its sockets lend each other, the service limits the
- * daemon set on it, and the waits (waitFor...) that suspend a task or run
- * the loop nested. */
+ * scratch buffer its sockets lend each other, the list of tasks whose
+ * waits ended (wait.c), and the service limits the daemon set on it. */
 #ifndef LUANET_RUNTIME_H
 #define LUANET_RUNTIME_H
 
@@ -53,6 +52,9 @@ struct lnet_runtime {
   lua_State *cpu_stopped;    /* the task the cpu_limit hook just stopped */
   char cpu_message[320];     /* and why */
   struct tcp_server *listening;   /* the servers that accept, for max_connections */
+  /* A socket closed below max_connections: the servers accept again.
+   * Installed by TcpServer (io), which the sockets must not include. */
+  void (*capacity_changed)(struct lnet_runtime *rt);
   /* Set by the daemon for a service's state; NULL when a script runs alone. */
   void *owner;
   /* Where log lines go; stderr as "luanetd: level: message" when NULL. */
@@ -73,23 +75,8 @@ struct lnet_runtime *runtime_attach(lua_State *L, struct ev_loop *loop);
 void lnet_log(struct lnet_runtime *rt, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-struct lnet_wait {
-  struct lnet_runtime *rt;   /* set by lnet_wait */
-  lua_State *co;             /* the suspended task, or NULL in a nested loop */
-  bool active, done, result;
-  ev_timer timer;
-  bool timeout_result;       /* what a wait that times out returns */
-  void (*on_timeout)(struct lnet_wait *w);   /* sets the Qt error, say */
-};
-
-void lnet_wait_init(struct lnet_wait *w, void (*on_timeout)(struct lnet_wait *));
-/* Waits for lnet_wait_finish or ms (< 0: no limit). Called as the return
- * of a C function: `return lnet_wait(L, rt, w, ms);` yields a boolean. */
-int lnet_wait(lua_State *L, struct lnet_runtime *rt, struct lnet_wait *w, double ms);
-void lnet_wait_finish(struct lnet_runtime *rt, struct lnet_wait *w, bool result);
 /* One turn of the loop from inside a nested wait; false when the loop has
  * nothing left to wait for or net.quit was called. */
 bool runtime_run_once(struct lnet_runtime *rt);
-int luaopen_luanet_runtime(lua_State *L);
 
 #endif

@@ -8,10 +8,11 @@
  * classes (Http, Ftp, ...) make theirs with net.Signal(), so users cannot
  * tell the two kinds apart. Every slot runs in a task of its own. */
 #include "signals.h"
-#include "object.h"
+#include "lua_args.h"
 #include "runtime.h"
 #include "task.h"
 
+#include <lauxlib.h>
 void signal_new(lua_State *L) {
   lua_createtable(L, 1, 0);
   luaL_setmetatable(L, LNET_SIGNAL);

@@ -8,6 +8,9 @@
 
 #include "task.h"
 
+#define LNET_SIGNAL      "luanet.Signal"
+#define LNET_CONNECTION  "luanet.Connection"
+
 /* [-0, +?, -] Calls every slot of the Signal at sig_idx, in connect order,
  * each in a task, with the nargs values from stack index first_arg. Leaves
  * its scratch values on the stack for the caller's one lua_settop. Returns

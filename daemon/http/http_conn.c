@@ -17,6 +17,7 @@
 #include "runtime.h"
 #include "task.h"
 #include "signals.h"
+#include "wait.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -382,13 +382,8 @@ static const luaL_Reg http_parser_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg http_parser_meta[] = {
-  { "__gc", http_parser_gc },
-  { NULL, NULL },
-};
-
 static const struct lnet_class http_parser_class = {
-  .id = LNET_ID_HTTPPARSER, .name = LNET_HTTPPARSER, .methods = http_parser_methods, .meta = http_parser_meta, .construct = http_parser_new,
+  .id = LNET_ID_HTTPPARSER, .name = LNET_HTTPPARSER, .methods = http_parser_methods, .gc = http_parser_gc, .construct = http_parser_new,
 };
 
 int luaopen_luanet_http_parser(lua_State *L) {

@@ -23,6 +23,7 @@
 #include "object.h"
 #include "runtime.h"
 #include "tcp_socket.h"
+#include "wait.h"
 
 #include <llhttp.h>
 #include <stdint.h>

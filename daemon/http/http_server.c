@@ -344,13 +344,8 @@ static const luaL_Reg http_server_methods[] = {
   { NULL, NULL },
 };
 
-static const luaL_Reg http_server_meta[] = {
-  { "__gc", server_gc },
-  { NULL, NULL },
-};
-
 static const struct lnet_class http_server_class = {
-  .id = LNET_ID_HTTPSERVER, .name = LNET_HTTPSERVER, .methods = http_server_methods, .meta = http_server_meta, .signals = signal_names,
+  .id = LNET_ID_HTTPSERVER, .name = LNET_HTTPSERVER, .methods = http_server_methods, .gc = server_gc, .signals = signal_names,
   .construct = server_new,
 };
 

@@ -40,6 +40,7 @@
 #include "object.h"
 #include "runtime.h"
 #include "task.h"
+#include "wait.h"
 
 #include <ares.h>
 #include <arpa/inet.h>

@@ -317,13 +317,12 @@ static const luaL_Reg host_address_statics[] = {
 };
 
 static const luaL_Reg host_address_meta[] = {
-  { "__tostring", host_address_toString },
   { "__eq", host_address_isEqual },
   { NULL, NULL },
 };
 
 static const struct lnet_class host_address_class = {
-  .id = LNET_ID_HOSTADDRESS, .name = LNET_HOSTADDRESS, .methods = host_address_methods, .meta = host_address_meta,
+  .id = LNET_ID_HOSTADDRESS, .name = LNET_HOSTADDRESS, .methods = host_address_methods, .tostring = host_address_toString, .meta = host_address_meta,
   .constants = special_names, .statics = host_address_statics, .construct = host_address_construct,
 };
 

@@ -17,6 +17,7 @@
 #include "tcp_server.h"
 #include "tls_config.h"
 #include "tcp_socket.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <string.h>
@@ -115,9 +116,16 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   update_accepting((struct tcp_server *)((char *)w - offsetof(struct tcp_server, retry)));
 }
 
+/* rt's capacity_changed hook: a socket closed below max_connections. */
+static void capacity_changed(struct lnet_runtime *rt) {
+  for (struct tcp_server *sv = rt->listening; sv; sv = sv->next_listening)
+    update_accepting(sv);
+}
+
 static void link_listening(struct tcp_server *sv) {
   sv->next_listening = sv->rt->listening;
   sv->rt->listening = sv;
+  sv->rt->capacity_changed = capacity_changed;   /* the sockets, below us, call it */
 }
 
 static void unlink_listening(struct tcp_server *sv) {
@@ -127,11 +135,6 @@ static void unlink_listening(struct tcp_server *sv) {
       break;
     }
   }
-}
-
-void tcp_server_capacity_changed(struct lnet_runtime *rt) {
-  for (struct tcp_server *sv = rt->listening; sv; sv = sv->next_listening)
-    update_accepting(sv);
 }
 
 static void stop_listening(lua_State *L, struct tcp_server *sv) {

@@ -12,9 +12,6 @@ void tcp_server_push_listening(lua_State *L, int fd);
  * servers until it switches to it); the backlog keeps what comes. */
 void tcp_server_hold(lua_State *L, int idx, bool held);
 
-struct lnet_runtime;
-/* A socket of rt closed below max_connections: its servers accept again. */
-void tcp_server_capacity_changed(struct lnet_runtime *rt);
 /* [-0, +1, m] The class table (net.TcpServer). */
 int luaopen_luanet_tcp_server(lua_State *L);
 

@@ -34,11 +34,11 @@
 #include "host_address.h"
 #include "net.h"
 #include "socket_error.h"
-#include "tcp_server.h"
 #include "object.h"
 #include "runtime.h"
 #include "task.h"
 #include "signals.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,12 +101,12 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
 }
 
 /* The socket's aux part, made on first use; NULL when out of memory. */
-/* A socket closed its fd: below max_connections, servers accept again
- * (tcp_server.c), which io tells the runtime's count, not the reverse. */
+/* A socket closed its fd: below max_connections, servers accept again,
+ * through the hook TcpServer installs (it includes us, not the reverse). */
 static void socket_closed(struct lnet_runtime *rt) {
   rt->open_sockets--;
-  if (rt->max_connections && rt->open_sockets == rt->max_connections - 1)
-    tcp_server_capacity_changed(rt);
+  if (rt->max_connections && rt->open_sockets == rt->max_connections - 1 && rt->capacity_changed)
+    rt->capacity_changed(rt);
 }
 
 static void send_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);

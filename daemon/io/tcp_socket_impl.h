@@ -11,6 +11,7 @@
 #include "net.h"
 #include "socket_error.h"
 #include "tcp_socket.h"
+#include "wait.h"
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -38,6 +38,7 @@
 #include "socket_option.h"
 #include "udp.h"
 #include "udp_socket.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <net/if.h>

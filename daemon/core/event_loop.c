@@ -1,0 +1,105 @@
+/* The functions of net that run the loop: net.exec, net.quit,
+ * net.processEvents, net.sleep, net.clock and net.spawn. */
+#include "event_loop.h"
+#include "object.h"
+#include "runtime.h"
+#include "task.h"
+#include "wait.h"
+
+#include <lauxlib.h>
+#include <time.h>
+
+static int runtime_exec(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  rt->quit_requested = false;
+  rt->exit_code = 0;
+  while (runtime_run_once(rt))
+    ;
+  rt->quit_requested = false;
+  lua_pushinteger(L, rt->exit_code);
+  return 1;
+}
+
+static int runtime_quit(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  rt->exit_code = (int)luaL_optinteger(L, 1, 0);
+  if (rt->on_quit) {
+    rt->on_quit(rt, rt->exit_code);
+    return 0;
+  }
+  rt->quit_requested = true;
+  ev_break(rt->loop, EVBREAK_ALL);
+  return 0;
+}
+
+static void expire_cb(struct ev_loop *loop, ev_timer *timer, int revents) {
+  (void)loop, (void)revents;
+  *(bool *)timer->data = true;
+}
+
+/* net.processEvents([ms]): without ms, what is ready now; with ms, the loop
+ * for at most ms, returning early when nothing is left to wait for. */
+static int runtime_processEvents(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  rt->quit_requested = false;
+  if (lua_isnoneornil(L, 1)) {
+    ev_run(rt->loop, EVRUN_NOWAIT);
+    return 0;
+  }
+  double ms = luaL_checknumber(L, 1);
+  bool expired = false;
+  ev_timer timer;
+  ev_timer_init(&timer, expire_cb, ms > 0 ? ms / 1000.0 : 0., 0.);
+  timer.data = &expired;
+  ev_timer_start(rt->loop, &timer);
+  ev_unref(rt->loop);   /* our timer alone does not keep the loop alive */
+  while (!expired && runtime_run_once(rt))
+    ;
+  ev_ref(rt->loop);
+  ev_timer_stop(rt->loop, &timer);
+  return 0;
+}
+
+struct sleep_wait {
+  struct lnet_wait wait;
+};
+
+static int runtime_sleep(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  double ms = luaL_checknumber(L, 1);
+  /* The wait lives in a userdata on this stack: alive while we wait. */
+  struct sleep_wait *s = lua_newuserdatauv(L, sizeof *s, 0);
+  lnet_wait_init(&s->wait, NULL);
+  s->wait.timeout_result = true;
+  return lnet_wait(L, rt, &s->wait, ms < 0 ? 0 : ms);
+}
+
+/* net.clock(): milliseconds of a monotonic clock, for time-outs. */
+static int runtime_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec * 1e3 + (lua_Number)ts.tv_nsec / 1e6);
+  return 1;
+}
+
+static int runtime_spawn(lua_State *L) {
+  struct lnet_runtime *rt = lnet_runtime(L);
+  lnet_check_callable(L, 1);
+  task_call(rt, L, lua_gettop(L) - 1, NULL);
+  return 0;
+}
+
+int luaopen_luanet_event_loop(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    { "exec", runtime_exec },
+    { "quit", runtime_quit },
+    { "processEvents", runtime_processEvents },
+    { "sleep", runtime_sleep },
+    { "spawn", runtime_spawn },
+    { "clock", runtime_clock },
+    { NULL, NULL },
+  };
+  runtime_open(L);
+  luaL_setfuncs(L, funcs, 0);
+  return 0;
+}
