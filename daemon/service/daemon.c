@@ -331,7 +331,11 @@ static bool reload_services(struct daemon *d, const char *name, FILE *out) {
   return ok;
 }
 
-bool daemon_command(struct daemon *d, const char *line, FILE *out) {
+/* A control command ("status", "reload [NAME]", "stop"), the control
+ * socket's handler: true with the reply written to out, or false with the
+ * error message written to out. */
+static bool daemon_command(void *ud, const char *line, FILE *out) {
+  struct daemon *d = ud;
   char cmd[32] = "", arg[256] = "";
   int n = sscanf(line, "%31s %255s", cmd, arg);
   if (n >= 1 && strcmp(cmd, "status") == 0 && n == 1) {
@@ -424,7 +428,8 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
   int unused = listener_activation_close_unused();
   if (unused)
     log_printf(LOG_WARN, NULL, "%d socket-activated descriptors match no listener: closed", unused);
-  if (!(d->control = control_open(d, cfg->control, err, errlen)))
+  struct control_handler commands = { daemon_command, d };
+  if (!(d->control = control_open(d->loop, cfg->control, commands, err, errlen)))
     return false;
   if (!cfg->user)
     return true;

@@ -42,8 +42,5 @@ void daemon_wake_reaper(struct daemon *d);
 /* From a worker thread: the main thread should look at the services'
  * quit flags. */
 void daemon_attention(struct daemon *d);
-/* A control command ("status", "reload [NAME]", "stop"): true with the
- * reply written to out, or false with the error message written to out. */
-bool daemon_command(struct daemon *d, const char *line, FILE *out);
 
 #endif
