@@ -17,15 +17,24 @@ static int *worker_fds(struct service *sv, int w) {
   return sv->ls.fds + (size_t)w * (size_t)sv->cfg->nlisten;
 }
 
-/* ---- from the workers ---- */
+/* ---- from the workers: the generation_owner hooks ---- */
 
-void service_note_error(struct service *sv, const char *msg) {
+static struct service *owner_service(struct generation_owner *o) {
+  return (struct service *)((char *)o - offsetof(struct service, owner));
+}
+
+static void note_error(struct service *sv, const char *msg) {
   pthread_mutex_lock(&sv->lock);
   snprintf(sv->last_error, sizeof sv->last_error, "%s", msg);
   pthread_mutex_unlock(&sv->lock);
 }
 
-void service_request_quit(struct service *sv, int code) {
+static void owner_note_error(struct generation_owner *o, const char *msg) {
+  note_error(owner_service(o), msg);
+}
+
+static void owner_request_quit(struct generation_owner *o, int code) {
+  struct service *sv = owner_service(o);
   atomic_store(&sv->quit_code, code);
   atomic_store(&sv->quit, true);
   daemon_attention(sv->d);
@@ -179,9 +188,10 @@ static void prepare_job(struct worker *w, void *arg) {
   struct switch_job *job = arg;
   struct service *sv = job->sv;
   struct instance *in = &sv->inst[w->index];
+  struct generation_plan plan = { &sv->owner, sv->config, sv->cfg, worker_fds(sv, w->index),
+                                  job->hand_over ? in->current : NULL, job->number };
   in->error[0] = '\0';
-  in->prepared = generation_start(sv, w, worker_fds(sv, w->index), job->hand_over ? in->current : NULL,
-                                  job->number, in->error, sizeof in->error);
+  in->prepared = generation_start(&plan, w, in->error, sizeof in->error);
 }
 
 static void abort_job(struct worker *w, void *arg) {
@@ -191,11 +201,6 @@ static void abort_job(struct worker *w, void *arg) {
   in->prepared = NULL;
 }
 
-static void stop_generation(struct worker *w, struct generation *g) {
-  generation_stop(g);
-  worker_add_draining(w, g);
-}
-
 static void commit_job(struct worker *w, void *arg) {
   struct instance *in = &((struct switch_job *)arg)->sv->inst[w->index];
   struct generation *old = in->current;
@@ -203,7 +208,7 @@ static void commit_job(struct worker *w, void *arg) {
   in->prepared = NULL;
   generation_release(in->current);
   if (old)
-    stop_generation(w, old);
+    generation_stop(old);
 }
 
 static void files_job(struct worker *w, void *arg) {
@@ -306,6 +311,7 @@ bool service_open(struct service *sv, struct daemon *d, struct config *config,
   atomic_init(&sv->live, 0);
   atomic_init(&sv->quit, false);
   atomic_init(&sv->quit_code, 0);
+  sv->owner = (struct generation_owner){ owner_note_error, owner_request_quit, &sv->lock, &sv->live };
   ev_init(&sv->retry, retry_cb);
   watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
   sv->inst = calloc((size_t)sv->nworkers, sizeof *sv->inst);
@@ -326,7 +332,7 @@ void service_start(struct service *sv) {
     sv->backoff = sv->backoff > 0 ? sv->backoff * 2 : 1;
     if (sv->backoff > SERVICE_BACKOFF_MAX)
       sv->backoff = SERVICE_BACKOFF_MAX;
-    service_note_error(sv, err);
+    note_error(sv, err);
     log_printf(LOG_ERROR, sv->cfg->name, "failed to start: %s; trying again in %g s", err, sv->backoff);
     sv->status = SERVICE_BACKOFF;
     ev_timer_set(&sv->retry, sv->backoff, 0.);
@@ -336,7 +342,7 @@ void service_start(struct service *sv) {
   }
   sv->backoff = 0;
   sv->status = SERVICE_RUNNING;
-  service_note_error(sv, "");   /* it runs again: the error that stopped it is past */
+  note_error(sv, "");   /* it runs again: the error that stopped it is past */
   watch_files(sv);
   char *where = NULL;
   size_t len = 0;
@@ -426,7 +432,7 @@ void service_adopt(struct service *sv, struct config *config, const struct servi
 static void stop_job(struct worker *w, void *arg) {
   struct instance *in = &((struct service *)arg)->inst[w->index];
   if (in->current)
-    stop_generation(w, in->current);
+    generation_stop(in->current);
   in->current = NULL;
 }
 
@@ -476,7 +482,7 @@ static void describe_job(struct worker *w, void *arg) {
   job->cpu_overruns[w->index] = g ? g->rt->cpu_overruns : 0;
   job->draining_connections[w->index] = 0;
   for (g = w->draining; g; g = g->next)
-    if (g->sv == sv && (job->draining_connections[w->index] += g->rt->open_sockets, true))
+    if (g->owner == &sv->owner && (job->draining_connections[w->index] += g->rt->open_sockets, true))
       fprintf(job->draining[w->index], "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\tworker=%d\n",
               sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
               w->index + 1);
@@ -603,7 +609,7 @@ static void close_job(struct worker *w, void *arg) {
   /* Its draining generations go too: a closing service is past waiting. */
   for (struct generation **p = &w->draining; *p;) {
     struct generation *g = *p;
-    if (g->sv == sv) {
+    if (g->owner == &sv->owner) {
       *p = g->next;
       generation_free(g);
     } else {

@@ -67,6 +67,7 @@ struct service {
   atomic_int live;           /* generations alive, in all workers */
   atomic_bool quit;          /* net.quit() was called in one of them */
   atomic_int quit_code;
+  struct generation_owner owner;   /* how its generations reach it (lock, live, the hooks) */
 };
 
 #define SERVICE_BACKOFF_MAX 60.0
@@ -104,9 +105,5 @@ int service_connections(struct service *sv);
 void service_describe(struct service *sv, FILE *out);
 /* Closes every generation (in the workers) and frees what it holds. */
 void service_close(struct service *sv);
-
-/* From generations, in worker threads: */
-void service_note_error(struct service *sv, const char *msg);
-void service_request_quit(struct service *sv, int code);
 
 #endif
