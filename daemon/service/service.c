@@ -1,5 +1,4 @@
 #include "service.h"
-#include "daemon.h"
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
@@ -37,7 +36,14 @@ static void owner_request_quit(struct generation_owner *o, int code) {
   struct service *sv = owner_service(o);
   atomic_store(&sv->quit_code, code);
   atomic_store(&sv->quit, true);
-  daemon_attention(sv->d);
+  sv->host->attention(sv->host->ud);
+}
+
+/* ---- from the daemon: its service_host ---- */
+
+/* A shutdown began: nothing starts any more. */
+static bool stopping(const struct service *sv) {
+  return sv->host->stopping(sv->host->ud);
 }
 
 /* ---- listeners, for every worker ---- */
@@ -172,7 +178,7 @@ static void refuse_while_down(struct service *sv) {
       fds[k++] = worker_fds(sv, w)[i];
     }
   }
-  refuser_start(&sv->refuser, sv->d->loop, fds, k);
+  refuser_start(&sv->refuser, sv->host->loop, fds, k);
   free(fds);
 }
 
@@ -223,7 +229,7 @@ static bool running(const struct service *sv) {
 }
 
 static bool switch_generations(struct service *sv, bool hand_over, char *err, size_t errlen) {
-  struct workers *ws = &sv->d->workers;
+  struct workers *ws = sv->host->workers;
   struct switch_job job = { sv, hand_over, sv->generations + 1 };
   workers_run(ws, prepare_job, &job);
   for (int w = 0; w < sv->nworkers; w++) {
@@ -267,10 +273,10 @@ const char *service_code_changed(const struct service *sv) {
  * that failed is not tried again until the files change once more. */
 static void watched_files_changed(void *ud) {
   struct service *sv = ud;
-  if (sv->d->stopping || sv->status == SERVICE_STOPPED)
+  if (stopping(sv) || sv->status == SERVICE_STOPPED)
     return;
   if (!running(sv)) {   /* not running: start now rather than at the back-off */
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     service_start(sv);
     return;
   }
@@ -299,13 +305,13 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   service_start((struct service *)((char *)w - offsetof(struct service, retry)));
 }
 
-bool service_open(struct service *sv, struct daemon *d, struct config *config,
+bool service_open(struct service *sv, const struct service_host *host, struct config *config,
                   const struct service_config *cfg, char *err, size_t errlen) {
   memset(sv, 0, sizeof *sv);
-  sv->d = d;
+  sv->host = host;
   sv->config = config_ref(config);
   sv->cfg = cfg;
-  sv->nworkers = d->workers.n;
+  sv->nworkers = host->workers->n;
   sv->status = SERVICE_STOPPED;
   pthread_mutex_init(&sv->lock, NULL);
   atomic_init(&sv->live, 0);
@@ -313,7 +319,7 @@ bool service_open(struct service *sv, struct daemon *d, struct config *config,
   atomic_init(&sv->quit_code, 0);
   sv->owner = (struct generation_owner){ owner_note_error, owner_request_quit, &sv->lock, &sv->live };
   ev_init(&sv->retry, retry_cb);
-  watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
+  watcher_init(&sv->watch, host->loop, watched_files_changed, sv);
   sv->inst = calloc((size_t)sv->nworkers, sizeof *sv->inst);
   if (!sv->inst) {
     snprintf(err, errlen, "%s:%d: service \"%s\": out of memory", config->path, cfg->line, cfg->name);
@@ -323,7 +329,7 @@ bool service_open(struct service *sv, struct daemon *d, struct config *config,
 }
 
 void service_start(struct service *sv) {
-  if (sv->d->stopping)
+  if (stopping(sv))
     return;
   char err[1024];
   sv->status = SERVICE_STARTING;
@@ -336,7 +342,7 @@ void service_start(struct service *sv) {
     log_printf(LOG_ERROR, sv->cfg->name, "failed to start: %s; trying again in %g s", err, sv->backoff);
     sv->status = SERVICE_BACKOFF;
     ev_timer_set(&sv->retry, sv->backoff, 0.);
-    ev_timer_start(sv->d->loop, &sv->retry);
+    ev_timer_start(sv->host->loop, &sv->retry);
     refuse_while_down(sv);
     return;
   }
@@ -362,7 +368,7 @@ bool service_reload(struct service *sv, char *err, size_t errlen) {
     log_printf(LOG_ERROR, sv->cfg->name, "reload failed, the running code goes on: %s", err);
     return false;
   }
-  ev_timer_stop(sv->d->loop, &sv->retry);
+  ev_timer_stop(sv->host->loop, &sv->retry);
   sv->backoff = 0;
   sv->status = SERVICE_RUNNING;
   sv->reloads++;
@@ -390,7 +396,7 @@ bool service_reconfigure(struct service *sv, struct config *config, const struct
     ok = service_reload(sv, err, errlen);
   } else {   /* not running (back-off): the new block gets a fresh start */
     refuser_stop(&sv->refuser);   /* it watches the old block's descriptors */
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     sv->backoff = 0;
     service_start(sv);
   }
@@ -438,10 +444,10 @@ static void stop_job(struct worker *w, void *arg) {
 
 void service_stop(struct service *sv) {
   refuser_stop(&sv->refuser);
-  ev_timer_stop(sv->d->loop, &sv->retry);
+  ev_timer_stop(sv->host->loop, &sv->retry);
   watcher_stop(&sv->watch);
   if (running(sv))
-    workers_run(&sv->d->workers, stop_job, sv);
+    workers_run(sv->host->workers, stop_job, sv);
   sv->status = SERVICE_STOPPED;
 }
 
@@ -456,7 +462,7 @@ void service_check_quit(struct service *sv) {
     return;
   log_printf(LOG_INFO, sv->cfg->name, "net.quit(%d) called: the service stops", atomic_load(&sv->quit_code));
   service_stop(sv);
-  if (!sv->d->stopping)
+  if (!stopping(sv))
     refuse_while_down(sv);   /* its listeners stay open until a reload starts it */
 }
 
@@ -525,7 +531,7 @@ static void gather(struct service *sv, struct describe_job *job, char **lines, s
   job->draining = calloc((size_t)n, sizeof *job->draining);
   for (int w = 0; w < n; w++)
     job->draining[w] = open_memstream(&lines[w], &sizes[w]);
-  workers_run(&sv->d->workers, describe_job, job);
+  workers_run(sv->host->workers, describe_job, job);
   for (int w = 0; w < n; w++)
     fclose(job->draining[w]);
 }
@@ -619,13 +625,13 @@ static void close_job(struct worker *w, void *arg) {
 }
 
 void service_close(struct service *sv) {
-  if (sv->d && sv->d->loop) {
+  if (sv->host && sv->host->loop) {
     refuser_stop(&sv->refuser);
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     watcher_stop(&sv->watch);
   }
-  if (sv->inst && sv->d->workers.n)
-    workers_run(&sv->d->workers, close_job, sv);
+  if (sv->inst && sv->host->workers->n)
+    workers_run(sv->host->workers, close_job, sv);
   fileset_free(&sv->rejected);
   fileset_free(&sv->files);
   if (sv->cfg)
