@@ -1,10 +1,8 @@
 #include "control.h"
-#include "daemon.h"
 #include "net.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <stdio.h>
+#include <ev.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +20,8 @@ struct client {
 };
 
 struct control {
-  struct daemon *d;
+  struct ev_loop *loop;
+  struct control_handler handler;
   ev_io io;
   int fd;
   char *path;
@@ -37,7 +36,7 @@ static void client_free(struct client *cl) {
       break;
     }
   }
-  ev_io_stop(c->d->loop, &cl->io);
+  ev_io_stop(c->loop, &cl->io);
   close(cl->fd);
   free(cl->reply);
   free(cl);
@@ -61,7 +60,8 @@ static void client_run(struct client *cl) {
   char *body = NULL;
   size_t body_len = 0;
   FILE *body_out = open_memstream(&body, &body_len);
-  bool ok = daemon_command(cl->c->d, cl->line, body_out);
+  struct control_handler *h = &cl->c->handler;
+  bool ok = h->command(h->ud, cl->line, body_out);
   fclose(body_out);
   fprintf(out, "%s\n%s", ok ? "ok" : "error", body);
   fclose(out);
@@ -123,7 +123,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
   }
 }
 
-struct control *control_open(struct daemon *d, const char *path, char *err, size_t errlen) {
+struct control *control_open(struct ev_loop *loop, const char *path, struct control_handler handler, char *err,
+                             size_t errlen) {
   if (net_unix_claim(path) < 0) {
     snprintf(err, errlen, errno == ENOTSOCK ? "control socket %s: the path exists and is not a socket"
                                             : "control socket %s: another luanetd answers there",
@@ -144,11 +145,12 @@ struct control *control_open(struct daemon *d, const char *path, char *err, size
     return NULL;
   }
   struct control *c = calloc(1, sizeof *c);
-  c->d = d;
+  c->loop = loop;
+  c->handler = handler;
   c->fd = fd;
   c->path = strdup(path);
   ev_io_init(&c->io, accept_cb, fd, EV_READ);
-  ev_io_start(d->loop, &c->io);
+  ev_io_start(loop, &c->io);
   return c;
 }
 
@@ -159,7 +161,7 @@ void control_close(struct control *c) {
     client_flush(c->clients);
     client_free(c->clients);
   }
-  ev_io_stop(c->d->loop, &c->io);
+  ev_io_stop(c->loop, &c->io);
   close(c->fd);
   unlink(c->path);
   free(c->path);

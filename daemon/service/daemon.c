@@ -49,11 +49,21 @@ static int check_config(struct config *cfg) {
   return 0;
 }
 
-/* ---- shutdown, the reaper ---- */
+/* ---- what the services see of the daemon (struct service_host) ---- */
 
-void daemon_attention(struct daemon *d) {
+/* From a worker thread: the main thread should look at the services'
+ * quit flags. */
+static void host_attention(void *ud) {
+  struct daemon *d = ud;
   ev_async_send(d->loop, &d->attention);
 }
+
+/* A shutdown began: services start nothing any more. */
+static bool host_stopping(void *ud) {
+  return ((struct daemon *)ud)->stopping;
+}
+
+/* ---- shutdown, the reaper ---- */
 
 static void attention_cb(struct ev_loop *loop, ev_async *a, int revents) {
   (void)loop, (void)revents;
@@ -185,7 +195,7 @@ static bool add_service(struct daemon *d, struct config *cfg, const struct servi
                         struct service **list, int *n) {
   char err[1024];
   struct service *sv = calloc(1, sizeof *sv);
-  if (!sv || !service_open(sv, d, cfg, sc, err, sizeof err)) {
+  if (!sv || !service_open(sv, &d->host, cfg, sc, err, sizeof err)) {
     log_printf(LOG_ERROR, sc->name, "not added: %s", sv ? err : "out of memory");
     if (sv)
       service_free(sv);
@@ -331,7 +341,11 @@ static bool reload_services(struct daemon *d, const char *name, FILE *out) {
   return ok;
 }
 
-bool daemon_command(struct daemon *d, const char *line, FILE *out) {
+/* A control command ("status", "reload [NAME]", "stop"), the control
+ * socket's handler: true with the reply written to out, or false with the
+ * error message written to out. */
+static bool daemon_command(void *ud, const char *line, FILE *out) {
+  struct daemon *d = ud;
   char cmd[32] = "", arg[256] = "";
   int n = sscanf(line, "%31s %255s", cmd, arg);
   if (n >= 1 && strcmp(cmd, "status") == 0 && n == 1) {
@@ -418,13 +432,14 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
     if (!sv)
       return false;
     d->services[d->nservices++] = sv;
-    if (!service_open(sv, d, cfg, &cfg->services[i], err, errlen))
+    if (!service_open(sv, &d->host, cfg, &cfg->services[i], err, errlen))
       return false;
   }
   int unused = listener_activation_close_unused();
   if (unused)
     log_printf(LOG_WARN, NULL, "%d socket-activated descriptors match no listener: closed", unused);
-  if (!(d->control = control_open(d, cfg->control, err, errlen)))
+  struct control_handler commands = { daemon_command, d };
+  if (!(d->control = control_open(d->loop, cfg->control, commands, err, errlen)))
     return false;
   if (!cfg->user)
     return true;
@@ -472,6 +487,7 @@ int daemon_main(const char *path, bool check_only) {
     config_unref(cfg);
     return 1;
   }
+  d.host = (struct service_host){ d.loop, &d.workers, host_stopping, host_attention, &d };
   ev_init(&d.reaper, reaper_cb);
   ev_async_init(&d.attention, attention_cb);
   d.attention.data = &d;

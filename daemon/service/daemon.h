@@ -2,7 +2,11 @@
  * (before dropping privileges), starts the services on one loop, and
  * answers signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: re-read the
  * config, reload what changed),
- * the control socket and systemd's notify protocol. */
+ * the control socket and systemd's notify protocol.
+ *
+ * It is the top of daemon/service: the files below reach it only through
+ * the hooks it installs when it sets them up (struct service_host for the
+ * services, struct control_handler for the control socket). */
 #ifndef LUANET_DAEMON_H
 #define LUANET_DAEMON_H
 
@@ -25,6 +29,7 @@ struct daemon {
   int nretired;
   struct control *control;
   struct workers workers;
+  struct service_host host;  /* what the services see of the daemon */
   ev_signal sigterm, sigint, sighup;
   ev_async attention;        /* a worker asks: net.quit() was called */
   ev_timer reaper;           /* frees removed services once drained; ends a shutdown */
@@ -39,11 +44,5 @@ struct daemon {
 int daemon_main(const char *path, bool check_only);
 /* Makes the reaper look at the services soon. */
 void daemon_wake_reaper(struct daemon *d);
-/* From a worker thread: the main thread should look at the services'
- * quit flags. */
-void daemon_attention(struct daemon *d);
-/* A control command ("status", "reload [NAME]", "stop"): true with the
- * reply written to out, or false with the error message written to out. */
-bool daemon_command(struct daemon *d, const char *line, FILE *out);
 
 #endif

@@ -1,8 +1,7 @@
 #include "generation.h"
-#include "daemon.h"
+#include "config.h"
 #include "log.h"
 #include "plain_copy.h"
-#include "service.h"
 #include "state.h"
 #include "tcp_server.h"
 #include "udp_socket.h"
@@ -34,7 +33,7 @@ static void generation_log(struct lnet_runtime *rt, const char *level, const cha
       n = sizeof g->error - 1;
     memcpy(g->error, msg, n);
     g->error[n] = '\0';
-    service_note_error(g->sv, g->error);
+    g->owner->note_error(g->owner, g->error);
   }
 }
 
@@ -42,7 +41,7 @@ static void generation_log(struct lnet_runtime *rt, const char *level, const cha
  * in every worker, not the slot that called it. */
 static void generation_quit(struct lnet_runtime *rt, int code) {
   struct generation *g = rt->owner;
-  service_request_quit(g->sv, code);
+  g->owner->request_quit(g->owner, code);
 }
 
 /* lua_pcall in the generation's state, where its memory_limit applies. */
@@ -127,14 +126,14 @@ static void push_listeners(lua_State *L, const struct service_config *cfg, const
 }
 
 /* In a protected call, with the generation, the options (or nil), the
- * resolver settings (or nil), the tls table (or nil) and the fds (light
+ * resolver settings (or nil), the tls table (or nil) and the plan (light
  * userdata) as arguments:
  * loads the library and the script, and leaves the main chunk and the
  * service table for the caller to run as a task. */
 static int generation_setup(lua_State *L) {
   struct generation *g = lua_touserdata(L, 1);
-  const int *fds = lua_touserdata(L, 5);
-  const struct service_config *cfg = g->sv->cfg;
+  const struct generation_plan *plan = lua_touserdata(L, 5);
+  const struct service_config *cfg = plan->cfg;
   lua_getglobal(L, "require");
   lua_pushliteral(L, "luanet");
   lua_call(L, 1, 1);
@@ -154,7 +153,7 @@ static int generation_setup(lua_State *L) {
   if (luaL_loadfile(L, cfg->script) != LUA_OK) {
     /* "cannot open PATH: Permission denied": after `user =` dropped
      * privileges, say which user could not read it. */
-    const char *user = g->sv->config->user;
+    const char *user = plan->config->user;
     if (user && access(cfg->script, R_OK) < 0 && errno == EACCES)
       lua_pushfstring(L, "%s (the daemon runs as user \"%s\", set by user =)", lua_tostring(L, -1), user);
     return lua_error(L);
@@ -169,7 +168,7 @@ static int generation_setup(lua_State *L) {
   else
     lua_pushvalue(L, 2);
   lua_setfield(L, -2, "options");
-  push_listeners(L, cfg, fds, 4);
+  push_listeners(L, cfg, plan->fds, 4);
   lua_setfield(L, -2, "listeners");
   push_log_table(L, g);
   lua_setfield(L, -2, "log");
@@ -185,12 +184,12 @@ static int generation_setup(lua_State *L) {
 /* The config's option, resolver and tls tables, copied into L. The config's
  * state is shared by the workers: the main thread waits while they start
  * (workers_run), so each reads it under the service's lock. */
-static bool push_settings(struct service *sv, lua_State *L, char *err, size_t errlen) {
-  lua_State *C = sv->config->L;
-  const int refs[3] = { sv->cfg->options_ref, sv->config->resolver_ref, sv->cfg->tls_ref };
+static bool push_settings(const struct generation_plan *plan, lua_State *L, char *err, size_t errlen) {
+  lua_State *C = plan->config->L;
+  const int refs[3] = { plan->cfg->options_ref, plan->config->resolver_ref, plan->cfg->tls_ref };
   static const char *const names[3] = { "options", "resolver", "tls" };
   bool ok = true;
-  pthread_mutex_lock(&sv->lock);
+  pthread_mutex_lock(plan->owner->lock);
   for (int i = 0; i < 3 && ok; i++) {
     if (refs[i] == LUA_NOREF) {
       lua_pushnil(L);
@@ -200,7 +199,7 @@ static bool push_settings(struct service *sv, lua_State *L, char *err, size_t er
     ok = plain_copy(C, -1, L, names[i], err, errlen);
     lua_pop(C, 1);
   }
-  pthread_mutex_unlock(&sv->lock);
+  pthread_mutex_unlock(plan->owner->lock);
   return ok;
 }
 
@@ -221,52 +220,53 @@ void generation_free(struct generation *g) {
   if (g->L) {
     state_close(g->L);
     atomic_fetch_sub(&g->w->live, 1);
-    atomic_fetch_sub(&g->sv->live, 1);
+    atomic_fetch_sub(g->owner->live, 1);
   }
   fileset_free(&g->files);
   free(g);
 }
 
-struct generation *generation_start(struct service *sv, struct worker *w, const int *fds,
-                                    struct generation *old, unsigned number, char *err, size_t errlen) {
+struct generation *generation_start(const struct generation_plan *plan, struct worker *w, char *err,
+                                    size_t errlen) {
+  const struct service_config *cfg = plan->cfg;
   struct generation *g = calloc(1, sizeof *g);
   if (g)
-    g->budget.limit = sv->cfg->memory_limit;
+    g->budget.limit = cfg->memory_limit;
   if (!g || !(g->L = state_new_budget(&g->budget))) {
     snprintf(err, errlen, "not enough memory for a new Lua state");
     free(g);
     return NULL;
   }
   atomic_fetch_add(&w->live, 1);
-  atomic_fetch_add(&sv->live, 1);
-  g->sv = sv;
+  atomic_fetch_add(plan->owner->live, 1);
+  g->owner = plan->owner;
   /* Its own copy: a SIGHUP may give the service another config (and free
    * the old one) while this worker logs. */
-  snprintf(g->name, sizeof g->name, "%s", sv->cfg->name);
+  snprintf(g->name, sizeof g->name, "%s", cfg->name);
   g->w = w;
   g->table_ref = LUA_NOREF;
-  g->number = number;
+  g->number = plan->number;
   lua_State *L = g->L;
   g->rt = runtime_attach(L, w->loop);
   g->rt->owner = g;
   g->rt->log = generation_log;
   g->rt->on_quit = generation_quit;
   g->rt->budget = &g->budget;
-  g->rt->cpu_limit_ms = sv->cfg->cpu_limit_ms;
-  g->rt->max_connections = sv->cfg->max_connections;
+  g->rt->cpu_limit_ms = cfg->cpu_limit_ms;
+  g->rt->max_connections = cfg->max_connections;
   lua_pushcfunction(L, generation_setup);
   lua_pushlightuserdata(L, g);
-  if (!push_settings(sv, L, err, errlen)) {
+  if (!push_settings(plan, L, err, errlen)) {
     generation_free(g);
     return NULL;
   }
-  lua_pushlightuserdata(L, (void *)fds);
+  lua_pushlightuserdata(L, (void *)plan);
   if (protected_call(g, 5, 2) != LUA_OK) {
     snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error while loading");
     generation_free(g);
     return NULL;
   }
-  if (old && !hand_over_state(old, L, err, errlen)) {
+  if (plan->old && !hand_over_state(plan->old, L, err, errlen)) {
     generation_free(g);
     return NULL;
   }
@@ -278,7 +278,7 @@ struct generation *generation_start(struct service *sv, struct worker *w, const 
     generation_free(g);
     return NULL;
   }
-  fileset_collect(L, sv->cfg->script, &g->files);
+  fileset_collect(L, cfg->script, &g->files);
   return g;
 }
 
@@ -325,9 +325,30 @@ void generation_release(struct generation *g) {
   listeners_call(g, true);
 }
 
+/* The worker's reap hook (worker.h): closes the idle generations of w's
+ * draining list, or all of them when `force`; whether any is left. */
+static bool reap_drained(struct worker *w, bool force) {
+  for (struct generation **p = &w->draining; *p;) {
+    struct generation *g = *p;
+    if (force || generation_idle(g)) {
+      if (!generation_idle(g))
+        log_printf(LOG_WARN, g->name, "closing generation %u with %d connections open", g->number,
+                   g->rt->open_sockets);
+      *p = g->next;
+      generation_free(g);
+    } else {
+      p = &g->next;
+    }
+  }
+  return w->draining != NULL;
+}
+
 void generation_stop(struct generation *g) {
   g->draining = true;
   listeners_call(g, false);
+  g->next = g->w->draining;
+  g->w->draining = g;
+  worker_drain(g->w, reap_drained);
 }
 
 bool generation_idle(const struct generation *g) {

@@ -1,5 +1,4 @@
 #include "service.h"
-#include "daemon.h"
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
@@ -17,18 +16,34 @@ static int *worker_fds(struct service *sv, int w) {
   return sv->ls.fds + (size_t)w * (size_t)sv->cfg->nlisten;
 }
 
-/* ---- from the workers ---- */
+/* ---- from the workers: the generation_owner hooks ---- */
 
-void service_note_error(struct service *sv, const char *msg) {
+static struct service *owner_service(struct generation_owner *o) {
+  return (struct service *)((char *)o - offsetof(struct service, owner));
+}
+
+static void note_error(struct service *sv, const char *msg) {
   pthread_mutex_lock(&sv->lock);
   snprintf(sv->last_error, sizeof sv->last_error, "%s", msg);
   pthread_mutex_unlock(&sv->lock);
 }
 
-void service_request_quit(struct service *sv, int code) {
+static void owner_note_error(struct generation_owner *o, const char *msg) {
+  note_error(owner_service(o), msg);
+}
+
+static void owner_request_quit(struct generation_owner *o, int code) {
+  struct service *sv = owner_service(o);
   atomic_store(&sv->quit_code, code);
   atomic_store(&sv->quit, true);
-  daemon_attention(sv->d);
+  sv->host->attention(sv->host->ud);
+}
+
+/* ---- from the daemon: its service_host ---- */
+
+/* A shutdown began: nothing starts any more. */
+static bool stopping(const struct service *sv) {
+  return sv->host->stopping(sv->host->ud);
 }
 
 /* ---- listeners, for every worker ---- */
@@ -163,7 +178,7 @@ static void refuse_while_down(struct service *sv) {
       fds[k++] = worker_fds(sv, w)[i];
     }
   }
-  refuser_start(&sv->refuser, sv->d->loop, fds, k);
+  refuser_start(&sv->refuser, sv->host->loop, fds, k);
   free(fds);
 }
 
@@ -179,9 +194,10 @@ static void prepare_job(struct worker *w, void *arg) {
   struct switch_job *job = arg;
   struct service *sv = job->sv;
   struct instance *in = &sv->inst[w->index];
+  struct generation_plan plan = { &sv->owner, sv->config, sv->cfg, worker_fds(sv, w->index),
+                                  job->hand_over ? in->current : NULL, job->number };
   in->error[0] = '\0';
-  in->prepared = generation_start(sv, w, worker_fds(sv, w->index), job->hand_over ? in->current : NULL,
-                                  job->number, in->error, sizeof in->error);
+  in->prepared = generation_start(&plan, w, in->error, sizeof in->error);
 }
 
 static void abort_job(struct worker *w, void *arg) {
@@ -191,11 +207,6 @@ static void abort_job(struct worker *w, void *arg) {
   in->prepared = NULL;
 }
 
-static void stop_generation(struct worker *w, struct generation *g) {
-  generation_stop(g);
-  worker_add_draining(w, g);
-}
-
 static void commit_job(struct worker *w, void *arg) {
   struct instance *in = &((struct switch_job *)arg)->sv->inst[w->index];
   struct generation *old = in->current;
@@ -203,7 +214,7 @@ static void commit_job(struct worker *w, void *arg) {
   in->prepared = NULL;
   generation_release(in->current);
   if (old)
-    stop_generation(w, old);
+    generation_stop(old);
 }
 
 static void files_job(struct worker *w, void *arg) {
@@ -218,7 +229,7 @@ static bool running(const struct service *sv) {
 }
 
 static bool switch_generations(struct service *sv, bool hand_over, char *err, size_t errlen) {
-  struct workers *ws = &sv->d->workers;
+  struct workers *ws = sv->host->workers;
   struct switch_job job = { sv, hand_over, sv->generations + 1 };
   workers_run(ws, prepare_job, &job);
   for (int w = 0; w < sv->nworkers; w++) {
@@ -262,10 +273,10 @@ const char *service_code_changed(const struct service *sv) {
  * that failed is not tried again until the files change once more. */
 static void watched_files_changed(void *ud) {
   struct service *sv = ud;
-  if (sv->d->stopping || sv->status == SERVICE_STOPPED)
+  if (stopping(sv) || sv->status == SERVICE_STOPPED)
     return;
   if (!running(sv)) {   /* not running: start now rather than at the back-off */
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     service_start(sv);
     return;
   }
@@ -294,20 +305,21 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   service_start((struct service *)((char *)w - offsetof(struct service, retry)));
 }
 
-bool service_open(struct service *sv, struct daemon *d, struct config *config,
+bool service_open(struct service *sv, const struct service_host *host, struct config *config,
                   const struct service_config *cfg, char *err, size_t errlen) {
   memset(sv, 0, sizeof *sv);
-  sv->d = d;
+  sv->host = host;
   sv->config = config_ref(config);
   sv->cfg = cfg;
-  sv->nworkers = d->workers.n;
+  sv->nworkers = host->workers->n;
   sv->status = SERVICE_STOPPED;
   pthread_mutex_init(&sv->lock, NULL);
   atomic_init(&sv->live, 0);
   atomic_init(&sv->quit, false);
   atomic_init(&sv->quit_code, 0);
+  sv->owner = (struct generation_owner){ owner_note_error, owner_request_quit, &sv->lock, &sv->live };
   ev_init(&sv->retry, retry_cb);
-  watcher_init(&sv->watch, d->loop, watched_files_changed, sv);
+  watcher_init(&sv->watch, host->loop, watched_files_changed, sv);
   sv->inst = calloc((size_t)sv->nworkers, sizeof *sv->inst);
   if (!sv->inst) {
     snprintf(err, errlen, "%s:%d: service \"%s\": out of memory", config->path, cfg->line, cfg->name);
@@ -317,7 +329,7 @@ bool service_open(struct service *sv, struct daemon *d, struct config *config,
 }
 
 void service_start(struct service *sv) {
-  if (sv->d->stopping)
+  if (stopping(sv))
     return;
   char err[1024];
   sv->status = SERVICE_STARTING;
@@ -326,17 +338,17 @@ void service_start(struct service *sv) {
     sv->backoff = sv->backoff > 0 ? sv->backoff * 2 : 1;
     if (sv->backoff > SERVICE_BACKOFF_MAX)
       sv->backoff = SERVICE_BACKOFF_MAX;
-    service_note_error(sv, err);
+    note_error(sv, err);
     log_printf(LOG_ERROR, sv->cfg->name, "failed to start: %s; trying again in %g s", err, sv->backoff);
     sv->status = SERVICE_BACKOFF;
     ev_timer_set(&sv->retry, sv->backoff, 0.);
-    ev_timer_start(sv->d->loop, &sv->retry);
+    ev_timer_start(sv->host->loop, &sv->retry);
     refuse_while_down(sv);
     return;
   }
   sv->backoff = 0;
   sv->status = SERVICE_RUNNING;
-  service_note_error(sv, "");   /* it runs again: the error that stopped it is past */
+  note_error(sv, "");   /* it runs again: the error that stopped it is past */
   watch_files(sv);
   char *where = NULL;
   size_t len = 0;
@@ -356,7 +368,7 @@ bool service_reload(struct service *sv, char *err, size_t errlen) {
     log_printf(LOG_ERROR, sv->cfg->name, "reload failed, the running code goes on: %s", err);
     return false;
   }
-  ev_timer_stop(sv->d->loop, &sv->retry);
+  ev_timer_stop(sv->host->loop, &sv->retry);
   sv->backoff = 0;
   sv->status = SERVICE_RUNNING;
   sv->reloads++;
@@ -384,7 +396,7 @@ bool service_reconfigure(struct service *sv, struct config *config, const struct
     ok = service_reload(sv, err, errlen);
   } else {   /* not running (back-off): the new block gets a fresh start */
     refuser_stop(&sv->refuser);   /* it watches the old block's descriptors */
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     sv->backoff = 0;
     service_start(sv);
   }
@@ -426,16 +438,16 @@ void service_adopt(struct service *sv, struct config *config, const struct servi
 static void stop_job(struct worker *w, void *arg) {
   struct instance *in = &((struct service *)arg)->inst[w->index];
   if (in->current)
-    stop_generation(w, in->current);
+    generation_stop(in->current);
   in->current = NULL;
 }
 
 void service_stop(struct service *sv) {
   refuser_stop(&sv->refuser);
-  ev_timer_stop(sv->d->loop, &sv->retry);
+  ev_timer_stop(sv->host->loop, &sv->retry);
   watcher_stop(&sv->watch);
   if (running(sv))
-    workers_run(&sv->d->workers, stop_job, sv);
+    workers_run(sv->host->workers, stop_job, sv);
   sv->status = SERVICE_STOPPED;
 }
 
@@ -450,7 +462,7 @@ void service_check_quit(struct service *sv) {
     return;
   log_printf(LOG_INFO, sv->cfg->name, "net.quit(%d) called: the service stops", atomic_load(&sv->quit_code));
   service_stop(sv);
-  if (!sv->d->stopping)
+  if (!stopping(sv))
     refuse_while_down(sv);   /* its listeners stay open until a reload starts it */
 }
 
@@ -476,7 +488,7 @@ static void describe_job(struct worker *w, void *arg) {
   job->cpu_overruns[w->index] = g ? g->rt->cpu_overruns : 0;
   job->draining_connections[w->index] = 0;
   for (g = w->draining; g; g = g->next)
-    if (g->sv == sv && (job->draining_connections[w->index] += g->rt->open_sockets, true))
+    if (g->owner == &sv->owner && (job->draining_connections[w->index] += g->rt->open_sockets, true))
       fprintf(job->draining[w->index], "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\tworker=%d\n",
               sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
               w->index + 1);
@@ -519,7 +531,7 @@ static void gather(struct service *sv, struct describe_job *job, char **lines, s
   job->draining = calloc((size_t)n, sizeof *job->draining);
   for (int w = 0; w < n; w++)
     job->draining[w] = open_memstream(&lines[w], &sizes[w]);
-  workers_run(&sv->d->workers, describe_job, job);
+  workers_run(sv->host->workers, describe_job, job);
   for (int w = 0; w < n; w++)
     fclose(job->draining[w]);
 }
@@ -603,7 +615,7 @@ static void close_job(struct worker *w, void *arg) {
   /* Its draining generations go too: a closing service is past waiting. */
   for (struct generation **p = &w->draining; *p;) {
     struct generation *g = *p;
-    if (g->sv == sv) {
+    if (g->owner == &sv->owner) {
       *p = g->next;
       generation_free(g);
     } else {
@@ -613,13 +625,13 @@ static void close_job(struct worker *w, void *arg) {
 }
 
 void service_close(struct service *sv) {
-  if (sv->d && sv->d->loop) {
+  if (sv->host && sv->host->loop) {
     refuser_stop(&sv->refuser);
-    ev_timer_stop(sv->d->loop, &sv->retry);
+    ev_timer_stop(sv->host->loop, &sv->retry);
     watcher_stop(&sv->watch);
   }
-  if (sv->inst && sv->d->workers.n)
-    workers_run(&sv->d->workers, close_job, sv);
+  if (sv->inst && sv->host->workers->n)
+    workers_run(sv->host->workers, close_job, sv);
   fileset_free(&sv->rejected);
   fileset_free(&sv->files);
   if (sv->cfg)

@@ -10,7 +10,8 @@
  * `stopping` and drains). If one fails, none switches.
  *
  * These functions run in the main thread; they reach the workers through
- * jobs (worker.h), during which the main thread waits. */
+ * jobs (worker.h), during which the main thread waits, and the daemon
+ * through the hooks it hands to service_open (struct service_host). */
 #ifndef LUANET_SERVICE_H
 #define LUANET_SERVICE_H
 
@@ -26,8 +27,19 @@
 #include "refuser.h"
 #include "watch.h"
 
-struct daemon;
 struct worker;
+struct workers;
+
+/* The daemon, as its services see it. daemon.c fills one in and hands it
+ * to service_open: a service reaches the daemon through it rather than
+ * calling daemon.c, because daemon.h includes this header. */
+struct service_host {
+  struct ev_loop *loop;      /* the main thread's */
+  struct workers *workers;
+  bool (*stopping)(void *ud);    /* a shutdown began: nothing starts any more */
+  void (*attention)(void *ud);   /* from a worker thread: look at the services' quit flags */
+  void *ud;
+};
 
 enum service_status { SERVICE_STARTING, SERVICE_RUNNING, SERVICE_BACKOFF, SERVICE_STOPPED };
 
@@ -47,7 +59,7 @@ struct listener_set {
 };
 
 struct service {
-  struct daemon *d;
+  const struct service_host *host;
   struct config *config;     /* held: the config this service's block is in */
   const struct service_config *cfg;
   int nworkers;
@@ -67,14 +79,15 @@ struct service {
   atomic_int live;           /* generations alive, in all workers */
   atomic_bool quit;          /* net.quit() was called in one of them */
   atomic_int quit_code;
+  struct generation_owner owner;   /* how its generations reach it (lock, live, the hooks) */
 };
 
 #define SERVICE_BACKOFF_MAX 60.0
 
 /* Opens (or takes from socket activation) the service's listeners for
  * every worker; false with "FILE:LINE: service "NAME": ADDRESS: why" in
- * err. Holds config. */
-bool service_open(struct service *sv, struct daemon *d, struct config *config,
+ * err. Holds config; keeps host, which outlives the service. */
+bool service_open(struct service *sv, const struct service_host *host, struct config *config,
                   const struct service_config *cfg, char *err, size_t errlen);
 /* Starts the code in every worker; a failure is logged and tried again
  * with back-off. */
@@ -104,9 +117,5 @@ int service_connections(struct service *sv);
 void service_describe(struct service *sv, FILE *out);
 /* Closes every generation (in the workers) and frees what it holds. */
 void service_close(struct service *sv);
-
-/* From generations, in worker threads: */
-void service_note_error(struct service *sv, const char *msg);
-void service_request_quit(struct service *sv, int code);
 
 #endif

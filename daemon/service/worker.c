@@ -1,8 +1,4 @@
 #include "worker.h"
-#include "generation.h"
-#include "log.h"
-#include "service.h"
-#include "runtime.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,19 +27,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *a, int revents) {
 }
 
 bool worker_reap(struct worker *w, bool force) {
-  for (struct generation **p = &w->draining; *p;) {
-    struct generation *g = *p;
-    if (force || generation_idle(g)) {
-      if (!generation_idle(g))
-        log_printf(LOG_WARN, g->name, "closing generation %u with %d connections open", g->number,
-                   g->rt->open_sockets);
-      *p = g->next;
-      generation_free(g);
-    } else {
-      p = &g->next;
-    }
-  }
-  return w->draining != NULL;
+  return w->reap && w->reap(w, force);
 }
 
 static void reaper_cb(struct ev_loop *loop, ev_timer *t, int revents) {
@@ -53,9 +37,8 @@ static void reaper_cb(struct ev_loop *loop, ev_timer *t, int revents) {
     ev_timer_stop(loop, t);
 }
 
-void worker_add_draining(struct worker *w, struct generation *g) {
-  g->next = w->draining;
-  w->draining = g;
+void worker_drain(struct worker *w, reap_fn reap) {
+  w->reap = reap;
   if (!ev_is_active(&w->reaper)) {
     ev_timer_set(&w->reaper, REAP_INTERVAL, REAP_INTERVAL);
     ev_timer_start(w->loop, &w->reaper);

@@ -2,7 +2,11 @@
  * loop and its own Lua state of every service. The main thread keeps the
  * signals, the control socket and reloads; it hands work to the workers as
  * jobs and waits for all of them (a reload, a stop, a status). The workers
- * go on serving meanwhile; only the main thread waits. */
+ * go on serving meanwhile; only the main thread waits.
+ *
+ * A worker also keeps what drains in it (stopped generations) and a reaper
+ * timer, but what drains and how it closes is generation.c's: it installs
+ * a reap hook (worker_drain), and this file only runs it. */
 #ifndef LUANET_WORKER_H
 #define LUANET_WORKER_H
 
@@ -15,6 +19,10 @@ struct generation;
 struct worker;
 
 typedef void (*job_fn)(struct worker *w, void *arg);
+/* Closes what drains in w that is done (all of it when `force`); whether
+ * anything is left. A hook, not a call: generation.h, whose generations
+ * drain here, includes this header. */
+typedef bool (*reap_fn)(struct worker *w, bool force);
 
 struct workers;
 
@@ -24,13 +32,14 @@ struct worker {
   pthread_t thread;
   struct ev_loop *loop;
   ev_async wake;             /* a job is waiting */
-  ev_timer reaper;           /* closes this worker's drained generations */
+  ev_timer reaper;           /* runs `reap` while something drains */
+  reap_fn reap;              /* set by worker_drain; NULL until something drains */
   job_fn job;                /* the job to run, set by the main thread */
   void *job_arg;
   bool job_done;
   bool quit;                 /* leave the loop (a job sets it) */
   atomic_int live;           /* generations alive in this worker */
-  struct generation *draining;   /* stopped generations, closed once idle */
+  struct generation *draining;   /* stopped generations (generation.c's list), closed once idle */
 };
 
 struct workers {
@@ -51,11 +60,11 @@ void workers_stop(struct workers *ws);
 /* Generations alive in all workers (an atomic read: the main thread's
  * shutdown poll). */
 int workers_live(struct workers *ws);
-/* A stopped generation joins w's draining list (in w's thread); the
- * reaper closes it once it has no connection and no task. */
-void worker_add_draining(struct worker *w, struct generation *g);
-/* Closes the idle draining generations (all of them when `force`);
- * whether any is left. In w's thread. */
+/* Something drains in w: the reaper calls reap(w, false) every little
+ * while until it returns false. In w's thread. */
+void worker_drain(struct worker *w, reap_fn reap);
+/* Runs w's reap hook now (closing everything when `force`); whether
+ * anything is left. In w's thread. */
 bool worker_reap(struct worker *w, bool force);
 
 #endif
