@@ -17,11 +17,12 @@ total_pass=0
 total_fail=0
 
 # The layers of daemon/ (docs/DESIGN.md, Layout): no include from a
-# folder to a later one, no cycle between folders. Counts as one check.
-if python3 tools/include-graph.py --strict >/tmp/luanetd-include-graph.$$ 2>&1; then
+# folder to a later one, no cycle between folders or between the files of
+# one folder, no folder-private header used from outside. One check.
+if python3 tools/include-graph.py --strict --files-strict >/tmp/luanetd-include-graph.$$ 2>&1; then
   total_pass=$((total_pass + 1))
 else
-  echo "run-specs: daemon/'s include graph has an upward include or a cycle:" >&2
+  echo "run-specs: daemon/'s include graph has an upward include, a cycle or a private include:" >&2
   cat /tmp/luanetd-include-graph.$$ >&2
   total_fail=$((total_fail + 1))
 fi
