@@ -1,4 +1,4 @@
--- luanet.ftp: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
+-- luanet.ftp.client: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
 --
 --   local ftp = net.Ftp()
 --   ftp:connectToHost("127.0.0.1", 2121)
@@ -20,7 +20,7 @@
 -- uses MLSD when the server has it (FEAT), else LIST in Unix or DOS style.
 -- get() asks SIZE first, so dataTransferProgress has a total.
 local net = require "luanet.core"
-local parse = require "luanet.ftp_parse"
+local parse = require "luanet.ftp.parse"
 
 local ftp = {}
 
