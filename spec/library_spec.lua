@@ -1,7 +1,8 @@
 -- spec/library_spec.lua: the layout of lua/luanet (docs/LUA-LIBRARY.md):
 -- the require names users have keep working next to the names that follow
--- the folders, and luanetd finds them all (built in, and from
--- LUANET_LUA_DIR).
+-- the folders, luanetd finds them all (built in, and from LUANET_LUA_DIR),
+-- the Lua classes are shaped as the C ones (__name, __tostring), and the
+-- direct forms fail with nil, message, kind.
 local helper = require "helper"
 local net = require "luanet"
 
@@ -31,6 +32,33 @@ describe("lua/luanet", function()
     assert.are.equal(require("luanet.ftp_server").Server, net.FtpServer)
     assert.are.equal(require("luanet.http.qhttp").new, net.Http)
     assert.are.equal(require("luanet.http.client").get, net.http.get)
+  end)
+
+  it("names its Lua classes as the C ones are named", function()
+    local http, ftp = net.Http(), net.Ftp()
+    assert.are.same("luanet.Http", getmetatable(http).__name)
+    assert.are.same("luanet.Http (Unconnected)", tostring(http))
+    assert.are.same("luanet.Ftp", getmetatable(ftp).__name)
+    assert.are.same("luanet.Ftp (Unconnected)", tostring(ftp))
+    local server = net.FtpServer{ root = "spec" }
+    assert.are.same("luanet.FtpServer", getmetatable(server).__name)
+    assert.are.same("luanet.FtpServer (not listening)", tostring(server))
+    assert.is_true(server:listen("127.0.0.1", 0))
+    assert.are.same(("luanet.FtpServer (listening 127.0.0.1:%d)"):format(server:serverPort()), tostring(server))
+    server:close()
+  end)
+
+  it("fails a direct form with nil, message, kind", function()
+    assert.are.same({ nil, "not an absolute URL: nowhere", "url" }, { net.http.get("nowhere") })
+    assert.are.same({ nil, "not an ftp:// URL: nowhere", "url" }, { net.ftp.get("nowhere") })
+    helper.in_task(function()
+      local server, port = helper.listen()
+      server:close()   -- a port nothing listens on
+      local data, err, kind = net.ftp.list(("ftp://127.0.0.1:%d/"):format(port))
+      assert.is_nil(data)
+      assert.is_string(err)
+      assert.are.same("network", kind)
+    end)
   end)
 
   for _, dir in ipairs({ false, "lua" }) do

@@ -12,7 +12,7 @@ local lazy = {
   Http = function() return require("luanet.http.qhttp").new end,
   ftp = function() return require "luanet.ftp" end,
   Ftp = function() return require("luanet.ftp").new end,
-  FtpServer = function() return require("luanet.ftp.server").Server end,
+  FtpServer = function() return require("luanet.ftp.server").new end,
 }
 
 return setmetatable(net, {

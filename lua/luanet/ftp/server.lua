@@ -32,8 +32,6 @@
 local net = require "luanet.core"
 local parse = require "luanet.ftp.parse"
 
-local ftp = {}
-
 local DEFAULTS = {
   root = false, anonymous = true, anonymousWrite = false, users = {}, passivePorts = false,
   idleTimeout = 300000, dataTimeout = 30000, loginFailureDelay = 3000, maxLoginAttempts = 3,
@@ -78,8 +76,12 @@ end
 
 -- ---------------------------------------------------------------- a session
 
-local Session = {}
-Session.__index = Session
+local Session = {}   -- the methods of a session
+local session_mt = { __name = "luanet.FtpSession", __index = Session }
+
+function session_mt:__tostring()
+  return ("luanet.FtpSession (%s, %s)"):format(self.peer, self.closed and "closed" or self.cwd)
+end
 
 -- A reply; a multi-line text is sent as RFC 959 says: "code-first line",
 -- the lines between as they are (FEAT's and MLST's start with a space),
@@ -734,7 +736,7 @@ end
 local function accept(server, sock)
   local addr = sock:peerAddress()
   local self = setmetatable({ server = server, sock = sock, cwd = "/", peer = addr and addr:toString() or "",
-                              timer = net.Timer() }, Session)
+                              timer = net.Timer() }, session_mt)
   server.sessions[self] = true
   self.timer:setSingleShot(true)
   self.timer.timeout:connect(function()
@@ -750,9 +752,14 @@ end
 
 -- ---------------------------------------------------------------- the server
 
-local Server = {}
-Server.__index = Server
-Server.__name = "luanet.FtpServer"
+local methods = {}
+local mt = { __name = "luanet.FtpServer", __index = methods }
+
+function mt:__tostring()
+  local tcp = self.tcp
+  if not (tcp and tcp:isListening()) then return "luanet.FtpServer (not listening)" end
+  return ("luanet.FtpServer (listening %s:%d)"):format(tcp:serverAddress():toString(), tcp:serverPort())
+end
 
 -- Raises (at the caller of FtpServer) what is wrong with an entry of
 -- users: a field it does not know, or one of the wrong type (a password
@@ -795,16 +802,16 @@ local function server_options(opts)
   return o
 end
 
-function ftp.Server(opts)
+local function new(opts)
   local o = server_options(opts)
   if type(o.root) ~= "string" then error("FtpServer: root (a directory) is required", 2) end
   local realroot = net.realpath(o.root)
   local st = realroot and net.stat(realroot)
   if not st or st.type ~= "directory" then error(("FtpServer: root %s is not a directory"):format(o.root), 2) end
-  return setmetatable({ opts = o, realroot = realroot, sessions = {} }, Server)
+  return setmetatable({ opts = o, realroot = realroot, sessions = {} }, mt)
 end
 
-function Server:serve(tcp)
+function methods:serve(tcp)
   self.tcp = tcp
   tcp.newConnection:connect(function()
     local sock = tcp:nextPendingConnection()
@@ -816,22 +823,22 @@ function Server:serve(tcp)
   return true
 end
 
-function Server:listen(host, port)
+function methods:listen(host, port)
   local tcp = net.TcpServer()
   if not tcp:listen(host, port or 0) then return false, tcp:errorString() end
   return self:serve(tcp)
 end
 
-function Server:serverPort() return self.tcp and self.tcp:serverPort() end
-function Server:serverAddress() return self.tcp and self.tcp:serverAddress() end
+function methods:serverPort() return self.tcp and self.tcp:serverPort() end
+function methods:serverAddress() return self.tcp and self.tcp:serverAddress() end
 
-function Server:close()
+function methods:close()
   if self.tcp then self.tcp:close() end
   for s in pairs(self.sessions) do s:close() end
 end
 
 -- closeIdle(): for `stopping`: sessions with no transfer go now.
-function Server:closeIdle()
+function methods:closeIdle()
   for s in pairs(self.sessions) do
     if not s.transferring then
       s:reply(421, "Service closing control connection.")
@@ -840,5 +847,5 @@ function Server:closeIdle()
   end
 end
 
-
-return ftp
+-- Server: new's old name, as require("luanet.ftp_server").Server has it.
+return { new = new, Server = new }

@@ -16,8 +16,6 @@
 local net = require "luanet.core"
 local client = require "luanet.http.client"
 
-local qhttp = {}
-
 local STATES = { "Unconnected", "HostLookup", "Connecting", "Sending", "Reading", "Connected", "Closing" }
 local ERRORS = { "NoError", "UnknownError", "HostNotFound", "ConnectionRefused", "UnexpectedClose",
                  "InvalidResponseHeader", "WrongContentLength", "Aborted", "AuthenticationRequiredError",
@@ -25,9 +23,13 @@ local ERRORS = { "NoError", "UnknownError", "HostNotFound", "ConnectionRefused",
 local SIGNALS = { "stateChanged", "requestStarted", "requestFinished", "responseHeaderReceived", "readyRead",
                   "dataReadProgress", "dataSendProgress", "done", "sslErrors" }
 
-local Http = {}
-Http.__index = Http
-Http.__name = "luanet.Http"
+local methods = {}
+local mt = { __name = "luanet.Http", __index = methods }
+
+function mt:__tostring()
+  if not self._host then return ("luanet.Http (%s)"):format(self._state) end
+  return ("luanet.Http (%s %s:%s)"):format(self._state, self._host, tostring(self._port))
+end
 
 local function set_state(self, state)
   if self._state == state then return end
@@ -54,7 +56,6 @@ local function base64(s)
   end
   return table.concat(out)
 end
-qhttp.base64 = base64
 
 local function fail(self, code, text)
   self._error, self._errorString = code, text
@@ -223,7 +224,7 @@ end
 -- setHost(host, [mode or port], [port]): mode is "ConnectionModeHttp" or
 -- "ConnectionModeHttps" (verified against the system CA store; sslErrors
 -- and ignoreSslErrors() as in Qt).
-function Http:setHost(host, mode, port)
+function methods:setHost(host, mode, port)
   if type(mode) == "number" then mode, port = "ConnectionModeHttp", mode end
   mode = mode or "ConnectionModeHttp"
   if mode ~= "ConnectionModeHttp" and mode ~= "ConnectionModeHttps" then
@@ -233,40 +234,40 @@ function Http:setHost(host, mode, port)
   return enqueue(self, { kind = "setHost", host = host, port = port or (https and 443 or 80), https = https })
 end
 
-function Http:request(header, data, to)
+function methods:request(header, data, to)
   if type(header) ~= "table" then error("Http:request(): a header table expected", 2) end
   return enqueue(self, { kind = "request", header = header, data = data, to = to })
 end
 
-function Http:get(path, to)
+function methods:get(path, to)
   return self:request({ method = "GET", path = path }, nil, to)
 end
 
-function Http:head(path)
+function methods:head(path)
   return self:request({ method = "HEAD", path = path })
 end
 
-function Http:post(path, data, to)
+function methods:post(path, data, to)
   return self:request({ method = "POST", path = path,
                         headers = { ["Content-Type"] = "application/x-www-form-urlencoded" } }, data, to)
 end
 
-function Http:close()
+function methods:close()
   return enqueue(self, { kind = "close" })
 end
 
-function Http:setUser(user, password)
+function methods:setUser(user, password)
   return enqueue(self, { kind = "setUser", user = user, password = password })
 end
 
 -- setProxy(host, port, [user, password]): requests go through an HTTP
 -- proxy; host nil switches it off.
-function Http:setProxy(host, port, user, password)
+function methods:setProxy(host, port, user, password)
   return enqueue(self, { kind = "setProxy",
                          proxy = host and { host = host, port = port or 8080, user = user, password = password } })
 end
 
-function Http:abort()
+function methods:abort()
   self._queue = {}
   if self._current then
     self._aborted = true
@@ -275,30 +276,29 @@ function Http:abort()
 end
 
 -- ignoreSslErrors(): from a slot of sslErrors, the connection goes on.
-function Http:ignoreSslErrors() self._ignore = true end
+function methods:ignoreSslErrors() self._ignore = true end
 
-function Http:readAll()
+function methods:readAll()
   local data = table.concat(self._buffer)
   self._buffer, self._available = {}, 0
   return data
 end
 
-function Http:bytesAvailable() return self._available end
-function Http:lastResponse() return self._last end
-function Http:currentId() return self._current and self._current.id or 0 end
-function Http:currentRequest() return self._current and self._current.header end
-function Http:hasPendingRequests() return #self._queue > 0 end
-function Http:clearPendingRequests() self._queue = {} end
-function Http:state() return self._state end
-function Http:error() return self._error end
-function Http:errorString() return self._errorString end
+function methods:bytesAvailable() return self._available end
+function methods:lastResponse() return self._last end
+function methods:currentId() return self._current and self._current.id or 0 end
+function methods:currentRequest() return self._current and self._current.header end
+function methods:hasPendingRequests() return #self._queue > 0 end
+function methods:clearPendingRequests() self._queue = {} end
+function methods:state() return self._state end
+function methods:error() return self._error end
+function methods:errorString() return self._errorString end
 
-function qhttp.new()
+local function new()
   local self = setmetatable({ _queue = {}, _lastId = 0, _state = "Unconnected", _error = "NoError",
-                              _errorString = "", _buffer = {}, _available = 0, timeout = 30000 }, Http)
+                              _errorString = "", _buffer = {}, _available = 0, timeout = 30000 }, mt)
   for _, name in ipairs(SIGNALS) do self[name] = net.Signal() end
   return self
 end
 
-qhttp.STATES, qhttp.ERRORS = STATES, ERRORS
-return qhttp
+return { new = new, base64 = base64, STATES = STATES, ERRORS = ERRORS }
