@@ -51,7 +51,7 @@ bench: build
 	@tools/deps.sh $(BENCH_DEPS)
 	@bench/run.sh
 
-# The binary; the Lua library where a stock lua5.4 finds it (luanet/*.lua
+# The binary; the Lua library where a stock lua5.4 finds it (luanet/**/*.lua
 # and luanet/core.so); the scripts; the config under /etc/luanetd (its
 # script paths rewritten to the installed scripts); the systemd unit.
 install: deps

@@ -1,8 +1,10 @@
 # cmake -DOUT=file.c -DDIR=lua -P cmake/embed_lua.cmake: writes the Lua
-# library (DIR/luanet/*.lua) into a C file as byte arrays, one per module,
+# library (DIR/luanet/**/*.lua) into a C file as byte arrays, one per module,
 # so that the luanetd binary carries the library it was built with
-# (daemon/lua_library.h says why).
-file(GLOB files RELATIVE "${DIR}" "${DIR}/luanet/*.lua")
+# (daemon/core/lua_library.h says why). A module is named by its path:
+# luanet/http/client.lua is luanet.http.client, luanet/http/init.lua is
+# luanet.http, as package.path's "?.lua;?/init.lua" would find them.
+file(GLOB_RECURSE files RELATIVE "${DIR}" "${DIR}/luanet/*.lua")
 list(SORT files)
 set(arrays "")
 set(entries "")

@@ -3,9 +3,9 @@
 # ASan and UBSan (Debian's clang-14 and libclang-rt-14-dev):
 #   fuzz_datastream  the DataStream reader (lua/luanet/datastream.lua)
 #   fuzz_discovery   the discovery decoders (lua/luanet/discovery.lua)
-#   fuzz_config      the daemon's config loader (lua/luanet/config.lua)
+#   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
-#                    (lua/luanet/ftp_parse.lua)
+#                    (lua/luanet/ftp/parse.lua)
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -28,8 +28,8 @@ build() {
 }
 build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
-build fuzz_config CONFIG_LUA config.lua
-build fuzz_ftp FTP_PARSE_LUA ftp_parse.lua
+build fuzz_config CONFIG_LUA daemon/config.lua
+build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 # The core's files are CMakeLists.txt's CORE_SOURCES, read from there so

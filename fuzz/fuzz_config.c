@@ -1,5 +1,5 @@
 /* fuzz/fuzz_config.c: libFuzzer target for the config loader
- * (lua/luanet/config.lua), which evaluates a config file in its sandbox.
+ * (lua/luanet/daemon/config.lua), which evaluates a config file in its sandbox.
  * A config comes from the administrator, not the network, but a daemon
  * that crashes, hangs or half-accepts a bad config is as bad.
  *
@@ -22,7 +22,7 @@
 #include "lua_coverage.h"
 
 #ifndef CONFIG_LUA
-#error "build with -DCONFIG_LUA=\"/path/to/lua/luanet/config.lua\""
+#error "build with -DCONFIG_LUA=\"/path/to/lua/luanet/daemon/config.lua\""
 #endif
 
 static lua_State *L;

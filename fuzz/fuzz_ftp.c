@@ -1,5 +1,5 @@
 /* fuzz/fuzz_ftp.c: libFuzzer target for what FTP reads from the network
- * (lua/luanet/ftp_parse.lua): the client's reply lines, PASV and EPSV
+ * (lua/luanet/ftp/parse.lua): the client's reply lines, PASV and EPSV
  * addresses, LIST lines (Unix and DOS styles) and MLSD facts, and the
  * server's paths (`virtual`, which confines every command's path to the
  * root).
@@ -37,7 +37,7 @@
 #include "lua_coverage.h"
 
 #ifndef FTP_PARSE_LUA
-#error "build with -DFTP_PARSE_LUA=\"/path/to/lua/luanet/ftp_parse.lua\""
+#error "build with -DFTP_PARSE_LUA=\"/path/to/lua/luanet/ftp/parse.lua\""
 #endif
 
 static lua_State *L;

@@ -1,7 +1,7 @@
--- luanet.ftp_parse: what the FTP client reads from servers, on lines as
+-- luanet.ftp.parse: what the FTP client reads from servers, on lines as
 -- real servers write them (Unix and DOS listings, MLSD facts, PASV/EPSV
 -- replies), and the server's path resolution.
-local parse = require "luanet.ftp_parse"
+local parse = require "luanet.ftp.parse"
 
 describe("ftp_parse", function()
   it("reads reply lines, single and multi-line", function()

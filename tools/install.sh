@@ -22,7 +22,13 @@ cmake --build "$root/build-install" -j "$(nproc)"
 install -d "$destdir$prefix/bin" "$destdir$luadir/luanet" "$destdir$cmoddir/luanet" \
   "$destdir$scriptdir" "$destdir$confdir" "$destdir$unitdir" "$destdir$prefix/share/doc/luanetd"
 install -m 0755 "$root/build-install/luanetd" "$destdir$prefix/bin/luanetd"
-install -m 0644 "$root"/lua/luanet/*.lua "$destdir$luadir/luanet/"
+# The library with its folders (luanet/http/, luanet/ftp/, ...). A file
+# an older install left where a folder now stands (luanet/http.lua, now
+# luanet/http/init.lua) would be found first on package.path: it goes.
+for d in "$root"/lua/luanet/*/; do rm -f "$destdir$luadir/luanet/$(basename "$d").lua"; done
+(cd "$root/lua" && find luanet -name '*.lua' | sort) | while read -r f; do
+  install -D -m 0644 "$root/lua/$f" "$destdir$luadir/$f"
+done
 install -m 0644 "$root/build-install/luanet/core.so" "$destdir$cmoddir/luanet/core.so"
 install -m 0644 "$root/build-install/luanet/tls.so" "$destdir$cmoddir/luanet/tls.so"
 install -m 0644 "$root"/scripts/*.lua "$destdir$scriptdir/"

@@ -3,16 +3,16 @@
 -- loaded when a script first names it: an echo server pays nothing for
 -- HTTP or FTP.
 local net = require "luanet.core"
-require "luanet.http_server"   -- small: the Lua half of the C class net.HttpServer
+require "luanet.http.server"   -- small: the Lua half of the C class net.HttpServer
 
 local lazy = {
   DataStream = function() return require "luanet.datastream" end,
   HostInfo = function() return require "luanet.hostinfo" end,
   http = function() return require "luanet.http" end,
-  Http = function() return require("luanet.qhttp").new end,
+  Http = function() return require("luanet.http.qhttp").new end,
   ftp = function() return require "luanet.ftp" end,
   Ftp = function() return require("luanet.ftp").new end,
-  FtpServer = function() return require("luanet.ftp_server").Server end,
+  FtpServer = function() return require("luanet.ftp.server").new end,
 }
 
 return setmetatable(net, {

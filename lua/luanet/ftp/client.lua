@@ -1,4 +1,4 @@
--- luanet.ftp: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
+-- luanet.ftp.client: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
 --
 --   local ftp = net.Ftp()
 --   ftp:connectToHost("127.0.0.1", 2121)
@@ -9,7 +9,7 @@
 --   ftp:close()
 --   ftp.done:connect(function(err) net.quit(err and 1 or 0) end)
 --
---   local data, err = net.ftp.get("ftp://127.0.0.1:2121/pub/file.txt")   -- in a task
+--   local data, err, kind = net.ftp.get("ftp://127.0.0.1:2121/pub/file.txt")   -- in a task
 --   local ok, err = net.ftp.put("ftp://user:pass@127.0.0.1:2121/in/x.txt", data)
 --
 -- Commands are queued and return ids; each is framed by commandStarted(id)
@@ -20,18 +20,19 @@
 -- uses MLSD when the server has it (FEAT), else LIST in Unix or DOS style.
 -- get() asks SIZE first, so dataTransferProgress has a total.
 local net = require "luanet.core"
-local parse = require "luanet.ftp_parse"
-
-local ftp = {}
+local parse = require "luanet.ftp.parse"
 
 local STATES = { "Unconnected", "HostLookup", "Connecting", "Connected", "LoggedIn", "Closing" }
 local SIGNALS = { "stateChanged", "listInfo", "readyRead", "dataTransferProgress", "rawCommandReply",
                   "commandStarted", "commandFinished", "done" }
 local DEFAULT_TIMEOUT = 30000
 
-local Ftp = {}
-Ftp.__index = Ftp
-Ftp.__name = "luanet.Ftp"
+local methods = {}
+local mt = { __name = "luanet.Ftp", __index = methods }
+
+function mt:__tostring()
+  return ("luanet.Ftp (%s)"):format(self._state)
+end
 
 local function set_state(self, st)
   if self._state == st then return end
@@ -423,44 +424,44 @@ local function enqueue(self, cmd)
   return cmd.id
 end
 
-function Ftp:connectToHost(host, port)
+function methods:connectToHost(host, port)
   local target = self._proxy and self._proxy.host or host
   return enqueue(self, { kind = "ConnectToHost", host = target, port = self._proxy and self._proxy.port or port or 21,
                          real_host = host })
 end
-function Ftp:login(user, password)
+function methods:login(user, password)
   user, password = user or "anonymous", password or "anonymous@"
   return enqueue(self, { kind = "Login", user = user, password = password })
 end
-function Ftp:close() return enqueue(self, { kind = "Close" }) end
-function Ftp:setTransferMode(mode)
+function methods:close() return enqueue(self, { kind = "Close" }) end
+function methods:setTransferMode(mode)
   if mode ~= "Active" and mode ~= "Passive" then error("Ftp:setTransferMode(): Active or Passive", 2) end
   return enqueue(self, { kind = "SetTransferMode", mode = mode })
 end
-function Ftp:setTransferType(t)
+function methods:setTransferType(t)
   if t ~= "Binary" and t ~= "Ascii" then error("Ftp:setTransferType(): Binary or Ascii", 2) end
   return enqueue(self, { kind = "SetTransferType", ascii = t == "Ascii" })
 end
 -- setProxy(host, port): an FTP proxy, which takes USER user@host.
-function Ftp:setProxy(host, port) return enqueue(self, { kind = "SetProxy", host = host, port = port or 21 }) end
-function Ftp:list(dir) return enqueue(self, { kind = "List", dir = dir }) end
-function Ftp:cd(dir) return enqueue(self, { kind = "Cd", dir = dir }) end
+function methods:setProxy(host, port) return enqueue(self, { kind = "SetProxy", host = host, port = port or 21 }) end
+function methods:list(dir) return enqueue(self, { kind = "List", dir = dir }) end
+function methods:cd(dir) return enqueue(self, { kind = "Cd", dir = dir }) end
 -- get(file, [to]): to a file path, a function(chunk), or (nil) readyRead/readAll.
-function Ftp:get(file, to) return enqueue(self, { kind = "Get", file = file, to = to }) end
+function methods:get(file, to) return enqueue(self, { kind = "Get", file = file, to = to }) end
 -- put(data or file handle, name)
-function Ftp:put(data, file)
+function methods:put(data, file)
   if type(data) ~= "string" and io.type(data) ~= "file" then error("Ftp:put(): a string or an open file", 2) end
   return enqueue(self, { kind = "Put", data = data, file = file })
 end
-function Ftp:remove(file) return enqueue(self, { kind = "Remove", arg = file }) end
-function Ftp:mkdir(dir) return enqueue(self, { kind = "Mkdir", arg = dir }) end
-function Ftp:rmdir(dir) return enqueue(self, { kind = "Rmdir", arg = dir }) end
-function Ftp:rename(old, new) return enqueue(self, { kind = "Rename", old = old, new = new }) end
-function Ftp:rawCommand(line) return enqueue(self, { kind = "RawCommand", line = line }) end
+function methods:remove(file) return enqueue(self, { kind = "Remove", arg = file }) end
+function methods:mkdir(dir) return enqueue(self, { kind = "Mkdir", arg = dir }) end
+function methods:rmdir(dir) return enqueue(self, { kind = "Rmdir", arg = dir }) end
+function methods:rename(old, new) return enqueue(self, { kind = "Rename", old = old, new = new }) end
+function methods:rawCommand(line) return enqueue(self, { kind = "RawCommand", line = line }) end
 
 -- abort(): the current command stops (its commandFinished says error) and
 -- the pending ones are dropped.
-function Ftp:abort()
+function methods:abort()
   self._queue = {}
   if not self._current then return end
   self._aborted = true
@@ -470,24 +471,24 @@ function Ftp:abort()
   end
 end
 
-function Ftp:readAll()
+function methods:readAll()
   local data = table.concat(self._buffer)
   self._buffer, self._available = {}, 0
   return data
 end
-function Ftp:bytesAvailable() return self._available end
-function Ftp:currentId() return self._current and self._current.id or 0 end
-function Ftp:currentCommand() return self._current and self._current.kind or "None" end
-function Ftp:hasPendingCommands() return #self._queue > 0 end
-function Ftp:clearPendingCommands() self._queue = {} end
-function Ftp:state() return self._state end
-function Ftp:error() return self._error end
-function Ftp:errorString() return self._errorString end
+function methods:bytesAvailable() return self._available end
+function methods:currentId() return self._current and self._current.id or 0 end
+function methods:currentCommand() return self._current and self._current.kind or "None" end
+function methods:hasPendingCommands() return #self._queue > 0 end
+function methods:clearPendingCommands() self._queue = {} end
+function methods:state() return self._state end
+function methods:error() return self._error end
+function methods:errorString() return self._errorString end
 
-function ftp.new()
+local function new()
   local self = setmetatable({ _queue = {}, _next_id = 0, _state = "Unconnected", _mode = "Passive",
                               _ascii = false, _buffer = {}, _available = 0, _error = "NoError",
-                              _errorString = "Unknown error", timeout = DEFAULT_TIMEOUT }, Ftp)
+                              _errorString = "Unknown error", timeout = DEFAULT_TIMEOUT }, mt)
   for _, name in ipairs(SIGNALS) do self[name] = net.Signal() end
   return self
 end
@@ -495,7 +496,7 @@ end
 -- ---------------------------------------------------------------- the direct form
 
 -- ftp://[user[:pass]@]host[:port]/path -> { user, password, host, port, path }
-function ftp.parse_url(url)
+local function parse_url(url)
   local rest = type(url) == "string" and url:match("^[fF][tT][pP]://(.*)$")
   if not rest then return nil, ("not an ftp:// URL: %s"):format(tostring(url)) end
   local authority, path = rest:match("^([^/]*)(.*)$")
@@ -516,10 +517,15 @@ function ftp.parse_url(url)
   return { user = user ~= "" and user or nil, password = password, host = host, port = port, path = path }
 end
 
+-- The kind of a direct form's failure, from the error its session ended
+-- with: "ftp" is anything after the connection was made (a refused login
+-- or command, a failed transfer, a local file that could not be opened).
+local KINDS = { HostNotFound = "dns", ConnectionRefused = "network", NotConnected = "network" }
+
 -- Runs commands on a fresh connection in the calling task; fn(ftp) queues
--- the work. Returns true, or nil and the error text.
+-- the work. Returns true, or nil, the error text and its kind.
 local function session(u, fn)
-  local f = ftp.new()
+  local f = new()
   f:connectToHost(u.host, u.port)
   f:login(u.user, u.password)
   fn(f)
@@ -527,41 +533,42 @@ local function session(u, fn)
   local finished, failed
   f.done:connect(function(err) finished, failed = true, err end)
   while not finished do net.sleep(5) end
-  if failed then return nil, f:errorString() end
+  if failed then return nil, f:errorString(), KINDS[f:error()] or "ftp" end
   return true
 end
 
 -- net.ftp.get(url, [to]) -> the file's bytes (or true when `to`, a path
--- or function, took them), or nil and the error.
-function ftp.get(url, to)
-  local u, err = ftp.parse_url(url)
-  if not u then return nil, err end
+-- or function, took them), or nil, the error and its kind ("url", "dns",
+-- "network", "ftp").
+local function get(url, to)
+  local u, err = parse_url(url)
+  if not u then return nil, err, "url" end
   local chunks = {}
-  local ok, why = session(u, function(f)
+  local ok, why, kind = session(u, function(f)
     f:get(u.path, to or function(c) chunks[#chunks + 1] = c end)
   end)
-  if not ok then return nil, why end
+  if not ok then return nil, why, kind end
   return to and true or table.concat(chunks)
 end
 
--- net.ftp.put(url, data) -> true, or nil and the error.
-function ftp.put(url, data)
-  local u, err = ftp.parse_url(url)
-  if not u then return nil, err end
+-- net.ftp.put(url, data) -> true, or nil, the error and its kind.
+local function put(url, data)
+  local u, err = parse_url(url)
+  if not u then return nil, err, "url" end
   return session(u, function(f) f:put(data, u.path) end)
 end
 
--- net.ftp.list(url) -> { info, ... }, or nil and the error.
-function ftp.list(url)
-  local u, err = ftp.parse_url(url)
-  if not u then return nil, err end
+-- net.ftp.list(url) -> { info, ... }, or nil, the error and its kind.
+local function list(url)
+  local u, err = parse_url(url)
+  if not u then return nil, err, "url" end
   local out = {}
-  local ok, why = session(u, function(f)
+  local ok, why, kind = session(u, function(f)
     f.listInfo:connect(function(info) out[#out + 1] = info end)
     f:list(u.path)
   end)
-  if not ok then return nil, why end
+  if not ok then return nil, why, kind end
   return out
 end
 
-return ftp
+return { new = new, parse_url = parse_url, get = get, put = put, list = list }
