@@ -12,7 +12,7 @@
 
 struct lua_library_module {
   const char *name;          /* "luanet.http"; "luanet" for luanet/init.lua */
-  const char *file;          /* "luanet/http.lua", under the Lua directory */
+  const char *file;          /* "luanet/http/init.lua", under the Lua directory */
   const char *source;
   size_t len;
 };

@@ -209,7 +209,7 @@ void http_server_link(struct http_server *sv, struct http_conn *c);
 void http_server_unlink(struct http_server *sv, struct http_conn *c);
 /* [-0, +1, m] Registers the metatable `name` of req or res: methods,
  * __index(obj, key) with the methods table as upvalue 1, __newindex.
- * Pushes the methods table (lua/luanet/http_server.lua adds to it). */
+ * Pushes the methods table (lua/luanet/http/server.lua adds to it). */
 void http_register_object(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction index,
                           lua_CFunction newindex);
 

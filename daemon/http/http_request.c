@@ -7,7 +7,7 @@
  *   req.method, req.target, req.path, req.query, req.version ("1.1"),
  *   req.http11, req.keepAlive, req.headers (lower-case names), req.body,
  *   req.socket, req.peer; req:readSome() and req:waitBody(ms) under
- *   streamBody (lua/luanet/http_server.lua builds req:read() on them).
+ *   streamBody (lua/luanet/http/server.lua builds req:read() on them).
  *
  * Fields a handler sets (req.user = ...) live in user value 2, a table
  * made on first use; until then user value 2 holds just the body. */

@@ -352,7 +352,7 @@ static const struct lnet_class http_server_class = {
 int luaopen_luanet_http_server(lua_State *L) {
   lnet_class_register(L, &http_server_class);
   luaopen_luanet_http_request(L);
-  lua_setfield(L, -2, "Request");    /* methods tables, for lua/luanet/http_server.lua */
+  lua_setfield(L, -2, "Request");    /* methods tables, for lua/luanet/http/server.lua */
   luaopen_luanet_http_response(L);
   lua_setfield(L, -2, "Response");
   http_reasons_push(L);

@@ -1,4 +1,4 @@
-/* The daemon's config: a Lua file that lua/luanet/config.lua checks in an
+/* The daemon's config: a Lua file that lua/luanet/daemon/config.lua checks in an
  * empty sandbox; this file reads the checked table into C. The Lua state
  * that ran it stays with the config: it holds each service's `options`
  * and the resolver settings, which are copied into services' states. */
