@@ -167,6 +167,17 @@ service "web" { script = "b.lua" }
       assert.are.same(at .. 'service "web" is already declared on line 2\n', err)
     end)
 
+    it("a service name declared again inside its own block (found by fuzz_config)", function()
+      local code, _, err, at = refuse(CONTROL .. [[
+service "web" {
+  script = "a.lua",
+  service "web" { script = "b.lua" },
+}
+]], 2)
+      assert.are.same(2, code)
+      assert.are.same(at .. 'service "web" is already declared on line 4\n', err)
+    end)
+
     it("a function among a service's options, at the line of options", function()
       local code, _, err, at = refuse(CONTROL .. [[
 service "greeter" {

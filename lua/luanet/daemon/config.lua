@@ -402,6 +402,11 @@ local function sandbox(path, lines)
       if type(block) ~= "table" then
         fail_at(line, ("service %q: expected a { ... } block, not a %s"):format(name, type(block)))
       end
+      -- Checked again here: a service "x" { ... } nested in another's block
+      -- of the same name registers while the outer block is being built.
+      if by_name[name] then
+        fail_at(line, ("service %q is already declared on line %d"):format(name, by_name[name].line))
+      end
       local sv = check_service(name, block, line)
       by_name[name] = sv
       cfg.services[#cfg.services + 1] = sv
