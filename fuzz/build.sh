@@ -56,5 +56,9 @@ build_core() {
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
     -llua5.4 -lev -lcares -ldl -lm -o "$root/build-fuzz/$1"
 }
+# fuzz_ws_frame: the WebSocket frame codec alone (no Lua, no loop).
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I"$root/daemon/ws" \
+  "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" -o "$root/build-fuzz/fuzz_ws_frame"
 build_core fuzz_http
 build_core fuzz_http_server

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/6 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/7 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 6))
+share=$((secs / 7))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -98,6 +98,17 @@ seed dos '\x0211-26-26  04:25AM       <DIR>          dir name'
 seed dos-file '\x0201-02-2019  11:59PM              1234 a.txt'
 seed mlsd '\x03type=file;size=12;modify=20261126042500;perm=r; hello.txt'
 seed path '\x04/sub\x00../../etc/./passwd'
+# WebSocket frame seeds: a split byte, then frames (RFC 6455 5.7's examples:
+# "Hello" unmasked and masked, a fragmented text, a ping, a 256-byte binary).
+corpus=$root/build-fuzz/corpus-ws_frame
+mkdir -p "$corpus"
+printf '\x03\x81\x05Hello' >"$corpus/seed-text"
+printf '\x05\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58' >"$corpus/seed-masked"
+printf '\x02\x01\x03Hel\x80\x02lo' >"$corpus/seed-fragments"
+printf '\x01\x89\x05\x01\x02\x03\x04IfmmF' >"$corpus/seed-ping"
+{ printf '\x07\x82\x7e\x01\x00'; head -c 256 /dev/zero; } >"$corpus/seed-binary-256"
+printf '\x04\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5' >"$corpus/seed-utf8"
+
 run datastream
 run discovery
 run config
@@ -106,3 +117,4 @@ run http
 # Room for heads past the server's maxHeader (4096) and bodies past its
 # maxBody (8192); under the 64 KiB it reads at once.
 run http_server -max_len=16384
+run ws_frame
