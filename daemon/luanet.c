@@ -12,6 +12,7 @@
 #include "tcp_socket.h"
 #include "timer.h"
 #include "udp_socket.h"
+#include "websocket.h"
 
 #include "http_parser.h"
 #include "http_server.h"
@@ -29,6 +30,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "UdpSocket", luaopen_luanet_udp_socket },
     { "HttpParser", luaopen_luanet_http_parser },
     { "HttpServer", luaopen_luanet_http_server },
+    { "WebSocket", luaopen_luanet_websocket },
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);

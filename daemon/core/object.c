@@ -58,11 +58,11 @@ void lnet_class_register(lua_State *L, const struct lnet_class *c) {
   if (c->meta)
     luaL_setfuncs(L, c->meta, 0);
   lua_newtable(L);                     /* the __index closure's upvalue 1 */
-  luaL_setfuncs(L, c->methods, 0);
-  if (c->base_methods) {
+  if (c->base_methods) {   /* first, so that a class's own method of a name wins */
     lua_pushlightuserdata(L, (void *)c);
     luaL_setfuncs(L, c->base_methods, 1);
   }
+  luaL_setfuncs(L, c->methods, 0);
   if (c->more_methods)
     luaL_setfuncs(L, c->more_methods, 0);
   lua_newtable(L);                     /* upvalue 2 */

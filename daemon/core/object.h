@@ -33,6 +33,7 @@ enum lnet_class_id {
   LNET_ID_HTTPSERVER = 0x4c4e000d,
   LNET_ID_HTTPREQUEST = 0x4c4e000f,
   LNET_ID_HTTPRESPONSE = 0x4c4e0011,
+  LNET_ID_WEBSOCKET = 0x4c4e0013,
 };
 
 struct lnet_class {

@@ -4,6 +4,7 @@
 -- HTTP or FTP.
 local net = require "luanet.core"
 require "luanet.http.server"   -- small: the Lua half of the C class net.HttpServer
+require "luanet.ws"            -- small too: net.WebSocket's handshake and its Lua methods
 
 local lazy = {
   DataStream = function() return require "luanet.datastream" end,
@@ -13,6 +14,7 @@ local lazy = {
   ftp = function() return require "luanet.ftp" end,
   Ftp = function() return require("luanet.ftp").new end,
   FtpServer = function() return require("luanet.ftp.server").new end,
+  WebSocketServer = function() return require("luanet.ws.server").new end,
 }
 
 return setmetatable(net, {

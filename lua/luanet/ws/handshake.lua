@@ -1,0 +1,135 @@
+-- luanet.ws.handshake: RFC 6455's opening handshake (section 4), both
+-- sides, as plain functions over a TcpSocket in a task. The frames that
+-- follow are C's (daemon/ws/websocket.c): a head is read with peek and
+-- read, so that what the peer sent after it stays in the socket's buffer
+-- for the frame reader.
+local net = require "luanet.core"
+
+local MAX_HEAD = 16384   -- bytes of a handshake's head; past it: 431 / a failed open
+
+-- The head (up to and with its empty line) from sock, waiting at most ms;
+-- nil and why.
+local function read_head(sock, ms)
+  local deadline = net.clock() + ms
+  while true do
+    local avail = sock:bytesAvailable()
+    if avail > 0 then
+      local data = sock:peek(math.min(avail, MAX_HEAD + 4))
+      local e = data:find("\r\n\r\n", 1, true)
+      if e then return sock:read(e + 3) end
+      if avail > MAX_HEAD then return nil, "too large" end
+    end
+    local left = deadline - net.clock()
+    if left <= 0 then return nil, "timed out" end
+    if sock:state() ~= "ConnectedState" then return nil, "closed" end
+    sock:waitForReadyRead(left)
+  end
+end
+
+-- "Name: value" lines into a table of lower-case names (repeats joined
+-- with ", "); the first line apart. nil for a malformed line.
+local function parse_head(head)
+  local first, rest = head:match("^([^\r\n]*)\r\n(.*)$")
+  if not first then return nil end
+  local fields = {}
+  for line in rest:gmatch("([^\r\n]*)\r\n") do
+    if line ~= "" then
+      local name, value = line:match("^([!#$%%&'*+%-.^_`|~%w]+):[ \t]*(.-)[ \t]*$")
+      if not name then return nil end
+      name = name:lower()
+      fields[name] = fields[name] and (fields[name] .. ", " .. value) or value
+    end
+  end
+  return first, fields
+end
+
+-- Whether a comma-separated field holds `token`, in any case.
+local function has_token(value, token)
+  if not value then return false end
+  for item in value:gmatch("[^,]+") do
+    if item:match("^%s*(.-)%s*$"):lower() == token then return true end
+  end
+  return false
+end
+
+local function respond(sock, status, reason, extra)
+  sock:write(("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n%s\r\n")
+    :format(status, reason, extra or ""))
+  sock:disconnectFromHost()
+end
+
+-- The server's side: reads and checks the client's request on sock and
+-- answers 101, or answers 400/426 and closes. Returns the request
+-- (path, headers) or nil and why.
+local function accept(sock, opts)
+  local head, why = read_head(sock, opts.timeout or 10000)
+  if not head then
+    if why == "too large" then respond(sock, 431, "Request Header Fields Too Large") else sock:abort() end
+    return nil, "handshake " .. why
+  end
+  local first, h = parse_head(head)
+  local method, target, version = (first or ""):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
+  if not (method and h) or method ~= "GET" or version ~= "1.1" or not h.host then
+    respond(sock, 400, "Bad Request")
+    return nil, "not a WebSocket handshake"
+  end
+  if h["sec-websocket-version"] ~= "13" then
+    respond(sock, 426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n")
+    return nil, "unsupported WebSocket version"
+  end
+  local key = h["sec-websocket-key"]
+  if not (has_token(h.upgrade, "websocket") and has_token(h.connection, "upgrade"))
+    or not (key and #key == 24 and key:match("^[%w+/]+==$")) then
+    respond(sock, 400, "Bad Request")
+    return nil, "not a WebSocket handshake"
+  end
+  local origin = h.origin
+  if opts.checkOrigin and not opts.checkOrigin(origin, h) then
+    respond(sock, 403, "Forbidden")
+    return nil, "origin refused"
+  end
+  local protocol
+  if opts.subprotocols and h["sec-websocket-protocol"] then
+    for offered in h["sec-websocket-protocol"]:gmatch("[^,%s]+") do
+      for _, ours in ipairs(opts.subprotocols) do
+        if offered == ours then protocol = ours break end
+      end
+      if protocol then break end
+    end
+  end
+  sock:write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    .. "Sec-WebSocket-Accept: " .. net.WebSocket._acceptKey(key) .. "\r\n"
+    .. (protocol and ("Sec-WebSocket-Protocol: " .. protocol .. "\r\n") or "") .. "\r\n")
+  return { path = target, headers = h, origin = origin, protocol = protocol }
+end
+
+-- The client's side on a connected sock: sends the request and checks
+-- the answer. true, or nil and Qt-style error text.
+local function open(sock, url, extra_headers, ms)
+  local key = net.WebSocket._newKey()
+  local lines = {
+    ("GET %s HTTP/1.1"):format(url.path),
+    "Host: " .. url.authority,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: " .. key,
+    "Sec-WebSocket-Version: 13",
+  }
+  for name, value in pairs(extra_headers or {}) do lines[#lines + 1] = name .. ": " .. value end
+  sock:write(table.concat(lines, "\r\n") .. "\r\n\r\n")
+  local head, why = read_head(sock, ms)
+  if not head then return nil, "The handshake response " .. why end
+  local first, h = parse_head(head)
+  local status = first and first:match("^HTTP/1%.1 (%d%d%d)")
+  if not (status and h) then return nil, "Invalid statusline in response: " .. (first or "") end
+  if status ~= "101" then return nil, "Handshake: Server returned error " .. first:sub(10) end
+  if not (has_token(h.upgrade, "websocket") and has_token(h.connection, "upgrade")) then
+    return nil, "Handshake: Invalid response: no Upgrade: websocket"
+  end
+  if h["sec-websocket-accept"] ~= net.WebSocket._acceptKey(key) then
+    return nil, "Handshake: Invalid Sec-WebSocket-Accept"
+  end
+  return true, h
+end
+
+return { accept = accept, open = open, read_head = read_head, MAX_HEAD = MAX_HEAD }

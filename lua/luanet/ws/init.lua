@@ -1,0 +1,111 @@
+-- luanet.ws: Qt's QWebSocket and QWebSocketServer. net.WebSocket is C
+-- (daemon/ws/websocket.c: frames, masking, UTF-8, the close handshake);
+-- this module adds the opening handshake and what delegates to the
+-- TcpSocket under it, and net.WebSocketServer (luanet.ws.server).
+--
+--   local ws = net.WebSocket()
+--   ws.connected:connect(function() ws:sendTextMessage("hello") end)
+--   ws.textMessageReceived:connect(function(msg) print(msg) ws:close() end)
+--   ws:open("ws://127.0.0.1:8080/chat")
+--
+-- Failures are Qt's: open() returns at once, and a connection or a
+-- handshake that fails emits errorOccurred (error(), errorString()) and
+-- disconnected.
+local net = require "luanet.core"
+local handshake = require "luanet.ws.handshake"
+
+local methods = net.WebSocket._methods
+local HANDSHAKE_TIMEOUT = 10000   -- ms, as QWebSocketServer's default
+
+-- ws://host[:port]/path or wss://...; nil and why.
+local function parse_url(url)
+  local scheme, authority, path = url:match("^(wss?)://([^/?#]+)([^#]*)")
+  if not scheme then return nil, "not a ws:// or wss:// URL: " .. url end
+  local host, port = authority:match("^%[(.+)%]:?(%d*)$")
+  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host then return nil, "bad host in " .. url end
+  port = tonumber(port) or (scheme == "wss" and 443 or 80)
+  if path == "" then path = "/" elseif path:sub(1, 1) == "?" then path = "/" .. path end
+  return { scheme = scheme, host = host, port = port, authority = authority, path = path, url = url }
+end
+
+local extra = setmetatable({}, { __mode = "k" })   -- ws -> { url, origin, sock }
+
+-- open(url [, headers]): connects and makes the handshake in a task of
+-- its own; `connected` or `errorOccurred` + `disconnected` follow.
+function methods:open(url, headers)
+  local u, why = parse_url(url)
+  local info = { url = url, origin = headers and (headers.Origin or headers.origin) or "" }
+  extra[self] = info
+  if not u then
+    self:_setError("UnknownSocketError", why)
+    return false
+  end
+  net.spawn(function()
+    local sock = net.TcpSocket()
+    info.sock = sock
+    sock:setSocketOption("LowDelayOption", 1)
+    local function give_up(name, text)
+      self:_setError(name, text)
+      self.disconnected:emit()
+      sock:abort()
+    end
+    local up
+    if u.scheme == "wss" then
+      sock:connectToHostEncrypted(u.host, u.port)
+      up = sock:waitForEncrypted(HANDSHAKE_TIMEOUT)
+    else
+      sock:connectToHost(u.host, u.port)
+      up = sock:waitForConnected(HANDSHAKE_TIMEOUT)
+    end
+    if not up then return give_up(sock:error(), sock:errorString()) end
+    local ok, err = handshake.open(sock, u, headers, HANDSHAKE_TIMEOUT)
+    if not ok then return give_up("ConnectionRefusedError", err) end
+    self:_attach(sock, "client")
+  end)
+  return true
+end
+
+function methods:requestUrl() return extra[self] and extra[self].url or "" end
+function methods:origin() return extra[self] and extra[self].origin or "" end
+function methods:subprotocol() return extra[self] and extra[self].protocol or "" end
+
+local function delegate(name, default)
+  methods[name] = function(self, ...)
+    local sock = self:socket()
+    if not sock then return default end
+    return sock[name](sock, ...)
+  end
+end
+delegate("peerAddress", nil)
+delegate("peerPort", 0)
+delegate("localAddress", nil)
+delegate("localPort", 0)
+delegate("bytesToWrite", 0)
+
+-- Waits (a task suspends; elsewhere the loop runs) until `done()` or ms.
+local function wait_until(done, ms)
+  local deadline = net.clock() + (ms or 30000)
+  while not done() do
+    if net.clock() >= deadline then return false end
+    net.sleep(5)
+  end
+  return true
+end
+
+function methods:waitForConnected(ms)
+  return wait_until(function() return self:state() == "ConnectedState" or self:error() ~= "UnknownSocketError" end, ms)
+    and self:state() == "ConnectedState"
+end
+
+function methods:waitForDisconnected(ms)
+  return wait_until(function() return self:state() == "UnconnectedState" end, ms)
+end
+
+-- Used by luanet.ws.server for the server side of a connection.
+function methods:_serverInfo(info) extra[self] = info end
+
+return {
+  parse_url = parse_url,
+  handshake = handshake,
+}

@@ -1,0 +1,40 @@
+-- scripts/ws_echo.lua: a WebSocket server that sends every message back
+-- to its sender, with its type (text stays text, binary stays binary).
+-- The benchmark's WebSocket server, and a service under the daemon: the
+-- listener's connections are handed to a WebSocketServer, and a reload's
+-- `stopping` closes the open WebSockets with 1001 (going away).
+--
+--   luanetd scripts/ws_echo.lua [--host H] [--port P] [--cert FILE --key FILE]
+local net = require "luanet"
+local cli = require "luanet.cli"
+
+local USAGE = "ws_echo.lua [--host H] [--port P] [--cert FILE --key FILE]"
+
+local function serve(ws, open)
+  open[ws] = true
+  ws.textMessageReceived:connect(function(msg) ws:sendTextMessage(msg) end)
+  ws.binaryMessageReceived:connect(function(data) ws:sendBinaryMessage(data) end)
+  ws.disconnected:connect(function() open[ws] = nil end)
+end
+
+local function main(...)
+  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, cert = false, key = false }, ...)
+  local tcp, err = cli.listen(opts)
+  if not tcp then cli.fail(err) end
+  local server = net.WebSocketServer("ws_echo", opts.cert and "SecureMode" or "NonSecureMode")
+  local open = setmetatable({}, { __mode = "k" })
+  server.newConnection:connect(function()
+    while server:hasPendingConnections() do serve(server:nextPendingConnection(), open) end
+  end)
+  tcp.newConnection:connect(function()
+    while tcp:hasPendingConnections() do server:handleConnection(tcp:nextPendingConnection()) end
+  end)
+  local service = select(1, ...)
+  if type(service) == "table" and service.stopping then
+    service.stopping:connect(function()
+      for ws in pairs(open) do ws:close(net.WebSocket.CloseCodeGoingAway, "server going away") end
+    end)
+  end
+end
+
+cli.run(main, ...)

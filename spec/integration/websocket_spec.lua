@@ -1,0 +1,205 @@
+-- spec/integration/websocket_spec.lua: net.WebSocket and
+-- net.WebSocketServer (RFC 6455) against real peers: scripts/ws_echo.lua
+-- as a luanetd process with Python's websockets as its client, our client
+-- against Python's server, and raw frames over a TcpSocket for what a
+-- hostile or broken peer sends.
+local helper = require "helper"
+local net = helper.net
+
+local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
+local PEER = "spec/support/ws_peer.py"
+
+local function start_echo(...)
+  return helper.start_server(("%s %s"):format(helper.quote_all(helper.LUANETD, helper.script("ws_echo.lua")),
+    helper.quote_all(...)))
+end
+
+-- ---- raw WebSocket by hand, for what no polite peer sends ----
+
+local KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+local function request(extra)
+  return "GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    .. "Sec-WebSocket-Key: " .. KEY .. "\r\n" .. (extra or "Sec-WebSocket-Version: 13\r\n") .. "\r\n"
+end
+
+-- Connects, sends `head` (in pieces if it is a table), returns the socket
+-- and the response head.
+local function raw_handshake(port, head)
+  local sock = net.TcpSocket()
+  sock:connectToHost("127.0.0.1", port)
+  assert(sock:waitForConnected(helper.TIMEOUT))
+  for _, piece in ipairs(type(head) == "table" and head or { head }) do
+    sock:write(piece)
+    sock:flush()
+    net.processEvents(20)
+  end
+  local got = ""
+  helper.run(helper.TIMEOUT, function()
+    got = got .. sock:readAll()
+    return got:find("\r\n\r\n", 1, true) ~= nil or sock:state() ~= "ConnectedState"
+  end)
+  local e = got:find("\r\n\r\n", 1, true)
+  return sock, e and got:sub(1, e + 3) or got, e and got:sub(e + 4) or ""
+end
+
+-- A client frame: masked with a fixed key.
+local function frame(opcode, payload, fin)
+  local mask = "\x01\x02\x03\x04"
+  local b1 = (fin == false and 0 or 0x80) | opcode
+  local n = #payload
+  local head
+  if n < 126 then head = string.char(b1, 0x80 | n)
+  elseif n < 65536 then head = string.char(b1, 0x80 | 126) .. string.pack(">I2", n)
+  else head = string.char(b1, 0x80 | 127) .. string.pack(">I8", n) end
+  local out = {}
+  for i = 1, n do
+    out[i] = string.char(payload:byte(i) ~ mask:byte((i - 1) % 4 + 1))
+  end
+  return head .. mask .. table.concat(out)
+end
+
+-- Reads frames from the server until a close frame or the end: returns
+-- the list of { opcode, payload } and whether the TCP connection ended.
+local function read_until_close(sock, pending)
+  local buf, frames = pending or "", {}
+  local closed = false
+  helper.run(helper.TIMEOUT, function()
+    buf = buf .. sock:readAll()
+    while #buf >= 2 do
+      local b1, b2 = buf:byte(1, 2)
+      local n, at = b2 & 0x7f, 3
+      if n == 126 then n, at = string.unpack(">I2", buf, 3), 5 elseif n == 127 then n, at = string.unpack(">I8", buf, 3), 11 end
+      if #buf < at - 1 + n then break end
+      frames[#frames + 1] = { opcode = b1 & 0x0f, payload = buf:sub(at, at + n - 1) }
+      buf = buf:sub(at + n)
+    end
+    closed = sock:state() == "UnconnectedState"
+    return closed
+  end)
+  return frames, closed
+end
+
+local function close_code(frames)
+  for _, f in ipairs(frames) do
+    if f.opcode == 8 then return #f.payload >= 2 and string.unpack(">I2", f.payload) or 1005 end
+  end
+end
+
+describe("WebSocket", function()
+  local proc, port
+  setup(function() proc, port = start_echo() end)
+  teardown(function() proc.cleanup() end)
+
+  it("ws_echo.lua answers Python's websockets client: text, binary, a big message, ping, fragments, close", function()
+    local code, out, err = helper.execute(("%s %s client ws://127.0.0.1:%d/"):format(PYTHON, PEER, port))
+    assert.are.same(0, code, err)
+    assert.are.same("text hello\nbinary 000162696e\nbig 200000 True\npong\nfragments fragmented\nclosed 1000\n", out)
+  end)
+
+  it("answers the handshake with the accept value of RFC 6455's example, the head split in two", function()
+    local full = request()
+    local sock, head = raw_handshake(port, { full:sub(1, 40), full:sub(41) })
+    finally(function() sock:abort() end)
+    assert.truthy(head:match("^HTTP/1%.1 101 "), head)
+    assert.truthy(head:find("\r\nSec%-WebSocket%-Accept: s3pPLMBiTxaQ9kYGzzhZRbK%+xOo=\r\n"), head)
+    assert.truthy(head:lower():find("\r\nupgrade: websocket\r\n", 1, true), head)
+  end)
+
+  it("answers 426 with Sec-WebSocket-Version: 13 to another version, 400 to a bad key", function()
+    local sock, head = raw_handshake(port, request("Sec-WebSocket-Version: 8\r\n"))
+    sock:abort()
+    assert.truthy(head:match("^HTTP/1%.1 426 "), head)
+    assert.truthy(head:find("\r\nSec%-WebSocket%-Version: 13\r\n"), head)
+    sock, head = raw_handshake(port, (request():gsub(KEY, "short")))
+    sock:abort()
+    assert.truthy(head:match("^HTTP/1%.1 400 "), head)
+  end)
+
+  it("closes with 1002 on an unmasked frame from a client", function()
+    local sock, head, rest = raw_handshake(port, request())
+    finally(function() sock:abort() end)
+    assert.truthy(head:match("^HTTP/1%.1 101 "), head)
+    sock:write(string.char(0x81, 0x02) .. "hi")
+    local frames, closed = read_until_close(sock, rest)
+    assert.are.same(1002, close_code(frames))
+    assert.is_true(closed)
+  end)
+
+  it("closes with 1007 at the first invalid UTF-8 byte, before the message ends", function()
+    local sock, _, rest = raw_handshake(port, request())
+    finally(function() sock:abort() end)
+    sock:write(frame(1, "ok \xff", false))   -- no fin: the message is not over
+    local frames = read_until_close(sock, rest)
+    assert.are.same(1007, close_code(frames))
+  end)
+
+  it("closes with 1002 on a reserved opcode and on a control frame longer than 125 bytes", function()
+    for _, bad in ipairs({ frame(3, "x"), frame(9, ("p"):rep(126)) }) do
+      local sock, _, rest = raw_handshake(port, request())
+      sock:write(bad)
+      local frames = read_until_close(sock, rest)
+      sock:abort()
+      assert.are.same(1002, close_code(frames))
+    end
+  end)
+
+  it("closes with 1009 on a frame past the 16 MiB default, from its header alone", function()
+    local sock, _, rest = raw_handshake(port, request())
+    finally(function() sock:abort() end)
+    sock:write(string.char(0x82, 0x80 | 127) .. string.pack(">I8", (16 << 20) + 1) .. "\1\2\3\4")
+    local frames = read_until_close(sock, rest)
+    assert.are.same(1009, close_code(frames))
+  end)
+
+  it("answers a ping between the fragments of a message, then echoes the message", function()
+    local sock, _, rest = raw_handshake(port, request())
+    finally(function() sock:abort() end)
+    sock:write(frame(1, "frag", false) .. frame(9, "ping!") .. frame(0, "ments", true) .. frame(8, "\x03\xe8"))
+    local frames = read_until_close(sock, rest)
+    assert.are.same(10, frames[1].opcode)
+    assert.are.same("ping!", frames[1].payload)
+    assert.are.same(1, frames[2].opcode)
+    assert.are.same("fragments", frames[2].payload)
+    assert.are.same(1000, close_code(frames))
+  end)
+end)
+
+describe("net.WebSocket as a client", function()
+  it("talks to Python's websockets server and closes with the code and reason it gives", function()
+    local py = helper.spawn(("%s %s server"):format(PYTHON, PEER))
+    finally(py.cleanup)
+    assert(py.wait_line("port (%d+)\n", helper.TIMEOUT), py.stderr())
+    local pport = tonumber(py.output():match("port (%d+)"))
+    local ws = net.WebSocket()
+    local got, states = {}, {}
+    ws.stateChanged:connect(function(s) states[#states + 1] = s end)
+    ws.connected:connect(function() ws:sendTextMessage("hello") ws:sendBinaryMessage("\0\1") end)
+    ws.textMessageReceived:connect(function(m) got[#got + 1] = "text " .. m end)
+    ws.binaryMessageReceived:connect(function(m)
+      got[#got + 1] = "binary " .. helper.hex(m)
+      ws:close(net.WebSocket.CloseCodeGoingAway, "bye")
+    end)
+    local disconnected = false
+    ws.disconnected:connect(function() disconnected = true end)
+    assert.is_true(ws:open(("ws://127.0.0.1:%d/"):format(pport)))
+    assert.is_true(helper.run(helper.TIMEOUT, function() return disconnected end))
+    assert.are.same({ "text hello", "binary 0001" }, got)
+    assert.are.same({ "ConnectedState", "ClosingState", "UnconnectedState" }, states)
+    assert.are.same(1001, ws:closeCode())
+    assert.are.same(("ws://127.0.0.1:%d/"):format(pport), ws:requestUrl())
+  end)
+
+  it("reports Qt's connection error when nothing listens", function()
+    local ws = net.WebSocket()
+    local err, disconnected
+    ws.errorOccurred:connect(function(e) err = e end)
+    ws.disconnected:connect(function() disconnected = true end)
+    local server, closed_port = helper.listen("127.0.0.1")
+    server:close()   -- a port nothing listens on
+    ws:open(("ws://127.0.0.1:%d/"):format(closed_port))
+    assert.is_true(helper.run(helper.TIMEOUT, function() return disconnected end))
+    assert.are.same("ConnectionRefusedError", err)
+    assert.are.same("Connection refused", ws:errorString())
+  end)
+end)

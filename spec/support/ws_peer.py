@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""A real WebSocket peer for the specs: Python's websockets (Debian's
+python3-websockets), no compression.
+
+  ws_peer.py client URL     runs the exchange below against a server and
+                            prints one line per result
+  ws_peer.py server         an echo server on 127.0.0.1 (port 0); prints
+                            "port N" first, then serves until killed
+
+The client's exchange: a text message, a binary one, a 200000-byte text,
+a ping, a message sent in two fragments, then a close with 1000."""
+import asyncio
+import sys
+
+import websockets
+
+
+async def client(url):
+    async with websockets.connect(url, compression=None, max_size=None) as ws:
+        await ws.send("hello")
+        print("text", await ws.recv(), flush=True)
+        await ws.send(b"\x00\x01bin")
+        print("binary", (await ws.recv()).hex(), flush=True)
+        big = "x" * 200000
+        await ws.send(big)
+        back = await ws.recv()
+        print("big", len(back), back == big, flush=True)
+        pong = await ws.ping(b"p")
+        await asyncio.wait_for(pong, 5)
+        print("pong", flush=True)
+        await ws.send(["frag", "mented"])
+        print("fragments", await ws.recv(), flush=True)
+    print("closed", ws.close_code, flush=True)
+
+
+async def server():
+    async def echo(ws, path=None):
+        async for message in ws:
+            await ws.send(message)
+
+    async with websockets.serve(echo, "127.0.0.1", 0, compression=None) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        print("port", port, flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "client":
+        asyncio.run(client(sys.argv[2]))
+    else:
+        asyncio.run(server())
