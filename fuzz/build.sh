@@ -6,6 +6,8 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp/parse.lua)
+#   fuzz_ws_handshake a WebSocket client's handshake head (lua/luanet/ws/head.lua)
+#   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c)
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -30,6 +32,7 @@ build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
 build fuzz_config CONFIG_LUA daemon/config.lua
 build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
+build fuzz_ws_handshake WS_HEAD_LUA ws/head.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 # The core's files are CMakeLists.txt's CORE_SOURCES, read from there so

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/7 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/8 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 7))
+share=$((secs / 8))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -109,6 +109,12 @@ printf '\x01\x89\x05\x01\x02\x03\x04IfmmF' >"$corpus/seed-ping"
 { printf '\x07\x82\x7e\x01\x00'; head -c 256 /dev/zero; } >"$corpus/seed-binary-256"
 printf '\x04\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5' >"$corpus/seed-utf8"
 
+# Handshake seeds: RFC 6455's example request, and one with another version.
+corpus=$root/build-fuzz/corpus-ws_handshake
+mkdir -p "$corpus"
+printf 'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n' >"$corpus/seed-rfc"
+printf 'GET / HTTP/1.1\r\nHost: h\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 8\r\n\r\n' >"$corpus/seed-version"
+
 run datastream
 run discovery
 run config
@@ -118,3 +124,4 @@ run http
 # maxBody (8192); under the 64 KiB it reads at once.
 run http_server -max_len=16384
 run ws_frame
+run ws_handshake

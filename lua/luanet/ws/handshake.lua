@@ -4,6 +4,7 @@
 -- read, so that what the peer sent after it stays in the socket's buffer
 -- for the frame reader.
 local net = require "luanet.core"
+local wshead = require "luanet.ws.head"
 
 local MAX_HEAD = 16384   -- bytes of a handshake's head; past it: 431 / a failed open
 
@@ -26,31 +27,7 @@ local function read_head(sock, ms)
   end
 end
 
--- "Name: value" lines into a table of lower-case names (repeats joined
--- with ", "); the first line apart. nil for a malformed line.
-local function parse_head(head)
-  local first, rest = head:match("^([^\r\n]*)\r\n(.*)$")
-  if not first then return nil end
-  local fields = {}
-  for line in rest:gmatch("([^\r\n]*)\r\n") do
-    if line ~= "" then
-      local name, value = line:match("^([!#$%%&'*+%-.^_`|~%w]+):[ \t]*(.-)[ \t]*$")
-      if not name then return nil end
-      name = name:lower()
-      fields[name] = fields[name] and (fields[name] .. ", " .. value) or value
-    end
-  end
-  return first, fields
-end
-
--- Whether a comma-separated field holds `token`, in any case.
-local function has_token(value, token)
-  if not value then return false end
-  for item in value:gmatch("[^,]+") do
-    if item:match("^%s*(.-)%s*$"):lower() == token then return true end
-  end
-  return false
-end
+local parse_head, has_token = wshead.parse, wshead.has_token
 
 local function respond(sock, status, reason, extra)
   sock:write(("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n%s\r\n")
@@ -67,22 +44,12 @@ local function accept(sock, opts)
     if why == "too large" then respond(sock, 431, "Request Header Fields Too Large") else sock:abort() end
     return nil, "handshake " .. why
   end
-  local first, h = parse_head(head)
-  local method, target, version = (first or ""):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
-  if not (method and h) or method ~= "GET" or version ~= "1.1" or not h.host then
-    respond(sock, 400, "Bad Request")
-    return nil, "not a WebSocket handshake"
+  local req, status, extra = wshead.check_request(head)
+  if not req then
+    respond(sock, status, status == 426 and "Upgrade Required" or "Bad Request", extra)
+    return nil, status == 426 and "unsupported WebSocket version" or "not a WebSocket handshake"
   end
-  if h["sec-websocket-version"] ~= "13" then
-    respond(sock, 426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n")
-    return nil, "unsupported WebSocket version"
-  end
-  local key = h["sec-websocket-key"]
-  if not (has_token(h.upgrade, "websocket") and has_token(h.connection, "upgrade"))
-    or not (key and #key == 24 and key:match("^[%w+/]+==$")) then
-    respond(sock, 400, "Bad Request")
-    return nil, "not a WebSocket handshake"
-  end
+  local h, key, target = req.fields, req.key, req.target
   local origin = h.origin
   if opts.checkOrigin and not opts.checkOrigin(origin, h) then
     respond(sock, 403, "Forbidden")
