@@ -8,6 +8,7 @@ local net = helper.net
 
 local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
 local PEER = "spec/support/ws_peer.py"
+local QT = "env -u LD_PRELOAD QT_QPA_PLATFORM=offscreen /usr/bin/python3 -u spec/support/qt_ws_peer.py"
 
 local function start_echo(...)
   return helper.start_server(("%s %s"):format(helper.quote_all(helper.LUANETD, helper.script("ws_echo.lua")),
@@ -95,6 +96,12 @@ describe("WebSocket", function()
     local code, out, err = helper.execute(("%s %s client ws://127.0.0.1:%d/"):format(PYTHON, PEER, port))
     assert.are.same(0, code, err)
     assert.are.same("text hello\nbinary 000162696e\nbig 200000 True\npong\nfragments fragmented\nclosed 1000\n", out)
+  end)
+
+  it("ws_echo.lua answers real Qt's QWebSocket (PyQt5): text, binary, close 1000", function()
+    local code, out, err = helper.execute(("%s client ws://127.0.0.1:%d/"):format(QT, port))
+    assert.are.same(0, code, err)
+    assert.are.same("text hello from Qt\nbinary 00ff5174\nclosed 1000\n", out)
   end)
 
   it("answers the handshake with the accept value of RFC 6455's example, the head split in two", function()
@@ -188,6 +195,27 @@ describe("net.WebSocket as a client", function()
     assert.are.same({ "ConnectedState", "ClosingState", "UnconnectedState" }, states)
     assert.are.same(1001, ws:closeCode())
     assert.are.same(("ws://127.0.0.1:%d/"):format(pport), ws:requestUrl())
+  end)
+
+  it("talks to real Qt's QWebSocketServer (PyQt5), which sees our close code and reason", function()
+    local qt = helper.spawn(QT .. " server")
+    finally(qt.cleanup)
+    assert(qt.wait_line("port (%d+)\n", helper.TIMEOUT), qt.stderr())
+    local qport = tonumber(qt.output():match("port (%d+)"))
+    local ws = net.WebSocket()
+    local got = {}
+    ws.connected:connect(function() ws:sendTextMessage("hello Qt") end)
+    ws.textMessageReceived:connect(function(m)
+      got[#got + 1] = m
+      ws:close("CloseCodeGoingAway", "bye")
+    end)
+    local disconnected = false
+    ws.disconnected:connect(function() disconnected = true end)
+    ws:open(("ws://127.0.0.1:%d/"):format(qport))
+    assert.is_true(helper.run(helper.TIMEOUT, function() return disconnected end))
+    assert.are.same({ "hello Qt" }, got)
+    assert.is_true(helper.run(helper.TIMEOUT, function() return qt.output():find("closed", 1, true) ~= nil end))
+    assert.truthy(qt.output():find("closed 1001 bye\n", 1, true), qt.output())
   end)
 
   it("reports Qt's connection error when nothing listens", function()
