@@ -565,6 +565,11 @@ static void conn_closed(struct socket_reader *r) {
     http_server_unlink(sv, c);
 }
 
+void http_conn_upgraded(struct http_conn *c) {
+  c->res_done = c->head_sent = true;   /* res says "after finish()" from here on */
+  conn_closed(&c->reader);
+}
+
 static void conn_release(struct socket_reader *r) {
   struct http_conn *c = (struct http_conn *)r;
   free(c->body_wait);

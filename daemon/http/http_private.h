@@ -168,6 +168,10 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
 /* Closes an idle connection after `grace` seconds unless a request comes
  * first; a busy one closes after its response. */
 void http_conn_close_idle(struct http_conn *c, double grace);
+/* The connection leaves HTTP (a WebSocket took it): as if it had closed,
+ * with the socket left open to its new reader; the conn is freed with the
+ * socket, through the new reader's release. */
+void http_conn_upgraded(struct http_conn *c);
 /* A response the server makes itself (a limit, a malformed request, a
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);

@@ -40,7 +40,8 @@ static const struct { int status; const char *reason; } reasons[] = {
   { 405, "Method Not Allowed" }, { 408, "Request Timeout" }, { 409, "Conflict" },
   { 411, "Length Required" }, { 412, "Precondition Failed" }, { 413, "Content Too Large" },
   { 414, "URI Too Long" }, { 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
-  { 417, "Expectation Failed" }, { 429, "Too Many Requests" },
+  { 417, "Expectation Failed" }, { 426, "Upgrade Required" }, { 428, "Precondition Required" },
+  { 429, "Too Many Requests" },
   { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
   { 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
   { 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
@@ -466,6 +467,19 @@ static int response_write(lua_State *L) {
 
 /* finish([data]): the end of the response; true, or false when the
  * connection was gone. */
+/* res:_upgrade(): the connection leaves HTTP for another protocol (the
+ * WebSocket handshake of lua/luanet/ws/): nothing of the response has
+ * been sent and the request has all come. Returns the socket, whose
+ * reader is then the new protocol's to install. */
+static int response_upgrade(lua_State *L) {
+  struct http_conn *c = before_head(L, "upgrade");
+  if (c->phase != PHASE_HANDLING || !c->body_done || c->streaming)
+    return luaL_error(L, "HttpResponse:upgrade(): the request is not complete");
+  http_conn_upgraded(c);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
 static int response_finish(lua_State *L) {
   struct http_conn *c = live(L, "finish");
   size_t len = 0;
@@ -553,6 +567,7 @@ int luaopen_luanet_http_response(lua_State *L) {
     { "writeHead", response_writeHead },
     { "write", response_write },
     { "finish", response_finish },
+    { "_upgrade", response_upgrade },
     { "sendFile", response_sendFile },
     { NULL, NULL },
   };

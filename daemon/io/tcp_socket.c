@@ -1471,6 +1471,10 @@ void tcp_socket_set_reader(struct tcp_socket *s, struct socket_reader *r) {
   s->reader = r;
 }
 
+struct socket_reader *tcp_socket_reader(const struct tcp_socket *s) {
+  return s->reader;
+}
+
 struct buffer *tcp_socket_input(struct tcp_socket *s) {
   return &s->rb;
 }

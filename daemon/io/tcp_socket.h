@@ -40,6 +40,8 @@ struct tcp_socket *tcp_socket_test(lua_State *L, int idx);
 /* [-0, +1, -] Pushes the socket while it is open (anchored); nil after. */
 int tcp_socket_push(lua_State *L, struct tcp_socket *s);
 void tcp_socket_set_reader(struct tcp_socket *s, struct socket_reader *r);
+/* The reader installed, or NULL (a new reader that takes over releases it). */
+struct socket_reader *tcp_socket_reader(const struct tcp_socket *s);
 /* The read buffer: the reader consumes what it has parsed. */
 struct buffer *tcp_socket_input(struct tcp_socket *s);
 int tcp_socket_fd(const struct tcp_socket *s);

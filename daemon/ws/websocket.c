@@ -73,6 +73,7 @@ struct ws_conn {
   struct socket_reader reader;   /* first */
   struct websocket *ws;      /* NULL once the WebSocket is collected */
   struct tcp_socket *sock;
+  struct socket_reader *prev;   /* the reader before us (an upgraded HTTP connection): released with us */
   uint8_t msg_opcode;        /* TEXT or BINARY while a fragmented message comes; 0: none */
   struct ws_utf8 utf8;       /* of the text message coming */
   struct buffer msg;         /* a fragmented message's payload so far */
@@ -405,6 +406,8 @@ static void ws_release(struct socket_reader *r) {
   struct ws_conn *c = (struct ws_conn *)r;
   if (c->ws)
     c->ws->conn = NULL;
+  if (c->prev)
+    c->prev->ops->release(c->prev);
   buffer_free(&c->msg);
   free(c);
 }
@@ -454,6 +457,7 @@ static int ws_attach(lua_State *L) {
   c->reader.ops = &ops;
   c->ws = ws;
   c->sock = s;
+  c->prev = tcp_socket_reader(s);
   ws->conn = c;
   ws->server = strcmp(role, "server") == 0;
   ws->close_sent = ws->close_received = ws->disconnected = false;

@@ -4,6 +4,12 @@ python3-websockets), no compression.
 
   ws_peer.py client URL     runs the exchange below against a server and
                             prints one line per result
+  ws_peer.py chat URL N [SAY]
+                            a chat client: says SAY once connected (if
+                            given), prints the first N text messages it
+                            receives, one a line, then closes
+  ws_peer.py reply URL SAY  waits for a text message, prints it, answers
+                            SAY, prints the next one (its own, back)
   ws_peer.py server         an echo server on 127.0.0.1 (port 0); prints
                             "port N" first, then serves until killed
 
@@ -33,6 +39,23 @@ async def client(url):
     print("closed", ws.close_code, flush=True)
 
 
+async def chat(url, n, say=None):
+    async with websockets.connect(url, compression=None) as ws:
+        print("connected", flush=True)
+        if say is not None:
+            await ws.send(say)
+        for _ in range(n):
+            print(await ws.recv(), flush=True)
+
+
+async def reply(url, say):
+    async with websockets.connect(url, compression=None) as ws:
+        print("connected", flush=True)
+        print(await ws.recv(), flush=True)
+        await ws.send(say)
+        print(await ws.recv(), flush=True)
+
+
 async def server():
     async def echo(ws, path=None):
         async for message in ws:
@@ -47,5 +70,9 @@ async def server():
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         asyncio.run(client(sys.argv[2]))
+    elif sys.argv[1] == "reply":
+        asyncio.run(reply(sys.argv[2], sys.argv[3]))
+    elif sys.argv[1] == "chat":
+        asyncio.run(chat(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
     else:
         asyncio.run(server())

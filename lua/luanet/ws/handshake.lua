@@ -29,6 +29,13 @@ end
 
 local parse_head, has_token = wshead.parse, wshead.has_token
 
+-- The server's 101 answer to a client's key.
+local function switching(key, protocol)
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    .. "Sec-WebSocket-Accept: " .. net.WebSocket._acceptKey(key) .. "\r\n"
+    .. (protocol and ("Sec-WebSocket-Protocol: " .. protocol .. "\r\n") or "") .. "\r\n"
+end
+
 local function respond(sock, status, reason, extra)
   sock:write(("HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n%s\r\n")
     :format(status, reason, extra or ""))
@@ -55,18 +62,8 @@ local function accept(sock, opts)
     respond(sock, 403, "Forbidden")
     return nil, "origin refused"
   end
-  local protocol
-  if opts.subprotocols and h["sec-websocket-protocol"] then
-    for offered in h["sec-websocket-protocol"]:gmatch("[^,%s]+") do
-      for _, ours in ipairs(opts.subprotocols) do
-        if offered == ours then protocol = ours break end
-      end
-      if protocol then break end
-    end
-  end
-  sock:write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    .. "Sec-WebSocket-Accept: " .. net.WebSocket._acceptKey(key) .. "\r\n"
-    .. (protocol and ("Sec-WebSocket-Protocol: " .. protocol .. "\r\n") or "") .. "\r\n")
+  local protocol = wshead.pick_protocol(h["sec-websocket-protocol"], opts.subprotocols)
+  sock:write(switching(key, protocol))
   return { path = target, headers = h, origin = origin, protocol = protocol }
 end
 
@@ -99,4 +96,4 @@ local function open(sock, url, extra_headers, ms)
   return true, h
 end
 
-return { accept = accept, open = open, read_head = read_head, MAX_HEAD = MAX_HEAD }
+return { accept = accept, open = open, read_head = read_head, switching = switching, MAX_HEAD = MAX_HEAD }

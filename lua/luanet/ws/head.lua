@@ -31,24 +31,42 @@ function head.has_token(value, token)
   return false
 end
 
--- A client's request head, judged: { target, fields, key } for a valid
--- WebSocket handshake; else nil, the status to answer (400, or 426 for
--- another version) and the header lines to add to it.
-function head.check_request(text)
-  local first, fields = head.parse(text)
-  local method, target, version = (first or ""):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
-  if not (method and fields) or method ~= "GET" or version ~= "1.1" or not fields.host then
+-- A client's request, judged as a server must judge it: { target, fields,
+-- key } for a valid WebSocket handshake; else nil, the status to answer
+-- (400, or 426 for another version) and the header lines to add to it.
+function head.check_fields(method, version, target, fields)
+  if method ~= "GET" or version ~= "1.1" or not fields.host or not target then
     return nil, 400, ""
-  end
-  if fields["sec-websocket-version"] ~= "13" then
-    return nil, 426, "Sec-WebSocket-Version: 13\r\n"
   end
   local key = fields["sec-websocket-key"]
   if not (head.has_token(fields.upgrade, "websocket") and head.has_token(fields.connection, "upgrade"))
     or not (key and #key == 24 and key:match("^[%w+/]+==$")) then
-    return nil, 400, ""
+    return nil, 400, ""   -- not a WebSocket handshake at all
+  end
+  if fields["sec-websocket-version"] ~= "13" then
+    return nil, 426, "Sec-WebSocket-Version: 13\r\n"   -- one, of a version we do not speak
   end
   return { target = target, fields = fields, key = key }
+end
+
+-- The same for a whole head (up to its empty line).
+function head.check_request(text)
+  local first, fields = head.parse(text)
+  local method, target, version = (first or ""):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
+  if not (method and fields) then return nil, 400, "" end
+  return head.check_fields(method, version, target, fields)
+end
+
+-- The first of the client's offered subprotocols (a comma-separated
+-- field) that the server supports, or nil.
+function head.pick_protocol(offered, supported)
+  if not (offered and supported) then return nil end
+  for name in offered:gmatch("[^,%s]+") do
+    for _, ours in ipairs(supported) do
+      if name == ours then return ours end
+    end
+  end
+  return nil
 end
 
 return head

@@ -13,6 +13,7 @@
 -- disconnected.
 local net = require "luanet.core"
 local handshake = require "luanet.ws.handshake"
+local wshead = require "luanet.ws.head"
 
 local methods = net.WebSocket._methods
 local HANDSHAKE_TIMEOUT = 10000   -- ms, as QWebSocketServer's default
@@ -104,6 +105,27 @@ end
 
 -- Used by luanet.ws.server for the server side of a connection.
 function methods:_serverInfo(info) extra[self] = info end
+
+-- req:upgradeToWebSocket(res [, { subprotocols = {...} }]), in an
+-- HttpServer handler: a valid WebSocket handshake is answered 101 and the
+-- connection becomes the WebSocket returned, so one port serves pages and
+-- WebSockets; anything else is answered 400 (426 for another version) and
+-- nil and why are returned.
+function net.HttpServer.Request.upgradeToWebSocket(req, res, opts)
+  local checked, status = wshead.check_fields(req.method, req.version, req.target, req.headers)
+  if not checked then
+    res:writeHead(status, status == 426 and { ["Sec-WebSocket-Version"] = "13" } or nil)
+    res:finish()
+    return nil, status == 426 and "unsupported WebSocket version" or "not a WebSocket handshake"
+  end
+  local protocol = wshead.pick_protocol(req.headers["sec-websocket-protocol"], opts and opts.subprotocols)
+  local sock = res:_upgrade()
+  sock:write(handshake.switching(checked.key, protocol))
+  local ws = net.WebSocket()
+  ws:_serverInfo({ url = req.target, origin = req.headers.origin or "", protocol = protocol })
+  ws:_attach(sock, "server")
+  return ws
+end
 
 return {
   parse_url = parse_url,
