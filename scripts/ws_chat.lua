@@ -41,13 +41,11 @@ local function main(...)
     ws.disconnected:connect(function() clients[ws] = nil end)
   end)
   http:serve(tcp)
-  local service = select(1, ...)
-  if type(service) == "table" and service.stopping then
-    service.stopping:connect(function()
-      for ws in pairs(clients) do ws:close(net.WebSocket.CloseCodeGoingAway, "server going away") end
-      http:closeIdle()
-    end)
-  end
+  local service = ...
+  if type(service) == "table" then service.stopping:connect(function() http:closeIdle() end) end
+  cli.before_drain_ends(service, function()
+    for ws in pairs(clients) do ws:close(net.WebSocket.CloseCodeGoingAway, "server going away") end
+  end)
 end
 
 cli.run(main, ...)

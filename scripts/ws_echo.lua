@@ -1,8 +1,9 @@
 -- scripts/ws_echo.lua: a WebSocket server that sends every message back
 -- to its sender, with its type (text stays text, binary stays binary).
 -- The benchmark's WebSocket server, and a service under the daemon: the
--- listener's connections are handed to a WebSocketServer, and a reload's
--- `stopping` closes the open WebSockets with 1001 (going away).
+-- listener's connections are handed to a WebSocketServer; after a reload
+-- the open WebSockets stay on the old code, which closes them with 1001
+-- (going away) shortly before its drain time (shutdown_timeout) is up.
 --
 --   luanetd scripts/ws_echo.lua [--host H] [--port P] [--cert FILE --key FILE]
 local net = require "luanet"
@@ -29,12 +30,9 @@ local function main(...)
   tcp.newConnection:connect(function()
     while tcp:hasPendingConnections() do server:handleConnection(tcp:nextPendingConnection()) end
   end)
-  local service = select(1, ...)
-  if type(service) == "table" and service.stopping then
-    service.stopping:connect(function()
-      for ws in pairs(open) do ws:close(net.WebSocket.CloseCodeGoingAway, "server going away") end
-    end)
-  end
+  cli.before_drain_ends((...), function()
+    for ws in pairs(open) do ws:close(net.WebSocket.CloseCodeGoingAway, "server going away") end
+  end)
 end
 
 cli.run(main, ...)

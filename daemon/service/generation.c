@@ -158,9 +158,11 @@ static int generation_setup(lua_State *L) {
       lua_pushfstring(L, "%s (the daemon runs as user \"%s\", set by user =)", lua_tostring(L, -1), user);
     return lua_error(L);
   }
-  lua_createtable(L, 0, 7);
+  lua_createtable(L, 0, 8);
   lua_pushstring(L, cfg->name);
   lua_setfield(L, -2, "name");
+  lua_pushnumber(L, plan->config->shutdown_timeout_ms);
+  lua_setfield(L, -2, "shutdownTimeout");   /* how long `stopping` code may drain, in ms */
   lua_pushinteger(L, g->w->index + 1);
   lua_setfield(L, -2, "worker");
   if (lua_isnil(L, 2))

@@ -208,6 +208,19 @@ function cli.listen(opts)
   return server
 end
 
+-- For a service's long-lived connections (WebSockets): once `stopping`
+-- (a reload or a shutdown) has come, calls fn shortly before the drain
+-- time (service.shutdownTimeout) is up, so that they end with a word of
+-- their own (a close frame with 1001) rather than be cut by the daemon.
+-- Nothing outside the daemon.
+function cli.before_drain_ends(service, fn)
+  if type(service) ~= "table" or not service.stopping then return end
+  service.stopping:connect(function()
+    local drain = service.shutdownTimeout or 0
+    net.Timer.singleShot(math.max(0, drain - math.min(1000, drain / 10)), fn)
+  end)
+end
+
 -- Runs main(...) as a script's body. A number it returns is the exit code;
 -- nil leaves the process to the loop (it ends when nothing is left).
 -- Failures should go through cli.fail; a service whose main returns a
