@@ -2,7 +2,7 @@
 # `make test`; both install the Debian packages they need first.
 
 CORE_DEPS  = build-essential cmake pkg-config lua5.4 liblua5.4-dev libev-dev \
-             libc-ares-dev libssl-dev lua-busted node-llhttp
+             libc-ares-dev libssl-dev lua-busted node-llhttp zlib1g-dev
 # systemd: systemd-socket-activate (daemon_systemd_spec); strace: what --help
 # must not open (scripts_help_spec); nodejs: the HTTP conformance suite's peer.
 TEST_DEPS  = python3 python3-pyqt5 procps dnsmasq-base iproute2 util-linux curl wrk nginx openssl lftp python3-pyftpdlib \

@@ -57,7 +57,7 @@ build_core() {
     -I/usr/include/lua5.4 -I/usr/share/include/llhttp "${includes[@]}" \
     -DLUANET_LUA_DIR="\"$root/lua\"" -DLUANET_TLS_MODULE="\"$root/build/luanet/tls.so\"" \
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
-    -llua5.4 -lev -lcares -ldl -lm -o "$root/build-fuzz/$1"
+    -llua5.4 -lev -lcares -lz -ldl -lm -o "$root/build-fuzz/$1"
 }
 # fuzz_ws_frame: the WebSocket frame codec alone (no Lua, no loop).
 "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \

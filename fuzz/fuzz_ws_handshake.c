@@ -8,7 +8,11 @@
  *   - a status is 400 or 426, and only 426 adds a header (the version);
  *   - a request has a key of 24 base64 characters ending "==", a target
  *     without whitespace, and a host field;
- *   - parse and check_request agree: no request from an unparsable head. */
+ *   - parse and check_request agree: no request from an unparsable head;
+ *   - the input as a Sec-WebSocket-Extensions value: deflate_accept gives
+ *     nil, or an answer that starts "permessage-deflate" and terms whose
+ *     window bits are 9 to 15; deflate_response gives nil, false and why,
+ *     or terms whose window bits are 9 to 15. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,8 +52,42 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
+/* The terms table at idx has deflateBits 9..15 and boolean resets. */
+static void check_terms(int idx, const uint8_t *data, size_t size) {
+  lua_getfield(L, idx, "deflateBits");
+  lua_Integer bits = lua_tointeger(L, -1);
+  if (!lua_isinteger(L, -1) || bits < 9 || bits > 15)
+    fuzz_fail("deflate terms with window bits outside 9..15", data, size);
+  lua_getfield(L, idx, "inflateReset");
+  lua_getfield(L, idx, "deflateReset");
+  if (!lua_isboolean(L, -1) || !lua_isboolean(L, -2))
+    fuzz_fail("deflate terms whose resets are not booleans", data, size);
+  lua_pop(L, 3);
+}
+
+static void check_extensions(const uint8_t *data, size_t size) {
+  lua_settop(L, 0);
+  lua_pushlstring(L, (const char *)data, size);
+  fuzz_call(L, module_ref, "deflate_accept", 1, 2, data, size);
+  if (!lua_isnil(L, 1)) {
+    size_t n;
+    const char *answer = lua_tolstring(L, 1, &n);
+    if (!answer || n < 18 || memcmp(answer, "permessage-deflate", 18) != 0 || !lua_istable(L, 2))
+      fuzz_fail("deflate_accept answered something else", data, size);
+    check_terms(2, data, size);
+  }
+  lua_settop(L, 0);
+  lua_pushlstring(L, (const char *)data, size);
+  fuzz_call(L, module_ref, "deflate_response", 1, 2, data, size);
+  if (lua_istable(L, 1))
+    check_terms(1, data, size);
+  else if (!lua_isnil(L, 1) && !(lua_isboolean(L, 1) && !lua_toboolean(L, 1) && lua_isstring(L, 2)))
+    fuzz_fail("deflate_response gave neither terms, nil, nor false and why", data, size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   prev_line = 0;
+  check_extensions(data, size);
   lua_settop(L, 0);
   lua_pushlstring(L, (const char *)data, size);
   fuzz_call(L, module_ref, "parse", 1, 1, data, size);

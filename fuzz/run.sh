@@ -113,6 +113,7 @@ printf '\x04\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5' >"$corpus/seed-utf8"
 corpus=$root/build-fuzz/corpus-ws_handshake
 mkdir -p "$corpus"
 printf 'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n' >"$corpus/seed-rfc"
+printf 'permessage-deflate; client_max_window_bits, permessage-deflate; server_no_context_takeover; server_max_window_bits=10' >"$corpus/seed-extensions"
 printf 'GET / HTTP/1.1\r\nHost: h\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 8\r\n\r\n' >"$corpus/seed-version"
 
 run datastream

@@ -5,11 +5,13 @@
 -- the open WebSockets stay on the old code, which closes them with 1001
 -- (going away) shortly before its drain time (shutdown_timeout) is up.
 --
---   luanetd scripts/ws_echo.lua [--host H] [--port P] [--cert FILE --key FILE]
+--   luanetd scripts/ws_echo.lua [--host H] [--port P] [--deflate yes] [--cert FILE --key FILE]
+--
+-- --deflate yes takes permessage-deflate (RFC 7692) when a client offers it.
 local net = require "luanet"
 local cli = require "luanet.cli"
 
-local USAGE = "ws_echo.lua [--host H] [--port P] [--cert FILE --key FILE]"
+local USAGE = "ws_echo.lua [--host H] [--port P] [--deflate yes] [--cert FILE --key FILE]"
 
 local function serve(ws, open)
   open[ws] = true
@@ -19,10 +21,12 @@ local function serve(ws, open)
 end
 
 local function main(...)
-  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, cert = false, key = false }, ...)
+  local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, deflate = "no", cert = false, key = false }, ...)
+  if opts.deflate ~= "yes" and opts.deflate ~= "no" then cli.usage_error(USAGE, "--deflate takes yes or no") end
   local tcp, err = cli.listen(opts)
   if not tcp then cli.fail(err) end
-  local server = net.WebSocketServer("ws_echo", opts.cert and "SecureMode" or "NonSecureMode")
+  local server = net.WebSocketServer("ws_echo", opts.cert and "SecureMode" or "NonSecureMode",
+    { deflate = opts.deflate == "yes" })
   local open = setmetatable({}, { __mode = "k" })
   server.newConnection:connect(function()
     while server:hasPendingConnections() do serve(server:nextPendingConnection(), open) end

@@ -30,6 +30,7 @@
 #include "socket_error.h"
 #include "tcp_socket.h"
 #include "ws_accept.h"
+#include "ws_deflate.h"
 #include "ws_frame.h"
 
 #include <lauxlib.h>
@@ -41,6 +42,9 @@
 #define WS_CLOSE_WAIT 5.0                          /* seconds for the peer's half of a close */
 #define WS_DEFAULT_MAX_MESSAGE ((uint64_t)16 << 20)   /* 16 MiB, as a safe default */
 #define WS_DEFAULT_OUT_FRAME ((size_t)512 << 10)      /* Qt's outgoing frame size */
+/* Shorter messages go uncompressed even with permessage-deflate: zlib's
+ * cost and overhead would outweigh what it saves. */
+#define WS_DEFLATE_MIN 128
 
 enum {
   SIG_CONNECTED = 1, SIG_DISCONNECTED, SIG_STATE_CHANGED, SIG_TEXT_MESSAGE, SIG_BINARY_MESSAGE,
@@ -75,6 +79,8 @@ struct ws_conn {
   struct tcp_socket *sock;
   struct socket_reader *prev;   /* the reader before us (an upgraded HTTP connection): released with us */
   uint8_t msg_opcode;        /* TEXT or BINARY while a fragmented message comes; 0: none */
+  bool msg_compressed;       /* the message coming has RSV1: permessage-deflate */
+  struct ws_deflate deflate; /* negotiated by the handshake (lua/luanet/ws/) */
   struct ws_utf8 utf8;       /* of the text message coming */
   struct buffer msg;         /* a fragmented message's payload so far */
   uint64_t msg_len;          /* its length, checked against the limit before it is kept */
@@ -144,7 +150,8 @@ static void random_mask(uint8_t mask[4]) {
 
 /* One frame: header and payload in one send; a client's payload is
  * masked in a copy, a server's goes as it is. */
-static bool send_frame(struct websocket *ws, lua_State *L, uint8_t opcode, bool fin, const char *p, size_t n) {
+static bool send_frame(struct websocket *ws, lua_State *L, uint8_t opcode, bool fin, uint8_t rsv, const char *p,
+                       size_t n) {
   if (!ws->conn || !tcp_socket_is_open(ws->conn->sock))
     return false;
   uint8_t head[WS_HEADER_MAX], mask[4];
@@ -159,7 +166,7 @@ static bool send_frame(struct websocket *ws, lua_State *L, uint8_t opcode, bool 
       p = masked;
     }
   }
-  size_t hs = ws_frame_encode_header(head, fin, 0, opcode, n, ws->server ? NULL : mask);
+  size_t hs = ws_frame_encode_header(head, fin, rsv, opcode, n, ws->server ? NULL : mask);
   struct iovec iov[2] = { { head, hs }, { (void *)p, n } };
   int obj = tcp_socket_push(L, ws->conn->sock);
   bool ok = tcp_socket_send(ws->conn->sock, L, obj, iov, n ? 2 : 1);
@@ -168,17 +175,30 @@ static bool send_frame(struct websocket *ws, lua_State *L, uint8_t opcode, bool 
   return ok;
 }
 
-/* A message in frames of at most out_frame bytes. */
+/* A message in frames of at most out_frame bytes; compressed (RSV1 on
+ * its first frame) when permessage-deflate was negotiated. */
 static bool send_message(struct websocket *ws, lua_State *L, uint8_t opcode, const char *p, size_t n) {
+  struct buffer packed = { 0 };
+  uint8_t rsv = 0;
+  if (ws->conn && ws->conn->deflate.enabled && n >= WS_DEFLATE_MIN) {
+    if (ws_deflate_message(&ws->conn->deflate, (const uint8_t *)p, n, &packed) < 0) {
+      buffer_free(&packed);
+      return false;
+    }
+    p = buffer_head(&packed), n = packed.len, rsv = WS_RSV1;
+  }
   size_t step = ws->out_frame && ws->out_frame < n ? (size_t)ws->out_frame : n;
   size_t off = 0;
+  bool ok = true;
   do {
     size_t k = n - off < step ? n - off : step;
-    if (!send_frame(ws, L, off == 0 ? opcode : WS_OP_CONTINUATION, off + k == n, p + off, k))
-      return false;
+    if (!(ok = send_frame(ws, L, off == 0 ? opcode : WS_OP_CONTINUATION, off + k == n, off == 0 ? rsv : 0,
+                          p + off, k)))
+      break;
     off += k;
   } while (off < n);
-  return true;
+  buffer_free(&packed);
+  return ok;
 }
 
 static void send_close(struct websocket *ws, lua_State *L, unsigned code, const char *reason, size_t len) {
@@ -196,7 +216,7 @@ static void send_close(struct websocket *ws, lua_State *L, unsigned code, const 
       memcpy(payload + 2, reason, len);
     n = 2 + len;
   }
-  send_frame(ws, L, WS_OP_CLOSE, true, payload, n);
+  send_frame(ws, L, WS_OP_CLOSE, true, 0, payload, n);
 }
 
 /* The TCP connection goes: at once for a server (once its queue is sent),
@@ -248,7 +268,7 @@ static void emit_data(struct websocket *ws, lua_State *L, int obj, int sig, cons
 static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t opcode, const char *p, size_t n) {
   if (opcode == WS_OP_PING) {
     if (ws->base.state == ST_CONNECTED)
-      send_frame(ws, L, WS_OP_PONG, true, p, n);
+      send_frame(ws, L, WS_OP_PONG, true, 0, p, n);
     return;
   }
   if (opcode == WS_OP_PONG) {
@@ -292,6 +312,17 @@ static void data_frame(struct websocket *ws, lua_State *L, int obj, const struct
   struct ws_conn *c = ws->conn;
   uint8_t opcode = h->opcode == WS_OP_CONTINUATION ? c->msg_opcode : h->opcode;
   bool text = opcode == WS_OP_TEXT;
+  if (c->msg_compressed) {
+    /* Inflated into the message buffer as it comes; the frame's share is
+     * what this frame added, and the limit holds for the inflated size. */
+    size_t before = c->msg.len;
+    const char *why = "";
+    int r = ws_inflate(&c->deflate, (const uint8_t *)p, n, h->fin, &c->msg, ws->max_message, &why);
+    if (r < 0)
+      return fail(ws, L, obj, r == -2 ? 1009 : 1007, why);
+    p = (char *)buffer_head(&c->msg) + before;
+    n = c->msg.len - before;
+  }
   if (text && (!ws_utf8_feed(&c->utf8, (uint8_t *)p, n) || (h->fin && !ws_utf8_complete(&c->utf8))))
     return fail(ws, L, obj, 1007, "text message that is not UTF-8");
   if (lnet_has_slots(L, obj, text ? SIG_TEXT_FRAME : SIG_BINARY_FRAME)) {
@@ -301,11 +332,11 @@ static void data_frame(struct websocket *ws, lua_State *L, int obj, const struct
       return;
   }
   int sig = text ? SIG_TEXT_MESSAGE : SIG_BINARY_MESSAGE;
-  if (h->fin && c->msg_opcode == 0) {           /* a whole message in one frame: no copy */
+  if (h->fin && c->msg_opcode == 0 && !c->msg_compressed) {   /* a whole message in one frame: no copy */
     emit_data(ws, L, obj, sig, p, n, 0);
     return;
   }
-  if (!buffer_append(&c->msg, p, n))
+  if (!c->msg_compressed && !buffer_append(&c->msg, p, n))
     return fail(ws, L, obj, 1011, "no memory for the message");
   c->msg_opcode = opcode;
   if (!h->fin)
@@ -319,7 +350,8 @@ static void data_frame(struct websocket *ws, lua_State *L, int obj, const struct
 /* Judges a frame's header before its payload is waited for. */
 static bool frame_allowed(struct websocket *ws, lua_State *L, int obj, const struct ws_frame_header *h) {
   struct ws_conn *c = ws->conn;
-  if (h->rsv) {
+  bool data_start = h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY;
+  if ((h->rsv & ~WS_RSV1) || ((h->rsv & WS_RSV1) && !(c->deflate.enabled && data_start))) {
     fail(ws, L, obj, 1002, "reserved bits set without an extension that defines them");
     return false;
   }
@@ -329,8 +361,9 @@ static bool frame_allowed(struct websocket *ws, lua_State *L, int obj, const str
   }
   if (h->opcode & 0x8)
     return true;
-  if (h->opcode != WS_OP_CONTINUATION && c->msg_opcode == 0) {   /* a new message */
+  if (data_start && c->msg_opcode == 0) {   /* a new message */
     c->msg_len = 0;
+    c->msg_compressed = h->rsv & WS_RSV1;
     memset(&c->utf8, 0, sizeof c->utf8);
   }
   if (h->opcode == WS_OP_CONTINUATION ? c->msg_opcode == 0 : c->msg_opcode != 0) {
@@ -409,6 +442,7 @@ static void ws_release(struct socket_reader *r) {
   if (c->prev)
     c->prev->ops->release(c->prev);
   buffer_free(&c->msg);
+  ws_deflate_free(&c->deflate);
   free(c);
 }
 
@@ -438,7 +472,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 /* ---- Lua methods ---- */
 
-/* ws:_attach(sock, role): the handshake is done; frames from here on. */
+/* ws:_attach(sock, role [, deflate]): the handshake is done; frames from
+ * here on. deflate: the permessage-deflate terms the handshake agreed. */
 static int ws_attach(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   struct tcp_socket *s = tcp_socket_test(L, 2);
@@ -458,6 +493,17 @@ static int ws_attach(lua_State *L) {
   c->ws = ws;
   c->sock = s;
   c->prev = tcp_socket_reader(s);
+  if (lua_istable(L, 4)) {   /* { inflateReset, deflateReset, deflateBits }: permessage-deflate's terms */
+    c->deflate.enabled = true;
+    lua_getfield(L, 4, "inflateReset");
+    c->deflate.inflate_reset = lua_toboolean(L, -1);
+    lua_getfield(L, 4, "deflateReset");
+    c->deflate.deflate_reset = lua_toboolean(L, -1);
+    lua_getfield(L, 4, "deflateBits");
+    lua_Integer bits = luaL_optinteger(L, -1, 15);
+    c->deflate.deflate_bits = bits < 9 ? 9 : bits > 15 ? 15 : (int)bits;
+    lua_pop(L, 3);
+  }
   ws->conn = c;
   ws->server = strcmp(role, "server") == 0;
   ws->close_sent = ws->close_received = ws->disconnected = false;
@@ -508,7 +554,7 @@ static int ws_ping(lua_State *L) {
   const char *p = luaL_optlstring(L, 2, "", &n);
   luaL_argcheck(L, n <= WS_CONTROL_MAX, 2, "a ping's payload is at most 125 bytes");
   ws->ping_at = ev_now(ws->base.rt->loop);
-  lua_pushboolean(L, ws->base.state == ST_CONNECTED && send_frame(ws, L, WS_OP_PING, true, p, n));
+  lua_pushboolean(L, ws->base.state == ST_CONNECTED && send_frame(ws, L, WS_OP_PING, true, 0, p, n));
   return 1;
 }
 

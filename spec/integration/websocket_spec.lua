@@ -172,6 +172,52 @@ describe("WebSocket", function()
   end)
 end)
 
+describe("WebSocket with permessage-deflate (RFC 7692)", function()
+  local proc, port
+  setup(function() proc, port = start_echo("--deflate", "yes") end)
+  teardown(function() proc.cleanup() end)
+
+  it("ws_echo.lua --deflate yes agrees to Python's offer and echoes compressed messages", function()
+    local code, out, err = helper.execute(("%s %s client-deflate ws://127.0.0.1:%d/"):format(PYTHON, PEER, port))
+    assert.are.same(0, code, err)
+    assert.are.same("extensions permessage-deflate\ntext hello\nbinary 000162696e\nbig 200000 True\npong\n"
+      .. "fragments fragmented\nclosed 1000\n", out)
+  end)
+
+  it("closes with 1009 on a message that inflates past 16 MiB, while it inflates", function()
+    local code, out, err = helper.execute(("%s %s bomb ws://127.0.0.1:%d/"):format(PYTHON, PEER, port), 20000)
+    assert.are.same(0, code, err)
+    assert.are.same("closed 1009\n", out)
+  end)
+
+  it("is not agreed by ws_echo.lua without --deflate", function()
+    local plain, plain_port = start_echo()
+    finally(plain.cleanup)
+    local code, out, err = helper.execute(("%s %s client-deflate ws://127.0.0.1:%d/"):format(PYTHON, PEER, plain_port))
+    assert.are.same(0, code, err)
+    assert.are.same("extensions \n", out:match("^[^\n]*\n"))
+  end)
+
+  it("is offered by our client and agreed by Python's server, both ways compressed", function()
+    local py = helper.spawn(("%s %s server-deflate"):format(PYTHON, PEER))
+    finally(py.cleanup)
+    assert(py.wait_line("port (%d+)\n", helper.TIMEOUT), py.stderr())
+    local pport = tonumber(py.output():match("port (%d+)"))
+    local ws = net.WebSocket()
+    local big = ("luanetd "):rep(5000)
+    local got
+    ws.connected:connect(function() ws:sendTextMessage(big) end)
+    ws.textMessageReceived:connect(function(m) got = m ws:close() end)
+    local disconnected = false
+    ws.disconnected:connect(function() disconnected = true end)
+    ws:open(("ws://127.0.0.1:%d/"):format(pport), nil, { deflate = true })
+    assert.is_true(helper.run(helper.TIMEOUT, function() return disconnected end))
+    assert.is_true(ws:isCompressed())
+    assert.are.same(big, got)
+    assert.are.same(1000, ws:closeCode())
+  end)
+end)
+
 describe("net.WebSocket as a client", function()
   it("talks to Python's websockets server and closes with the code and reason it gives", function()
     local py = helper.spawn(("%s %s server"):format(PYTHON, PEER))

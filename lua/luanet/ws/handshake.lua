@@ -29,11 +29,13 @@ end
 
 local parse_head, has_token = wshead.parse, wshead.has_token
 
--- The server's 101 answer to a client's key.
-local function switching(key, protocol)
+-- The server's 101 answer to a client's key, with the subprotocol and the
+-- extension field it agreed to, if any.
+local function switching(key, protocol, extensions)
   return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     .. "Sec-WebSocket-Accept: " .. net.WebSocket._acceptKey(key) .. "\r\n"
-    .. (protocol and ("Sec-WebSocket-Protocol: " .. protocol .. "\r\n") or "") .. "\r\n"
+    .. (protocol and ("Sec-WebSocket-Protocol: " .. protocol .. "\r\n") or "")
+    .. (extensions and ("Sec-WebSocket-Extensions: " .. extensions .. "\r\n") or "") .. "\r\n"
 end
 
 local function respond(sock, status, reason, extra)
@@ -63,13 +65,15 @@ local function accept(sock, opts)
     return nil, "origin refused"
   end
   local protocol = wshead.pick_protocol(h["sec-websocket-protocol"], opts.subprotocols)
-  sock:write(switching(key, protocol))
-  return { path = target, headers = h, origin = origin, protocol = protocol }
+  local extensions, deflate
+  if opts.deflate then extensions, deflate = wshead.deflate_accept(h["sec-websocket-extensions"]) end
+  sock:write(switching(key, protocol, extensions))
+  return { path = target, headers = h, origin = origin, protocol = protocol, deflate = deflate }
 end
 
 -- The client's side on a connected sock: sends the request and checks
 -- the answer. true, or nil and Qt-style error text.
-local function open(sock, url, extra_headers, ms)
+local function open(sock, url, extra_headers, ms, opts)
   local key = net.WebSocket._newKey()
   local lines = {
     ("GET %s HTTP/1.1"):format(url.path),
@@ -79,6 +83,7 @@ local function open(sock, url, extra_headers, ms)
     "Sec-WebSocket-Key: " .. key,
     "Sec-WebSocket-Version: 13",
   }
+  if opts and opts.deflate then lines[#lines + 1] = "Sec-WebSocket-Extensions: " .. wshead.DEFLATE_OFFER end
   for name, value in pairs(extra_headers or {}) do lines[#lines + 1] = name .. ": " .. value end
   sock:write(table.concat(lines, "\r\n") .. "\r\n\r\n")
   local head, why = read_head(sock, ms)
@@ -93,7 +98,13 @@ local function open(sock, url, extra_headers, ms)
   if h["sec-websocket-accept"] ~= net.WebSocket._acceptKey(key) then
     return nil, "Handshake: Invalid Sec-WebSocket-Accept"
   end
-  return true, h
+  local deflate, why = nil, nil
+  if h["sec-websocket-extensions"] then
+    if not (opts and opts.deflate) then return nil, "Handshake: the server answered an extension we did not offer" end
+    deflate, why = wshead.deflate_response(h["sec-websocket-extensions"])
+    if deflate == false then return nil, "Handshake: " .. why end
+  end
+  return true, h, deflate
 end
 
 return { accept = accept, open = open, read_head = read_head, switching = switching, MAX_HEAD = MAX_HEAD }

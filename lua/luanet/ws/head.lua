@@ -54,7 +54,91 @@ function head.check_request(text)
   local first, fields = head.parse(text)
   local method, target, version = (first or ""):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
   if not (method and fields) then return nil, 400, "" end
-  return head.check_fields(method, version, target, fields)
+  -- ---- permessage-deflate (RFC 7692) ----
+
+-- The extensions of a Sec-WebSocket-Extensions value: a list of
+-- { name, params = { name -> value or true } }; nil for a malformed one
+-- or a parameter given twice.
+local function extensions(value)
+  local list = {}
+  for item in (value or ""):gmatch("[^,]+") do
+    local parts = {}
+    for part in item:gmatch("[^;]+") do parts[#parts + 1] = part:match("^%s*(.-)%s*$") end
+    local ext = { name = (parts[1] or ""):lower(), params = {} }
+    if ext.name == "" then return nil end
+    for i = 2, #parts do
+      local k, v = parts[i]:match("^([%w_%-]+)%s*=%s*\"?([%w]*)\"?$")
+      if not k then k = parts[i]:match("^([%w_%-]+)$") v = true end
+      if not k or ext.params[k:lower()] ~= nil then return nil end
+      ext.params[k:lower()] = v
+    end
+    list[#list + 1] = ext
+  end
+  return list
+end
+
+local function window_bits(v)
+  local n = tonumber(v)
+  return n and math.type(n) == "integer" and n >= 8 and n <= 15 and n or nil
+end
+
+-- What a client offers.
+head.DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+
+-- The server's side: the first permessage-deflate offer of the client's
+-- field that it can take. Returns the field to answer with and the terms
+-- for the C side ({ inflateReset, deflateReset, deflateBits }), or nil.
+function head.deflate_accept(value)
+  for _, ext in ipairs(extensions(value) or {}) do
+    if ext.name == "permessage-deflate" then
+      local p, ok = ext.params, true
+      for k, v in pairs(p) do
+        if k == "server_no_context_takeover" or k == "client_no_context_takeover" then ok = ok and v == true
+        elseif k == "server_max_window_bits" then ok = ok and window_bits(v) ~= nil and window_bits(v) > 8
+        elseif k == "client_max_window_bits" then ok = ok and (v == true or window_bits(v) ~= nil)
+        else ok = false end
+      end
+      if ok then
+        local answer = { "permessage-deflate" }
+        if p.server_no_context_takeover then answer[#answer + 1] = "server_no_context_takeover" end
+        if p.client_no_context_takeover then answer[#answer + 1] = "client_no_context_takeover" end
+        local bits = window_bits(p.server_max_window_bits)
+        if bits then answer[#answer + 1] = "server_max_window_bits=" .. bits end
+        return table.concat(answer, "; "), {
+          inflateReset = p.client_no_context_takeover == true,
+          deflateReset = p.server_no_context_takeover == true,
+          deflateBits = bits or 15,
+        }
+      end
+    end
+  end
+  return nil
+end
+
+-- The client's side: the terms of the server's answer to our offer; nil
+-- when it answered none, false and why when its answer is not one we may
+-- accept (the connection must fail).
+function head.deflate_response(value)
+  if not value then return nil end
+  local list = extensions(value)
+  if not list or #list ~= 1 or list[1].name ~= "permessage-deflate" then
+    return false, "the server answered an extension we did not offer"
+  end
+  local p = list[1].params
+  for k, v in pairs(p) do
+    local ok = ((k == "server_no_context_takeover" or k == "client_no_context_takeover") and v == true)
+      or (k == "server_max_window_bits" and window_bits(v))
+      or (k == "client_max_window_bits" and window_bits(v) and window_bits(v) > 8)
+    if not ok then return false, "the server's permessage-deflate terms are not valid: " .. k end
+  end
+  return {
+    inflateReset = p.server_no_context_takeover == true,
+    deflateReset = p.client_no_context_takeover == true,
+    deflateBits = window_bits(p.client_max_window_bits) or 15,
+  }
+end
+
+return head.check_fields(method, version, target, fields)
 end
 
 -- The first of the client's offered subprotocols (a comma-separated
@@ -67,6 +151,90 @@ function head.pick_protocol(offered, supported)
     end
   end
   return nil
+end
+
+-- ---- permessage-deflate (RFC 7692) ----
+
+-- The extensions of a Sec-WebSocket-Extensions value: a list of
+-- { name, params = { name -> value or true } }; nil for a malformed one
+-- or a parameter given twice.
+local function extensions(value)
+  local list = {}
+  for item in (value or ""):gmatch("[^,]+") do
+    local parts = {}
+    for part in item:gmatch("[^;]+") do parts[#parts + 1] = part:match("^%s*(.-)%s*$") end
+    local ext = { name = (parts[1] or ""):lower(), params = {} }
+    if ext.name == "" then return nil end
+    for i = 2, #parts do
+      local k, v = parts[i]:match("^([%w_%-]+)%s*=%s*\"?([%w]*)\"?$")
+      if not k then k = parts[i]:match("^([%w_%-]+)$") v = true end
+      if not k or ext.params[k:lower()] ~= nil then return nil end
+      ext.params[k:lower()] = v
+    end
+    list[#list + 1] = ext
+  end
+  return list
+end
+
+local function window_bits(v)
+  local n = tonumber(v)
+  return n and math.type(n) == "integer" and n >= 8 and n <= 15 and n or nil
+end
+
+-- What a client offers.
+head.DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+
+-- The server's side: the first permessage-deflate offer of the client's
+-- field that it can take. Returns the field to answer with and the terms
+-- for the C side ({ inflateReset, deflateReset, deflateBits }), or nil.
+function head.deflate_accept(value)
+  for _, ext in ipairs(extensions(value) or {}) do
+    if ext.name == "permessage-deflate" then
+      local p, ok = ext.params, true
+      for k, v in pairs(p) do
+        if k == "server_no_context_takeover" or k == "client_no_context_takeover" then ok = ok and v == true
+        elseif k == "server_max_window_bits" then ok = ok and window_bits(v) ~= nil and window_bits(v) > 8
+        elseif k == "client_max_window_bits" then ok = ok and (v == true or window_bits(v) ~= nil)
+        else ok = false end
+      end
+      if ok then
+        local answer = { "permessage-deflate" }
+        if p.server_no_context_takeover then answer[#answer + 1] = "server_no_context_takeover" end
+        if p.client_no_context_takeover then answer[#answer + 1] = "client_no_context_takeover" end
+        local bits = window_bits(p.server_max_window_bits)
+        if bits then answer[#answer + 1] = "server_max_window_bits=" .. bits end
+        return table.concat(answer, "; "), {
+          inflateReset = p.client_no_context_takeover == true,
+          deflateReset = p.server_no_context_takeover == true,
+          deflateBits = bits or 15,
+        }
+      end
+    end
+  end
+  return nil
+end
+
+-- The client's side: the terms of the server's answer to our offer; nil
+-- when it answered none, false and why when its answer is not one we may
+-- accept (the connection must fail).
+function head.deflate_response(value)
+  if not value then return nil end
+  local list = extensions(value)
+  if not list or #list ~= 1 or list[1].name ~= "permessage-deflate" then
+    return false, "the server answered an extension we did not offer"
+  end
+  local p = list[1].params
+  for k, v in pairs(p) do
+    local ok = ((k == "server_no_context_takeover" or k == "client_no_context_takeover") and v == true)
+      or (k == "server_max_window_bits" and window_bits(v))
+      or (k == "client_max_window_bits" and window_bits(v) and window_bits(v) > 8)
+    if not ok then return false, "the server's permessage-deflate terms are not valid: " .. k end
+  end
+  return {
+    inflateReset = p.server_no_context_takeover == true,
+    deflateReset = p.client_no_context_takeover == true,
+    deflateBits = window_bits(p.client_max_window_bits) or 15,
+  }
 end
 
 return head

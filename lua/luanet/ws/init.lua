@@ -32,9 +32,10 @@ end
 
 local extra = setmetatable({}, { __mode = "k" })   -- ws -> { url, origin, sock }
 
--- open(url [, headers]): connects and makes the handshake in a task of
--- its own; `connected` or `errorOccurred` + `disconnected` follow.
-function methods:open(url, headers)
+-- open(url [, headers [, { deflate = true }]]): connects and makes the
+-- handshake in a task of its own; `connected` or `errorOccurred` +
+-- `disconnected` follow. deflate offers permessage-deflate (RFC 7692).
+function methods:open(url, headers, opts)
   local u, why = parse_url(url)
   local info = { url = url, origin = headers and (headers.Origin or headers.origin) or "" }
   extra[self] = info
@@ -60,9 +61,10 @@ function methods:open(url, headers)
       up = sock:waitForConnected(HANDSHAKE_TIMEOUT)
     end
     if not up then return give_up(sock:error(), sock:errorString()) end
-    local ok, err = handshake.open(sock, u, headers, HANDSHAKE_TIMEOUT)
+    local ok, err, deflate = handshake.open(sock, u, headers, HANDSHAKE_TIMEOUT, opts)
     if not ok then return give_up("ConnectionRefusedError", err) end
-    self:_attach(sock, "client")
+    info.deflate = deflate ~= nil
+    self:_attach(sock, "client", deflate)
   end)
   return true
 end
@@ -70,6 +72,8 @@ end
 function methods:requestUrl() return extra[self] and extra[self].url or "" end
 function methods:origin() return extra[self] and extra[self].origin or "" end
 function methods:subprotocol() return extra[self] and extra[self].protocol or "" end
+-- Whether permessage-deflate was agreed for this connection.
+function methods:isCompressed() return extra[self] ~= nil and extra[self].deflate == true end
 
 local function delegate(name, default)
   methods[name] = function(self, ...)
@@ -106,7 +110,7 @@ end
 -- Used by luanet.ws.server for the server side of a connection.
 function methods:_serverInfo(info) extra[self] = info end
 
--- req:upgradeToWebSocket(res [, { subprotocols = {...} }]), in an
+-- req:upgradeToWebSocket(res [, { subprotocols = {...}, deflate = true }]), in an
 -- HttpServer handler: a valid WebSocket handshake is answered 101 and the
 -- connection becomes the WebSocket returned, so one port serves pages and
 -- WebSockets; anything else is answered 400 (426 for another version) and
@@ -119,11 +123,13 @@ function net.HttpServer.Request.upgradeToWebSocket(req, res, opts)
     return nil, status == 426 and "unsupported WebSocket version" or "not a WebSocket handshake"
   end
   local protocol = wshead.pick_protocol(req.headers["sec-websocket-protocol"], opts and opts.subprotocols)
+  local extensions, deflate
+  if opts and opts.deflate then extensions, deflate = wshead.deflate_accept(req.headers["sec-websocket-extensions"]) end
   local sock = res:_upgrade()
-  sock:write(handshake.switching(checked.key, protocol))
+  sock:write(handshake.switching(checked.key, protocol, extensions))
   local ws = net.WebSocket()
-  ws:_serverInfo({ url = req.target, origin = req.headers.origin or "", protocol = protocol })
-  ws:_attach(sock, "server")
+  ws:_serverInfo({ url = req.target, origin = req.headers.origin or "", protocol = protocol, deflate = deflate ~= nil })
+  ws:_attach(sock, "server", deflate)
   return ws
 end
 

@@ -18,13 +18,15 @@ function mt:__tostring()
   return ("luanet.WebSocketServer (%s, %s)"):format(self._name, self._tcp and "listening" or "not listening")
 end
 
-local function new(name, mode)
+-- new(name, mode [, { deflate = true }]): deflate takes the client's
+-- permessage-deflate offers (RFC 7692).
+local function new(name, mode, opts)
   mode = mode or "NonSecureMode"
   assert(mode == "NonSecureMode" or mode == "SecureMode",
     "bad argument #2 to 'WebSocketServer' (\"NonSecureMode\" or \"SecureMode\" expected)")
   local self = setmetatable({
     _name = name or "", _mode = mode, _pending = {}, _max_pending = 30, _timeout = 10000,
-    _subprotocols = nil, _tls = nil,
+    _subprotocols = nil, _tls = nil, _deflate = opts and opts.deflate or false,
   }, mt)
   self.newConnection = net.Signal()
   self.acceptError = net.Signal()
@@ -42,6 +44,7 @@ function methods:handleConnection(sock)
     local req, why = handshake.accept(sock, {
       timeout = self._timeout,
       subprotocols = self._subprotocols,
+      deflate = self._deflate,
       checkOrigin = function(origin)
         local auth = { allowed = true, origin = origin or "" }
         function auth:setAllowed(v) self.allowed = v end
@@ -58,8 +61,8 @@ function methods:handleConnection(sock)
       sock:abort()
       return
     end
-    ws:_serverInfo({ url = req.path, origin = req.origin or "", protocol = req.protocol })
-    ws:_attach(sock, "server")
+    ws:_serverInfo({ url = req.path, origin = req.origin or "", protocol = req.protocol, deflate = req.deflate ~= nil })
+    ws:_attach(sock, "server", req.deflate)
     self._pending[#self._pending + 1] = ws
     self.newConnection:emit()
   end)
@@ -108,5 +111,7 @@ function methods:handshakeTimeoutMS() return self._timeout end
 function methods:setSupportedSubprotocols(list) self._subprotocols = list end
 function methods:supportedSubprotocols() return self._subprotocols or {} end
 function methods:setSslConfiguration(cfg) self._tls = cfg end
+function methods:setPerMessageDeflate(on) self._deflate = on and true or false end
+function methods:perMessageDeflate() return self._deflate end
 
 return { new = new }
