@@ -102,6 +102,16 @@ int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int na
   return suspended;
 }
 
+void lnet_connect(lua_State *L, int obj_idx, const char *name, lua_CFunction fn, int nup) {
+  obj_idx = lua_absindex(L, obj_idx);
+  lua_pushcclosure(L, fn, nup);
+  lua_getfield(L, obj_idx, name);
+  lua_getfield(L, -1, "connect");
+  lua_insert(L, -3);   /* connect, signal, closure */
+  lua_insert(L, -2);
+  lua_call(L, 2, 0);
+}
+
 bool lnet_has_slots(lua_State *L, int obj_idx, int id) {
   int top = lua_gettop(L);
   bool has = lua_getiuservalue(L, obj_idx, 1) == LUA_TTABLE &&

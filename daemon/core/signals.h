@@ -28,6 +28,9 @@ int lnet_emit(struct lnet_runtime *rt, lua_State *L, int obj_idx, int id, int na
               task_done_fn done, void *ud);
 /* Whether signal `id` of the object at obj_idx has a slot connected. */
 bool lnet_has_slots(lua_State *L, int obj_idx, int id);
+/* [-nup, +0, e] Connects a C closure of fn and the nup values on the top
+ * of the stack to signal `name` of the object at obj_idx. */
+void lnet_connect(lua_State *L, int obj_idx, const char *name, lua_CFunction fn, int nup);
 /* [-0, +1, m] A new, unconnected Signal. */
 void signal_new(lua_State *L);
 int luaopen_luanet_signal(lua_State *L);

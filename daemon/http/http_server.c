@@ -16,6 +16,7 @@
  * PATCH: { "PROPFIND", "CONNECT" }; the others get 501). */
 #include "http_private.h"
 #include "http_server.h"
+#include "signals.h"
 #include "object.h"
 #include "runtime.h"
 
@@ -104,12 +105,8 @@ static void serve(lua_State *L, struct http_server *sv, int tcp) {
   sv->tcp_ref = lnet_anchor(L, tcp);
   if (sv->ref == LUA_NOREF)
     sv->ref = lnet_anchor(L, 1);
-  lua_getfield(L, tcp, "newConnection");
-  lua_getfield(L, -1, "connect");
-  lua_insert(L, -2);
   lua_pushlightuserdata(L, sv);
-  lua_pushcclosure(L, accept_pending, 1);
-  lua_call(L, 2, 0);
+  lnet_connect(L, tcp, "newConnection", accept_pending, 1);
   lua_pushlightuserdata(L, sv);   /* connections already waiting */
   lua_pushcclosure(L, accept_pending, 1);
   lua_call(L, 0, 0);

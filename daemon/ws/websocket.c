@@ -94,12 +94,17 @@ struct websocket {
   bool server;               /* frames in are masked, frames out are not */
   bool close_sent, close_received;
   bool disconnected;         /* `disconnected` emitted */
+  bool written_wanted;       /* a script touched bytesWritten */
+  bool written_forwarded;    /* and the socket's bytesWritten is forwarded to it */
   uint16_t close_code;       /* the peer's, or ours; 1006 for a connection lost */
   char *close_reason;
   uint64_t max_message, max_frame;
   uint64_t out_frame;
   double ping_at;            /* when the last ping left, for pong's elapsed time */
+  double keepalive;          /* seconds between automatic pings; 0: none */
+  bool awaiting_pong;        /* an automatic ping has had no pong yet */
   ev_timer timer;            /* the close handshake's wait; `disconnected` from the loop */
+  ev_timer keepalive_timer;  /* setKeepAliveInterval */
 };
 
 static const struct lnet_class websocket_class;
@@ -219,6 +224,19 @@ static void send_close(struct websocket *ws, lua_State *L, unsigned code, const 
   send_frame(ws, L, WS_OP_CLOSE, true, 0, payload, n);
 }
 
+/* Cuts the TCP connection at once (abort(): a reset, the queue dropped). */
+static void abort_tcp(struct websocket *ws, lua_State *L) {
+  if (!ws->conn)
+    return;
+  int s = tcp_socket_push(L, ws->conn->sock);
+  if (!lua_isnil(L, s)) {
+    lua_getfield(L, s, "abort");
+    lua_pushvalue(L, s);
+    lua_call(L, 1, 0);
+  }
+  lua_settop(L, s - 1);
+}
+
 /* The TCP connection goes: at once for a server (once its queue is sent),
  * and for a client after the server's close or the wait. */
 static void drop_tcp(struct websocket *ws, lua_State *L) {
@@ -272,6 +290,7 @@ static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t o
     return;
   }
   if (opcode == WS_OP_PONG) {
+    ws->awaiting_pong = false;
     if (lnet_has_slots(L, obj, SIG_PONG)) {
       lua_pushinteger(L, ws->ping_at > 0 ? (lua_Integer)((ev_now(ws->base.rt->loop) - ws->ping_at) * 1000) : 0);
       lua_pushlstring(L, p, n);
@@ -446,21 +465,50 @@ static void ws_release(struct socket_reader *r) {
   free(c);
 }
 
+/* setKeepAliveInterval: a ping every interval; a peer that has not
+ * answered the last one by the next is gone (its connection is cut, and
+ * the close code is 1006, as for any connection lost). */
+static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct websocket *ws = (struct websocket *)((char *)w - offsetof(struct websocket, keepalive_timer));
+  if (ws->base.state != ST_CONNECTED || !ws->conn) {
+    ev_timer_stop(loop, w);
+    return;
+  }
+  lua_State *L = ws->base.rt->L;
+  int top = lua_gettop(L);
+  if (ws->awaiting_pong) {
+    ev_timer_stop(loop, w);
+    abort_tcp(ws, L);
+  } else {
+    ws->awaiting_pong = true;
+    ws->ping_at = ev_now(loop);
+    send_frame(ws, L, WS_OP_PING, true, 0, "", 0);
+  }
+  lua_settop(L, top);
+}
+
+static void keepalive_arm(struct websocket *ws) {
+  struct ev_loop *loop = ws->base.rt->loop;
+  ev_timer_stop(loop, &ws->keepalive_timer);
+  ws->awaiting_pong = false;
+  if (ws->keepalive > 0 && ws->base.state == ST_CONNECTED) {
+    ev_timer_set(&ws->keepalive_timer, ws->keepalive, ws->keepalive);
+    ev_timer_start(loop, &ws->keepalive_timer);
+  }
+}
+
 /* The close handshake's wait ran out, or the socket closed. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop, (void)revents;
   struct websocket *ws = (struct websocket *)((char *)w - offsetof(struct websocket, timer));
   lua_State *L = ws->base.rt->L;
   int obj = push_ws(L, ws);
-  if (ws->conn && tcp_socket_is_open(ws->conn->sock)) {
-    int s = tcp_socket_push(L, ws->conn->sock);   /* the peer did not finish the close: cut */
-    lua_getfield(L, s, "abort");
-    lua_pushvalue(L, s);
-    lua_call(L, 1, 0);
-    lua_settop(L, obj);
-  }
+  if (ws->conn && tcp_socket_is_open(ws->conn->sock))
+    abort_tcp(ws, L);   /* the peer did not finish the close: cut */
   if (!ws->disconnected) {
     ws->disconnected = true;
+    ev_timer_stop(ws->base.rt->loop, &ws->keepalive_timer);
     if (ws->close_code == 0)
       ws->close_code = 1006;
     set_state(ws, L, obj, ST_UNCONNECTED);
@@ -468,6 +516,34 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     lnet_unanchor(L, &ws->base.ref);
   }
   lua_settop(L, obj - 1);
+}
+
+/* ---- bytesWritten ---- */
+
+/* The socket's bytesWritten, as ours: upvalue 1 is the WebSocket. */
+static int forward_bytes_written(lua_State *L) {
+  struct websocket *ws = lua_touserdata(L, lua_upvalueindex(1));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lnet_emit(ws->base.rt, L, lua_gettop(L) - 1, SIG_BYTES_WRITTEN, 1, NULL, NULL);
+  return 0;
+}
+
+/* Only a WebSocket whose bytesWritten a script touched pays for it: a
+ * socket that reports bytesWritten queues every write for its watcher. */
+static void forward_written(lua_State *L, struct websocket *ws, int obj) {
+  if (!ws->written_wanted || ws->written_forwarded || !ws->conn)
+    return;
+  ws->written_forwarded = true;
+  int s = tcp_socket_push(L, ws->conn->sock);
+  lua_pushvalue(L, obj);
+  lnet_connect(L, s, "bytesWritten", forward_bytes_written, 1);
+  lua_settop(L, s - 1);
+}
+
+static void ws_signal_touched(void *obj, int id) {
+  if (id == SIG_BYTES_WRITTEN)
+    ((struct websocket *)obj)->written_wanted = true;
 }
 
 /* ---- Lua methods ---- */
@@ -516,6 +592,8 @@ static int ws_attach(lua_State *L) {
   ws->base.ref = luaL_ref(L, LUA_REGISTRYINDEX);
   tcp_socket_set_reader(s, &c->reader);
   set_state(ws, L, 1, ST_CONNECTED);
+  keepalive_arm(ws);
+  forward_written(L, ws, 1);
   lnet_emit(ws->base.rt, L, 1, SIG_CONNECTED, 0, NULL, NULL);
   if (ws->conn && tcp_socket_input(s)->len > 0) {   /* frames that came with the handshake */
     int obj = tcp_socket_push(L, s);
@@ -530,6 +608,7 @@ static int send_lua(lua_State *L, uint8_t opcode) {
   struct websocket *ws = ws_check(L, 1);
   size_t n;
   const char *p = luaL_checklstring(L, 2, &n);
+  forward_written(L, ws, 1);
   if (ws->base.state != ST_CONNECTED || !send_message(ws, L, opcode, p, n)) {
     ws->base.error = SE_OPERATION;
     ws->base.error_string = ws->base.state == ST_CONNECTED ? "The message could not be queued" : "The WebSocket is not connected";
@@ -581,15 +660,7 @@ static int ws_close(lua_State *L) {
 }
 
 static int ws_abort(lua_State *L) {
-  struct websocket *ws = ws_check(L, 1);
-  if (ws->conn) {
-    int s = tcp_socket_push(L, ws->conn->sock);
-    if (!lua_isnil(L, s)) {
-      lua_getfield(L, s, "abort");
-      lua_pushvalue(L, s);
-      lua_call(L, 1, 0);
-    }
-  }
+  abort_tcp(ws_check(L, 1), L);
   return 0;
 }
 
@@ -644,6 +715,21 @@ static int ws_get_size(lua_State *L) {
   return 1;
 }
 
+/* setKeepAliveInterval(ms): automatic pings (0, the default: none). */
+static int ws_setKeepAliveInterval(lua_State *L) {
+  struct websocket *ws = ws_check(L, 1);
+  lua_Number ms = luaL_checknumber(L, 2);
+  luaL_argcheck(L, ms >= 0, 2, "interval must not be negative");
+  ws->keepalive = ms / 1000.0;
+  keepalive_arm(ws);
+  return 0;
+}
+
+static int ws_keepAliveInterval(lua_State *L) {
+  lua_pushnumber(L, ws_check(L, 1)->keepalive * 1000.0);
+  return 1;
+}
+
 /* ws:socket(): the TcpSocket under it, or nil. */
 static int ws_socket(lua_State *L) {
   ws_check(L, 1);
@@ -653,8 +739,10 @@ static int ws_socket(lua_State *L) {
 
 static int ws_gc(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
-  if (ws->base.rt->loop)
+  if (ws->base.rt->loop) {
     ev_timer_stop(ws->base.rt->loop, &ws->timer);
+    ev_timer_stop(ws->base.rt->loop, &ws->keepalive_timer);
+  }
   if (ws->conn)
     ws->conn->ws = NULL;
   ws->conn = NULL;
@@ -675,6 +763,7 @@ static int ws_new(lua_State *L) {
   ws->max_message = ws->max_frame = WS_DEFAULT_MAX_MESSAGE;
   ws->out_frame = WS_DEFAULT_OUT_FRAME;
   ev_init(&ws->timer, timer_cb);
+  ev_init(&ws->keepalive_timer, keepalive_cb);
   return 1;
 }
 
@@ -701,6 +790,8 @@ static const luaL_Reg ws_methods[] = {
   { "closeReason", ws_closeReason },
   { "isValid", ws_isValid },
   { "socket", ws_socket },
+  { "setKeepAliveInterval", ws_setKeepAliveInterval },
+  { "keepAliveInterval", ws_keepAliveInterval },
   { NULL, NULL },
 };
 
@@ -722,7 +813,8 @@ static const luaL_Reg ws_statics[] = {
 static const struct lnet_class websocket_class = {
   .id = LNET_ID_WEBSOCKET, .name = LNET_WEBSOCKET, .methods = ws_methods,
   .base_methods = abstract_socket_methods, .gc = ws_gc,
-  .tostring = ws_tostring, .signals = signal_names, .statics = ws_statics, .construct = ws_new,
+  .tostring = ws_tostring, .signals = signal_names, .signal_touched = ws_signal_touched, .statics = ws_statics,
+  .construct = ws_new,
 };
 
 int luaopen_luanet_websocket(lua_State *L) {

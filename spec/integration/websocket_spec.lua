@@ -218,6 +218,72 @@ describe("WebSocket with permessage-deflate (RFC 7692)", function()
   end)
 end)
 
+describe("WebSocket keep-alive, bytesWritten and wss://", function()
+  it("cuts a peer that answers no ping by the next interval (1006), and keeps one that does", function()
+    local server = net.WebSocketServer("keepalive")
+    assert.is_true(server:listen("127.0.0.1", 0))
+    finally(function() server:close() end)
+    local sides = {}
+    server.newConnection:connect(function()
+      local ws = server:nextPendingConnection()
+      ws:setKeepAliveInterval(150)
+      local side = { ws = ws }
+      sides[#sides + 1] = side
+      ws.disconnected:connect(function() side.code, side.at = ws:closeCode(), helper.now_ms() end)
+    end)
+    -- A raw peer that shakes hands and then reads nothing.
+    local mute, head = raw_handshake(server:serverPort(), request())
+    assert.truthy(head:match("^HTTP/1%.1 101 "), head)
+    -- Our own client, which answers pings by itself.
+    local polite = net.WebSocket()
+    polite:open(("ws://127.0.0.1:%d/"):format(server:serverPort()))
+    local start = helper.now_ms()
+    assert.is_true(helper.run(helper.TIMEOUT, function() return sides[1] ~= nil and sides[1].code ~= nil end))
+    assert.are.same(1006, sides[1].code)
+    local took = sides[1].at - start
+    assert.is_true(took >= 250 and took < 1000, ("cut after %d ms"):format(took))
+    helper.drive(600)   -- four more intervals: the polite one answers each
+    assert.are.same("ConnectedState", polite:state())
+    assert.is_nil(sides[2].code)
+    mute:abort()
+    polite:abort()
+  end)
+
+  it("reports bytesWritten to a script that connected to it", function()
+    local server = net.WebSocketServer("written")
+    assert.is_true(server:listen("127.0.0.1", 0))
+    finally(function() server:close() end)
+    local ws = net.WebSocket()
+    local written = 0
+    ws.bytesWritten:connect(function(n) written = written + n end)
+    ws.connected:connect(function() ws:sendTextMessage(("x"):rep(1000)) end)
+    ws:open(("ws://127.0.0.1:%d/"):format(server:serverPort()))
+    assert.is_true(helper.run(helper.TIMEOUT, function() return written > 0 end))
+    assert.are.same(1000 + 4 + 4, written)   -- payload, a 4-byte header (126 + length) and the mask
+    ws:abort()
+  end)
+
+  it("speaks wss:// to ws_echo.lua --cert/--key, verifying it against our CA", function()
+    local pki = require("support.pki").make()
+    local tls, tport = start_echo("--cert", pki.localhost.cert, "--key", pki.localhost.key)
+    finally(function() tls.cleanup() pki.cleanup() end)
+    local ws = net.WebSocket()
+    local got
+    ws.connected:connect(function() ws:sendTextMessage("over TLS") end)
+    ws.textMessageReceived:connect(function(m) got = m end)
+    ws:open(("wss://localhost:%d/"):format(tport), nil, { caCertificates = pki.ca })
+    assert.is_true(helper.run(helper.TIMEOUT, function() return got ~= nil end), ws:errorString())
+    assert.are.same("over TLS", got)
+    ws:abort()
+    local untrusted = net.WebSocket()
+    local err
+    untrusted.errorOccurred:connect(function(e) err = e end)
+    untrusted:open(("wss://localhost:%d/"):format(tport))
+    assert.is_true(helper.run(helper.TIMEOUT, function() return err ~= nil end))
+    assert.are.same("SslHandshakeFailedError", err)
+  end)
+end)
+
 describe("net.WebSocket as a client", function()
   it("talks to Python's websockets server and closes with the code and reason it gives", function()
     local py = helper.spawn(("%s %s server"):format(PYTHON, PEER))

@@ -32,9 +32,12 @@ end
 
 local extra = setmetatable({}, { __mode = "k" })   -- ws -> { url, origin, sock }
 
--- open(url [, headers [, { deflate = true }]]): connects and makes the
--- handshake in a task of its own; `connected` or `errorOccurred` +
--- `disconnected` follow. deflate offers permessage-deflate (RFC 7692).
+-- open(url [, headers [, options]]): connects and makes the handshake in
+-- a task of its own; `connected` or `errorOccurred` + `disconnected`
+-- follow. options: deflate = true offers permessage-deflate (RFC 7692);
+-- for wss://, caCertificates = file (else the system's store) and
+-- peerVerifyName. A wss:// server is verified as TcpSocket verifies:
+-- sslErrors is emitted, and ignoreSslErrors() in its slot goes on.
 function methods:open(url, headers, opts)
   local u, why = parse_url(url)
   local info = { url = url, origin = headers and (headers.Origin or headers.origin) or "" }
@@ -54,7 +57,12 @@ function methods:open(url, headers, opts)
     end
     local up
     if u.scheme == "wss" then
-      sock:connectToHostEncrypted(u.host, u.port)
+      if opts and opts.caCertificates then sock:setCaCertificates(opts.caCertificates) end
+      sock.sslErrors:connect(function(errors)
+        self.sslErrors:emit(errors)
+        if info.ignore_ssl then sock:ignoreSslErrors() end
+      end)
+      sock:connectToHostEncrypted(u.host, u.port, opts and opts.peerVerifyName)
       up = sock:waitForEncrypted(HANDSHAKE_TIMEOUT)
     else
       sock:connectToHost(u.host, u.port)
@@ -71,6 +79,8 @@ end
 
 function methods:requestUrl() return extra[self] and extra[self].url or "" end
 function methods:origin() return extra[self] and extra[self].origin or "" end
+-- ignoreSslErrors(): called in an sslErrors slot, the handshake goes on.
+function methods:ignoreSslErrors() if extra[self] then extra[self].ignore_ssl = true end end
 function methods:subprotocol() return extra[self] and extra[self].protocol or "" end
 -- Whether permessage-deflate was agreed for this connection.
 function methods:isCompressed() return extra[self] ~= nil and extra[self].deflate == true end
