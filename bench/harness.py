@@ -100,6 +100,7 @@ class Target:
     max: Optional[float] = None
     equal: Optional[float] = None   # |subject - peer| <= equal
     spec: str = "%.2f"         # how the measured value is shown
+    vs_workload: Optional[str] = None   # the bound is on subject / that (earlier) workload's subject
 
 
 @dataclass
@@ -243,6 +244,11 @@ SERVERS = {s.name: s for s in [
                  "one read + one write per readiness"),
     Server("node", ["node", "{bench}/node_echo.js", "--port", "{port}"],
            about="bench/node_echo.js: Node.js `net`"),
+    Server("luanetd-ws", ["{root}/build/luanetd", "{root}/scripts/ws_echo.lua", "--port", "{port}"],
+           workloads=("ws",), about="build/luanetd scripts/ws_echo.lua (net.WebSocketServer, no deflate)"),
+    Server("node-ws", ["node", "{bench}/node_ws_echo.js", "--port", "{port}"], workloads=("ws",),
+           about="bench/node_ws_echo.js: Node.js with the `ws` package (bench/package.json pins it), "
+                 "perMessageDeflate off"),
     Server("luanetd-http", ["{root}/build/luanetd", "{root}/scripts/hello_http.lua", "--port", "{port}"],
            workloads=("http",), about="build/luanetd scripts/hello_http.lua (a Lua handler)"),
     Server("floor-http", ["{out}/echo_floor", "--http", "--port", "{port}"], workloads=("http",),
@@ -288,6 +294,28 @@ WORKLOADS = {w.name: w for w in [
                    max=1024, spec="%.0f B"),
             Target("base_rss_kb", "base RSS <= 4 MB", max=4096, spec="%.0f kB"),
             Target("first_reply_ms", "start-to-first-reply <= 10 ms", max=10, spec="%.1f ms"),
+        ]),
+    Workload(
+        "ws", "64-byte WebSocket text echo (bench/loadgen.c --ws: masked frames in, unmasked out)", "msg",
+        subject="luanetd-ws", peers=["node-ws"],
+        load=LOADGEN + ["echo", "--ws", "--port", "{port}", "--conns", "{conns}",
+                        "--secs", "{secs}", "--size", "64", "--slice-ms", "100"],
+        fixed=LOADGEN + ["echo", "--ws", "--port", "{port}", "--conns", "1",
+                         "--count", "{count}", "--secs", "120", "--size", "64"],
+        parse=parse_loadgen_turns, interleaved=True, conns=50, compare="node-ws",
+        idle=["--ws", "--size", "64"],
+        first=["--ws", "--size", "64"],
+        notes=["Every connection makes its opening handshake before the rounds, so the rounds measure "
+               "frames only. The comparison with luanetd's TCP echo is against the echo workload's "
+               "luanetd, measured earlier in the same run (medians of its rounds, not per-round "
+               "ratios, since the two never share a round)."],
+        targets=[
+            Target("cpu_us_per_unit", "server CPU per message <= 0.6x Node ws's",
+                   vs="node-ws", max=0.6, spec="%.3fx"),
+            Target("cpu_us_per_unit", "server CPU per message <= 1.3x luanetd's own TCP echo's",
+                   vs_workload="echo", max=1.3, spec="%.3fx"),
+            Target("rss_per_idle_conn_b", "RSS per idle WebSocket (no deflate) <= 1.5 KB",
+                   max=1536, spec="%.0f B"),
         ]),
     Workload(
         "http", "keep-alive GET, \"Hello, World!\" (wrk -t1)", "req",
@@ -797,8 +825,9 @@ def median_ratio(res, wl, peer, key):
     return statistics.median(rs) if rs else None
 
 
-def summarize(wl, res):
-    """Per-server medians and subject/peer ratios."""
+def summarize(wl, res, others=None):
+    """Per-server medians and subject/peer ratios; `others`: the workloads
+    measured before in this run, for targets against another workload."""
     for n, r in res["servers"].items():
         rounds = r["rounds"]
         for key in ("units_per_s", "cpu_us_per_unit", "user_us_per_unit", "p99_us", "p50_us"):
@@ -823,7 +852,12 @@ def summarize(wl, res):
     subj = res["servers"].get(wl.subject, {})
     for t in wl.targets:
         v, ok = subj.get(t.metric), None
-        if t.vs:
+        if t.vs_workload:
+            other = (others or {}).get(t.vs_workload, {}).get("servers", {}) \
+                .get(WORKLOADS[t.vs_workload].subject, {}).get(t.metric)
+            v = v / other if v is not None and other else None
+            ok = v is not None and v <= t.max
+        elif t.vs:
             peer = res["servers"].get(t.vs, {}).get(t.metric)
             if t.max is not None:
                 v = ratios.get(t.vs, {}).get(t.metric)
@@ -1187,7 +1221,7 @@ def main():
             log("%s/%s: %s" % (wl.name, pname, ", ".join(names)))
             fn(wl, names, args, res)
             log("%s/%s done in %.0f s" % (wl.name, pname, time.monotonic() - t0))
-        summarize(wl, res)
+        summarize(wl, res, run["workloads"])
     if "reload" not in skip:
         log("reload: luanetd under load, %d reloads" % 20)
         run["reload"] = reload_phase.run(ROOT, SERVER_CPU, LOAD_CPU, 10 if args.quick else args.reload_secs,

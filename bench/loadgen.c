@@ -40,6 +40,10 @@
  *       counts of the HTTP workload (strace, cachegrind). Prints the same
  *       key=value line as echo, with messages= the responses.
  *
+ * --ws (echo, hold, first): every connection first makes a WebSocket
+ * handshake (RFC 6455), and a ping is B bytes of text in one masked frame,
+ * whose reply is the same text in one unmasked frame (a WebSocket echo).
+ *
  * hold and first also speak to servers that do not echo (HTTP, FTP, ...):
  * --send STR (C escapes \r \n \t \\ \xHH) is sent instead of B echo
  * bytes, and the reply is complete after --expect N bytes (default 1), its
@@ -86,10 +90,57 @@ static int slice_ms = 100;
 static double secs = -1;
 static long long count = -1;
 static long timeout_ms = 5000;
-static char payload[MAX_SIZE];
+static char payload[MAX_SIZE + 16];
 static int custom;       /* --send or --expect given: not an echo */
 static int send_len;     /* bytes of payload to send (hold, first) */
 static int expect = -1;  /* bytes that complete a reply (hold, first) */
+static char expected[MAX_SIZE + 16];   /* what an echo's reply must be */
+static int ws;           /* --ws: a WebSocket handshake first, frames after */
+
+static const char WS_REQUEST[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                 "Sec-WebSocket-Version: 13\r\n\r\n";
+
+/* The opening handshake on a blocking fd: 0 when the server answered 101. */
+static int ws_handshake(int fd) {
+  struct timeval tv = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (send(fd, WS_REQUEST, sizeof WS_REQUEST - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof WS_REQUEST - 1))
+    return -1;
+  char head[1024];
+  size_t have = 0;
+  while (have < sizeof head - 1) {   /* byte by byte: nothing past the head is taken */
+    ssize_t r = recv(fd, head + have, 1, 0);
+    if (r <= 0)
+      return -1;
+    have++;
+    if (have >= 4 && !memcmp(head + have - 4, "\r\n\r\n", 4))
+      return strncmp(head, "HTTP/1.1 101", 12) ? -1 : 0;
+  }
+  return -1;
+}
+
+/* A text frame of n bytes of p: masked (with a fixed key) into out, or
+ * unmasked. Returns its size. */
+static int ws_frame(char *out, const char *p, int n, bool masked) {
+  static const unsigned char key[4] = {0x11, 0x22, 0x33, 0x44};
+  int h = 0;
+  out[h++] = (char)0x81;
+  if (n < 126) {
+    out[h++] = (char)((masked ? 0x80 : 0) | n);
+  } else {
+    out[h++] = (char)((masked ? 0x80 : 0) | 126);
+    out[h++] = (char)(n >> 8);
+    out[h++] = (char)n;
+  }
+  if (masked) {
+    memcpy(out + h, key, 4);
+    h += 4;
+  }
+  for (int i = 0; i < n; i++)
+    out[h + i] = (char)(p[i] ^ (masked ? key[i & 3] : 0));
+  return h + n;
+}
 
 /* --send's C escapes, decoded into payload. */
 static int unescape(const char *in) {
@@ -150,6 +201,10 @@ static int connect_one(const struct sockaddr_in *sa) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (ws && ws_handshake(fd) < 0) {
+    close(fd);
+    return -1;
+  }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
 }
@@ -197,8 +252,8 @@ struct conn {
 static int send_ping(struct conn *c) {
   c->got = 0;
   c->sent_at = now_ns();
-  ssize_t w = send(c->fd, payload, (size_t)size, MSG_NOSIGNAL);
-  return w == size ? 0 : -1; /* a fresh ping always fits the send buffer */
+  ssize_t w = send(c->fd, payload, (size_t)send_len, MSG_NOSIGNAL);
+  return w == send_len ? 0 : -1; /* a fresh ping always fits the send buffer */
 }
 
 static void drop(struct conn *c) {
@@ -300,13 +355,13 @@ static void on_readable(struct conn *c, bool go, uint64_t *t_now) {
   ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
   if (r < 0 && (errno == EAGAIN || errno == EINTR))
     return;
-  if (r <= 0 || c->got + r > size || memcmp(rbuf, payload + c->got, (size_t)r)) {
+  if (r <= 0 || c->got + r > expect || memcmp(rbuf, expected + c->got, (size_t)r)) {
     t->issued--;   /* the ping in flight will not come back */
     drop(c);
     return;
   }
   c->got += (int)r;
-  if (c->got < size)
+  if (c->got < expect)
     return;
   *t_now = now_ns();
   record(&t->lat, *t_now - c->sent_at);
@@ -468,7 +523,8 @@ static int try_echo(const struct sockaddr_in *sa) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (send_len > 0 && send(fd, payload, (size_t)send_len, MSG_NOSIGNAL) != send_len) {
+  if ((ws && ws_handshake(fd) < 0) ||
+      (send_len > 0 && send(fd, payload, (size_t)send_len, MSG_NOSIGNAL) != send_len)) {
     close(fd);
     return -1;
   }
@@ -551,7 +607,7 @@ static int run_first(char **cmd) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen echo  [--host H] --port P[,P...] [--conns N] [--secs S] [--count M] [--size B] [--slice-ms T]\n"
+          "usage: loadgen echo  [--host H] --port P[,P...] [--conns N] [--secs S] [--count M] [--size B] [--slice-ms T] [--ws]\n"
           "       loadgen hold  [--host H] --port P --conns N [--size B | --send STR --expect N]\n"
           "       loadgen first [--host H] --port P [--size B | --send STR --expect N] [--cpu C]\n"
           "                     [--timeout-ms T] -- CMD...\n");
@@ -576,6 +632,10 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--")) {
       cmd = argv + i + 1;
       break;
+    }
+    if (!strcmp(a, "--ws")) {
+      ws = 1;
+      continue;
     }
     if (i + 1 >= argc)
       usage();
@@ -605,7 +665,7 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if (port < 0 || conns < 1 || size < 1 || size > MAX_SIZE)
+  if (port < 0 || conns < 1 || size < 1 || size > MAX_SIZE || (ws && (custom || size > 65535)))
     usage();
   signal(SIGPIPE, SIG_IGN);
   if (custom && !strcmp(mode, "echo"))
@@ -613,7 +673,14 @@ int main(int argc, char **argv) {
   if (!custom) {
     for (int i = 0; i < size; i++)
       payload[i] = (char)('a' + i % 26);
+    memcpy(expected, payload, (size_t)size);
     send_len = expect = size;
+    if (ws) {   /* the text in a masked frame; back in an unmasked one */
+      expect = ws_frame(expected, payload, size, false);
+      char text[MAX_SIZE];
+      memcpy(text, payload, (size_t)size);
+      send_len = ws_frame(payload, text, size, true);
+    }
   } else if (expect < 0) {
     expect = 1;
   }

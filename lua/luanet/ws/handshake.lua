@@ -44,15 +44,10 @@ local function respond(sock, status, reason, extra)
   sock:disconnectFromHost()
 end
 
--- The server's side: reads and checks the client's request on sock and
--- answers 101, or answers 400/426 and closes. Returns the request
--- (path, headers) or nil and why.
-local function accept(sock, opts)
-  local head, why = read_head(sock, opts.timeout or 10000)
-  if not head then
-    if why == "too large" then respond(sock, 431, "Request Header Fields Too Large") else sock:abort() end
-    return nil, "handshake " .. why
-  end
+-- The server's answer to a whole request head: 101 with what was agreed,
+-- or 400/403/426 and the connection closed. Returns the request (path,
+-- headers, origin, protocol, deflate terms) or nil and why.
+local function answer(sock, head, opts)
   local req, status, extra = wshead.check_request(head)
   if not req then
     respond(sock, status, status == 426 and "Upgrade Required" or "Bad Request", extra)
@@ -69,6 +64,43 @@ local function accept(sock, opts)
   if opts.deflate then extensions, deflate = wshead.deflate_accept(h["sec-websocket-extensions"]) end
   sock:write(switching(key, protocol, extensions))
   return { path = target, headers = h, origin = origin, protocol = protocol, deflate = deflate }
+end
+
+-- The server's side, driven by the socket's readyRead rather than a task
+-- that waits: a server with thousands of handshakes in flight holds a
+-- slot and a timer for each, not a coroutine. done(req) or done(nil, why)
+-- is called once: when the head has come and been answered, when it grows
+-- past MAX_HEAD (431), or when opts.timeout ms pass first (the connection
+-- is cut).
+local function accept(sock, opts, done)
+  local finished, connection = false, nil
+  local timer = net.Timer()
+  local function finish(req, why)
+    if finished then return end
+    finished = true
+    timer:stop()
+    sock.readyRead:disconnect(connection)
+    done(req, why)
+  end
+  local function try()
+    local avail = sock:bytesAvailable()
+    if avail == 0 or finished then return end
+    local data = sock:peek(math.min(avail, MAX_HEAD + 4))
+    local e = data:find("\r\n\r\n", 1, true)
+    if e then return finish(answer(sock, sock:read(e + 3), opts)) end
+    if avail > MAX_HEAD then
+      respond(sock, 431, "Request Header Fields Too Large")
+      finish(nil, "handshake too large")
+    end
+  end
+  timer:setSingleShot(true)
+  timer.timeout:connect(function()
+    sock:abort()
+    finish(nil, "handshake timed out")
+  end)
+  timer:start(opts.timeout or 10000)
+  connection = sock.readyRead:connect(try)
+  try()   -- what came before we looked
 end
 
 -- The client's side on a connected sock: sends the request and checks

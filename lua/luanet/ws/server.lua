@@ -36,37 +36,46 @@ local function new(name, mode, opts)
   return self
 end
 
--- The handshake of one connection, in a task; the WebSocket joins the
--- pending list and newConnection is emitted.
+-- originAuthenticationRequired's argument, Qt's QWebSocketCorsAuthenticator.
+local authenticator_mt = { __name = "luanet.WebSocketCorsAuthenticator", __index = {
+  origin = function(self) return self._origin end,
+  allowed = function(self) return self._allowed end,
+  setAllowed = function(self, v) self._allowed = v and true or false end,
+} }
+
+-- The handshake of one connection (event-driven: luanet.ws.handshake); the
+-- WebSocket joins the pending list and newConnection is emitted.
 function methods:handleConnection(sock)
-  net.spawn(function()
-    local ws = net.WebSocket()
-    local req, why = handshake.accept(sock, {
-      timeout = self._timeout,
-      subprotocols = self._subprotocols,
-      deflate = self._deflate,
-      checkOrigin = function(origin)
-        local auth = { allowed = true, origin = origin or "" }
-        function auth:setAllowed(v) self.allowed = v end
-        function auth:allowed_() return self.allowed end
-        self.originAuthenticationRequired:emit(auth)
-        return auth.allowed
-      end,
-    })
+  local server = self
+  handshake.accept(sock, {
+    timeout = self._timeout,
+    subprotocols = self._subprotocols,
+    deflate = self._deflate,
+    checkOrigin = self._check_origin and function(origin)
+      local auth = setmetatable({ _origin = origin or "", _allowed = true }, authenticator_mt)
+      server.originAuthenticationRequired:emit(auth)
+      return auth._allowed
+    end,
+  }, function(req)
     if not req then
-      self.serverError:emit(net.WebSocket.CloseCodeProtocolError)
+      server.serverError:emit(net.WebSocket.CloseCodeProtocolError)
       return
     end
-    if #self._pending >= self._max_pending then
+    if #server._pending >= server._max_pending then
       sock:abort()
       return
     end
+    local ws = net.WebSocket()
     ws:_serverInfo({ url = req.path, origin = req.origin or "", protocol = req.protocol, deflate = req.deflate ~= nil })
     ws:_attach(sock, "server", req.deflate)
-    self._pending[#self._pending + 1] = ws
-    self.newConnection:emit()
+    server._pending[#server._pending + 1] = ws
+    server.newConnection:emit()
   end)
 end
+
+-- setOriginCheck(true): originAuthenticationRequired is emitted for every
+-- handshake, and a slot that calls auth:setAllowed(false) refuses it (403).
+function methods:setOriginCheck(on) self._check_origin = on and true or false end
 
 function methods:listen(address, port)
   local tcp = net.TcpServer()
