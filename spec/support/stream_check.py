@@ -69,6 +69,11 @@ def main():
         end = "RESET"
     except socket.timeout:
         end = "TIMEOUT"
+    # Every byte back means every byte went: the sender's count is bumped
+    # after its last sendall returns, which may be after the echo of it
+    # has come (a race that printed one chunk short under ASan's pace).
+    if end == "DONE":
+        sender.join(5)
     # A reset that the sending thread met first reads as EOF here (the
     # socket reports its error once): it is a reset all the same.
     if end == "EOF" and isinstance(send_error[0], (ConnectionResetError, BrokenPipeError)):
