@@ -10,6 +10,18 @@ local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
 local PEER = "spec/support/ws_peer.py"
 local QT = "env -u LD_PRELOAD QT_QPA_PLATFORM=offscreen /usr/bin/python3 -u spec/support/qt_ws_peer.py"
 
+-- A peer server (Python's or Qt's) that prints "port N" first: the
+-- process and N.
+local function start_peer(cmd)
+  local proc = helper.spawn(cmd)
+  if not proc.wait_line("port (%d+)\n", helper.TIMEOUT) then
+    local err = proc.stderr()
+    proc.cleanup()
+    error("peer did not start: " .. cmd .. "\n" .. err, 2)
+  end
+  return proc, tonumber(proc.output():match("port (%d+)"))
+end
+
 local function start_echo(...)
   return helper.start_server(("%s %s"):format(helper.quote_all(helper.LUANETD, helper.script("ws_echo.lua")),
     helper.quote_all(...)))
@@ -131,10 +143,8 @@ describe("WebSocket with permessage-deflate (RFC 7692)", function()
   end)
 
   it("is offered by our client and agreed by Python's server, both ways compressed", function()
-    local py = helper.spawn(("%s %s server-deflate"):format(PYTHON, PEER))
+    local py, pport = start_peer(("%s %s server-deflate"):format(PYTHON, PEER))
     finally(py.cleanup)
-    assert(py.wait_line("port (%d+)\n", helper.TIMEOUT), py.stderr())
-    local pport = tonumber(py.output():match("port (%d+)"))
     local ws = net.WebSocket()
     local big = ("luanetd "):rep(5000)
     local got
@@ -218,10 +228,8 @@ end)
 
 describe("net.WebSocket as a client", function()
   it("talks to Python's websockets server and closes with the code and reason it gives", function()
-    local py = helper.spawn(("%s %s server"):format(PYTHON, PEER))
+    local py, pport = start_peer(("%s %s server"):format(PYTHON, PEER))
     finally(py.cleanup)
-    assert(py.wait_line("port (%d+)\n", helper.TIMEOUT), py.stderr())
-    local pport = tonumber(py.output():match("port (%d+)"))
     local ws = net.WebSocket()
     local got, states = {}, {}
     ws.stateChanged:connect(function(s) states[#states + 1] = s end)
@@ -242,10 +250,8 @@ describe("net.WebSocket as a client", function()
   end)
 
   it("talks to real Qt's QWebSocketServer (PyQt5), which sees our close code and reason", function()
-    local qt = helper.spawn(QT .. " server")
+    local qt, qport = start_peer(QT .. " server")
     finally(qt.cleanup)
-    assert(qt.wait_line("port (%d+)\n", helper.TIMEOUT), qt.stderr())
-    local qport = tonumber(qt.output():match("port (%d+)"))
     local ws = net.WebSocket()
     local got = {}
     ws.connected:connect(function() ws:sendTextMessage("hello Qt") end)
