@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -80,6 +81,12 @@ static ssize_t plain_write(struct tcp_socket *s, const char *p, size_t n) {
   return send(s->base.fd, p, n, MSG_NOSIGNAL);
 }
 
+static ssize_t plain_writev(struct tcp_socket *s, const struct iovec *iov, int n) {
+  if (n == 1)
+    return send(s->base.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+  return sendmsg(s->base.fd, &(struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n }, MSG_NOSIGNAL);
+}
+
 static ssize_t plain_write_file(struct tcp_socket *s, int fd, off_t *off, size_t n) {
   return sendfile(s->base.fd, fd, off, n);
 }
@@ -89,7 +96,8 @@ static void plain_shutdown(struct tcp_socket *s) {
 }
 
 const struct socket_transport tcp_plain_transport = {
-  .read = plain_read, .write = plain_write, .write_file = plain_write_file, .shutdown = plain_shutdown,
+  .read = plain_read, .write = plain_write, .writev = plain_writev, .write_file = plain_write_file,
+  .shutdown = plain_shutdown,
 };
 
 static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
@@ -233,6 +241,7 @@ static void close_fd(struct tcp_socket *s) {
   }
   bool was_open = s->base.fd >= 0;
   s->xprt->shutdown(s);   /* while the fd is there */
+  tcp_fd_restore(s);
   if (was_open) {
     close(s->base.fd);
     s->base.fd = -1;
@@ -1124,9 +1133,7 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
     return send_queued(s, L, obj, iov, n);
   if (!s->wq_head && s->base.state == ST_CONNECTED &&
       !(s->written_observed && lnet_has_slots(L, obj, SIG_BYTES_WRITTEN))) {
-    ssize_t k = n == 1 ? send(s->base.fd, iov[0].iov_base, len, MSG_NOSIGNAL)
-                       : sendmsg(s->base.fd, &(struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n },
-                                 MSG_NOSIGNAL);
+    ssize_t k = s->xprt->writev(s, iov, n);
     if (k > 0) {
       done = (size_t)k;
       s->sent_unreported += done;
@@ -1421,12 +1428,13 @@ static int tcp_socket_tostring(lua_State *L) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   char buf[NET_ADDRSTRLEN] = "";
-  int port = 0;
-  if (getpeername(s->base.fd, (struct sockaddr *)&ss, &len) == 0) {
-    net_addr_format((struct sockaddr *)&ss, buf);
-    port = net_addr_port((struct sockaddr *)&ss);
+  if (getpeername(s->base.fd, (struct sockaddr *)&ss, &len) < 0) {   /* not a socket: stdin */
+    lua_pushfstring(L, LNET_TCPSOCKET " (%s fd %d)", socket_state_names[s->base.state], s->base.fd);
+    return 1;
   }
-  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", socket_state_names[s->base.state], buf, port);
+  net_addr_format((struct sockaddr *)&ss, buf);
+  lua_pushfstring(L, LNET_TCPSOCKET " (%s %s:%d)", socket_state_names[s->base.state], buf,
+                  net_addr_port((struct sockaddr *)&ss));
   return 1;
 }
 
@@ -1442,19 +1450,63 @@ static int tcp_socket_new(lua_State *L) {
   return 1;
 }
 
+/* The socket at idx owns the connected fd from now on, and reads it;
+ * the caller sets the state (and announces it or not). */
+static void start_connected(struct tcp_socket *s, lua_State *L, int idx, int fd) {
+  s->base.fd = fd;
+  s->base.rt->open_sockets++;
+  if (s->base.ref == LUA_NOREF)
+    s->base.ref = lnet_anchor(L, idx);
+  ev_io_set(&s->rio, fd, EV_READ);
+  ev_io_set(&s->wio, fd, EV_WRITE);
+  tcp_socket_read_start(s);
+}
+
 void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   struct tcp_socket *s = lua_newuserdatauv(L, sizeof *s, 1);
   memset(s, 0, sizeof *s);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->socket_mt_ref);
   lua_setmetatable(L, -2);
   tcp_socket_init(s, rt);
-  s->base.fd = fd;
-  rt->open_sockets++;
-  s->base.state = ST_CONNECTED;
-  s->base.ref = lnet_anchor(L, -1);
-  ev_io_set(&s->rio, fd, EV_READ);
-  ev_io_set(&s->wio, fd, EV_WRITE);
-  tcp_socket_read_start(s);
+  start_connected(s, L, -1, fd);
+  s->base.state = ST_CONNECTED;   /* nobody can be listening yet */
+}
+
+/* setSocketDescriptor(fd): adopts an open descriptor as Qt's does: the
+ * socket is in ConnectedState at once (stateChanged), reads it, and owns
+ * it from here on (close() closes it). A socket keeps the plain
+ * transport; anything else (a pipe, a tty, a file: a script's stdin) gets
+ * the descriptor transport (tcp_socket_fd.c), its end of input being the
+ * peer's close. false with Qt's UnsupportedSocketOperationError "Invalid
+ * socket descriptor" for a descriptor that is not open, and with
+ * OperationError on a socket that is not unconnected (where Qt would drop
+ * its connection without a word, as connectToHost here refuses). */
+static int tcp_socket_setSocketDescriptor(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  lua_Integer fd = luaL_checkinteger(L, 2);
+  lua_settop(L, 1);
+  if (s->base.state != ST_UNCONNECTED || s->base.fd >= 0) {
+    abstract_socket_set_error(&s->base, SE_OPERATION, "Operation on socket is not permitted in this socket state");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (fd < 0 || fd > INT_MAX || !tcp_fd_adopt(s, (int)fd)) {
+    abstract_socket_set_error(&s->base, SE_UNSUPPORTED_OPERATION, "Invalid socket descriptor");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  buffer_free(&s->rb);   /* what a previous connection left */
+  write_queue_free(s);
+  if (s->aux) {
+    free(s->aux->peer_name);
+    s->aux->peer_name = NULL;
+  }
+  s->base.error = SE_UNKNOWN;
+  s->base.error_string = NULL;
+  start_connected(s, L, 1, (int)fd);
+  set_state(s, L, 1, ST_CONNECTED);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* ---- the C side's API (tcp_socket.h) ---- */
@@ -1542,6 +1594,7 @@ static int tcp_socket_ref(lua_State *L) {
 
 static const luaL_Reg tcp_socket_methods[] = {
   { "connectToHost", tcp_socket_connect_lua },
+  { "setSocketDescriptor", tcp_socket_setSocketDescriptor },
   { "disconnectFromHost", tcp_socket_disconnectFromHost },
   { "abort", tcp_socket_abort },
   { "close", tcp_socket_close },

@@ -1,6 +1,8 @@
-/* TcpSocket's inside, for its two files: tcp_socket.c (the socket, its
- * queue and the plain transport) and tcp_socket_tls.c (QSslSocket's
- * methods and the TLS transport). Nothing else includes this. */
+/* TcpSocket's inside, for its three files: tcp_socket.c (the socket, its
+ * queue and the plain transport), tcp_socket_tls.c (QSslSocket's methods
+ * and the TLS transport) and tcp_socket_fd.c (the descriptor transport,
+ * for what setSocketDescriptor adopts that is not a socket). Nothing else
+ * includes this. */
 #ifndef LUANET_TCP_SOCKET_IMPL_H
 #define LUANET_TCP_SOCKET_IMPL_H
 
@@ -15,6 +17,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define WRITE_BYTES_PER_EVENT (4u << 20)
 #define WRITE_CHUNK_MIN 16384
@@ -56,6 +59,7 @@ struct tcp_socket {
   bool weak;                /* unref(): reading alone does not keep the loop running */
   bool paused_by_writes;    /* reading stopped: more than write_high_water queued */
   bool rio_unrefd;          /* rio is active and out of the loop's count */
+  bool restore_blocking;    /* setSocketDescriptor made a blocking fd non-blocking: undone at close */
   struct buffer rb;
   struct wchunk *wq_head, *wq_tail;
   size_t wq_bytes;
@@ -103,6 +107,9 @@ struct socket_transport {
   ssize_t (*read)(struct tcp_socket *s, char *dst, size_t space, const char **why);
   /* send() from the write queue: -1 with errno (EAGAIN: not now). */
   ssize_t (*write)(struct tcp_socket *s, const char *p, size_t n);
+  /* write()'s first try, straight from the caller's bytes, before any is
+   * queued (a transport that queues whole writes has none). */
+  ssize_t (*writev)(struct tcp_socket *s, const struct iovec *iov, int n);
   /* sendfile(): n bytes of fd from *off, which moves by what was sent. */
   ssize_t (*write_file)(struct tcp_socket *s, int fd, off_t *off, size_t n);
   /* The fd is about to close: say goodbye (TLS's close_notify). */
@@ -117,6 +124,7 @@ struct socket_transport {
 };
 
 extern const struct socket_transport tcp_plain_transport;
+extern const struct socket_transport tcp_fd_transport;
 
 /* tcp_socket.c, for tcp_socket_tls.c */
 struct tcp_socket *tcp_socket_check(lua_State *L, int idx);
@@ -130,6 +138,14 @@ void tcp_socket_start_writing(struct tcp_socket *s);
 void tcp_socket_read_start(struct tcp_socket *s);
 void tcp_socket_read_stop(struct tcp_socket *s);
 int tcp_socket_connect_lua(lua_State *L);
+
+/* tcp_socket_fd.c, for tcp_socket.c */
+/* Makes fd fit to be s's connection: non-blocking, with the transport its
+ * kind needs. false (errno set) when fd is no open descriptor. */
+bool tcp_fd_adopt(struct tcp_socket *s, int fd);
+/* s's fd is about to close: gives an adopted descriptor back as it came
+ * (blocking again) and s the plain transport. Idempotent. */
+void tcp_fd_restore(struct tcp_socket *s);
 
 /* tcp_socket_tls.c, for tcp_socket.c */
 extern const luaL_Reg tcp_socket_tls_methods[];

@@ -389,6 +389,11 @@ static int start_encryption(lua_State *L, enum ssl_mode mode) {
     lua_pushboolean(L, 0);
     return 1;
   }
+  if (s->xprt == &tcp_fd_transport) {   /* a pipe or a file: TLS needs both ways of one connection */
+    tcp_socket_emit_error(s, L, 1, SE_UNSUPPORTED_OPERATION, "Unsupported socket operation");
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   t->mode = (uint8_t)mode;
   lua_pushboolean(L, tcp_tls_begin(s, L, 1));
   return 1;
