@@ -919,6 +919,26 @@ time.sleep(20)
       assert.are.same(false, sock:flush())
     end)
 
+    it("refuses setSocketDescriptor of a descriptor that is not open, as Qt: Invalid socket descriptor", function()
+      local sock = net.TcpSocket()
+      for _, fd in ipairs({ -1, 1 << 30 }) do
+        assert.are.same(false, sock:setSocketDescriptor(fd))
+        assert.are.same("UnsupportedSocketOperationError", sock:error())
+        assert.are.same("Invalid socket descriptor", sock:errorString())
+        assert.are.same("UnconnectedState", sock:state())
+      end
+    end)
+
+    it("refuses setSocketDescriptor on a connected socket and keeps its connection", function()
+      local client, accepted, server = core.pair()
+      finally(function() core.close(client, accepted, server) end)
+      assert.are.same(false, client:setSocketDescriptor(0))
+      assert.are.same("OperationError", client:error())
+      assert.are.same("ConnectedState", client:state())
+      accepted:write("still here")
+      assert.are.same("still here", core.read_exactly(client, 10))
+    end)
+
     it("takes close, abort and disconnectFromHost twice without raising", function()
       local client, accepted, server = core.pair()
       finally(function() core.close(client, accepted, server) end)
