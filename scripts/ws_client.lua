@@ -23,26 +23,29 @@ local cli = require "luanet.cli"
 
 local USAGE = "ws_client.lua URL [--cacert FILE]"
 
--- Sends each complete line that input holds, without its "\n".
-local function send_lines(input, ws)
-  while input:canReadLine() do
-    if not ws:sendTextMessage(input:readLine():sub(1, -2)) then cli.fail(ws:errorString()) end
-  end
-end
-
--- Reads stdin as lines into ws; calls at_end once stdin has ended and its
--- last line was sent.
-local function pipe_stdin(ws, at_end)
+-- Stdin as lines, read without blocking the loop: a TcpSocket adopts
+-- descriptor 0. on_line(line) gets each line without its "\n" (the last
+-- one even without one); on_end() comes once stdin has ended. Returns a
+-- function that lets stdin go unheard: closed, and blocking again as the
+-- shell gave it, which os.exit (cli.fail) would skip.
+local function read_lines(on_line, on_end)
   local input = net.TcpSocket()
-  input.readyRead:connect(function() send_lines(input, ws) end)
+  local function complete_lines()
+    while input:canReadLine() do on_line(input:readLine():sub(1, -2)) end
+  end
+  input.readyRead:connect(complete_lines)
   input.disconnected:connect(function()
-    send_lines(input, ws)   -- what came with the end of input
+    complete_lines()   -- what came with the end of input
     local rest = input:readAll()
-    if rest ~= "" and not ws:sendTextMessage(rest) then cli.fail(ws:errorString()) end
-    at_end()
+    if rest ~= "" then on_line(rest) end
+    on_end()
   end)
   if not input:setSocketDescriptor(0) then cli.fail("stdin: " .. input:errorString()) end
-  return input
+  return function()
+    input.readyRead:disconnect()
+    input.disconnected:disconnect()
+    input:abort()
+  end
 end
 
 local function main(...)
@@ -52,8 +55,15 @@ local function main(...)
   if args[2] then cli.usage_error(USAGE, "unexpected " .. args[2]) end
 
   local ws = net.WebSocket()
-  local input, up = nil, false
+  local up = false
+  local let_go_of_stdin = function() end
 
+  local function send(line)
+    if not ws:sendTextMessage(line) then
+      let_go_of_stdin()
+      cli.fail(ws:errorString())
+    end
+  end
   -- Once nothing waits to be sent, the close handshake; the server's end
   -- of it brings `disconnected`.
   local function close_when_sent()
@@ -62,7 +72,7 @@ local function main(...)
 
   ws.connected:connect(function()
     up = true
-    input = pipe_stdin(ws, function()
+    let_go_of_stdin = read_lines(send, function()
       ws.bytesWritten:connect(close_when_sent)
       close_when_sent()
     end)
@@ -71,10 +81,7 @@ local function main(...)
   ws.binaryMessageReceived:connect(function(data) io.stdout:write(("[binary %d bytes]\n"):format(#data)) end)
   ws.disconnected:connect(function()
     if not up then cli.fail(ws:errorString()) end
-    if input then   -- the server ended first: stdin is closed unheard, and given back as it came
-      input.disconnected:disconnect()
-      input:abort()
-    end
+    let_go_of_stdin()   -- when the server ended first, the rest of stdin is not read
     net.quit(0)
   end)
   local options = opts.cacert and { caCertificates = opts.cacert } or nil
