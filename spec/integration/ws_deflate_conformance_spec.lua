@@ -120,7 +120,8 @@ case("13.7 several offers: one with an unknown parameter first", OFFER .. "; foo
 local DECLINED = {
   "; foo", "; foo=1", "; client_max_window_bits=7", "; client_max_window_bits=16", "; client_max_window_bits=",
   "; server_max_window_bits", "; server_max_window_bits=8", "; server_max_window_bits=16",
-  "; server_max_window_bits=1e1", "; client_no_context_takeover=1",
+  "; server_max_window_bits=09", "; server_max_window_bits=0x9", "; server_max_window_bits=1e1",
+  "; client_no_context_takeover=1",
   "; server_no_context_takeover; server_no_context_takeover",
 }
 for _, params in ipairs(DECLINED) do
