@@ -72,6 +72,12 @@ case("7.2.3.2 the second message refers to the first", OFFER,
   { "frame 1 4 f248cdc9c90700", "frame 1 4 f200110000" }, hello(HELLO, HELLO))
 case("7.2.3.3 a stored block", OFFER, { "frame 1 4 000500faff48656c6c6f00" }, hello(HELLO))
 case("7.2.3.4 a block with BFINAL set", OFFER, { "frame 1 4 f348cdc9c90700" .. "00" }, hello(HELLO))
+case("7.2.3.4 a block with BFINAL set, then a message in a new stream", OFFER,
+  { "frame 1 4 f348cdc9c90700" .. "00", "frame 1 4 f248cdc9c90700" }, hello(HELLO, HELLO))
+case("7.2.3.4 a long message with BFINAL set, then another", OFFER, { "text words:300 final", "text words:300" })
+case("7.2.3.4 a new stream after BFINAL starts with an empty window: a reference back is invalid", OFFER,
+  { "frame 1 4 f348cdc9c90700" .. "00", "frame 1 4 f200110000" },
+  { back = { HELLO }, rsv = { "0" }, code = 1007 })
 case("7.2.3.5 two blocks in one message", OFFER, { "frame 1 4 f24805000000ffffcac9c90700" }, hello(HELLO))
 case("7.2.3.6 an empty compressed message", OFFER, { "frame 2 4 00", "frame 1 4 -" },
   { back = { line("binary", ""), line("text", "") }, rsv = { "0", "0" } })
