@@ -158,7 +158,8 @@ case("a compressed message of the size limit is echoed", OFFER, { ("binary zeros
 fails("a compressed message that inflates one byte past the limit", { ("binary zeros:%d"):format(LIMIT + 1) }, 1009)
 fails("a bomb in eight frames is stopped as it inflates", { ("binary zeros:%d frames=8"):format(2 * LIMIT) }, 1009)
 
--- Whatever was expected of RSV1 in each reply, from the messages sent.
+-- The RSV bits expected of each reply: RSV1 (4) when the server compresses
+-- it, that is when deflate was agreed and the message is not short.
 local function default_rsv(c, sent)
   local out = {}
   for i, m in ipairs(sent) do
