@@ -1,7 +1,8 @@
 /* RFC 7692's permessage-deflate on zlib: see ws_deflate.h. zlib does the
  * DEFLATE itself (raw streams: negative window bits); what is ours is the
  * message framing (7.2.1: a sync flush, its trailing 00 00 ff ff cut;
- * 7.2.2: put back before inflating), the size limit checked as the output
+ * 7.2.2: put back before inflating; 7.2.3.4: a stream a BFINAL block
+ * ended goes on as a new one), the size limit checked as the output
  * grows, and when the streams are made and dropped. */
 #include "ws_deflate.h"
 
@@ -57,10 +58,19 @@ static int inflate_into(z_stream *z, const uint8_t *p, size_t n, struct buffer *
       *why = "message too big";
       return -2;
     }
+    /* A block with BFINAL set ended the peer's DEFLATE stream (RFC 7692
+     * 7.2.3.4 allows one): what follows, the empty block that ends the
+     * message or the next message, is a new stream, which a finished zlib
+     * stream would not read (it returns Z_STREAM_END again, output none).
+     * The new one starts with an empty window, as any stream does (RFC
+     * 1951): keeping the old one as a preset dictionary would cost two
+     * 32 KiB copies per block, and 2-byte final blocks are cheap to send. */
+    if (r == Z_STREAM_END && inflateReset(z) != Z_OK) {
+      *why = "invalid compressed data";
+      return -1;
+    }
     if (r == Z_BUF_ERROR && z->avail_out > 0)
       break;   /* no progress possible: the input is used up */
-    if (r == Z_STREAM_END)
-      break;
   }
   return 0;
 }

@@ -2,8 +2,8 @@
 -- frames, after the sections of the Autobahn|Testsuite case list (whose
 -- runner needs Python 2): framing (1), pings and pongs (2), reserved bits
 -- (3), opcodes (4), fragmentation (5), UTF-8 (6), closing (7) and sizes
--- (9). Deflate (12, 13) is spec/integration/websocket_spec.lua's, with
--- Python's websockets. Each case sends its frames and then a close with
+-- (9). Deflate (12, 13) is in ws_deflate_conformance_spec.lua, with raw
+-- compressed frames too. Each case sends its frames and then a close with
 -- 1000, and checks what the server sent back: the messages (reassembled
 -- from their frames), the pongs, and the code of its close frame.
 local helper = require "helper"

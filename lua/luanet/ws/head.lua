@@ -92,9 +92,11 @@ local function extensions(value)
   return list
 end
 
+-- A *_max_window_bits value: 8 to 15 in decimal digits without a leading
+-- zero (RFC 7692 7.1.2.1); tonumber alone would take "09" and "0x9".
 local function window_bits(v)
-  local n = tonumber(v)
-  return n and math.type(n) == "integer" and n >= 8 and n <= 15 and n or nil
+  local n = type(v) == "string" and v:match("^[1-9]%d?$") and tonumber(v)
+  return n and n >= 8 and n <= 15 and n or nil
 end
 
 -- What a client offers.
