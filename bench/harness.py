@@ -101,6 +101,19 @@ class Target:
     equal: Optional[float] = None   # |subject - peer| <= equal
     spec: str = "%.2f"         # how the measured value is shown
     vs_workload: Optional[str] = None   # the bound is on subject / that (earlier) workload's subject
+    minus: Optional[str] = None   # the bound is on the metric minus this metric of the subject
+
+
+@dataclass
+class IdleVariant:
+    """One more `loadgen hold` in the memory phase, on its own server or
+    with other arguments (WebSocket with permessage-deflate): its figures
+    are rows of the workload's subject, metrics rss_per_conn_connected_<key>_b
+    and rss_per_idle_conn_<key>_b."""
+    key: str
+    label: str         # in the row labels: "RSS per idle conn B, <label> (...)"
+    server: str        # a SERVERS entry serving the workload
+    args: list         # of `loadgen hold`, as Workload.idle
 
 
 @dataclass
@@ -115,6 +128,7 @@ class Workload:
     parse: Callable            # driver stdout -> dict(units, units_per_s, p50_us, p99_us)
     conns: int = 16
     idle: Optional[list] = None    # args of `loadgen hold` (RSS per idle conn); None: skip
+    idle_variants: list = field(default_factory=list)   # IdleVariant: the subject's other idle rows
     first: Optional[list] = None   # args of `loadgen first` (start-to-reply); None: skip
     targets: list = field(default_factory=list)
     compare: str = "floor"     # the peer the observations hold syscalls/instructions against
@@ -246,6 +260,10 @@ SERVERS = {s.name: s for s in [
            about="bench/node_echo.js: Node.js `net`"),
     Server("luanetd-ws", ["{root}/build/luanetd", "{root}/scripts/ws_echo.lua", "--port", "{port}"],
            workloads=("ws",), about="build/luanetd scripts/ws_echo.lua (net.WebSocketServer, no deflate)"),
+    Server("luanetd-ws-deflate", ["{root}/build/luanetd", "{root}/scripts/ws_echo.lua", "--port", "{port}",
+                                  "--deflate", "yes"],
+           workloads=("ws",), about="build/luanetd scripts/ws_echo.lua --deflate yes (permessage-deflate "
+                                    "when the client offers it): only for the idle rows with deflate"),
     Server("node-ws", ["node", "{bench}/node_ws_echo.js", "--port", "{port}"], workloads=("ws",),
            about="bench/node_ws_echo.js: Node.js with the `ws` package (bench/package.json pins it), "
                  "perMessageDeflate off"),
@@ -304,11 +322,31 @@ WORKLOADS = {w.name: w for w in [
                          "--count", "{count}", "--secs", "120", "--size", "64"],
         parse=parse_loadgen_turns, interleaved=True, conns=50, compare="node-ws",
         idle=["--ws", "--size", "64"],
+        # 256 bytes: luanetd sends messages under 128 bytes uncompressed even
+        # on a deflate connection (WS_DEFLATE_MIN in daemon/ws/websocket.c),
+        # so a 64-byte echo would never make its deflate stream
+        idle_variants=[
+            IdleVariant("deflate_nt", "deflate, no context takeover", "luanetd-ws-deflate",
+                        ["--ws", "--deflate-no-takeover", "--size", "256"]),
+            IdleVariant("deflate", "deflate, context takeover", "luanetd-ws-deflate",
+                        ["--ws", "--deflate", "--size", "256"]),
+        ],
         first=["--ws", "--size", "64"],
         notes=["Every connection makes its opening handshake before the rounds, so the rounds measure "
                "frames only. The comparison with luanetd's TCP echo is against the echo workload's "
                "luanetd, measured earlier in the same run (medians of its rounds, not per-round "
-               "ratios, since the two never share a round)."],
+               "ratios, since the two never share a round).",
+               "The idle rows with deflate are luanetd-ws-deflate's, in luanetd-ws's column: `loadgen "
+               "hold --ws --deflate-no-takeover` offers `permessage-deflate; server_no_context_takeover; "
+               "client_no_context_takeover`, `--deflate` offers `permessage-deflate; "
+               "client_max_window_bits` (context takeover both ways), and loadgen fails unless the 101 "
+               "agrees to those terms. Its one message per connection is 256 bytes of text, sent "
+               "compressed (RSV1, a DEFLATE stored block), so the server inflates it, and comes back "
+               "compressed (loadgen counts the replies with RSV1; the harness wants all of them), so the "
+               "server deflates it: luanetd leaves messages under 128 bytes uncompressed, so a 64-byte "
+               "echo would not make its deflate stream. RSS counts the pages touched: zlib's deflate "
+               "state at windowBits 15 and memLevel 8 allocates about 256 KiB, its inflate state about "
+               "7 KiB plus a 32 KiB window, of which a short message touches a part."],
         targets=[
             Target("cpu_us_per_unit", "server CPU per message <= 0.6x Node ws's",
                    vs="node-ws", max=0.6, spec="%.3fx"),
@@ -316,6 +354,10 @@ WORKLOADS = {w.name: w for w in [
                    vs_workload="echo", max=1.3, spec="%.3fx"),
             Target("rss_per_idle_conn_b", "RSS per idle WebSocket (no deflate) <= 1.5 KB",
                    max=1536, spec="%.0f B"),
+            # no zlib state held: about what a connection without deflate holds
+            Target("rss_per_idle_conn_deflate_nt_b",
+                   "RSS per idle WebSocket, deflate without context takeover <= no deflate's + 256 B",
+                   minus="rss_per_idle_conn_b", max=256, spec="%+.0f B"),
         ]),
     Workload(
         "http", "keep-alive GET, \"Hello, World!\" (wrk -t1)", "req",
@@ -734,8 +776,44 @@ def phase_cachegrind(wl, names, args, res):
             log("  %s cachegrind: %s" % (n, e))
 
 
+def hold_idle(srv, idle, conns):
+    """`loadgen hold` with conns connections and the arguments idle on a
+    running server: VmRSS before, once they are all accepted, and after one
+    echo on each; and the hold's "echoed=" line."""
+    pids = srv.tree()
+    rss0, fds0 = rss_kb(pids), fd_count(pids)
+    hold = subprocess.Popen(["taskset", "-c", str(LOAD_CPU), str(OUT / "loadgen"),
+                             "hold", "--port", str(srv.port),
+                             "--conns", str(conns)] + idle,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = hold.stdout.readline()
+        if not line.startswith("connected=%d" % conns):
+            raise RuntimeError("hold: %r" % line)
+        deadline = time.monotonic() + 30   # the server may accept slowly
+        while fd_count(srv.tree()) < fds0 + conns and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        rss1 = rss_kb(srv.tree())
+        hold.stdin.write("\n")
+        hold.stdin.flush()
+        echoed = hold.stdout.readline()
+        if not echoed.startswith("echoed=%d" % conns):
+            raise RuntimeError("hold: %r" % echoed)
+        time.sleep(0.5)
+        rss2 = rss_kb(srv.tree())
+        hold.stdin.close()
+        hold.wait(timeout=30)
+    finally:
+        if hold.poll() is None:
+            hold.kill()
+            hold.wait()
+    return rss0, rss1, rss2, echoed
+
+
 def phase_memory(wl, names, args, res):
-    """Base RSS, then RSS per idle connection with `loadgen hold`."""
+    """Base RSS, then RSS per idle connection with `loadgen hold`; then the
+    subject's idle variants, each on a server of its own."""
     for n in names:
         srv = None
         try:
@@ -747,34 +825,7 @@ def phase_memory(wl, names, args, res):
             if wl.idle is None:
                 continue
             time.sleep(0.2)
-            pids = srv.tree()
-            rss0, fds0 = rss_kb(pids), fd_count(pids)
-            hold = subprocess.Popen(["taskset", "-c", str(LOAD_CPU), str(OUT / "loadgen"),
-                                     "hold", "--port", str(srv.port),
-                                     "--conns", str(args.idle_conns)] + wl.idle,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            try:
-                line = hold.stdout.readline()
-                if not line.startswith("connected=%d" % args.idle_conns):
-                    raise RuntimeError("hold: %r" % line)
-                deadline = time.monotonic() + 30   # the server may accept slowly
-                while fd_count(srv.tree()) < fds0 + args.idle_conns and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.5)
-                rss1 = rss_kb(srv.tree())
-                hold.stdin.write("\n")
-                hold.stdin.flush()
-                line = hold.stdout.readline()
-                if not line.startswith("echoed=%d" % args.idle_conns):
-                    raise RuntimeError("hold: %r" % line)
-                time.sleep(0.5)
-                rss2 = rss_kb(srv.tree())
-                hold.stdin.close()
-                hold.wait(timeout=30)
-            finally:
-                if hold.poll() is None:
-                    hold.kill()
-                    hold.wait()
+            rss0, rss1, rss2, _ = hold_idle(srv, wl.idle, args.idle_conns)
             r.update(rss_before_idle_kb=rss0,
                      rss_per_conn_connected_b=(rss1 - rss0) * 1024 / args.idle_conns,
                      rss_per_idle_conn_b=(rss2 - rss0) * 1024 / args.idle_conns,
@@ -784,6 +835,30 @@ def phase_memory(wl, names, args, res):
         except Exception as e:
             res["errors"].append("%s memory: %s" % (n, e))
             log("  %s memory: %s" % (n, e))
+        finally:
+            if srv:
+                srv.stop()
+    for v in wl.idle_variants if wl.subject in names else []:
+        srv = None
+        try:
+            srv = Running(SERVERS[v.server], "memory-" + v.key)
+            time.sleep(0.2)
+            rss0, rss1, rss2, echoed = hold_idle(srv, v.args, args.idle_conns)
+            # with deflate, every reply must have come compressed: else the
+            # server's deflate stream was never made and the row says nothing
+            comp = parse_kv(echoed).get("compressed")
+            if comp is not None and comp != args.idle_conns:
+                raise RuntimeError("%d of %d replies came compressed: %r"
+                                   % (comp, args.idle_conns, echoed))
+            r = res["servers"][wl.subject]
+            r["rss_per_conn_connected_%s_b" % v.key] = (rss1 - rss0) * 1024 / args.idle_conns
+            r["rss_per_idle_conn_%s_b" % v.key] = (rss2 - rss0) * 1024 / args.idle_conns
+            log("  %-8s %s: RSS per idle connection %.0f B (connected), %.0f B (after one echo)"
+                % (v.server, v.label, r["rss_per_conn_connected_%s_b" % v.key],
+                   r["rss_per_idle_conn_%s_b" % v.key]))
+        except Exception as e:
+            res["errors"].append("%s (%s) memory: %s" % (v.server, v.label, e))
+            log("  %s (%s) memory: %s" % (v.server, v.label, e))
         finally:
             if srv:
                 srv.stop()
@@ -857,6 +932,10 @@ def summarize(wl, res, others=None):
                 .get(WORKLOADS[t.vs_workload].subject, {}).get(t.metric)
             v = v / other if v is not None and other else None
             ok = v is not None and v <= t.max
+        elif t.minus:
+            base = subj.get(t.minus)
+            v = v - base if v is not None and base is not None else None
+            ok = v is not None and v <= t.max
         elif t.vs:
             peer = res["servers"].get(t.vs, {}).get(t.metric)
             if t.max is not None:
@@ -889,13 +968,27 @@ ROWS = [  # key, label, format; ratios of the round metrics are medians of per-r
 ]
 
 
+def workload_rows(wl):
+    """ROWS, with the rows of the workload's idle variants after the idle rows."""
+    out = []
+    for row in ROWS:
+        out.append(row)
+        if row[0] == "rss_per_idle_conn_b":
+            for v in wl.idle_variants:
+                out += [("rss_per_conn_connected_%s_b" % v.key,
+                         "RSS per idle conn B, %s (connected)" % v.label, "%.0f"),
+                        ("rss_per_idle_conn_%s_b" % v.key,
+                         "RSS per idle conn B, %s (after 1 echo)" % v.label, "%.0f")]
+    return out
+
+
 def main_table(wl, res):
     names = [n for n in [wl.subject] + wl.peers if n in res["servers"]]
     peers = [p for p in wl.peers if p in res["servers"]]
     tmap = {t["metric"]: t for t in res["targets"]}
     head = ["metric"] + names + ["%s/%s" % (wl.subject, p) for p in peers] + ["target", "result"]
     rows = []
-    for key, label, spec in ROWS:
+    for key, label, spec in workload_rows(wl):
         row = [label.format(unit=wl.unit, conns=wl.conns)]
         row += [fmt(res["servers"][n].get(key), spec) for n in names]
         row += [fmt(res["ratios"][p].get(key), "%.2f") for p in peers]
@@ -1021,6 +1114,11 @@ def observations(wl, res):
                      "or garbage the Lua GC has not collected yet (the strings readAll "
                      "returned), held while the connection is idle."
                      % (wl.subject, idle - conn, idle, conn))
+    for v in wl.idle_variants:
+        held = s.get("rss_per_idle_conn_%s_b" % v.key)
+        if held is not None and idle is not None:
+            notes.append("%s (%s) holds %.0f B per idle connection after one echo, %+.0f B against "
+                         "no deflate's %.0f B." % (v.server, v.label, held, held - idle, idle))
     rounds = s.get("rounds", [])
     if rounds:
         load = statistics.median(m["load_cpu_pct"] for m in rounds)
@@ -1036,7 +1134,7 @@ def observations(wl, res):
 def workload_section(wl, res, args):
     head, rows = main_table(wl, res)
     lines = ["## Workload `%s`: %s" % (wl.name, wl.about), ""]
-    for n in [wl.subject] + wl.peers:
+    for n in dict.fromkeys([wl.subject] + wl.peers + [v.server for v in wl.idle_variants]):
         if n in SERVERS:
             lines.append("- **%s**: %s" % (n, SERVERS[n].about))
     for note in wl.notes:

@@ -18,6 +18,7 @@
  *       percent from one second to the next.
  *
  *   loadgen hold  [--host H] --port P --conns N [--size B | --send S --expect N]
+ *                 [--ws [--deflate | --deflate-no-takeover]]
  *       Opens N connections and prints "connected=N"; waits for a line on
  *       stdin; echoes B bytes once on every connection and prints
  *       "echoed=K"; waits for a line (or EOF) on stdin, then closes them all
@@ -43,6 +44,20 @@
  * --ws (echo, hold, first): every connection first makes a WebSocket
  * handshake (RFC 6455), and a ping is B bytes of text in one masked frame,
  * whose reply is the same text in one unmasked frame (a WebSocket echo).
+ *
+ * hold --ws --deflate | --deflate-no-takeover: the handshake offers
+ * permessage-deflate (RFC 7692), as "permessage-deflate;
+ * client_max_window_bits" (context takeover both ways: the server keeps its
+ * zlib streams between messages) or as "permessage-deflate;
+ * server_no_context_takeover; client_no_context_takeover" (it may drop them
+ * after every message). A 101 without those terms in its
+ * Sec-WebSocket-Extensions ends loadgen with an error: a server that
+ * silently declines must not yield a figure that looks like deflate's.
+ * The ping is sent compressed (RSV1, the text in a DEFLATE stored block,
+ * RFC 7692 7.2.3.3), so that the server has to inflate it; the reply may
+ * come compressed (RSV1) or not (a server may leave short messages as they
+ * are): either counts as the echo if its length is plausible, and
+ * "echoed=K" gets "compressed=C", the replies that had RSV1.
  *
  * hold and first also speak to servers that do not echo (HTTP, FTP, ...):
  * --send STR (C escapes \r \n \t \\ \xHH) is sent instead of B echo
@@ -96,16 +111,55 @@ static int send_len;     /* bytes of payload to send (hold, first) */
 static int expect = -1;  /* bytes that complete a reply (hold, first) */
 static char expected[MAX_SIZE + 16];   /* what an echo's reply must be */
 static int ws;           /* --ws: a WebSocket handshake first, frames after */
+enum { DEFLATE_NONE, DEFLATE_TAKEOVER, DEFLATE_NO_TAKEOVER };
+static int deflate_offer;   /* hold --ws --deflate / --deflate-no-takeover */
 
 static const char WS_REQUEST[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                 "Sec-WebSocket-Version: 13\r\n\r\n";
+                                 "Sec-WebSocket-Version: 13\r\n";
+/* The offers of --deflate and --deflate-no-takeover, and the parameters
+ * the server's answer must then have (NULL: none required). */
+static const char *const DEFLATE_OFFERS[] = {
+  [DEFLATE_TAKEOVER] = "permessage-deflate; client_max_window_bits",
+  [DEFLATE_NO_TAKEOVER] = "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+};
+static const char *const DEFLATE_NEEDS[][2] = {
+  [DEFLATE_TAKEOVER] = {NULL, NULL},
+  [DEFLATE_NO_TAKEOVER] = {"server_no_context_takeover", "client_no_context_takeover"},
+};
 
-/* The opening handshake on a blocking fd: 0 when the server answered 101. */
+/* Whether the 101's head agreed to our offer: a Sec-WebSocket-Extensions
+ * line naming permessage-deflate, with the parameters the offer asked for
+ * (without server_no_context_takeover the server may keep its zlib
+ * streams, and the figure would not be the one asked for). */
+static bool deflate_agreed(const char *head) {
+  const char *line = strcasestr(head, "\r\nSec-WebSocket-Extensions:");
+  if (!line)
+    return false;
+  line += 2;
+  const char *end = strstr(line, "\r\n");
+  char value[512];
+  snprintf(value, sizeof value, "%.*s", (int)(end - line), line);
+  if (!strcasestr(value, "permessage-deflate"))
+    return false;
+  for (int i = 0; i < 2; i++)
+    if (DEFLATE_NEEDS[deflate_offer][i] && !strcasestr(value, DEFLATE_NEEDS[deflate_offer][i]))
+      return false;
+  return true;
+}
+
+/* The opening handshake on a blocking fd: 0 when the server answered 101.
+ * With an offer of permessage-deflate, an answer that does not take it
+ * ends the program: it is the server's setting, the same for every
+ * connection, and measuring on would measure a server without deflate. */
 static int ws_handshake(int fd) {
   struct timeval tv = {.tv_sec = 5};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (send(fd, WS_REQUEST, sizeof WS_REQUEST - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof WS_REQUEST - 1))
+  char req[512];
+  int rlen = snprintf(req, sizeof req, "%s%s%s%s\r\n", WS_REQUEST,
+                      deflate_offer ? "Sec-WebSocket-Extensions: " : "",
+                      deflate_offer ? DEFLATE_OFFERS[deflate_offer] : "", deflate_offer ? "\r\n" : "");
+  if (send(fd, req, (size_t)rlen, MSG_NOSIGNAL) != rlen)
     return -1;
   char head[1024];
   size_t have = 0;
@@ -114,18 +168,27 @@ static int ws_handshake(int fd) {
     if (r <= 0)
       return -1;
     have++;
-    if (have >= 4 && !memcmp(head + have - 4, "\r\n\r\n", 4))
-      return strncmp(head, "HTTP/1.1 101", 12) ? -1 : 0;
+    if (have >= 4 && !memcmp(head + have - 4, "\r\n\r\n", 4)) {
+      head[have] = 0;
+      if (strncmp(head, "HTTP/1.1 101", 12))
+        return -1;
+      if (deflate_offer && !deflate_agreed(head)) {
+        fprintf(stderr, "loadgen: the server did not agree to \"%s\"; its answer:\n%s",
+                DEFLATE_OFFERS[deflate_offer], head);
+        exit(1);
+      }
+      return 0;
+    }
   }
   return -1;
 }
 
 /* A text frame of n bytes of p: masked (with a fixed key) into out, or
- * unmasked. Returns its size. */
-static int ws_frame(char *out, const char *p, int n, bool masked) {
+ * unmasked; rsv1: marked compressed (permessage-deflate). Returns its size. */
+static int ws_frame(char *out, const char *p, int n, bool masked, bool rsv1) {
   static const unsigned char key[4] = {0x11, 0x22, 0x33, 0x44};
   int h = 0;
-  out[h++] = (char)0x81;
+  out[h++] = (char)(rsv1 ? 0xc1 : 0x81);
   if (n < 126) {
     out[h++] = (char)((masked ? 0x80 : 0) | n);
   } else {
@@ -140,6 +203,46 @@ static int ws_frame(char *out, const char *p, int n, bool masked) {
   for (int i = 0; i < n; i++)
     out[h + i] = (char)(p[i] ^ (masked ? key[i & 3] : 0));
   return h + n;
+}
+
+/* n bytes of text as a permessage-deflate message in a masked frame into
+ * out: one DEFLATE stored block (BFINAL 0, then LEN and NLEN, RFC 1951
+ * 3.2.4) and the header byte of the empty block that a sync flush ends
+ * with, whose 00 00 ff ff the receiver puts back (RFC 7692 7.2.1 and the
+ * example of 7.2.3.3). No zlib needed here, yet the server has to run its
+ * inflate stream over it, which is the state being measured. */
+static int ws_stored_frame(char *out, const char *text, int n) {
+  static char block[MAX_SIZE + 16];
+  block[0] = 0x00;
+  block[1] = (char)(n & 0xff);
+  block[2] = (char)(n >> 8);
+  block[3] = (char)(~n & 0xff);
+  block[4] = (char)((~n >> 8) & 0xff);
+  memcpy(block + 5, text, (size_t)n);
+  block[5 + n] = 0x00;
+  return ws_frame(out, block, n + 6, true, true);
+}
+
+/* A reply frame on a deflate connection, from its first bytes h[0..got):
+ * its whole size once known, 0 while its header is incomplete, -1 when it
+ * is not an echo of `size` bytes of text. Compressed (RSV1), its payload
+ * is not inflated, only bounded: DEFLATE makes at most a few bytes more
+ * than its input (stored blocks), and at least one byte. */
+static int ws_deflate_reply(const unsigned char *h, int got) {
+  if (got < 2)
+    return 0;
+  if ((h[0] != 0x81 && h[0] != 0xc1) || (h[1] & 0x80) || (h[1] & 0x7f) == 127)
+    return -1;   /* not one final text frame, masked, or far too long */
+  int hdr = 2, len = h[1] & 0x7f;
+  if (len == 126) {
+    if (got < 4)
+      return 0;
+    hdr = 4;
+    len = h[2] << 8 | h[3];
+  }
+  if (h[0] == 0x81 ? len != size : len < 1 || len > size + 32)
+    return -1;
+  return hdr + len;
 }
 
 /* --send's C escapes, decoded into payload. */
@@ -451,6 +554,7 @@ static int run_hold(void) {
   struct sockaddr_in sa = server_addr(port);
   int *fds = calloc((size_t)conns, sizeof *fds);
   int *got = calloc((size_t)conns, sizeof *got);
+  unsigned char(*heads)[4] = calloc((size_t)conns, sizeof *heads);   /* --deflate: a reply's frame header */
   int open_n = 0;
   for (int i = 0; i < conns; i++) {
     fds[i] = connect_one(&sa);
@@ -462,7 +566,7 @@ static int run_hold(void) {
   wait_stdin_line();
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  int pending = 0, echoed = 0;
+  int pending = 0, echoed = 0, compressed = 0;
   for (int i = 0; i < conns; i++) {
     if (fds[i] < 0)
       continue;
@@ -492,6 +596,21 @@ static int run_hold(void) {
         pending--;
         continue;
       }
+      if (deflate_offer) {   /* a reply's size is in its header: compressed, it is not ours */
+        for (int j = got[i]; j < 4 && j - got[i] < r; j++)
+          heads[i][j] = (unsigned char)rbuf[j - got[i]];
+        got[i] += (int)r;
+        int whole = ws_deflate_reply(heads[i], got[i]);
+        if (whole == 0 || (whole > 0 && got[i] < whole))
+          continue;
+        epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+        pending--;
+        if (whole > 0 && got[i] == whole) {   /* a byte more would be a second frame: not an echo */
+          echoed++;
+          compressed += (heads[i][0] & 0x40) != 0;
+        }
+        continue;
+      }
       got[i] += (int)r;
       if (got[i] >= expect) {
         epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
@@ -500,7 +619,10 @@ static int run_hold(void) {
       }
     }
   }
-  printf("echoed=%d\n", echoed);
+  if (deflate_offer)
+    printf("echoed=%d compressed=%d\n", echoed, compressed);
+  else
+    printf("echoed=%d\n", echoed);
   fflush(stdout);
   wait_stdin_line();
   for (int i = 0; i < conns; i++)
@@ -609,6 +731,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen echo  [--host H] --port P[,P...] [--conns N] [--secs S] [--count M] [--size B] [--slice-ms T] [--ws]\n"
           "       loadgen hold  [--host H] --port P --conns N [--size B | --send STR --expect N]\n"
+          "                     [--ws [--deflate | --deflate-no-takeover]]\n"
           "       loadgen first [--host H] --port P [--size B | --send STR --expect N] [--cpu C]\n"
           "                     [--timeout-ms T] -- CMD...\n");
   exit(2);
@@ -635,6 +758,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(a, "--ws")) {
       ws = 1;
+      continue;
+    }
+    if (!strcmp(a, "--deflate") || !strcmp(a, "--deflate-no-takeover")) {
+      deflate_offer = strcmp(a, "--deflate") ? DEFLATE_NO_TAKEOVER : DEFLATE_TAKEOVER;
       continue;
     }
     if (i + 1 >= argc)
@@ -670,16 +797,20 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (custom && !strcmp(mode, "echo"))
     usage(); /* echo checks what it gets back against what it sent */
+  /* deflate: hold only (echo and first compare replies byte for byte), a
+   * stored block's frame within a 16-bit length */
+  if (deflate_offer && (!ws || custom || strcmp(mode, "hold") || size > 65535 - 6))
+    usage();
   if (!custom) {
     for (int i = 0; i < size; i++)
       payload[i] = (char)('a' + i % 26);
     memcpy(expected, payload, (size_t)size);
     send_len = expect = size;
     if (ws) {   /* the text in a masked frame; back in an unmasked one */
-      expect = ws_frame(expected, payload, size, false);
+      expect = ws_frame(expected, payload, size, false, false);
       char text[MAX_SIZE];
       memcpy(text, payload, (size_t)size);
-      send_len = ws_frame(payload, text, size, true);
+      send_len = deflate_offer ? ws_stored_frame(payload, text, size) : ws_frame(payload, text, size, true, false);
     }
   } else if (expect < 0) {
     expect = 1;
