@@ -103,7 +103,11 @@ struct websocket {
   double ping_at;            /* when the last ping left, for pong's elapsed time */
   double keepalive;          /* seconds between automatic pings; 0: none */
   bool awaiting_pong;        /* an automatic ping has had no pong yet */
-  ev_timer timer;            /* the close handshake's wait; `disconnected` from the loop */
+  bool input_waits;          /* frames that came with the handshake: read from the loop */
+  bool closing_wait;         /* the timer runs for the close (arm_close_timer) */
+  bool compressed;           /* permessage-deflate was agreed */
+  char *info;                /* requestUrl, origin, subprotocol: three strings, each NUL-ended */
+  ev_timer timer;            /* the close handshake's wait; `disconnected` and input_waits from the loop */
   ev_timer keepalive_timer;  /* setKeepAliveInterval */
 };
 
@@ -224,6 +228,16 @@ static void send_close(struct websocket *ws, lua_State *L, unsigned code, const 
   send_frame(ws, L, WS_OP_CLOSE, true, 0, payload, n);
 }
 
+/* The timer's other use than input_waits: the close handshake's wait
+ * (seconds), or 0 for `disconnected` from the loop. */
+static void arm_close_timer(struct websocket *ws, double seconds) {
+  struct ev_loop *loop = ws->base.rt->loop;
+  ev_timer_stop(loop, &ws->timer);
+  ev_timer_set(&ws->timer, seconds, 0.);
+  ev_timer_start(loop, &ws->timer);
+  ws->closing_wait = true;
+}
+
 /* Cuts the TCP connection at once (abort(): a reset, the queue dropped). */
 static void abort_tcp(struct websocket *ws, lua_State *L) {
   if (!ws->conn)
@@ -257,8 +271,7 @@ static void begin_close(struct websocket *ws, lua_State *L, int obj, unsigned co
   lnet_emit(ws->base.rt, L, obj, SIG_ABOUT_TO_CLOSE, 0, NULL, NULL);
   set_state(ws, L, obj, ST_CLOSING);
   send_close(ws, L, code, reason, len);
-  ev_timer_set(&ws->timer, WS_CLOSE_WAIT, 0.);
-  ev_timer_start(ws->base.rt->loop, &ws->timer);
+  arm_close_timer(ws, WS_CLOSE_WAIT);
 }
 
 /* The peer broke the protocol: close with `code`, errorOccurred first. */
@@ -320,9 +333,7 @@ static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t o
   if (ws->server) {
     drop_tcp(ws, L);
   } else {
-    ev_timer_stop(ws->base.rt->loop, &ws->timer);
-    ev_timer_set(&ws->timer, WS_CLOSE_WAIT, 0.);
-    ev_timer_start(ws->base.rt->loop, &ws->timer);   /* the server closes the TCP connection */
+    arm_close_timer(ws, WS_CLOSE_WAIT);   /* the server closes the TCP connection */
   }
 }
 
@@ -447,9 +458,7 @@ static void ws_closed(struct socket_reader *r) {
   if (!ws)
     return;
   /* No Lua here (the socket is closing): `disconnected` comes from the loop. */
-  ev_timer_stop(ws->base.rt->loop, &ws->timer);
-  ev_timer_set(&ws->timer, 0., 0.);
-  ev_timer_start(ws->base.rt->loop, &ws->timer);
+  arm_close_timer(ws, 0.);
   if (!ws->close_received && !ws->close_sent)
     ws->close_code = 1006;   /* CloseCodeAbnormalDisconnection */
 }
@@ -504,6 +513,17 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct websocket *ws = (struct websocket *)((char *)w - offsetof(struct websocket, timer));
   lua_State *L = ws->base.rt->L;
   int obj = push_ws(L, ws);
+  if (ws->input_waits) {
+    ws->input_waits = false;
+    if (ws->conn) {
+      int s = tcp_socket_push(L, ws->conn->sock);
+      ws_readable(&ws->conn->reader, L, s);
+    }
+    if (!ws->closing_wait) {
+      lua_settop(L, obj - 1);
+      return;
+    }
+  }
   if (ws->conn && tcp_socket_is_open(ws->conn->sock))
     abort_tcp(ws, L);   /* the peer did not finish the close: cut */
   if (!ws->disconnected) {
@@ -548,59 +568,119 @@ static void ws_signal_touched(void *obj, int id) {
 
 /* ---- Lua methods ---- */
 
-/* ws:_attach(sock, role [, deflate]): the handshake is done; frames from
- * here on. deflate: the permessage-deflate terms the handshake agreed. */
-static int ws_attach(lua_State *L) {
-  struct websocket *ws = ws_check(L, 1);
-  struct tcp_socket *s = tcp_socket_test(L, 2);
-  luaL_argcheck(L, s != NULL, 2, "TcpSocket expected");
-  const char *role = luaL_checkstring(L, 3);
+/* requestUrl, origin and subprotocol, kept in one allocation: most
+ * WebSockets never ask for them, and thousands may be idle. */
+static bool set_info(struct websocket *ws, const struct websocket_info *info) {
+  const struct ws_span *parts[] = { &info->url, &info->origin, &info->protocol };
+  size_t total = 0;
+  for (int i = 0; i < 3; i++)
+    total += parts[i]->n + 1;
+  char *p = malloc(total);
+  if (!p)
+    return false;
+  free(ws->info);
+  ws->info = p;
+  for (int i = 0; i < 3; i++) {
+    if (parts[i]->n)
+      memcpy(p, parts[i]->p, parts[i]->n);
+    p += parts[i]->n;
+    *p++ = '\0';
+  }
+  return true;
+}
+
+/* The i-th string of ws->info (0: url, 1: origin, 2: subprotocol). */
+static const char *info_part(const struct websocket *ws, int i) {
+  const char *p = ws->info;
+  if (!p)
+    return "";
+  while (i-- > 0)
+    p += strlen(p) + 1;
+  return p;
+}
+
+bool websocket_attach(lua_State *L, int obj, int sock_obj, bool server, const struct ws_deflate_terms *terms,
+                      const struct websocket_info *info) {
+  struct websocket *ws = ws_check(L, obj);
+  struct tcp_socket *s = tcp_socket_test(L, sock_obj);
+  luaL_argcheck(L, s != NULL, sock_obj, "TcpSocket expected");
+  obj = lua_absindex(L, obj);
   if (ws->conn || ws->base.state != ST_UNCONNECTED)
     return luaL_error(L, "WebSocket: already connected");
-  if (!tcp_socket_is_open(s)) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
+  if (!tcp_socket_is_open(s))
+    return false;
   struct ws_conn *c = calloc(1, sizeof *c);
-  if (!c)
+  if (!c || !set_info(ws, info)) {
+    free(c);
     return luaL_error(L, "WebSocket: out of memory");
+  }
   static const struct socket_reader_ops ops = { ws_readable, ws_closed, ws_release };
   c->reader.ops = &ops;
   c->ws = ws;
   c->sock = s;
   c->prev = tcp_socket_reader(s);
-  if (lua_istable(L, 4)) {   /* { inflateReset, deflateReset, deflateBits }: permessage-deflate's terms */
+  if (terms) {
     c->deflate.enabled = true;
-    lua_getfield(L, 4, "inflateReset");
-    c->deflate.inflate_reset = lua_toboolean(L, -1);
-    lua_getfield(L, 4, "deflateReset");
-    c->deflate.deflate_reset = lua_toboolean(L, -1);
-    lua_getfield(L, 4, "deflateBits");
-    lua_Integer bits = luaL_optinteger(L, -1, 15);
-    c->deflate.deflate_bits = bits < 9 ? 9 : bits > 15 ? 15 : (int)bits;
-    lua_pop(L, 3);
+    c->deflate.inflate_reset = terms->inflate_reset;
+    c->deflate.deflate_reset = terms->deflate_reset;
+    c->deflate.deflate_bits = terms->deflate_bits < 9 ? 9 : terms->deflate_bits > 15 ? 15 : terms->deflate_bits;
   }
   ws->conn = c;
-  ws->server = strcmp(role, "server") == 0;
-  ws->close_sent = ws->close_received = ws->disconnected = false;
+  ws->compressed = terms != NULL;
+  ws->server = server;
+  ws->close_sent = ws->close_received = ws->disconnected = ws->closing_wait = false;
   ws->close_code = 0;
   ws->base.error = SE_UNKNOWN;
   ws->base.error_string = NULL;
-  lua_pushvalue(L, 2);
-  lua_setiuservalue(L, 1, 2);   /* the socket lives as long as its WebSocket */
-  lua_pushvalue(L, 1);
+  lua_pushvalue(L, sock_obj);
+  lua_setiuservalue(L, obj, 2);   /* the socket lives as long as its WebSocket */
+  lua_pushvalue(L, obj);
   ws->base.ref = luaL_ref(L, LUA_REGISTRYINDEX);
   tcp_socket_set_reader(s, &c->reader);
-  set_state(ws, L, 1, ST_CONNECTED);
+  set_state(ws, L, obj, ST_CONNECTED);
   keepalive_arm(ws);
-  forward_written(L, ws, 1);
-  lnet_emit(ws->base.rt, L, 1, SIG_CONNECTED, 0, NULL, NULL);
-  if (ws->conn && tcp_socket_input(s)->len > 0) {   /* frames that came with the handshake */
-    int obj = tcp_socket_push(L, s);
-    ws_readable(&c->reader, L, obj);
-    lua_settop(L, obj - 1);
+  forward_written(L, ws, obj);
+  lnet_emit(ws->base.rt, L, obj, SIG_CONNECTED, 0, NULL, NULL);
+  if (ws->conn && tcp_socket_input(s)->len > 0) {
+    /* Frames that came with the handshake: read from the loop, once the
+     * caller (newConnection's slots, an HttpServer handler) has connected
+     * its slots to the WebSocket it is about to be given. */
+    ws->input_waits = true;
+    ev_timer_set(&ws->timer, 0., 0.);
+    ev_timer_start(ws->base.rt->loop, &ws->timer);
   }
-  lua_pushboolean(L, 1);
+  return true;
+}
+
+/* The terms table Lua's half passes ({ inflateReset, deflateReset,
+ * deflateBits }), or NULL when idx holds none. */
+static const struct ws_deflate_terms *terms_arg(lua_State *L, int idx, struct ws_deflate_terms *t) {
+  if (!lua_istable(L, idx))
+    return NULL;
+  lua_getfield(L, idx, "inflateReset");
+  t->inflate_reset = lua_toboolean(L, -1);
+  lua_getfield(L, idx, "deflateReset");
+  t->deflate_reset = lua_toboolean(L, -1);
+  lua_getfield(L, idx, "deflateBits");
+  t->deflate_bits = (int)luaL_optinteger(L, -1, 15);
+  lua_pop(L, 3);
+  return t;
+}
+
+static struct ws_span opt_span(lua_State *L, int idx) {
+  struct ws_span s = { NULL, 0 };
+  s.p = luaL_optlstring(L, idx, "", &s.n);
+  return s;
+}
+
+/* ws:_attach(sock, role [, terms [, url, origin, protocol]]): the
+ * handshake is done (lua/luanet/ws/: a client's, an HttpServer's
+ * upgrade); frames from here on. terms: permessage-deflate's. */
+static int ws_attach(lua_State *L) {
+  const char *role = luaL_checkstring(L, 3);
+  struct ws_deflate_terms t;
+  struct websocket_info info = { opt_span(L, 5), opt_span(L, 6), opt_span(L, 7) };
+  lua_pushboolean(L, websocket_attach(L, 1, 2, strcmp(role, "server") == 0, terms_arg(L, 4, &t), &info));
   return 1;
 }
 
@@ -730,6 +810,26 @@ static int ws_keepAliveInterval(lua_State *L) {
   return 1;
 }
 
+/* requestUrl(), origin(), subprotocol(): what the handshake said; "" before. */
+static int ws_info_part(lua_State *L) {
+  lua_pushstring(L, info_part(ws_check(L, 1), (int)lua_tointeger(L, lua_upvalueindex(1))));
+  return 1;
+}
+
+/* ws:_setInfo(url, origin): a client's, from open() on. */
+static int ws_setInfo(lua_State *L) {
+  struct websocket_info info = { opt_span(L, 2), opt_span(L, 3), { "", 0 } };
+  if (!set_info(ws_check(L, 1), &info))
+    return luaL_error(L, "WebSocket: out of memory");
+  return 0;
+}
+
+/* Whether permessage-deflate was agreed for this connection. */
+static int ws_isCompressed(lua_State *L) {
+  lua_pushboolean(L, ws_check(L, 1)->compressed);
+  return 1;
+}
+
 /* ws:socket(): the TcpSocket under it, or nil. */
 static int ws_socket(lua_State *L) {
   ws_check(L, 1);
@@ -748,6 +848,8 @@ static int ws_gc(lua_State *L) {
   ws->conn = NULL;
   free(ws->close_reason);
   ws->close_reason = NULL;
+  free(ws->info);
+  ws->info = NULL;
   return 0;
 }
 
@@ -757,13 +859,17 @@ static int ws_tostring(lua_State *L) {
   return 1;
 }
 
-static int ws_new(lua_State *L) {
+void websocket_new(lua_State *L) {
   struct websocket *ws = lnet_newobject(L, sizeof *ws, &websocket_class, 3);
   abstract_socket_init(&ws->base, &websocket_class, lnet_runtime(L));
   ws->max_message = ws->max_frame = WS_DEFAULT_MAX_MESSAGE;
   ws->out_frame = WS_DEFAULT_OUT_FRAME;
   ev_init(&ws->timer, timer_cb);
   ev_init(&ws->keepalive_timer, keepalive_cb);
+}
+
+static int ws_new(lua_State *L) {
+  websocket_new(L);
   return 1;
 }
 
@@ -781,6 +887,7 @@ static int ws_acceptKey(lua_State *L) {
 static const luaL_Reg ws_methods[] = {
   { "_attach", ws_attach },
   { "_setError", ws_setError },
+  { "_setInfo", ws_setInfo },
   { "sendTextMessage", ws_sendTextMessage },
   { "sendBinaryMessage", ws_sendBinaryMessage },
   { "ping", ws_ping },
@@ -789,6 +896,7 @@ static const luaL_Reg ws_methods[] = {
   { "closeCode", ws_closeCode },
   { "closeReason", ws_closeReason },
   { "isValid", ws_isValid },
+  { "isCompressed", ws_isCompressed },
   { "socket", ws_socket },
   { "setKeepAliveInterval", ws_setKeepAliveInterval },
   { "keepAliveInterval", ws_keepAliveInterval },
@@ -831,10 +939,17 @@ int luaopen_luanet_websocket(lua_State *L) {
     lua_pushinteger(L, close_codes[i].code);
     lua_setfield(L, -2, close_codes[i].name);
   }
+  ws_handshake_register(L);
   /* Lua's half (lua/luanet/ws/) adds open() and friends to the methods. */
   luaL_getmetatable(L, LNET_WEBSOCKET);
   lua_getfield(L, -1, "__index");
   lua_getupvalue(L, -1, 1);
+  static const char *const info_names[] = { "requestUrl", "origin", "subprotocol" };
+  for (int i = 0; i < 3; i++) {
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, ws_info_part, 1);
+    lua_setfield(L, -2, info_names[i]);
+  }
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
     lua_pushinteger(L, sizes[i].which);
     lua_pushcclosure(L, ws_set_size, 1);

@@ -13,7 +13,6 @@
 -- disconnected.
 local net = require "luanet.core"
 local handshake = require "luanet.ws.handshake"
-local wshead = require "luanet.ws.head"
 
 local methods = net.WebSocket._methods
 local HANDSHAKE_TIMEOUT = 10000   -- ms, as QWebSocketServer's default
@@ -30,7 +29,7 @@ local function parse_url(url)
   return { scheme = scheme, host = host, port = port, authority = authority, path = path, url = url }
 end
 
-local extra = setmetatable({}, { __mode = "k" })   -- ws -> { url, origin, sock }
+local sockets = setmetatable({}, { __mode = "k" })   -- a client's ws -> { sock, ignore_ssl }
 
 -- open(url [, headers [, options]]): connects and makes the handshake in
 -- a task of its own; `connected` or `errorOccurred` + `disconnected`
@@ -40,8 +39,10 @@ local extra = setmetatable({}, { __mode = "k" })   -- ws -> { url, origin, sock 
 -- sslErrors is emitted, and ignoreSslErrors() in its slot goes on.
 function methods:open(url, headers, opts)
   local u, why = parse_url(url)
-  local info = { url = url, origin = headers and (headers.Origin or headers.origin) or "" }
-  extra[self] = info
+  local origin = headers and (headers.Origin or headers.origin) or ""
+  self:_setInfo(url, origin)
+  local info = {}
+  sockets[self] = info
   if not u then
     self:_setError("UnknownSocketError", why)
     return false
@@ -69,21 +70,15 @@ function methods:open(url, headers, opts)
       up = sock:waitForConnected(HANDSHAKE_TIMEOUT)
     end
     if not up then return give_up(sock:error(), sock:errorString()) end
-    local ok, err, deflate = handshake.open(sock, u, headers, HANDSHAKE_TIMEOUT, opts)
-    if not ok then return give_up("ConnectionRefusedError", err) end
-    info.deflate = deflate ~= nil
-    self:_attach(sock, "client", deflate)
+    local ok, protocol, deflate = handshake.open(sock, u, headers, HANDSHAKE_TIMEOUT, opts)
+    if not ok then return give_up("ConnectionRefusedError", protocol) end
+    self:_attach(sock, "client", deflate, url, origin, protocol)
   end)
   return true
 end
 
-function methods:requestUrl() return extra[self] and extra[self].url or "" end
-function methods:origin() return extra[self] and extra[self].origin or "" end
 -- ignoreSslErrors(): called in an sslErrors slot, the handshake goes on.
-function methods:ignoreSslErrors() if extra[self] then extra[self].ignore_ssl = true end end
-function methods:subprotocol() return extra[self] and extra[self].protocol or "" end
--- Whether permessage-deflate was agreed for this connection.
-function methods:isCompressed() return extra[self] ~= nil and extra[self].deflate == true end
+function methods:ignoreSslErrors() if sockets[self] then sockets[self].ignore_ssl = true end end
 
 local function delegate(name, default)
   methods[name] = function(self, ...)
@@ -117,29 +112,26 @@ function methods:waitForDisconnected(ms)
   return wait_until(function() return self:state() == "UnconnectedState" end, ms)
 end
 
--- Used by luanet.ws.server for the server side of a connection.
-function methods:_serverInfo(info) extra[self] = info end
-
 -- req:upgradeToWebSocket(res [, { subprotocols = {...}, deflate = true }]), in an
 -- HttpServer handler: a valid WebSocket handshake is answered 101 and the
 -- connection becomes the WebSocket returned, so one port serves pages and
 -- WebSockets; anything else is answered 400 (426 for another version) and
--- nil and why are returned.
+-- nil and why are returned. The judging is C's (daemon/ws/ws_request.c),
+-- as for a WebSocketServer's connections.
 function net.HttpServer.Request.upgradeToWebSocket(req, res, opts)
-  local checked, status = wshead.check_fields(req.method, req.version, req.target, req.headers)
-  if not checked then
+  local h = req.headers
+  local answer, terms, protocol = net.WebSocket._answerUpgrade(req.method, req.version, req.target, h,
+    opts and opts.subprotocols, opts and opts.deflate)
+  if not answer then
+    local status = terms
     res:writeHead(status, status == 426 and { ["Sec-WebSocket-Version"] = "13" } or nil)
     res:finish()
     return nil, status == 426 and "unsupported WebSocket version" or "not a WebSocket handshake"
   end
-  local protocol = wshead.pick_protocol(req.headers["sec-websocket-protocol"], opts and opts.subprotocols)
-  local extensions, deflate
-  if opts and opts.deflate then extensions, deflate = wshead.deflate_accept(req.headers["sec-websocket-extensions"]) end
   local sock = res:_upgrade()
-  sock:write(handshake.switching(checked.key, protocol, extensions))
+  sock:write(answer)
   local ws = net.WebSocket()
-  ws:_serverInfo({ url = req.target, origin = req.headers.origin or "", protocol = protocol, deflate = deflate ~= nil })
-  ws:_attach(sock, "server", deflate)
+  ws:_attach(sock, "server", terms or nil, req.target, h.origin, protocol)
   return ws
 end
 

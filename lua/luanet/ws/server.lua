@@ -9,7 +9,6 @@
 --   end)
 --   server:listen("127.0.0.1", 8080)
 local net = require "luanet.core"
-local handshake = require "luanet.ws.handshake"
 
 local methods = {}
 local mt = { __name = "luanet.WebSocketServer", __index = methods }
@@ -43,34 +42,35 @@ local authenticator_mt = { __name = "luanet.WebSocketCorsAuthenticator", __index
   setAllowed = function(self, v) self._allowed = v and true or false end,
 } }
 
--- The handshake of one connection (event-driven: luanet.ws.handshake); the
--- WebSocket joins the pending list and newConnection is emitted.
+-- The handshake of one connection, in C (daemon/ws/ws_handshake.c: a
+-- server holds thousands of idle WebSockets, and a handshake in Lua left
+-- each of them its garbage); it reads _timeout, _subprotocols, _deflate
+-- and _check_origin, and ends in _handshakeDone.
 function methods:handleConnection(sock)
-  local server = self
-  handshake.accept(sock, {
-    timeout = self._timeout,
-    subprotocols = self._subprotocols,
-    deflate = self._deflate,
-    checkOrigin = self._check_origin and function(origin)
-      local auth = setmetatable({ _origin = origin or "", _allowed = true }, authenticator_mt)
-      server.originAuthenticationRequired:emit(auth)
-      return auth._allowed
-    end,
-  }, function(req)
-    if not req then
-      server.serverError:emit(net.WebSocket.CloseCodeProtocolError)
-      return
-    end
-    if #server._pending >= server._max_pending then
-      sock:abort()
-      return
-    end
-    local ws = net.WebSocket()
-    ws:_serverInfo({ url = req.path, origin = req.origin or "", protocol = req.protocol, deflate = req.deflate ~= nil })
-    ws:_attach(sock, "server", req.deflate)
-    server._pending[#server._pending + 1] = ws
-    server.newConnection:emit()
-  end)
+  net.WebSocket._serverHandshake(sock, self)
+end
+
+-- The handshake's end: the WebSocket joins the pending list and
+-- newConnection is emitted; or it failed (why), and serverError is.
+function methods:_handshakeDone(ws, why)
+  if not ws then
+    self.serverError:emit(net.WebSocket.CloseCodeProtocolError, why)
+    return
+  end
+  if #self._pending >= self._max_pending then
+    ws:abort()
+    return
+  end
+  self._pending[#self._pending + 1] = ws
+  self.newConnection:emit()
+end
+
+-- Asked by the handshake when origins are checked: whether a slot of
+-- originAuthenticationRequired refused this one.
+function methods:_originAllowed(origin)
+  local auth = setmetatable({ _origin = origin, _allowed = true }, authenticator_mt)
+  self.originAuthenticationRequired:emit(auth)
+  return auth._allowed
 end
 
 -- setOriginCheck(true): originAuthenticationRequired is emitted for every
