@@ -13,11 +13,12 @@ local cli = require "luanet.cli"
 
 local USAGE = "ws_echo.lua [--host H] [--port P] [--deflate yes] [--cert FILE --key FILE]"
 
+-- `open` is weak: a WebSocket leaves it when it is collected, after its
+-- disconnect (close() on one that is already gone does nothing).
 local function serve(ws, open)
   open[ws] = true
   ws.textMessageReceived:connect(function(msg) ws:sendTextMessage(msg) end)
   ws.binaryMessageReceived:connect(function(data) ws:sendBinaryMessage(data) end)
-  ws.disconnected:connect(function() open[ws] = nil end)
 end
 
 local function main(...)

@@ -130,10 +130,36 @@ describe("Signal", function()
     assert.are.same("two", accepted:readAll())
   end)
 
-  it("gives the same signal object on every access", function()
+  it("gives equal signals on every access, and slots connected through one reach the other", function()
+    -- An object's signal is a handle made on each access (idle connections
+    -- pay nothing for signals: daemon/core/signals.c); == says whether two
+    -- are the same signal.
+    local sock, other = net.TcpSocket(), net.TcpSocket()
+    assert.are.same(true, sock.readyRead == sock.readyRead)
+    assert.are.same(false, sock.readyRead == other.readyRead)
+    assert.are.same(false, sock.readyRead == sock.disconnected)
+    local first = sock.readyRead
+    local got = {}
+    first:connect(function(v) got[#got + 1] = "a" .. v end)
+    sock.readyRead:connect(function(v) got[#got + 1] = "b" .. v end)
+    assert.are.same(2, first:slotCount())
+    sock.readyRead:emit(1)
+    assert.are.same({ "a1", "b1" }, got)
+    assert.are.same(true, first:disconnect())
+    assert.are.same(0, sock.readyRead:slotCount())
+    assert.are.same("luanet.Signal (0 slots)", tostring(sock.readyRead))
+  end)
+
+  it("keeps a callable table connected alone to an object's signal", function()
     local sock = net.TcpSocket()
-    assert.are.same(true, rawequal(sock.readyRead, sock.readyRead))
-    assert.are.same(false, rawequal(sock.readyRead, net.TcpSocket().readyRead))
+    local calls = 0
+    local slot = setmetatable({}, { __call = function() calls = calls + 1 end })
+    sock.readyRead:connect(slot)
+    sock.readyRead:emit()
+    assert.are.same(1, calls)
+    assert.are.same(true, sock.readyRead:disconnect(slot))
+    sock.readyRead:emit()
+    assert.are.same(1, calls)
   end)
 
   it("accepts a callable table as a slot", function()

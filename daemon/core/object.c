@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* obj.name: a method, else a signal (made on first use), else nil.
+/* obj.name: a method, else a signal (a handle made on each access:
+ * signals.c), else nil.
  * upvalue 1: methods; upvalue 2: signal name -> id; upvalue 3: the class's
  * signal_touched, as a light userdata (or nil). */
 static int lnet_class_index(lua_State *L) {
@@ -18,22 +19,11 @@ static int lnet_class_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNUMBER)
     return 1;
-  lua_Integer id = lua_tointeger(L, -1);
-  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 1);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, 1);
-  }
-  if (lua_rawgeti(L, -1, id) == LUA_TNIL) {
-    lua_pop(L, 1);
-    signal_new(L);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, id);
-    const struct lnet_class *c = lua_touserdata(L, lua_upvalueindex(3));
-    if (c->signal_touched)
-      c->signal_touched(lua_touserdata(L, 1), (int)id);
-  }
+  int id = (int)lua_tointeger(L, -1);
+  signal_push_bound(L, 1, id);
+  const struct lnet_class *c = lua_touserdata(L, lua_upvalueindex(3));
+  if (c->signal_touched)
+    c->signal_touched(lua_touserdata(L, 1), id);
   return 1;
 }
 

@@ -31,6 +31,13 @@ bool lnet_has_slots(lua_State *L, int obj_idx, int id);
 /* [-nup, +0, e] Connects a C closure of fn and the nup values on the top
  * of the stack to signal `name` of the object at obj_idx. */
 void lnet_connect(lua_State *L, int obj_idx, const char *name, lua_CFunction fn, int nup);
+/* [-0, +1, -] The slots of signal `id` of the object at obj_idx: nil, the
+ * one slot (a function) or their list; returns how many. signal_emit and
+ * signal_emit_each take any of the three. */
+int lnet_push_slots(lua_State *L, int obj_idx, int id);
+/* [-0, +1, m] Signal number `id` of the object at obj_idx, as scripts see
+ * it (obj.readyRead). */
+void signal_push_bound(lua_State *L, int obj_idx, int id);
 /* [-0, +1, m] A new, unconnected Signal. */
 void signal_new(lua_State *L);
 int luaopen_luanet_signal(lua_State *L);

@@ -217,22 +217,13 @@ static void handler_suspended(lua_State *co, void *ud) {
   task_on_done(d->c->server->rt, co, handler_done, t);
 }
 
-/* Pushes the server's request signal (a Signal table, made when a script
- * first touched server.request and never replaced, so kept by reference
- * from then on); false (and nil pushed) while there is none. */
-static bool push_request_signal(struct http_server *sv, lua_State *L) {
-  if (sv->signal_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, sv->signal_ref);
-    return true;
-  }
+/* Pushes the slots of the server's request signal (lnet_push_slots);
+ * returns how many. */
+static int push_request_slots(struct http_server *sv, lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
-  if (lua_getiuservalue(L, -1, 1) != LUA_TTABLE || lua_rawgeti(L, -1, 1) != LUA_TTABLE) {
-    lua_pushnil(L);
-    return false;
-  }
-  lua_pushvalue(L, -1);
-  sv->signal_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  return true;
+  int n = lnet_push_slots(L, -1, 1);
+  lua_remove(L, -2);
+  return n;
 }
 
 /* Emits request(req, res); req is at req_idx. */
@@ -247,7 +238,7 @@ static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
   }
   int top = lua_gettop(L);
   int failed = 0, slots = 0;
-  if (push_request_signal(sv, L) && (slots = (int)lua_rawlen(L, -1)) > 0) {
+  if ((slots = push_request_slots(sv, L)) > 0) {
     int sig = lua_gettop(L);
     lua_pushvalue(L, req_idx);
     http_response_push(L, c, obj);

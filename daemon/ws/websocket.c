@@ -1,6 +1,7 @@
 /* net.WebSocket: Qt's QWebSocket over a TcpSocket whose handshake is done.
- * lua/luanet/ws/ makes the connection and the handshake (client and
- * server), then calls ws:_attach(sock, role); from there the frames are
+ * The handshake is made elsewhere (a WebSocketServer's in ws_handshake.c;
+ * a client's and an HttpServer's upgrade in lua/luanet/ws/), which then
+ * calls websocket_attach (ws:_attach from Lua); from there the frames are
  * read here, in place in the socket's read buffer (the WebSocket is the
  * socket's reader, so readyRead is not emitted), and written here.
  *
@@ -86,6 +87,15 @@ struct ws_conn {
   uint64_t msg_len;          /* its length, checked against the limit before it is kept */
 };
 
+/* Automatic pings (setKeepAliveInterval): few WebSockets use them, and
+ * an idle server holds thousands, so they live apart. */
+struct ws_keepalive {
+  struct websocket *ws;
+  ev_timer timer;
+  double interval;           /* seconds between pings; 0: none */
+  bool awaiting_pong;        /* the last ping has had no pong yet */
+};
+
 struct websocket {
   /* first: state (Unconnected, Connected, Closing), error, and the anchor
    * (ref) while connected or closing, as a socket's; fd stays -1 */
@@ -101,14 +111,12 @@ struct websocket {
   uint64_t max_message, max_frame;
   uint64_t out_frame;
   double ping_at;            /* when the last ping left, for pong's elapsed time */
-  double keepalive;          /* seconds between automatic pings; 0: none */
-  bool awaiting_pong;        /* an automatic ping has had no pong yet */
   bool input_waits;          /* frames that came with the handshake: read from the loop */
   bool closing_wait;         /* the timer runs for the close (arm_close_timer) */
   bool compressed;           /* permessage-deflate was agreed */
   char *info;                /* requestUrl, origin, subprotocol: three strings, each NUL-ended */
   ev_timer timer;            /* the close handshake's wait; `disconnected` and input_waits from the loop */
-  ev_timer keepalive_timer;  /* setKeepAliveInterval */
+  struct ws_keepalive *keepalive;   /* setKeepAliveInterval's; NULL until it is called */
 };
 
 static const struct lnet_class websocket_class;
@@ -303,7 +311,8 @@ static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t o
     return;
   }
   if (opcode == WS_OP_PONG) {
-    ws->awaiting_pong = false;
+    if (ws->keepalive)
+      ws->keepalive->awaiting_pong = false;
     if (lnet_has_slots(L, obj, SIG_PONG)) {
       lua_pushinteger(L, ws->ping_at > 0 ? (lua_Integer)((ev_now(ws->base.rt->loop) - ws->ping_at) * 1000) : 0);
       lua_pushlstring(L, p, n);
@@ -374,7 +383,7 @@ static void data_frame(struct websocket *ws, lua_State *L, int obj, const struct
   c->msg_opcode = 0;
   emit_data(ws, L, obj, sig, buffer_head(&c->msg), c->msg.len, 0);
   if (ws->conn)
-    buffer_consume(&ws->conn->msg, ws->conn->msg.len);
+    buffer_free(&ws->conn->msg);   /* an idle connection keeps no message block (inflating reserves 16 KiB) */
 }
 
 /* Judges a frame's header before its payload is waited for. */
@@ -479,18 +488,19 @@ static void ws_release(struct socket_reader *r) {
  * the close code is 1006, as for any connection lost). */
 static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
-  struct websocket *ws = (struct websocket *)((char *)w - offsetof(struct websocket, keepalive_timer));
+  struct ws_keepalive *k = (struct ws_keepalive *)((char *)w - offsetof(struct ws_keepalive, timer));
+  struct websocket *ws = k->ws;
   if (ws->base.state != ST_CONNECTED || !ws->conn) {
     ev_timer_stop(loop, w);
     return;
   }
   lua_State *L = ws->base.rt->L;
   int top = lua_gettop(L);
-  if (ws->awaiting_pong) {
+  if (k->awaiting_pong) {
     ev_timer_stop(loop, w);
     abort_tcp(ws, L);
   } else {
-    ws->awaiting_pong = true;
+    k->awaiting_pong = true;
     ws->ping_at = ev_now(loop);
     send_frame(ws, L, WS_OP_PING, true, 0, "", 0);
   }
@@ -498,13 +508,21 @@ static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 static void keepalive_arm(struct websocket *ws) {
+  struct ws_keepalive *k = ws->keepalive;
+  if (!k)
+    return;
   struct ev_loop *loop = ws->base.rt->loop;
-  ev_timer_stop(loop, &ws->keepalive_timer);
-  ws->awaiting_pong = false;
-  if (ws->keepalive > 0 && ws->base.state == ST_CONNECTED) {
-    ev_timer_set(&ws->keepalive_timer, ws->keepalive, ws->keepalive);
-    ev_timer_start(loop, &ws->keepalive_timer);
+  ev_timer_stop(loop, &k->timer);
+  k->awaiting_pong = false;
+  if (k->interval > 0 && ws->base.state == ST_CONNECTED) {
+    ev_timer_set(&k->timer, k->interval, k->interval);
+    ev_timer_start(loop, &k->timer);
   }
+}
+
+static void keepalive_stop(struct websocket *ws) {
+  if (ws->keepalive && ws->base.rt->loop)
+    ev_timer_stop(ws->base.rt->loop, &ws->keepalive->timer);
 }
 
 /* The close handshake's wait ran out, or the socket closed. */
@@ -528,7 +546,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     abort_tcp(ws, L);   /* the peer did not finish the close: cut */
   if (!ws->disconnected) {
     ws->disconnected = true;
-    ev_timer_stop(ws->base.rt->loop, &ws->keepalive_timer);
+    keepalive_stop(ws);
     if (ws->close_code == 0)
       ws->close_code = 1006;
     set_state(ws, L, obj, ST_UNCONNECTED);
@@ -800,13 +818,22 @@ static int ws_setKeepAliveInterval(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   lua_Number ms = luaL_checknumber(L, 2);
   luaL_argcheck(L, ms >= 0, 2, "interval must not be negative");
-  ws->keepalive = ms / 1000.0;
+  if (!ws->keepalive) {
+    if (ms == 0)
+      return 0;
+    if (!(ws->keepalive = calloc(1, sizeof *ws->keepalive)))
+      return luaL_error(L, "WebSocket: out of memory");
+    ws->keepalive->ws = ws;
+    ev_init(&ws->keepalive->timer, keepalive_cb);
+  }
+  ws->keepalive->interval = ms / 1000.0;
   keepalive_arm(ws);
   return 0;
 }
 
 static int ws_keepAliveInterval(lua_State *L) {
-  lua_pushnumber(L, ws_check(L, 1)->keepalive * 1000.0);
+  struct websocket *ws = ws_check(L, 1);
+  lua_pushnumber(L, ws->keepalive ? ws->keepalive->interval * 1000.0 : 0);
   return 1;
 }
 
@@ -839,10 +866,11 @@ static int ws_socket(lua_State *L) {
 
 static int ws_gc(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
-  if (ws->base.rt->loop) {
+  if (ws->base.rt->loop)
     ev_timer_stop(ws->base.rt->loop, &ws->timer);
-    ev_timer_stop(ws->base.rt->loop, &ws->keepalive_timer);
-  }
+  keepalive_stop(ws);
+  free(ws->keepalive);
+  ws->keepalive = NULL;
   if (ws->conn)
     ws->conn->ws = NULL;
   ws->conn = NULL;
@@ -865,7 +893,6 @@ void websocket_new(lua_State *L) {
   ws->max_message = ws->max_frame = WS_DEFAULT_MAX_MESSAGE;
   ws->out_frame = WS_DEFAULT_OUT_FRAME;
   ev_init(&ws->timer, timer_cb);
-  ev_init(&ws->keepalive_timer, keepalive_cb);
 }
 
 static int ws_new(lua_State *L) {
