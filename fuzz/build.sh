@@ -6,8 +6,10 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp/parse.lua)
-#   fuzz_ws_handshake a WebSocket client's handshake head (lua/luanet/ws/head.lua)
 #   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c)
+#   fuzz_ws_handshake the WebSocket opening handshake, a client's request and
+#                    a server's answer, and permessage-deflate's terms
+#                    (daemon/ws/ws_request.c on llhttp, with ws_accept.c)
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -32,7 +34,6 @@ build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
 build fuzz_config CONFIG_LUA daemon/config.lua
 build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
-build fuzz_ws_handshake WS_HEAD_LUA ws/head.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 # The core's files are CMakeLists.txt's CORE_SOURCES, read from there so
@@ -63,5 +64,12 @@ build_core() {
 "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -I"$root/daemon/ws" \
   "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" -o "$root/build-fuzz/fuzz_ws_frame"
+# fuzz_ws_handshake: the handshake's judgement alone, on the instrumented
+# llhttp above (no Lua, no loop, no core); -D_GNU_SOURCE as CMakeLists.txt
+# builds these files.
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I"$root/daemon/ws" -I/usr/share/include/llhttp \
+  "$root/fuzz/fuzz_ws_handshake.c" "$root/daemon/ws/ws_request.c" "$root/daemon/ws/ws_accept.c" \
+  "$root"/build-fuzz/llhttp/*.o -o "$root/build-fuzz/fuzz_ws_handshake"
 build_core fuzz_http
 build_core fuzz_http_server

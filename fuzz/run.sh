@@ -109,12 +109,21 @@ printf '\x01\x89\x05\x01\x02\x03\x04IfmmF' >"$corpus/seed-ping"
 { printf '\x07\x82\x7e\x01\x00'; head -c 256 /dev/zero; } >"$corpus/seed-binary-256"
 printf '\x04\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5' >"$corpus/seed-utf8"
 
-# Handshake seeds: RFC 6455's example request, and one with another version.
+# Handshake seeds: each input is read as a request, as an answer and as an
+# extensions value (fuzz_ws_handshake.c). RFC 6455's example request, one
+# with another version, one offering deflate with its fields repeated (so
+# they are joined), a 101 answer to RFC 6455's key (the target's fixed
+# key) with deflate terms, and extension values both sides read.
 corpus=$root/build-fuzz/corpus-ws_handshake
 mkdir -p "$corpus"
 printf 'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n' >"$corpus/seed-rfc"
 printf 'permessage-deflate; client_max_window_bits, permessage-deflate; server_no_context_takeover; server_max_window_bits=10' >"$corpus/seed-extensions"
 printf 'GET / HTTP/1.1\r\nHost: h\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 8\r\n\r\n' >"$corpus/seed-version"
+printf 'GET /ws?x=1 HTTP/1.1\r\nHost: h:80\r\nConnection: keep-alive\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: x\r\nSec-WebSocket-Protocol: superchat\r\nSec-WebSocket-Extensions: x-webkit-deflate-frame\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_max_window_bits="12"; client_max_window_bits\r\n\r\n' >"$corpus/seed-deflate"
+printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=11\r\n\r\n' >"$corpus/seed-101"
+printf 'HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n' >"$corpus/seed-426"
+printf 'permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=15; server_no_context_takeover; client_no_context_takeover' >"$corpus/seed-extensions-8"
+printf 'permessage-deflate; client_no_context_takeover; client_max_window_bits=9' >"$corpus/seed-extensions-answer"
 
 run datastream
 run discovery
