@@ -126,6 +126,19 @@ describe("WebSocket conformance (Autobahn's sections, raw frames against ws_echo
   end)
   teardown(function() proc.cleanup() end)
 
+  it("echoes frames sent in the same write as the handshake's head", function()
+    -- No client may send frames before the 101 (RFC 6455 4.1), yet one
+    -- that does must not lose them: they wait for newConnection's slots.
+    local sock, head, rest = raw.handshake(port, raw.request() .. frame(TEXT, "early") .. frame(BINARY, "\1\2") .. close(1000))
+    finally(function() sock:abort() end)
+    assert.truthy(head:match("^HTTP/1%.1 101 "), head)
+    local frames, closed = raw.read_until_close(sock, rest)
+    assert.is_true(closed)
+    local got = {}
+    for _, m in ipairs(raw.messages(frames)) do got[#got + 1] = { m.opcode, m.payload } end
+    assert.are.same({ { TEXT, "early" }, { BINARY, "\1\2" }, { CLOSE, "\3\232" } }, got)
+  end)
+
   for _, c in ipairs(cases) do
     it(c.name, function()
       local sock, head, rest = raw.handshake(port, raw.request())

@@ -119,6 +119,11 @@ case("13.7 several offers: one it cannot take is passed over",
   { answer = OFFER .. "; server_no_context_takeover" })
 case("13.7 several offers: an unknown extension first", "x-webkit-deflate-frame, " .. OFFER, REPEATS)
 case("13.7 several offers: one with an unknown parameter first", OFFER .. "; foo=1, " .. OFFER, REPEATS)
+case("13.7 several offers: one naming a parameter twice is passed over, the next taken",
+  OFFER .. "; server_no_context_takeover; server_no_context_takeover, " .. OFFER .. "; client_no_context_takeover",
+  REPEATS, { answer = OFFER .. "; client_no_context_takeover" })
+case("13.7 several offers: one that cannot be read is passed over, the next taken",
+  OFFER .. "; =1, " .. OFFER, REPEATS)
 
 -- Offers the server must decline (RFC 7692 7.1: an unknown parameter, a
 -- bad value, a parameter twice): no extension is agreed, so an
