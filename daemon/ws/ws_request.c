@@ -94,22 +94,14 @@ static int on_headers_complete(llhttp_t *p) {
   return HPE_PAUSED;   /* the head is all we read: what follows is frames */
 }
 
-static const llhttp_settings_t *settings(void) {
-  static llhttp_settings_t s;
-  static bool ready;
-  if (!ready) {   /* the same values every time: threads may race to set them */
-    llhttp_settings_t t;
-    llhttp_settings_init(&t);
-    t.on_url = on_url;
-    t.on_status = on_status;
-    t.on_header_field = on_header_field;
-    t.on_header_value = on_header_value;
-    t.on_headers_complete = on_headers_complete;
-    s = t;
-    ready = true;
-  }
-  return &s;
-}
+/* llhttp_settings_init only zeroes the struct: a constant does the same. */
+static const llhttp_settings_t SETTINGS = {
+  .on_url = on_url,
+  .on_status = on_status,
+  .on_header_field = on_header_field,
+  .on_header_value = on_header_value,
+  .on_headers_complete = on_headers_complete,
+};
 
 /* Each field's span: its one line in the head, or its lines joined with
  * ", " in r->joined (sized once: the values and their separators). */
@@ -149,7 +141,7 @@ static int collect(struct parse *st, struct ws_request *r) {
 int ws_request_parse(const char *head, size_t n, enum ws_head_kind kind, struct ws_request *r) {
   memset(r, 0, sizeof *r);
   struct parse st = { .head = head, .field = -1 };
-  llhttp_init(&st.p, kind == WS_HEAD_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE, settings());
+  llhttp_init(&st.p, kind == WS_HEAD_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE, &SETTINGS);
   llhttp_errno_t err = llhttp_execute(&st.p, head, n);
   if (!st.complete || st.bad || (err != HPE_OK && err != HPE_PAUSED))
     return 400;
