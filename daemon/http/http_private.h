@@ -39,6 +39,7 @@ struct http_server {
   struct lnet_object obj;   /* first: its class */
   struct lnet_runtime *rt;
   int ref;                   /* anchor while it serves a TcpServer or has connections */
+  int slots_ref;             /* its slot table (user value), once a request found it */
   int tcp_ref;               /* the TcpServer it serves */
   bool owns_tcp;             /* made by listen(): close() closes it */
   int log_ref;               /* accessLog(line), or LUA_NOREF */

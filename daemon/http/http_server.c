@@ -50,6 +50,7 @@ void http_server_date(struct http_server *sv) {
 static void release_if_done(struct http_server *sv) {
   if (sv->tcp_ref == LUA_NOREF && sv->nconns == 0) {
     lnet_unanchor(sv->rt->L, &sv->ref);
+    lnet_unanchor(sv->rt->L, &sv->slots_ref);   /* its slots may hold the server */
   }
 }
 
@@ -204,6 +205,7 @@ static int server_gc(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   buffer_free(&sv->head_buf);
   lnet_unanchor(L, &sv->log_ref);
+  lnet_unanchor(L, &sv->slots_ref);
   lnet_unanchor(L, &sv->request_mt_ref);
   lnet_unanchor(L, &sv->response_mt_ref);
   return 0;
@@ -289,7 +291,7 @@ static int server_new(lua_State *L) {
   http_target_init();
   struct http_server *sv = lnet_newobject(L, sizeof *sv, &http_server_class, 1);
   sv->rt = lnet_runtime(L);
-  sv->ref = sv->tcp_ref = sv->log_ref = LUA_NOREF;
+  sv->ref = sv->tcp_ref = sv->log_ref = sv->slots_ref = LUA_NOREF;
   sv->request_mt_ref = sv->response_mt_ref = LUA_NOREF;
   sv->max_header = size_option(L, "maxHeader", 16 * 1024);
   sv->max_body = size_option(L, "maxBody", 1024 * 1024);
