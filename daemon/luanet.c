@@ -12,6 +12,8 @@
 #include "tcp_socket.h"
 #include "timer.h"
 #include "udp_socket.h"
+#include "channel.h"
+#include "shared_dict_lua.h"
 #include "websocket.h"
 
 #include "http_parser.h"
@@ -31,6 +33,8 @@ int luaopen_luanet_core(lua_State *L) {
     { "HttpParser", luaopen_luanet_http_parser },
     { "HttpServer", luaopen_luanet_http_server },
     { "WebSocket", luaopen_luanet_websocket },
+    { "SharedDict", luaopen_luanet_shared_dict },
+    { "Channel", luaopen_luanet_channel },
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);

@@ -34,6 +34,8 @@ enum lnet_class_id {
   LNET_ID_HTTPREQUEST = 0x4c4e000f,
   LNET_ID_HTTPRESPONSE = 0x4c4e0011,
   LNET_ID_WEBSOCKET = 0x4c4e0013,
+  LNET_ID_SHAREDDICT = 0x4c4e0015,
+  LNET_ID_CHANNEL = 0x4c4e0017,
 };
 
 struct lnet_class {

@@ -76,6 +76,24 @@ static void read_service(lua_State *L, int idx, struct service_config *s) {
   lua_pop(L, 1);
 }
 
+/* shared = { name = size }, as checked by config.lua. */
+static void read_shared(lua_State *L, int t, struct config *cfg) {
+  if (lua_getfield(L, t, "shared") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  int n = 0;
+  for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
+    n++;
+  cfg->shared_names = calloc((size_t)n + 1, sizeof *cfg->shared_names);
+  cfg->shared_sizes = calloc((size_t)n + 1, sizeof *cfg->shared_sizes);
+  for (lua_pushnil(L); cfg->shared_names && cfg->shared_sizes && lua_next(L, -2); lua_pop(L, 1)) {
+    cfg->shared_names[cfg->nshared] = strdup(lua_tostring(L, -2));
+    cfg->shared_sizes[cfg->nshared++] = (size_t)lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+}
+
 /* Reads the checked table at the top of cfg->L. */
 static void read_config(struct config *cfg) {
   lua_State *L = cfg->L;
@@ -95,6 +113,7 @@ static void read_config(struct config *cfg) {
   lua_getfield(L, t, "shutdown_timeout");
   cfg->shutdown_timeout_ms = lua_tonumber(L, -1);
   lua_pop(L, 1);
+  read_shared(L, t, cfg);
   lua_getfield(L, t, "services");
   cfg->nservices = (int)luaL_len(L, -1);
   cfg->services = calloc((size_t)cfg->nservices + 1, sizeof *cfg->services);
@@ -171,6 +190,10 @@ void config_free(struct config *cfg) {
   for (int i = 0; i < cfg->nservices; i++)
     free_service(&cfg->services[i]);
   free(cfg->services);
+  for (int i = 0; i < cfg->nshared; i++)
+    free(cfg->shared_names[i]);
+  free(cfg->shared_names);
+  free(cfg->shared_sizes);
   free(cfg->path);
   free(cfg->control);
   free(cfg->user);

@@ -47,6 +47,9 @@ struct config {
   char *user;                /* NULL: keep the user we started as */
   int resolver_ref;          /* { servers, timeout, tries } or LUA_NOREF */
   double shutdown_timeout_ms;
+  char **shared_names;       /* shared = { name = size }: the SharedDicts, by name */
+  size_t *shared_sizes;
+  int nshared;
   struct service_config *services;
   int nservices;
 };

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "net.h"
 #include "notify.h"
+#include "shared_dict.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -229,6 +230,14 @@ static void log_reread_summary(const struct reread_counts *c) {
   log_printf(LOG_INFO, NULL, "SIGHUP: %s", len ? line : "no services");
 }
 
+/* The SharedDicts the config declares: made, resized or dropped before
+ * any service's code runs with the new config. */
+static void configure_shared(const struct config *cfg) {
+  const char *why = NULL;
+  if (!shared_dict_configure((const char *const *)cfg->shared_names, cfg->shared_sizes, cfg->nshared, &why))
+    log_printf(LOG_ERROR, NULL, "shared: %s", why);
+}
+
 /* Services added, removed, or changed (block or code) are acted on; the
  * others are not touched. A config that does not load changes nothing. */
 static void reread_config(struct daemon *d) {
@@ -242,6 +251,7 @@ static void reread_config(struct daemon *d) {
   }
   notify_reloading();
   warn_restart_only(d, cfg);
+  configure_shared(cfg);
   log_set_level(cfg->log_level);
   struct service **list = calloc((size_t)cfg->nservices + 1, sizeof *list);
   struct service **retired = realloc(d->retired, ((size_t)d->nretired + (size_t)d->nservices + 1) * sizeof *retired);
@@ -479,6 +489,7 @@ int daemon_main(const char *path, bool check_only) {
     return 2;
   }
   log_set_level(cfg->log_level);
+  configure_shared(cfg);
   signal(SIGPIPE, SIG_IGN);
   net_raise_nofile_limit();
   struct daemon d = { .cfg = cfg, .loop = ev_loop_new(EVFLAG_AUTO) };

@@ -91,7 +91,7 @@ describe("luanetd -c FILE", function()
       local code, _, err, at = refuse(CONTROL .. 'workers = 2\nwrokers = 3\n', 3)
       assert.are.same(2, code)
       assert.are.same(at .. "unknown setting 'wrokers' (settings: workers, log, control, "
-        .. "user, resolver, shutdown_timeout)\n", err)
+        .. "user, resolver, shared, shutdown_timeout)\n", err)
     end)
 
     it("an unknown setting assigned a multi-line table, at the line of the assignment", function()
@@ -102,7 +102,7 @@ resolvr = {
 ]], 2)
       assert.are.same(2, code)
       assert.are.same(at .. "unknown setting 'resolvr' (settings: workers, log, control, "
-        .. "user, resolver, shutdown_timeout)\n", err)
+        .. "user, resolver, shared, shutdown_timeout)\n", err)
     end)
 
     it("an unknown key inside a multi-line service block, at the key's own line", function()
@@ -225,7 +225,7 @@ service "greeter" {
       local code, out, err = helper.execute("sh -c " .. helper.quote(("cd %s && exec %s"):format(helper.quote(root),
         helper.quote_all(luanetd, "-c", "etc/luanetd.conf", "--check"))))
       assert.are.same(0, code)
-      assert.are.same("etc/luanetd.conf: 5 services, config and scripts OK\n", out)
+      assert.are.same("etc/luanetd.conf: 6 services, config and scripts OK\n", out)
       assert.are.same("", err)
     end)
 

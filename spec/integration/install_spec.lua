@@ -32,7 +32,7 @@ describe("make install", function()
 
     -- The installed config names the installed scripts, and checks.
     code, out = helper.execute(helper.quote_all(prefix .. "/bin/luanetd", "-c", conf, "--check"))
-    assert.are.same({ 0, conf .. ": 5 services, config and scripts OK\n" }, { code, out })
+    assert.are.same({ 0, conf .. ": 6 services, config and scripts OK\n" }, { code, out })
 
     -- The installed binary carries its library (built in, named after
     -- where it is installed), not the tree's files: a script that asks

@@ -32,6 +32,15 @@ local INSTRUCTION_LIMIT = 10000000
 
 local function is_integer(v) return math.type(v) == "integer" end
 
+-- A size setting ("64M", "512K", "1G", bytes as a number or a string) in
+-- bytes, if it is at least `min`; nil otherwise.
+local function size_of(v, min)
+  local n, unit = tostring(v):match("^(%d+)%s*([KMG]?)i?B?$")
+  if type(v) == "number" then n, unit = math.tointeger(v), "" end
+  if not n or not SIZE_UNITS[unit] or tonumber(n) * SIZE_UNITS[unit] < min then return nil end
+  return math.tointeger(tonumber(n) * SIZE_UNITS[unit])
+end
+
 -- "ddd.ddd.ddd.ddd" with each part 0-255, without leading zeros (which
 -- some parsers read as octal).
 local function is_ipv4(text)
@@ -365,13 +374,10 @@ local function sandbox(path, lines)
     end
     sv.reload = block.reload or "signal"
     if block.memory_limit ~= nil then
-      local v = block.memory_limit
-      local n, unit = tostring(v):match("^(%d+)%s*([KMG]?)i?B?$")
-      if type(v) == "number" then n, unit = math.tointeger(v), "" end
-      if not n or not SIZE_UNITS[unit] or tonumber(n) * SIZE_UNITS[unit] < 65536 then
+      sv.memory_limit = size_of(block.memory_limit, 65536)
+      if not sv.memory_limit then
         fail_at(line_of("memory_limit", line), ("service %q: memory_limit must be a size of at least 64K, like \"64M\", \"512K\" or a number of bytes"):format(name))
       end
-      sv.memory_limit = math.tointeger(tonumber(n) * SIZE_UNITS[unit])
     end
     local cpu = block.cpu_limit
     if cpu == nil or cpu == true then cpu = DEFAULT_CPU_LIMIT end
@@ -456,6 +462,22 @@ local function sandbox(path, lines)
     local servers = v.servers and table.move(v.servers, 1, #v.servers, 1, {})
     return { servers = servers, timeout = v.timeout, tries = v.tries }
   end
+  -- shared = { name = size, ... }: the SharedDicts every service may open
+  -- (net.SharedDict(name)), each holding at most its size.
+  function settings.shared(v)
+    if type(v) ~= "table" then return nil, "shared must be a table like { sessions = \"16M\" }" end
+    local dicts = {}
+    for name, size in pairs(v) do
+      if type(name) ~= "string" or not name:match("^[%a_][%w_.-]*$") then
+        return nil, ("shared: %s is not a dict name (letters, digits, _ . -)"):format(tostring(name))
+      end
+      dicts[name] = size_of(size, 8192)
+      if not dicts[name] then
+        return nil, ("shared: %s must be a size of at least 8K, like \"16M\", \"512K\" or a number of bytes"):format(name)
+      end
+    end
+    return dicts
+  end
   function settings.shutdown_timeout(v)
     if is_integer(v) and v >= 0 then return v end
     return nil, "shutdown_timeout must be milliseconds (a whole number >= 0)"
@@ -469,7 +491,7 @@ local function sandbox(path, lines)
       local check = settings[k]
       if not check then
         if type(k) == "string" and k:match("^_") then user_globals[k] = v return end
-        fail_at(assignment_line(k, caller_line()), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shutdown_timeout)"):format(tostring(k)))
+        fail_at(assignment_line(k, caller_line()), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shared, shutdown_timeout)"):format(tostring(k)))
       end
       local value, err = check(v)
       if err then fail_at(assignment_line(k, caller_line()), err) end
