@@ -272,7 +272,7 @@ static int channel_publish(lua_State *L) {
   luaL_checkany(L, 2);
   struct plain_bytes b = { 0 };
   char err[300];
-  if (!plain_encode(L, 2, &b, err, sizeof err)) {
+  if (!plain_encode(L, 2, "value", &b, err, sizeof err)) {
     plain_bytes_free(&b);
     lua_pushboolean(L, 0);
     lua_pushstring(L, err);

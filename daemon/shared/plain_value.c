@@ -120,7 +120,8 @@ static bool encode_table(struct encoder *e, int idx, const char *where, int dept
     int kt = lua_type(L, key);
     if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
       lua_pop(L, 2);
-      return refuse(e, where, "a key that is not a string, number or boolean (plain data only)");
+      snprintf(sub, sizeof sub, "%s[?]", where);
+      return refuse(e, sub, "a key that is not a string, number or boolean (plain data only)");
     }
     sub_path(L, key, where, sub, sizeof sub);
     if (!encode_value(e, key, sub, depth + 1) || !encode_value(e, key + 1, sub, depth + 1)) {
@@ -178,11 +179,11 @@ static bool encode_value(struct encoder *e, int idx, const char *where, int dept
   return ok || refuse(e, where, "out of memory");
 }
 
-bool plain_encode(lua_State *L, int idx, struct plain_bytes *out, char *err, size_t errlen) {
+bool plain_encode(lua_State *L, int idx, const char *root, struct plain_bytes *out, char *err, size_t errlen) {
   struct encoder e = { .L = L, .out = out, .err = err, .errlen = errlen };
   size_t len = out->len;
   int top = lua_gettop(L);
-  bool ok = encode_value(&e, lua_absindex(L, idx), "value", 0);
+  bool ok = encode_value(&e, lua_absindex(L, idx), root, 0);
   lua_settop(L, top);
   if (!ok)
     out->len = len;

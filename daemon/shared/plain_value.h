@@ -24,10 +24,11 @@ struct plain_bytes {
   size_t len, cap;
 };
 
-/* Appends the value at idx to out. false with a message in err (naming
- * the path, e.g. "value.users[3]: a function (plain data only)") when it
- * is not plain data or memory ran out; out is then unchanged in length. */
-bool plain_encode(lua_State *L, int idx, struct plain_bytes *out, char *err, size_t errlen);
+/* Appends the value at idx to out. false with a message in err naming
+ * the path from `root` (e.g. "value.users[3]: a function (plain data
+ * only)") when it is not plain data or memory ran out; out is then
+ * unchanged in length. Allocates nothing in L. */
+bool plain_encode(lua_State *L, int idx, const char *root, struct plain_bytes *out, char *err, size_t errlen);
 /* [-0, +1, m] Pushes the value the n bytes at p hold; false (nothing
  * pushed) when they are not plain_encode's. */
 bool plain_decode(lua_State *L, const char *p, size_t n);

@@ -72,7 +72,7 @@ static int store(lua_State *L, enum sd_mode mode) {
   }
   struct plain_bytes b = { 0 };
   char err[300];
-  if (!plain_encode(L, 3, &b, err, sizeof err)) {
+  if (!plain_encode(L, 3, "value", &b, err, sizeof err)) {
     plain_bytes_free(&b);
     lua_pushboolean(L, 0);
     lua_pushstring(L, err);
