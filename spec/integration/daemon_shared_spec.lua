@@ -56,6 +56,17 @@ local function ask(s, line, count)
   return got
 end
 
+-- The config becomes `text` (after the control line dh.prepare put
+-- first), and SIGHUP makes the daemon read it.
+local function reconfigure(d, text)
+  local control = assert(helper.slurp(d.conf)):match("^[^\n]*\n")
+  local f = assert(io.open(d.conf, "w"))
+  f:write(control, text)
+  f:close()
+  d.kill("HUP")
+  assert.truthy(d.wait_log("SIGHUP: "))
+end
+
 local function start(config)
   return kit.start(config, { ["counter.lua"] = COUNTER })
 end
@@ -104,14 +115,10 @@ service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
     assert.are.same(0, code, err)
     assert.are.same({ "8" }, { (ask(connect(port), "incr")[1]:match(" (%d+)$")) })
 
-    local f = assert(io.open(d.conf, "w"))
-    f:write([[
+    reconfigure(d, [[
 shared = { counters = "2M" }
 service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
 ]])
-    f:close()
-    d.kill("HUP")
-    assert.truthy(d.wait_log("SIGHUP: "))
     helper.run(helper.TIMEOUT, function() return ask(connect(port), "size")[1] == tostring(2 << 20) end)
     assert.are.same({ tostring(2 << 20) }, ask(connect(port), "size"))
     assert.are.same({ "8" }, ask(connect(port), "get"))
@@ -125,14 +132,10 @@ service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
     local port = d.port("count")
     local s = connect(port)
     ask(s, "incr", 3)
-    local f = assert(io.open(d.conf, "w"))
-    f:write([[
+    reconfigure(d, [[
 shared = { other = "64K" }
 service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
 ]])
-    f:close()
-    d.kill("HUP")
-    assert.truthy(d.wait_log("SIGHUP: "))
     local answer
     helper.run(helper.TIMEOUT, function()
       answer = ask(s, "get")[1]
