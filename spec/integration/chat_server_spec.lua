@@ -33,6 +33,20 @@ local function sorted(list)
   return copy
 end
 
+-- A client is in the room once the server has accepted it (a connect
+-- that returns may still wait in the backlog): its "/who" answered says
+-- so, as a chat client would see its name. Returns the answers.
+local function join(clients)
+  for _, c in ipairs(clients) do
+    c.lines = {}
+    c.sock:write("/who\n")
+  end
+  assert.is_true(gather(clients, 1), "a client's /who was not answered")
+  local answers = {}
+  for _, c in ipairs(clients) do answers[c.lines[1]] = true end
+  return answers
+end
+
 -- Each client says one line; every client must hear all of them.
 local function round(clients, tag)
   local said = {}
@@ -41,7 +55,13 @@ local function round(clients, tag)
     c.lines = {}
     c.sock:write(said[i])
   end
-  assert.is_true(gather(clients, #said), "not every client heard every line")
+  if not gather(clients, #said) then
+    local short = {}
+    for i, c in ipairs(clients) do
+      if #c.lines < #said then short[#short + 1] = ("client %d heard %d: %s"):format(i, #c.lines, table.concat(c.lines):gsub("\n", "|")) end
+    end
+    error(("%s: not every client heard all %d lines:\n%s"):format(tag, #said, table.concat(short, "\n")))
+  end
   for _, c in ipairs(clients) do assert.are.same(sorted(said), sorted(c.lines)) end
 end
 
@@ -53,11 +73,8 @@ describe("chat_server.lua", function()
     kit.on_cleanup(proc.cleanup)
     local clients = {}
     for i = 1, 3 do clients[i] = connect(port) end
+    assert.are.same({ ["worker 1\n"] = true }, join(clients))
     round(clients, "hello")
-    clients[1].sock:write("/who\n")
-    clients[1].lines = {}
-    assert.is_true(gather({ clients[1] }, 1))
-    assert.are.same({ "worker 1\n" }, clients[1].lines)
   end)
 
   it("is one room across two workers and through a reload", function()
@@ -67,20 +84,20 @@ shutdown_timeout = 60000
 service "chat" { script = "chat_server.lua", listen = "tcp://127.0.0.1:0" }
 ]], { ["chat_server.lua"] = assert(helper.slurp(dh.SCRIPTS .. "/chat_server.lua")) })
     local port = d.port("chat")
-    local clients, workers = {}, {}
-    for i = 1, 16 do
-      clients[i] = connect(port)
-      clients[i].sock:write("/who\n")
-    end
-    assert.is_true(gather(clients, 1))
-    for _, c in ipairs(clients) do workers[c.lines[1]] = true end
-    assert.are.same({ ["worker 1\n"] = true, ["worker 2\n"] = true }, workers)
+    local clients = {}
+    for i = 1, 16 do clients[i] = connect(port) end
+    assert.are.same({ ["worker 1\n"] = true, ["worker 2\n"] = true }, join(clients))
     round(clients, "before")
 
     local code, out, err = d.ctl("reload", "chat")
     assert.are.same(0, code, err)
     assert.are.same("chat: reloaded\n", out)
-    for i = 17, 20 do clients[i] = connect(port) end   -- on the new code
+    local newcomers = {}
+    for i = 17, 20 do
+      clients[i] = connect(port)   -- on the new code
+      newcomers[#newcomers + 1] = clients[i]
+    end
+    join(newcomers)
     round(clients, "after")
   end)
 end)
