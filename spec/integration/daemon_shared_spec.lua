@@ -28,6 +28,11 @@ local function main(service)
           if line == "incr" then return service.worker .. " " .. hits:incr("n", 1, 0) end
           if line == "get" then return tostring(hits:get("n")) end
           if line == "size" then return tostring(hits:capacity()) end
+          local n = line:match("^fill (%d+)$")
+          if n then   -- n values of 128 KiB, each made and dropped in turn
+            for i = 1, tonumber(n) do assert(hits:set("blob" .. i, ("x"):rep(131072))) end
+            return tostring(hits:capacity() - hits:freeSpace())
+          end
         end)
         c:write((ok and answer or "error " .. tostring(answer)) .. "\n")
       end
@@ -122,6 +127,16 @@ service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
     helper.run(helper.TIMEOUT, function() return ask(connect(port), "size")[1] == tostring(2 << 20) end)
     assert.are.same({ tostring(2 << 20) }, ask(connect(port), "size"))
     assert.are.same({ "8" }, ask(connect(port), "get"))
+  end)
+
+  it("charges its entries to its own size, not to the service's memory_limit", function()
+    local d = start([[
+shared = { counters = "16M" }
+service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0", memory_limit = "4M" }
+]])
+    local used = tonumber(ask(connect(d.port("count")), "fill 64")[1])   -- 8 MiB, twice the limit
+    assert.is_true(used and used > 64 * 131072, tostring(used))
+    assert.are.same({ "1" }, { (ask(connect(d.port("count")), "incr")[1]:match(" (%d+)$")) })
   end)
 
   it("drops a dict the config no longer declares", function()
