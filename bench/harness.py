@@ -36,6 +36,10 @@ no TLS), and it has no idle/first rows; bench/tls_phase.py makes its
 certificate and measures the RSS and start time of the daemon with a tcp://
 and with a tls:// listener (the phase `tls-start`).
 
+The shared workload (SharedDict against ngx.shared.DICT, two workers on
+one key, Channel fan-out) is a phase of bench/shared_phase.py, named in
+--workloads like the Workload entries (PHASE_WORKLOADS).
+
 Adding a server: one SERVERS entry (argv template, ready-line regex or None
 for a port probe, the workloads it serves, optional setup() that writes its
 config into its work dir). Adding a workload: one WORKLOADS entry (driver
@@ -66,6 +70,8 @@ from typing import Callable, Optional
 
 import ftp_phase
 import reload_phase
+from kv import parse_kv
+import shared_phase
 import static_phase
 import tls_phase
 import workers_phase
@@ -137,21 +143,6 @@ class Workload:
     notes: list = field(default_factory=list)   # paragraphs for RESULTS.md, after the servers
 
 
-def parse_kv(text):
-    """The last key=value line of a driver's stdout, numbers as floats."""
-    lines = [l for l in text.splitlines() if "=" in l]
-    if not lines:
-        raise ValueError("no key=value line in driver output: %r" % text[-300:])
-    d = {}
-    for tok in lines[-1].split():
-        k, _, v = tok.partition("=")
-        try:
-            d[k] = float(v)
-        except ValueError:
-            d[k] = v
-    return d
-
-
 def parse_loadgen(text):
     d = parse_kv(text)
     if d.get("errors", 0):
@@ -206,7 +197,7 @@ http {{
   access_log off;
   keepalive_requests 1000000;
   client_body_temp_path {work}; proxy_temp_path {work}; fastcgi_temp_path {work};
-  uwsgi_temp_path {work}; scgi_temp_path {work};
+  uwsgi_temp_path {work}; scgi_temp_path {work};{http_extra}
   server {{
     listen 127.0.0.1:{port}{listen_opts};{server_extra}
     location / {{ default_type text/plain; {handler} }}
@@ -215,10 +206,12 @@ http {{
 """
 
 
-def nginx_setup(handler, modules="", tls=False):
+def nginx_setup(handler, modules="", tls=False, http_extra=""):
     """The setup that writes NGINX_CONF with `handler` in `location / { }`;
     tls=True: `listen ... ssl` with the benchmark certificate (tls_phase) and
-    TLS 1.3 allowed (nginx 1.22's default ssl_protocols stop at TLSv1.2)."""
+    TLS 1.3 allowed (nginx 1.22's default ssl_protocols stop at TLSv1.2);
+    http_extra: directives of the http block (the shared phase's
+    lua_shared_dict)."""
     def setup(work, port):
         listen_opts = server_extra = ""
         if tls:
@@ -228,7 +221,8 @@ def nginx_setup(handler, modules="", tls=False):
                             "\n    ssl_protocols TLSv1.2 TLSv1.3;" % (cert, key))
         (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, handler=handler,
                                                            modules=modules, listen_opts=listen_opts,
-                                                           server_extra=server_extra))
+                                                           server_extra=server_extra,
+                                                           http_extra="\n  " + http_extra if http_extra else ""))
     return setup
 
 
@@ -240,6 +234,11 @@ def start_static(name, argv, ready_line=True, setup=None):
     """The static phase's servers (static_phase.py), started like the others."""
     return Running(Server(name, argv, ready=READY_LINE if ready_line else None, setup=setup),
                    "static")
+
+def start_shared(name, argv, ready_line=True, setup=None):
+    """The shared phase's nginx (shared_phase.py), started like the others."""
+    return Running(Server(name, argv, ready=READY_LINE if ready_line else None, setup=setup),
+                   "shared")
 
 def start_ftp(name, argv, ready_line=True, setup=None):
     """The FTP phase's servers (ftp_phase.py), started like the others."""
@@ -291,6 +290,11 @@ SERVERS = {s.name: s for s in [
                  "ssl_certificate/ssl_certificate_key C/K and `ssl_protocols TLSv1.2 TLSv1.3` (1.22's "
                  "default stops at TLSv1.2), its other TLS settings left at their defaults, `return 200`"),
 ]}
+
+# Workloads that are a phase of their own module, not a Workload entry:
+# named in --workloads like the others (and in the default), left out by
+# --skip too. shared: shared_phase.py (SharedDict vs ngx.shared, Channel).
+PHASE_WORKLOADS = ["shared"]
 
 WORKLOADS = {w.name: w for w in [
     Workload(
@@ -1251,6 +1255,8 @@ def write_results(run, args, elapsed):
         lines += ftp_phase.section(run["ftp"])
     if "tls_start" in run:
         lines += tls_phase.section(run["tls_start"])
+    if "shared" in run:
+        lines += shared_phase.section(run["shared"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -1267,11 +1273,11 @@ def main():
     ap.add_argument("--cg-top", type=int, default=25, help="functions listed per server")
     ap.add_argument("--idle-conns", type=int, default=5000)
     ap.add_argument("--starts", type=int, default=10)
-    ap.add_argument("--workloads", default=",".join(WORKLOADS),
-                    help="comma-separated, of: " + ", ".join(WORKLOADS))
+    ap.add_argument("--workloads", default=",".join(list(WORKLOADS) + PHASE_WORKLOADS),
+                    help="comma-separated, of: " + ", ".join(list(WORKLOADS) + PHASE_WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload,workers,static,ftp,tls-start")
+                    "rounds,strace,cachegrind,memory,first,reload,workers,static,ftp,tls-start,shared")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -1282,9 +1288,15 @@ def main():
         args.count, args.cg_base, args.idle_conns, args.starts = 2000, 200, 1000, 3
     skip = args.skipset = set(filter(None, args.skip.split(",")))
     plan = []
-    for wname in filter(None, args.workloads.split(",")):
+    wanted = list(filter(None, args.workloads.split(",")))
+    if "shared" not in wanted:   # a workload of its own phase (shared_phase.py)
+        skip.add("shared")
+    for wname in wanted:
+        if wname in PHASE_WORKLOADS:
+            continue
         if wname not in WORKLOADS:
-            sys.exit("unknown workload %s (have: %s)" % (wname, ", ".join(WORKLOADS)))
+            sys.exit("unknown workload %s (have: %s)"
+                     % (wname, ", ".join(list(WORKLOADS) + PHASE_WORKLOADS)))
         wl = WORKLOADS[wname]
         names = [wl.subject] + wl.peers
         if args.servers:
@@ -1343,6 +1355,13 @@ def main():
                                    size_mib, 2, start_ftp,
                                    static_phase.make_file, log)
         log("ftp done in %.0f s" % (time.monotonic() - t0))
+    if "shared" not in skip:
+        log("shared: SharedDict vs ngx.shared, 2 workers on one key, Channel to %d clients"
+            % shared_phase.CHAT_CLIENTS)
+        t0 = time.monotonic()
+        run["shared"] = shared_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, args.quick, start_shared,
+                                         nginx_setup, NGINX_LUA_MODULES, OUT / "logs", log)
+        log("shared done in %.0f s" % (time.monotonic() - t0))
     if "tls-start" not in skip:
         log("tls-start: luanetd -c with a tcp:// vs a tls:// listener, %d starts each" % args.starts)
         t0 = time.monotonic()
@@ -1363,25 +1382,17 @@ def main():
             print("  error: %s" % e.splitlines()[0])
     if "workers" in run:
         print("\n".join(workers_phase.section(run["workers"])))
-    if "static" in run:
-        print("\n".join(static_phase.section(run["static"])))
-        t = run["static"]["target"]
-        print("  %-4s %s (%s)" % (t["verdict"] or "n/a", t["label"], fmt(t["value"], t["spec"])))
-        for e in run["static"]["errors"]:
-            errors += 1
-            print("  error: static: %s" % e.splitlines()[0])
-    if "ftp" in run:
-        print("\n".join(ftp_phase.section(run["ftp"])))
-        for t in run["ftp"]["targets"]:
+    for key, mod in (("static", static_phase), ("ftp", ftp_phase), ("tls_start", tls_phase),
+                     ("shared", shared_phase)):
+        if key not in run:
+            continue
+        ph = run[key]
+        print("\n".join(mod.section(ph)))
+        for t in ph.get("targets", [ph["target"]] if "target" in ph else []):
             print("  %-4s %s (%s)" % (t["verdict"] or "n/a", t["label"], fmt(t["value"], t["spec"])))
-        for e in run["ftp"]["errors"]:
+        for e in ph["errors"]:
             errors += 1
-            print("  error: ftp: %s" % e.splitlines()[0])
-    if "tls_start" in run:
-        print("\n".join(tls_phase.section(run["tls_start"])))
-        for e in run["tls_start"]["errors"]:
-            errors += 1
-            print("  error: tls-start: %s" % e.splitlines()[0])
+            print("  error: %s: %s" % (key.replace("_", "-"), e.splitlines()[0]))
     if "reload" in run:
         print("\n".join(reload_phase.section(run["reload"])))
         rel = run["reload"]

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 out=build/bench
 mkdir -p "$out"
-for prog in loadgen echo_floor; do
+for prog in loadgen echo_floor chat_load; do
   if [ ! -x "$out/$prog" ] || [ "bench/$prog.c" -nt "$out/$prog" ]; then
     cc -O2 -Wall -Wextra -std=gnu11 -o "$out/$prog" "bench/$prog.c"
   fi
