@@ -14,9 +14,11 @@
 #include <string.h>
 
 void plain_bytes_free(struct plain_bytes *b) {
-  free(b->data);
+  if (!b->borrowed)
+    free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+  b->borrowed = false;
 }
 
 static bool put(struct plain_bytes *b, const void *p, size_t n) {
@@ -27,9 +29,12 @@ static bool put(struct plain_bytes *b, const void *p, size_t n) {
         return false;
       cap *= 2;
     }
-    char *d = realloc(b->data, cap);
+    char *d = b->borrowed ? malloc(cap) : realloc(b->data, cap);
     if (!d)
       return false;
+    if (b->borrowed && b->len)
+      memcpy(d, b->data, b->len);
+    b->borrowed = false;
     b->data = d;
     b->cap = cap;
   }

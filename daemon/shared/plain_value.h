@@ -22,7 +22,10 @@
 struct plain_bytes {
   char *data;
   size_t len, cap;
+  bool borrowed;             /* data is the caller's (PLAIN_BYTES_ON) until it outgrows it */
 };
+/* Bytes that start in the caller's array (a small value needs no malloc). */
+#define PLAIN_BYTES_ON(array) { (array), 0, sizeof(array), true }
 
 /* Appends the value at idx to out. false with a message in err naming
  * the path from `root` (e.g. "value.users[3]: a function (plain data

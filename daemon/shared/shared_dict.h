@@ -45,9 +45,11 @@ enum sd_mode { SD_SET, SD_SAFE_SET, SD_ADD, SD_REPLACE };
  * entries had to go to make room. */
 enum sd_result shared_dict_store(struct shared_dict *d, const char *key, size_t klen, const char *value, size_t vlen,
                                  double ttl, enum sd_mode mode, bool *evicted);
-/* Copies the value of key into *out (malloc'd, *len bytes; the caller
- * frees it): SD_OK, SD_NOT_FOUND (or expired), or SD_NO_MEMORY. */
-enum sd_result shared_dict_fetch(struct shared_dict *d, const char *key, size_t klen, char **out, size_t *len);
+/* Copies the value of key (*len bytes) to *out: buf when it fits in cap
+ * bytes, else memory malloc'd for it (the caller frees *out when it is
+ * not buf). SD_OK, SD_NOT_FOUND (or expired), or SD_NO_MEMORY. */
+enum sd_result shared_dict_fetch(struct shared_dict *d, const char *key, size_t klen, char *buf, size_t cap,
+                                 char **out, size_t *len);
 /* incr: the value (a number) plus delta, stored and returned in *result
  * (plain_value.h number bytes, PLAIN_NUMBER_SIZE). An absent key starts
  * from init (NULL: SD_NOT_FOUND) with init_ttl. */

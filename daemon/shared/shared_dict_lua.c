@@ -70,7 +70,8 @@ static int store(lua_State *L, enum sd_mode mode) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  struct plain_bytes b = { 0 };
+  char small[256];
+  struct plain_bytes b = PLAIN_BYTES_ON(small);
   char err[300];
   if (!plain_encode(L, 3, "value", &b, err, sizeof err)) {
     plain_bytes_free(&b);
@@ -99,16 +100,17 @@ static int shared_dict_get(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen, len;
   const char *key = luaL_checklstring(L, 2, &klen);
-  char *bytes;
-  enum sd_result r = shared_dict_fetch(d, key, klen, &bytes, &len);
+  char small[256], *bytes;
+  enum sd_result r = shared_dict_fetch(d, key, klen, small, sizeof small, &bytes, &len);
   if (r == SD_NOT_FOUND)
     return 0;   /* nil */
   if (r != SD_OK)
     return failure(L, r, true);
-  /* The copy was made under the lock, where no Lua may run; decoding it
-   * can raise only when memory runs out, which then loses the copy too. */
+  /* The copy was made under the lock, where no Lua may run; decoding a
+   * big one can raise only when memory runs out, which then loses it. */
   bool ok = plain_decode(L, bytes, len);
-  free(bytes);
+  if (bytes != small)
+    free(bytes);
   if (!ok)
     return luaL_error(L, "SharedDict: a stored value is damaged");
   return 1;
