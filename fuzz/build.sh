@@ -6,7 +6,8 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp/parse.lua)
-#   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c)
+#   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c) and the
+#                    UTF-8 check (daemon/net/utf8.c)
 #   fuzz_ws_handshake the WebSocket opening handshake, a client's request and
 #                    a server's answer, and permessage-deflate's terms
 #                    (daemon/ws/ws_request.c on llhttp, with ws_accept.c)
@@ -60,10 +61,12 @@ build_core() {
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
     -llua5.4 -lev -lcares -lz -ldl -lm -o "$root/build-fuzz/$1"
 }
-# fuzz_ws_frame: the WebSocket frame codec alone (no Lua, no loop).
+# fuzz_ws_frame: the WebSocket frame codec and the UTF-8 check alone (no
+# Lua, no loop).
 "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined -I"$root/daemon/ws" \
-  "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" -o "$root/build-fuzz/fuzz_ws_frame"
+  -fno-sanitize-recover=undefined -I"$root/daemon/ws" -I"$root/daemon/net" \
+  "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" "$root/daemon/net/utf8.c" \
+  -o "$root/build-fuzz/fuzz_ws_frame"
 # fuzz_ws_handshake: the handshake's judgement alone, on the instrumented
 # llhttp above (no Lua, no loop, no core); -D_GNU_SOURCE as CMakeLists.txt
 # builds these files.
