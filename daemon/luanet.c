@@ -6,6 +6,7 @@
 #include "event_loop.h"
 #include "fs.h"
 #include "host_address.h"
+#include "json.h"
 #include "runtime.h"
 #include "signals.h"
 #include "tcp_server.h"
@@ -31,6 +32,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "HttpParser", luaopen_luanet_http_parser },
     { "HttpServer", luaopen_luanet_http_server },
     { "WebSocket", luaopen_luanet_websocket },
+    { "json", luaopen_luanet_json },   /* not a class: decode, encode, null, emptyArray */
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);

@@ -36,7 +36,7 @@ from collections import defaultdict
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon")
 # Lowest first; "." is daemon/ itself (the entry points), above all.
-LAYERS = ["net", "core", "tls", "io", "http", "ws", "service", "."]
+LAYERS = ["net", "core", "shared", "tls", "io", "http", "ws", "service", "."]
 RANK = {f: i for i, f in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 PRIVATE_SUFFIX = "_private.h"
