@@ -1,4 +1,5 @@
 #include "plain_copy.h"
+#include "json_value.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -83,6 +84,14 @@ static bool copy_value(struct copy *c, int idx, const char *path, int depth) {
   }
   case LUA_TTABLE:
     return copy_table(c, idx, path, depth);
+  case LUA_TLIGHTUSERDATA:
+    /* net.json.null and net.json.emptyArray are the same pointers in
+     * every state of the process: what JSON decodes to passes as it is. */
+    if (lnet_json_is_null(from, idx) || lnet_json_is_empty_array(from, idx)) {
+      lua_pushlightuserdata(to, lua_touserdata(from, idx));
+      return true;
+    }
+  /* fall through */
   default: {
     char why[96];
     snprintf(why, sizeof why, "a %s (plain data only)", luaL_typename(from, idx));

@@ -1,7 +1,7 @@
-/* Copies plain data (nil, booleans, numbers, strings and tables of them,
- * without metatables or cycles) from one Lua state to another: how a
- * service's options reach its state, and how service.state crosses a
- * reload. */
+/* Copies plain data (nil, booleans, numbers, strings, net.json.null and
+ * net.json.emptyArray, and tables of them without metatables or cycles)
+ * from one Lua state to another: how a service's options reach its
+ * state, and how service.state crosses a reload, decoded JSON included. */
 #ifndef LUANET_PLAIN_COPY_H
 #define LUANET_PLAIN_COPY_H
 
