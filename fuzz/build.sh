@@ -11,6 +11,8 @@
 #   fuzz_ws_handshake the WebSocket opening handshake, a client's request and
 #                    a server's answer, and permessage-deflate's terms
 #                    (daemon/ws/ws_request.c on llhttp, with ws_accept.c)
+#   fuzz_json        net.json's decode and encode (daemon/shared/json*.c, with
+#                    daemon/net/utf8.c), on Lua without the core
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -74,5 +76,10 @@ build_core() {
   -fno-sanitize-recover=undefined -I"$root/daemon/ws" -I/usr/share/include/llhttp \
   "$root/fuzz/fuzz_ws_handshake.c" "$root/daemon/ws/ws_request.c" "$root/daemon/ws/ws_accept.c" \
   "$root"/build-fuzz/llhttp/*.o -o "$root/build-fuzz/fuzz_ws_handshake"
+# fuzz_json: net.json on a plain lua_State, its files alone (no loop).
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I/usr/include/lua5.4 -I"$root/daemon/shared" -I"$root/daemon/net" \
+  "$root/fuzz/fuzz_json.c" "$root"/daemon/shared/json*.c "$root/daemon/net/utf8.c" \
+  -llua5.4 -lm -o "$root/build-fuzz/fuzz_json"
 build_core fuzz_http
 build_core fuzz_http_server
