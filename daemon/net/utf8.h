@@ -33,4 +33,10 @@ static inline bool utf8_complete(const struct utf8_check *u) {
   return u->need == 0;
 }
 
+/* Whether p[0..n) is valid UTF-8 text, whole. */
+static inline bool utf8_valid(const uint8_t *p, size_t n) {
+  struct utf8_check u = { 0 };
+  return utf8_feed(&u, p, n) && utf8_complete(&u);
+}
+
 #endif

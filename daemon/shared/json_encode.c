@@ -84,8 +84,7 @@ static void add_key(luaL_Buffer *b, lua_State *L, int idx) {
     luaL_addlstring(b, s, n);
     return;
   }
-  struct utf8_check check = { 0 };
-  bool valid = utf8_feed(&check, (const uint8_t *)s, n) && utf8_complete(&check);
+  bool valid = utf8_valid((const uint8_t *)s, n);
   size_t shown = n > 40 ? 40 : n;
   while (valid && shown < n && shown > 0 && ((uint8_t)s[shown] & 0xc0) == 0x80)
     shown--;   /* not in the middle of a character */
@@ -135,8 +134,7 @@ static bool encode_value(struct encoder *e, int idx, int level);
 static bool encode_string(struct encoder *e, int idx, int level, const char *invalid) {
   size_t n;
   const char *s = lua_tolstring(e->L, idx, &n);
-  struct utf8_check check = { 0 };
-  if (!utf8_feed(&check, (const uint8_t *)s, n) || !utf8_complete(&check))
+  if (!utf8_valid((const uint8_t *)s, n))
     return fail(e, level, invalid, NULL);
   size_t size = json_text_escaped_size(s, n);
   char *o = reserve(e, size + 2);

@@ -83,7 +83,7 @@ struct ws_conn {
   uint8_t msg_opcode;        /* TEXT or BINARY while a fragmented message comes; 0: none */
   bool msg_compressed;       /* the message coming has RSV1: permessage-deflate */
   struct ws_deflate deflate; /* negotiated by the handshake (lua/luanet/ws/) */
-  struct utf8_check utf8;       /* of the text message coming */
+  struct utf8_check utf8;    /* of the text message coming */
   struct buffer msg;         /* a fragmented message's payload so far */
   uint64_t msg_len;          /* its length, checked against the limit before it is kept */
 };
@@ -329,8 +329,7 @@ static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t o
     code = (unsigned)(uint8_t)p[0] << 8 | (uint8_t)p[1];
     if (!ws_close_code_valid(code))
       return fail(ws, L, obj, 1002, "close frame with an invalid close code");
-    struct utf8_check u = { 0 };
-    if (!utf8_feed(&u, (const uint8_t *)p + 2, n - 2) || !utf8_complete(&u))
+    if (!utf8_valid((const uint8_t *)p + 2, n - 2))
       return fail(ws, L, obj, 1007, "close reason is not UTF-8");
   }
   ws->close_received = true;
