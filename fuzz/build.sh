@@ -44,7 +44,7 @@ build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
 core=()
 while read -r f; do
   core+=("$root/$f")
-done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z_/]*\.c\)$|\1|p' "$root/CMakeLists.txt")
+done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z0-9_/]*\.c\)$|\1|p' "$root/CMakeLists.txt")
 # And its include folders, daemon/ and the layer folders below it.
 includes=(-I"$root/daemon")
 for d in "$root"/daemon/*/; do includes+=(-I"${d%/}"); done

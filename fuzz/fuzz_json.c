@@ -112,6 +112,7 @@ static void build(lua_State *L, const uint8_t *p, size_t n) {
   int root = lua_gettop(L) + 1;
   lua_newtable(L);
   size_t i = 0;
+  int wraps_left = 512;
 #define NEXT() (i < n ? p[i++] : 0)
   while (i < n) {
     if (!lua_checkstack(L, 8) || lua_gettop(L) > root + 64)
@@ -167,8 +168,11 @@ static void build(lua_State *L, const uint8_t *p, size_t n) {
         lua_setmetatable(L, -2);
       }
       break;
-    case 12: {                                   /* the top value in 1..255 tables, past the depth limit */
+    case 12: {                                   /* the top value in up to 255 tables, past the depth limit */
       int wrap = NEXT();
+      if (wrap > wraps_left)
+        wrap = wraps_left;   /* a budget, or inputs of many wraps crawl */
+      wraps_left -= wrap;
       for (int k = 0; k < wrap; k++) {
         lua_createtable(L, 1, 0);
         lua_insert(L, -2);
