@@ -6,6 +6,7 @@
 #include "event_loop.h"
 #include "fs.h"
 #include "host_address.h"
+#include "json.h"
 #include "runtime.h"
 #include "signals.h"
 #include "tcp_server.h"
@@ -35,6 +36,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "WebSocket", luaopen_luanet_websocket },
     { "SharedDict", luaopen_luanet_shared_dict },
     { "Channel", luaopen_luanet_channel },
+    { "json", luaopen_luanet_json },   /* not a class: decode, encode, null, emptyArray */
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
   };
   lua_newtable(L);

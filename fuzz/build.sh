@@ -6,10 +6,13 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp/parse.lua)
-#   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c)
+#   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c) and the
+#                    UTF-8 check (daemon/net/utf8.c)
 #   fuzz_ws_handshake the WebSocket opening handshake, a client's request and
 #                    a server's answer, and permessage-deflate's terms
 #                    (daemon/ws/ws_request.c on llhttp, with ws_accept.c)
+#   fuzz_json        net.json's decode and encode (daemon/shared/json*.c, with
+#                    daemon/net/utf8.c), on Lua without the core
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -41,7 +44,7 @@ build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
 core=()
 while read -r f; do
   core+=("$root/$f")
-done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z_/]*\.c\)$|\1|p' "$root/CMakeLists.txt")
+done < <(sed -n '/^set(CORE_SOURCES/,/^)/s|^ *\(daemon/[a-z0-9_/]*\.c\)$|\1|p' "$root/CMakeLists.txt")
 # And its include folders, daemon/ and the layer folders below it.
 includes=(-I"$root/daemon")
 for d in "$root"/daemon/*/; do includes+=(-I"${d%/}"); done
@@ -60,10 +63,12 @@ build_core() {
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
     -llua5.4 -lev -lcares -lz -ldl -lm -o "$root/build-fuzz/$1"
 }
-# fuzz_ws_frame: the WebSocket frame codec alone (no Lua, no loop).
+# fuzz_ws_frame: the WebSocket frame codec and the UTF-8 check alone (no
+# Lua, no loop).
 "$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined -I"$root/daemon/ws" \
-  "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" -o "$root/build-fuzz/fuzz_ws_frame"
+  -fno-sanitize-recover=undefined -I"$root/daemon/ws" -I"$root/daemon/net" \
+  "$root/fuzz/fuzz_ws_frame.c" "$root/daemon/ws/ws_frame.c" "$root/daemon/net/utf8.c" \
+  -o "$root/build-fuzz/fuzz_ws_frame"
 # fuzz_ws_handshake: the handshake's judgement alone, on the instrumented
 # llhttp above (no Lua, no loop, no core); -D_GNU_SOURCE as CMakeLists.txt
 # builds these files.
@@ -71,5 +76,10 @@ build_core() {
   -fno-sanitize-recover=undefined -I"$root/daemon/ws" -I/usr/share/include/llhttp \
   "$root/fuzz/fuzz_ws_handshake.c" "$root/daemon/ws/ws_request.c" "$root/daemon/ws/ws_accept.c" \
   "$root"/build-fuzz/llhttp/*.o -o "$root/build-fuzz/fuzz_ws_handshake"
+# fuzz_json: net.json on a plain lua_State, its files alone (no loop).
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I/usr/include/lua5.4 -I"$root/daemon/shared" -I"$root/daemon/net" \
+  "$root/fuzz/fuzz_json.c" "$root"/daemon/shared/json*.c "$root/daemon/net/utf8.c" \
+  -llua5.4 -lm -o "$root/build-fuzz/fuzz_json"
 build_core fuzz_http
 build_core fuzz_http_server

@@ -1,4 +1,5 @@
-/* fuzz_ws_frame: the WebSocket frame codec (daemon/ws/ws_frame.c) on
+/* fuzz_ws_frame: the WebSocket frame codec (daemon/ws/ws_frame.c) and the
+ * UTF-8 check its text messages go through (daemon/net/utf8.c) on
  * arbitrary bytes. The input's first byte picks split points; the rest is
  * read as a stream of frames. Checked, besides memory safety:
  *   - a header parsed from a prefix is MORE or the same as from the whole;
@@ -6,6 +7,7 @@
  *   - unmasking in two pieces equals unmasking at once, and twice is none;
  *   - the incremental UTF-8 check agrees with a plain decoder written
  *     here, whole and split at any point. */
+#include "utf8.h"
 #include "ws_frame.h"
 
 #include <stdio.h>
@@ -46,16 +48,15 @@ static bool plain_utf8_valid(const uint8_t *p, size_t n) {
 /* A prefix's error must be the whole's: an incomplete text is no error. */
 static void check_utf8(const uint8_t *p, size_t n, size_t split) {
   bool plain = plain_utf8_valid(p, n);
-  struct ws_utf8 whole = { 0 };
-  bool ok = ws_utf8_feed(&whole, p, n) && ws_utf8_complete(&whole);
+  bool ok = utf8_valid(p, n);
   if (ok != plain)
     fail(plain ? "valid UTF-8 refused" : "invalid UTF-8 accepted");
   if (split > n)
     split = n;
-  struct ws_utf8 parts = { 0 };
-  bool first = ws_utf8_feed(&parts, p, split);
-  bool second = first && ws_utf8_feed(&parts, p + split, n - split);
-  if ((second && ws_utf8_complete(&parts)) != ok)
+  struct utf8_check parts = { 0 };
+  bool first = utf8_feed(&parts, p, split);
+  bool second = first && utf8_feed(&parts, p + split, n - split);
+  if ((second && utf8_complete(&parts)) != ok)
     fail("UTF-8 split in two judged differently");
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/8 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/9 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 8))
+share=$((secs / 9))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -125,6 +125,21 @@ printf 'HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Le
 printf 'permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits=15; server_no_context_takeover; client_no_context_takeover' >"$corpus/seed-extensions-8"
 printf 'permessage-deflate; client_no_context_takeover; client_max_window_bits=9' >"$corpus/seed-extensions-answer"
 
+# JSON seeds: documents of each kind of value, escapes and numbers at
+# their edges, nesting to the limit, and a few near misses (printf %b
+# reads \\ as one backslash, so \\u is the text's \u).
+corpus=$root/build-fuzz/corpus-json
+mkdir -p "$corpus"
+seed object '{"users":[{"name":"ana","id":1,"score":2.5,"tags":[],"meta":{}},{"name":"b\\u00e9","id":-2,"ok":false,"x":null}]}'
+seed numbers '[0,-0,1,-1,9007199254740993,9223372036854775807,-9223372036854775808,9223372036854775808,1.0,0.1,1e300,-2.5E-3,1e-400]'
+seed strings '["","\\"\\\\\\/\\b\\f\\n\\r\\t","\\u0000\\u001f\\u00e9\\u20ac\\ud83d\\ude00","\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"]'
+seed whitespace ' \t\r\n{ "a" : [ 1 , { } , [ ] ] } \n'
+seed deep "$(printf '[%.0s' $(seq 200))$(printf ']%.0s' $(seq 200))"
+seed too-deep "$(printf '{"a":%.0s' $(seq 201))1$(printf '}%.0s' $(seq 201))"
+seed lone-surrogate '["\\ud800","\\udc00x"]'
+seed bad-numbers '[01,+1,.5,1.,0x1f,-]'
+seed duplicate '{"a":1,"a":[true]}'
+
 run datastream
 run discovery
 run config
@@ -135,3 +150,4 @@ run http
 run http_server -max_len=16384
 run ws_frame
 run ws_handshake
+run json -dict="$root/fuzz/json.dict"

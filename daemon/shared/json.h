@@ -1,8 +1,11 @@
-/* placeholder until net.json lands (wt-json): the sentinels only */
+/* net.json (json.c): JSON's text to and from plain Lua data. What the
+ * values look like is json_value.h's; the text's rules json_text.h's. */
 #ifndef LUANET_JSON_H
 #define LUANET_JSON_H
-#include <stdbool.h>
+
 #include <lua.h>
-extern const char lnet_json_empty_array;
-#define LNET_JSON_EMPTY_ARRAY ((void *)&lnet_json_empty_array)
+
+/* [-0, +1] The table net.json: decode, encode, null, emptyArray. */
+int luaopen_luanet_json(lua_State *L);
+
 #endif

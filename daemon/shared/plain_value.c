@@ -6,7 +6,7 @@
  *   string 's' + 4-byte length + bytes
  *   table 'T' + key, value, key, value ... + 'e' */
 #include "plain_value.h"
-#include "json.h"
+#include "json_value.h"
 
 #include <lauxlib.h>
 #include <stdio.h>

@@ -30,6 +30,7 @@
 #include "signals.h"
 #include "socket_error.h"
 #include "tcp_socket.h"
+#include "utf8.h"
 #include "ws_accept.h"
 #include "ws_deflate.h"
 #include "ws_frame.h"
@@ -82,7 +83,7 @@ struct ws_conn {
   uint8_t msg_opcode;        /* TEXT or BINARY while a fragmented message comes; 0: none */
   bool msg_compressed;       /* the message coming has RSV1: permessage-deflate */
   struct ws_deflate deflate; /* negotiated by the handshake (lua/luanet/ws/) */
-  struct ws_utf8 utf8;       /* of the text message coming */
+  struct utf8_check utf8;    /* of the text message coming */
   struct buffer msg;         /* a fragmented message's payload so far */
   uint64_t msg_len;          /* its length, checked against the limit before it is kept */
 };
@@ -328,8 +329,7 @@ static void control_frame(struct websocket *ws, lua_State *L, int obj, uint8_t o
     code = (unsigned)(uint8_t)p[0] << 8 | (uint8_t)p[1];
     if (!ws_close_code_valid(code))
       return fail(ws, L, obj, 1002, "close frame with an invalid close code");
-    struct ws_utf8 u = { 0 };
-    if (!ws_utf8_feed(&u, (const uint8_t *)p + 2, n - 2) || !ws_utf8_complete(&u))
+    if (!utf8_valid((const uint8_t *)p + 2, n - 2))
       return fail(ws, L, obj, 1007, "close reason is not UTF-8");
   }
   ws->close_received = true;
@@ -362,7 +362,7 @@ static void data_frame(struct websocket *ws, lua_State *L, int obj, const struct
     p = (char *)buffer_head(&c->msg) + before;
     n = c->msg.len - before;
   }
-  if (text && (!ws_utf8_feed(&c->utf8, (uint8_t *)p, n) || (h->fin && !ws_utf8_complete(&c->utf8))))
+  if (text && (!utf8_feed(&c->utf8, (uint8_t *)p, n) || (h->fin && !utf8_complete(&c->utf8))))
     return fail(ws, L, obj, 1007, "text message that is not UTF-8");
   if (lnet_has_slots(L, obj, text ? SIG_TEXT_FRAME : SIG_BINARY_FRAME)) {
     lua_pushboolean(L, h->fin);

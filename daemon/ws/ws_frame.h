@@ -1,7 +1,7 @@
 /* RFC 6455 frames without Lua or sockets (ws_frame.c): a frame's header
- * read from bytes that may not all have come, masking, the UTF-8 check
- * that text messages need (fed piece by piece, failing at the first bad
- * byte), close codes, and the header of a frame we send. */
+ * read from bytes that may not all have come, masking, close codes, and
+ * the header of a frame we send. The UTF-8 check that text messages need
+ * is daemon/net/utf8.h's, shared with JSON. */
 #ifndef LUANET_WS_FRAME_H
 #define LUANET_WS_FRAME_H
 
@@ -46,20 +46,6 @@ size_t ws_frame_encode_header(uint8_t *out, bool fin, uint8_t rsv, uint8_t opcod
 /* XORs p[0..n) with mask, starting at byte `offset` of the payload (so a
  * payload may be unmasked piece by piece as it arrives). */
 void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset);
-
-/* UTF-8, checked as a text message's bytes come. Zeroed: at the start. */
-struct ws_utf8 {
-  uint8_t need;              /* continuation bytes the character still needs */
-  uint8_t lo, hi;            /* the range its next byte must be in */
-};
-
-/* false at the first byte no valid UTF-8 text can have there (an
- * overlong form, a surrogate, past U+10FFFF, a stray continuation). */
-bool ws_utf8_feed(struct ws_utf8 *u, const uint8_t *p, size_t n);
-/* Whether the text fed so far ends at a character's end. */
-static inline bool ws_utf8_complete(const struct ws_utf8 *u) {
-  return u->need == 0;
-}
 
 /* Whether `code` may be sent in a close frame (RFC 6455 7.4.1; 7.4.2 keeps
  * 1005, 1006 and 1015 for reporting, never for the wire). */
