@@ -35,6 +35,16 @@ describe("Channel", function()
     assert.are.same(got[1], got[2])
   end)
 
+  it("carries a decoded JSON document's null, [] and {} as they were", function()
+    local ch = net.Channel("spec-json")
+    local got
+    ch.message:connect(function(m) got = m end)
+    local text = '{"empty":[],"none":null,"obj":{}}'
+    ch:publish(net.json.decode(text))
+    helper.run(helper.TIMEOUT, function() return got ~= nil end)
+    assert.are.same(text, net.json.encode(got, { sortKeys = true }))
+  end)
+
   it("refuses what is not plain data", function()
     local ch = net.Channel("spec-refuse")
     local ok, why = ch:publish({ f = print })

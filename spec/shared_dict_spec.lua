@@ -29,6 +29,17 @@ describe("SharedDict", function()
     assert.is_nil(d:get("absent"))
   end)
 
+  it("keeps a decoded JSON document's null, [] and {} as they were", function()
+    local d = dict()
+    local text = '{"a":null,"list":[],"n":[1,2.5,null],"obj":{}}'
+    d:set("doc", net.json.decode(text))
+    local got = d:get("doc")
+    assert.are.equal(net.json.null, got.a)
+    assert.are.equal(net.json.emptyArray, got.list)
+    assert.are.same({}, got.obj)
+    assert.are.same(text, net.json.encode(got, { sortKeys = true }))
+  end)
+
   it("keeps integers integers and floats floats", function()
     local d = dict()
     d:set("i", 3)
