@@ -28,6 +28,10 @@ local function main(service)
           if line == "incr" then return service.worker .. " " .. hits:incr("n", 1, 0) end
           if line == "get" then return tostring(hits:get("n")) end
           if line == "size" then return tostring(hits:capacity()) end
+          if line == "json" then   -- a decoded document kept in service.state across reloads
+            service.state.doc = service.state.doc or net.json.decode('{"a":null,"list":[],"obj":{},"n":[1,2.5]}')
+            return net.json.encode(service.state.doc, { sortKeys = true })
+          end
           local n = line:match("^fill (%d+)$")
           if n then   -- n values of 128 KiB, each made and dropped in turn
             for i = 1, tonumber(n) do assert(hits:set("blob" .. i, ("x"):rep(131072))) end
@@ -127,6 +131,19 @@ service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
     helper.run(helper.TIMEOUT, function() return ask(connect(port), "size")[1] == tostring(2 << 20) end)
     assert.are.same({ tostring(2 << 20) }, ask(connect(port), "size"))
     assert.are.same({ "8" }, ask(connect(port), "get"))
+  end)
+
+  it("hands a decoded JSON document's null, [] and {} to the new code at a reload", function()
+    local d = start([[
+shared = { counters = "1M" }
+service "count" { script = "counter.lua", listen = "tcp://127.0.0.1:0" }
+]])
+    local want = '{"a":null,"list":[],"n":[1,2.5],"obj":{}}'
+    assert.are.same({ want }, ask(connect(d.port("count")), "json"))
+    local code, _, err = d.ctl("reload", "count")
+    assert.are.same(0, code, err)
+    assert.truthy(d.wait_log("count reloaded"), d.log())
+    assert.are.same({ want }, ask(connect(d.port("count")), "json"))
   end)
 
   it("charges its entries to its own size, not to the service's memory_limit", function()
