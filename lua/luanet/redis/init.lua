@@ -173,9 +173,14 @@ local function fail(self, msg, kind)
   return nil, format("%s: %s", where(self), msg), kind
 end
 
--- Reads n replies, or fails. Bytes are taken from the socket only once
--- the decoder's lower bound (resp.decode's third value) is there, so a
--- large reply is copied and parsed about once, not once per read.
+-- Reads n replies, or fails. A reply is decoded again when more bytes
+-- come, except when the decoder's lower bound (resp.decode's third value)
+-- is more than FAR bytes off: then bytes are left in the socket's buffer
+-- until the bound is there, so a large reply is copied and parsed a few
+-- times, not once per read. (Garbage inside such a reply is seen when the
+-- bound is reached, or the call times out.)
+local FAR = 64 * 1024
+
 local function read_replies(self, n, deadline)
   local sock = self._sock
   local buf, pos = self._buf, self._pos
@@ -190,6 +195,7 @@ local function read_replies(self, n, deadline)
       if why ~= resp.MORE then return fail(self, "malformed reply: " .. why, "protocol") end
       local have = #buf - pos + 1
       local want = least - pos + 1
+      if want - have <= FAR then want = have + 1 end
       while have + sock:bytesAvailable() < want do
         if sock:state() ~= "ConnectedState" then
           return fail(self, "the connection closed before the reply ended", "network")
