@@ -48,7 +48,7 @@ end
 
 -- encode(args [, n]) -> the command as RESP (an array of n bulk strings,
 -- n defaulting to #args), or nil, why and the culprit's index when an
--- argument is neither a string nor a number (or n is 0).
+-- argument is neither a string nor a number (or n is 0: index 1).
 function resp.encode(args, n)
   n = n or #args
   if n < 1 then return nil, "an empty command", 1 end
@@ -60,7 +60,7 @@ function resp.encode(args, n)
     if tv == "number" then
       v = arg_text(v)
     elseif tv ~= "string" then
-      return nil, format("argument %d is %s (string or number expected)", i, tv == "nil" and "nil" or "a " .. tv), i
+      return nil, format("string or number expected, got %s", tv), i
     end
     parts[k + 1], parts[k + 2], parts[k + 3], parts[k + 4], parts[k + 5] = "$", format("%d", #v), "\r\n", v, "\r\n"
     k = k + 5
