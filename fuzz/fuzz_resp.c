@@ -18,7 +18,10 @@
  *     bound over the prefix's length and at most the reply's length (the
  *     client would otherwise wait for bytes that never come);
  *   - the rest of the input split at NUL bytes into arguments, encoded and
- *     decoded again, is an array of exactly those strings. */
+ *     decoded again, is an array of exactly those strings;
+ *   - its first 8 bytes as a double and as an integer, encoded, read back
+ *     as the same numbers (infinities and NaN aside), and a boolean
+ *     argument is refused with its index. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +113,14 @@ static const char CHECKS[] =
   "if type(wire) ~= 'string' then return 'encode failed on strings' end\n"
   "local back, nxt = resp.decode(wire, 1)\n"
   "if nxt ~= #wire + 1 or not same(back, args) then return 'an encoded command does not decode as its arguments' end\n"
+  "if #data >= 8 then\n"
+  "  local x, i = string.unpack('<d', data), string.unpack('<i8', data)\n"
+  "  local nums = resp.decode(resp.encode({ x, i }), 1)\n"
+  "  if x == x and math.abs(x) ~= math.huge and tonumber(nums[1]) ~= x then return 'a float does not read back' end\n"
+  "  if math.tointeger(tonumber(nums[2])) ~= i then return 'an integer does not read back' end\n"
+  "  local none, _, at = resp.encode({ 'a', x, true })\n"
+  "  if none ~= nil or at ~= 3 then return 'encode took a boolean' end\n"
+  "end\n"
   "return nil\n";
 
 static lua_State *L;

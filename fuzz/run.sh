@@ -101,7 +101,7 @@ seed path '\x04/sub\x00../../etc/./passwd'
 # RESP seeds: byte 0 seeds the split points (fuzz_resp.c), then replies
 # as a server sends them: each type, nil bulk and nil array, binary bulk
 # strings, nested arrays with an error inside (EXEC's), a pipeline's
-# stream, and a few malformed ones.
+# stream, arrays one level past the depth limit, and a few malformed ones.
 corpus=$root/build-fuzz/corpus-resp
 mkdir -p "$corpus"
 seed simple '\x07+OK\r\n-ERR unknown command\r\n:42\r\n:-9223372036854775808\r\n'
@@ -110,6 +110,7 @@ seed arrays '\x23*3\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n-WRONGTYPE Operation\r\n*0\
 seed hgetall '\x05*4\r\n$4\r\nname\r\n$3\r\nana\r\n$3\r\nage\r\n$2\r\n42\r\n'
 seed pipeline '\x42:1\r\n:2\r\n-WRONGTYPE Operation against a key\r\n$1\r\n3\r\n+QUEUED\r\n*2\r\n:4\r\n$1\r\nx\r\n'
 seed deep '\x09*1\r\n*1\r\n*1\r\n*1\r\n*2\r\n+a\r\n*1\r\n:7\r\n'
+seed nested-65 "\x03$(printf '*1\\r\\n%.0s' $(seq 65)):1\r\n"
 seed huge '\x01$536870913\r\nx\r\n*16777217\r\n'
 seed bad '\x02+OK\r\n$3\r\nabcd\r\n:12a\r\n%1\r\n'
 # WebSocket frame seeds: a split byte, then frames (RFC 6455 5.7's examples:

@@ -10,32 +10,15 @@ local net = helper.net
 
 local REDIS = "/usr/bin/redis-server"
 
-local function have_redis()
-  local f = io.open(REDIS)
-  if f then f:close() end
-  return f ~= nil
-end
-
--- Starts redis-server with extra arguments; returns the port (the TLS one
--- when tls_port is given) and a stop function.
-local function start_redis(dir, extra, tls_port)
+-- Starts redis-server with extra arguments; returns the port (the only,
+-- TLS, one when tls_only) and a stop function.
+local function start_redis(dir, extra, tls_only)
   local port = core.free_port()
-  local args = { "env", "-u", "LD_PRELOAD", "-u", "ASAN_OPTIONS", "-u", "UBSAN_OPTIONS", "-u", "LSAN_OPTIONS",
-                 REDIS, "--port", tostring(tls_port and 0 or port), "--bind", "127.0.0.1", "--save", "",
+  local args = { REDIS, "--port", tostring(tls_only and 0 or port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--daemonize", "no", "--dir", dir }
-  if tls_port then args[#args + 1], args[#args + 2] = "--tls-port", tostring(port) end
+  if tls_only then args[#args + 1], args[#args + 2] = "--tls-port", tostring(port) end
   for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-  local proc = helper.spawn(helper.quote_all(table.unpack(args)))
-  local ok, err = pcall(helper.wait_listening, port, proc, "redis-server")
-  if not ok then
-    proc.cleanup()
-    error(err .. "\nstdout: " .. proc.output(), 0)
-  end
-  return port, function()
-    proc.kill("TERM")
-    proc.wait(3000)
-    proc.cleanup()
-  end
+  return port, helper.start_peer(args, port, "redis-server")
 end
 
 -- An in-process server: answer(sock, data) is called with what each
@@ -59,7 +42,7 @@ local function close_all(server, socks)
   for _, s in ipairs(socks) do s:abort() end
 end
 
-local maybe_describe = have_redis() and describe or pending
+local maybe_describe = helper.installed(REDIS) and describe or pending
 
 maybe_describe("net.Redis against redis-server", function()
   local dir, port, stop, url
@@ -265,7 +248,7 @@ maybe_describe("net.Redis against redis-server", function()
   for _, case in ipairs({
     { "an unknown type byte", "garbage\r\n", "malformed reply: unexpected 'g' at 1 %(not a RESP2 reply%)" },
     { "an absurd bulk length", "$99999999999\r\n", "malformed reply: a bulk length of 99999999999 at 1 is over the limit" },
-    { "an absurd array length", "*999999999\r\n", "malformed reply: an array of 999999999 elements at 1 is over the limit" },
+    { "an absurd array length", "*999999999\r\n", "malformed reply: an array length of 999999999 at 1 is over the limit" },
     { "a bulk string without its CRLF", "$3\r\nabcXY", "malformed reply: no CRLF after the bulk string at 1" },
   }) do
     it(("closes the connection with kind protocol on %s, and the next call fails cleanly"):format(case[1]), function()

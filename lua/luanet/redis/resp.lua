@@ -77,6 +77,16 @@ local function header_integer(line)
   return mtype(v) == "integer" and v or nil   -- past 64 bits tonumber gives a float
 end
 
+-- The length of a bulk string's or an array's header: -1 (nil) up to
+-- max, or nil and why.
+local function header_length(line, pos, what, max)
+  local n = header_integer(line)
+  if not n or n < -1 then return nil, format("a bad %s length at %d", what, pos) end
+  if n > max then return nil, format("a%s %s length of %d at %d is over the limit (%d)",
+                                     what == "array" and "n" or "", what, n, pos, max) end
+  return n
+end
+
 local function describe(b)
   if b >= 32 and b < 127 then return format("'%s'", string.char(b)) end
   return format("byte 0x%02x", b)
@@ -126,11 +136,8 @@ function resp.decode(buf, pos)
       value = header_integer(line)
       if not value then return nil, format("a bad integer at %d", pos) end
     elseif t == 36 then               -- '$' bulk string
-      local n = header_integer(line)
-      if not n or n < -1 then return nil, format("a bad bulk length at %d", pos) end
-      if n > resp.MAX_BULK then
-        return nil, format("a bulk length of %d at %d is over the limit (%d)", n, pos, resp.MAX_BULK)
-      end
+      local n, why = header_length(line, pos, "bulk", resp.MAX_BULK)
+      if not n then return nil, why end
       if n == -1 then
         value = false
       else
@@ -143,11 +150,8 @@ function resp.decode(buf, pos)
         nxt = stop + 1
       end
     else                              -- '*' array
-      local n = header_integer(line)
-      if not n or n < -1 then return nil, format("a bad array length at %d", pos) end
-      if n > resp.MAX_ARRAY then
-        return nil, format("an array of %d elements at %d is over the limit (%d)", n, pos, resp.MAX_ARRAY)
-      end
+      local n, why = header_length(line, pos, "array", resp.MAX_ARRAY)
+      if not n then return nil, why end
       if n == -1 then
         value = false
       elseif n == 0 then
