@@ -6,6 +6,8 @@
 #   fuzz_config      the daemon's config loader (lua/luanet/daemon/config.lua)
 #   fuzz_ftp         FTP replies, LIST/MLSD lines and server paths
 #                    (lua/luanet/ftp/parse.lua)
+#   fuzz_resp        RESP2 replies and commands, net.Redis's protocol
+#                    (lua/luanet/redis/resp.lua)
 #   fuzz_ws_frame    the WebSocket frame codec (daemon/ws/ws_frame.c) and the
 #                    UTF-8 check (daemon/net/utf8.c)
 #   fuzz_ws_handshake the WebSocket opening handshake, a client's request and
@@ -37,6 +39,7 @@ build fuzz_datastream DATASTREAM_LUA datastream.lua
 build fuzz_discovery DISCOVERY_LUA discovery.lua
 build fuzz_config CONFIG_LUA daemon/config.lua
 build fuzz_ftp FTP_PARSE_LUA ftp/parse.lua
+build fuzz_resp RESP_LUA redis/resp.lua
 
 # The C core and llhttp, instrumented, for targets that drive luanet.core.
 # The core's files are CMakeLists.txt's CORE_SOURCES, read from there so

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/9 (so
+# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/10 (so
 # the whole run takes about SECONDS), one after the other, each from its
 # corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
 # its input in build-fuzz/ and exits non-zero; each later target runs only
 # when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 9))
+share=$((secs / 10))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -98,6 +98,21 @@ seed dos '\x0211-26-26  04:25AM       <DIR>          dir name'
 seed dos-file '\x0201-02-2019  11:59PM              1234 a.txt'
 seed mlsd '\x03type=file;size=12;modify=20261126042500;perm=r; hello.txt'
 seed path '\x04/sub\x00../../etc/./passwd'
+# RESP seeds: byte 0 seeds the split points (fuzz_resp.c), then replies
+# as a server sends them: each type, nil bulk and nil array, binary bulk
+# strings, nested arrays with an error inside (EXEC's), a pipeline's
+# stream, arrays one level past the depth limit, and a few malformed ones.
+corpus=$root/build-fuzz/corpus-resp
+mkdir -p "$corpus"
+seed simple '\x07+OK\r\n-ERR unknown command\r\n:42\r\n:-9223372036854775808\r\n'
+seed bulk '\x11$5\r\nhello\r\n$0\r\n\r\n$-1\r\n$6\r\na\x00\r\nb\r\r\n'
+seed arrays '\x23*3\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n-WRONGTYPE Operation\r\n*0\r\n*-1\r\n'
+seed hgetall '\x05*4\r\n$4\r\nname\r\n$3\r\nana\r\n$3\r\nage\r\n$2\r\n42\r\n'
+seed pipeline '\x42:1\r\n:2\r\n-WRONGTYPE Operation against a key\r\n$1\r\n3\r\n+QUEUED\r\n*2\r\n:4\r\n$1\r\nx\r\n'
+seed deep '\x09*1\r\n*1\r\n*1\r\n*1\r\n*2\r\n+a\r\n*1\r\n:7\r\n'
+seed nested-65 "\x03$(printf '*1\\r\\n%.0s' $(seq 65)):1\r\n"
+seed huge '\x01$536870913\r\nx\r\n*16777217\r\n'
+seed bad '\x02+OK\r\n$3\r\nabcd\r\n:12a\r\n%1\r\n'
 # WebSocket frame seeds: a split byte, then frames (RFC 6455 5.7's examples:
 # "Hello" unmasked and masked, a fragmented text, a ping, a 256-byte binary).
 corpus=$root/build-fuzz/corpus-ws_frame
@@ -144,6 +159,7 @@ run datastream
 run discovery
 run config
 run ftp
+run resp
 run http
 # Room for heads past the server's maxHeader (4096) and bodies past its
 # maxBody (8192); under the 64 KiB it reads at once.

@@ -518,6 +518,33 @@ function helper.wait_listening(port, proc, what)
   end), what .. " did not start: " .. proc.stderr())
 end
 
+-- Whether a program (a real peer: vsftpd, redis-server) is installed.
+function helper.installed(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Starts a real peer's command line (a list of words) in the foreground,
+-- without the sanitizer's variables (an ASan luanetd passes them on), and
+-- waits until it accepts on 127.0.0.1:port. Returns a stop function: TERM
+-- by PID, then cleanup. One that does not start is cleaned up and raises
+-- with what it printed.
+function helper.start_peer(argv, port, what)
+  local proc = helper.spawn(helper.quote_all("env", "-u", "LD_PRELOAD", "-u", "ASAN_OPTIONS",
+    "-u", "UBSAN_OPTIONS", "-u", "LSAN_OPTIONS", table.unpack(argv)))
+  local ok, err = pcall(helper.wait_listening, port, proc, what)
+  if not ok then
+    proc.cleanup()
+    error(err .. "\nstdout: " .. proc.output(), 0)
+  end
+  return function()
+    proc.kill("TERM")
+    proc.wait(3000)
+    proc.cleanup()
+  end
+end
+
 -- Runs fn as a task (the waits of the code it calls suspend it) until it
 -- returns; its error is raised here.
 function helper.in_task(fn)

@@ -16,7 +16,7 @@ local ALIASES = {
   ["luanet.config"] = "luanet.daemon.config",
 }
 
-local PUBLIC = { "luanet", "luanet.http", "luanet.ftp", "luanet.datastream", "luanet.hostinfo",
+local PUBLIC = { "luanet", "luanet.http", "luanet.ftp", "luanet.redis", "luanet.datastream", "luanet.hostinfo",
                  "luanet.discovery", "luanet.fortune", "luanet.cli" }
 
 describe("lua/luanet", function()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages named on the command line that are missing,
-# and only those. Packaged services (nginx, vsftpd, dnsmasq) must not start
-# system-wide: specs and benchmarks start their own on loopback ports, so a
-# policy-rc.d that refuses service starts is in place during the install.
+# and only those. Packaged services (nginx, vsftpd, dnsmasq, redis-server)
+# must not start system-wide: specs and benchmarks start their own on
+# loopback ports, so a policy-rc.d that refuses service starts is in place
+# during the install.
 set -eu
 
 missing=()

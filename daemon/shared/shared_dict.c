@@ -29,10 +29,12 @@ struct shared_dict {
   size_t capacity, used;
   struct sd_entry **buckets;
   size_t nbuckets, count;
-  struct sd_entry lru;           /* the list's head and tail */
   int refs;                      /* handles, and the registry while declared */
   bool dropped;
   struct shared_dict *next;      /* in the registry */
+  /* Last: a struct with a flexible array member anywhere else is a GNU
+   * extension that clang's -Werror refuses (fuzz/build.sh). */
+  struct sd_entry lru;           /* the list's head and tail */
 };
 
 /* Evictions look at this many entries from the cold end for expired ones

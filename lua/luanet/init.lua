@@ -14,6 +14,7 @@ local lazy = {
   ftp = function() return require "luanet.ftp" end,
   Ftp = function() return require("luanet.ftp").new end,
   FtpServer = function() return require("luanet.ftp.server").new end,
+  Redis = function() return require "luanet.redis" end,
   WebSocketServer = function() return require("luanet.ws.server").new end,
 }
 

@@ -11,12 +11,6 @@ local net = helper.net
 
 local VSFTPD = "/usr/sbin/vsftpd"
 
-local function have_vsftpd()
-  local f = io.open(VSFTPD)
-  if f then f:close() end
-  return f ~= nil
-end
-
 -- Writes the config and starts vsftpd on a free port; returns the port and
 -- a stop function (TERM by PID, then cleanup).
 local function start_vsftpd(dir, root)
@@ -50,18 +44,7 @@ local function start_vsftpd(dir, root)
     "vsftpd_log_file=" .. dir .. "/vsftpd.log",
     "",
   }, "\n"))
-  local proc = helper.spawn(helper.quote_all("env", "-u", "LD_PRELOAD", "-u", "ASAN_OPTIONS",
-    "-u", "UBSAN_OPTIONS", "-u", "LSAN_OPTIONS", VSFTPD, conf))
-  local ok, err = pcall(helper.wait_listening, port, proc, "vsftpd")
-  if not ok then
-    proc.cleanup()
-    error(err .. "\nstdout: " .. proc.output(), 0)
-  end
-  return port, function()
-    proc.kill("TERM")
-    proc.wait(3000)
-    proc.cleanup()
-  end
+  return port, helper.start_peer({ VSFTPD, conf }, port, "vsftpd")
 end
 
 -- A tree vsftpd will serve: root and pub owned by root and not writable by
@@ -81,7 +64,7 @@ end
 local ftp_kit = require "support.ftp_session"
 local function session(port, fn) return ftp_kit.session(port, fn, 10000) end
 
-local maybe_describe = have_vsftpd() and describe or pending
+local maybe_describe = helper.installed(VSFTPD) and describe or pending
 
 maybe_describe("net.Ftp, net.ftp and ftp_client.lua against vsftpd", function()
   local dir, root, port, stop
