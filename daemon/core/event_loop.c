@@ -1,5 +1,6 @@
 /* The functions of net that run the loop: net.exec, net.quit,
- * net.processEvents, net.sleep, net.clock and net.spawn. */
+ * net.processEvents, net.sleep, net.clock and net.spawn; and net.log,
+ * the runtime's log for library code that has no service table. */
 #include "event_loop.h"
 #include "object.h"
 #include "runtime.h"
@@ -89,6 +90,16 @@ static int runtime_spawn(lua_State *L) {
   return 0;
 }
 
+/* net.log(level, message): a line in the runtime's log, as the C classes
+ * write theirs: under the daemon tagged with the service (and filtered
+ * by log.level), alone on stderr as "luanetd: level: message". */
+static int runtime_log(lua_State *L) {
+  static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
+  int level = luaL_checkoption(L, 1, NULL, levels);
+  lnet_log(lnet_runtime(L), levels[level], "%s", luaL_checkstring(L, 2));
+  return 0;
+}
+
 int luaopen_luanet_event_loop(lua_State *L) {
   static const luaL_Reg funcs[] = {
     { "exec", runtime_exec },
@@ -97,6 +108,7 @@ int luaopen_luanet_event_loop(lua_State *L) {
     { "sleep", runtime_sleep },
     { "spawn", runtime_spawn },
     { "clock", runtime_clock },
+    { "log", runtime_log },
     { NULL, NULL },
   };
   runtime_open(L);

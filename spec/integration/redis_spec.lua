@@ -8,18 +8,11 @@ local core = require "support.core_helper"
 local dh = require "support.daemon_helper"
 local net = helper.net
 
-local REDIS = "/usr/bin/redis-server"
+local redis_server = require "support.redis_server"
 
--- Starts redis-server with extra arguments; returns the port (the only,
--- TLS, one when tls_only) and a stop function.
-local function start_redis(dir, extra, tls_only)
-  local port = core.free_port()
-  local args = { REDIS, "--port", tostring(tls_only and 0 or port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "no", "--dir", dir }
-  if tls_only then args[#args + 1], args[#args + 2] = "--tls-port", tostring(port) end
-  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-  return port, helper.start_peer(args, port, "redis-server")
-end
+-- Starts redis-server with extra arguments; returns the port and a stop
+-- function.
+local function start_redis(dir, extra, tls_only) return redis_server.start(dir, extra, tls_only) end
 
 -- An in-process server: answer(sock, data) is called with what each
 -- connection sends (nil: accept and never answer). Returns the port and
@@ -42,7 +35,7 @@ local function close_all(server, socks)
   for _, s in ipairs(socks) do s:abort() end
 end
 
-local maybe_describe = helper.installed(REDIS) and describe or pending
+local maybe_describe = redis_server.installed() and describe or pending
 
 maybe_describe("net.Redis against redis-server", function()
   local dir, port, stop, url

@@ -13,6 +13,8 @@
 --   r:close()
 --   local pool = net.Redis.pool("redis://127.0.0.1", { size = 4, idleTimeout = 60000 })
 --   pool:call("INCR", "hits")            -- the same call and pipeline, on an idle connection
+--   r.message:connect(function(channel, payload) ... end)
+--   r:subscribe("chat")                  -- pub/sub, reconnecting by itself: luanet.redis.pubsub
 --
 -- Replies: a status and a bulk string are strings, an integer an
 -- integer, an array a sequence; inside an array or a pipeline's list a nil
@@ -216,6 +218,9 @@ end
 -- Sends wire (n commands) and reads their n replies, one task at a time
 -- on a connection: another waits its turn until the deadline.
 local function exchange(self, wire, n, deadline)
+  if self._sub then
+    return nil, format("%s: the connection is subscribed: (p)(un)subscribe only (Redis's subscribed mode)", where(self)), "network"
+  end
   if self._dead then return nil, format("%s: the connection is closed (%s)", where(self), self._dead), "network" end
   if self._busy and not wait_hand(self._turns, deadline) then
     return nil, format("%s: timed out waiting for the connection's previous call", where(self)), "timeout"
@@ -447,6 +452,10 @@ function redis.pool(what, opts)
   return setmetatable({ _s = s, _size = size, _idle_timeout = idle_timeout, _idle = {}, _count = 0,
                         _waiters = {}, _closed = false }, pool_mt)
 end
+
+-- Pub/sub (subscribe, psubscribe, the message and pmessage signals, the
+-- reconnects): luanet.redis.pubsub.
+mt.__index = require("luanet.redis.pubsub")(redis, methods, { open = open, where = where })
 
 redis.methods, redis.mt = methods, mt
 redis.pool_methods, redis.pool_mt = pool_methods, pool_mt
