@@ -39,6 +39,7 @@ struct lnet_runtime {
   unsigned timer_seq;        /* timers started in that iteration */
   bool owns_loop;            /* false when the daemon lends its loop */
   int open_sockets;          /* TcpSockets with an fd: a service's connections */
+  int accepted_sockets;      /* of those, the ones peers made to it: what a drain waits for */
   int suspended_tasks;       /* tasks waiting for an event or a time-out */
   /* A service's limits (DESIGN, The daemon); zero or NULL: none. */
   struct budget *budget;     /* memory_limit: the state's allocator count */

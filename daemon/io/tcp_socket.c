@@ -111,8 +111,13 @@ static void tcp_socket_init(struct tcp_socket *s, struct lnet_runtime *rt) {
 /* The socket's aux part, made on first use; NULL when out of memory. */
 /* A socket closed its fd: below max_connections, servers accept again,
  * through the hook TcpServer installs (it includes us, not the reverse). */
-static void socket_closed(struct lnet_runtime *rt) {
+static void socket_closed(struct tcp_socket *s) {
+  struct lnet_runtime *rt = s->base.rt;
   rt->open_sockets--;
+  if (s->accepted) {
+    s->accepted = false;
+    rt->accepted_sockets--;
+  }
   if (rt->max_connections && rt->open_sockets == rt->max_connections - 1 && rt->capacity_changed)
     rt->capacity_changed(rt);
 }
@@ -245,7 +250,7 @@ static void close_fd(struct tcp_socket *s) {
   if (was_open) {
     close(s->base.fd);
     s->base.fd = -1;
-    socket_closed(s->base.rt);
+    socket_closed(s);
   }
   write_queue_free(s);
   free_targets(s);
@@ -730,7 +735,7 @@ static void connect_next(struct tcp_socket *s, lua_State *L, int obj, int last_e
     ev_io_stop(s->base.rt->loop, &s->wio);
     close(s->base.fd);
     s->base.fd = -1;
-    socket_closed(s->base.rt);
+    socket_closed(s);
   }
   if ((last_errno = start_next_connect(s, last_errno)) == 0)
     return;
@@ -1469,6 +1474,8 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   lua_setmetatable(L, -2);
   tcp_socket_init(s, rt);
   start_connected(s, L, -1, fd);
+  s->accepted = true;
+  rt->accepted_sockets++;
   s->base.state = ST_CONNECTED;   /* nobody can be listening yet */
 }
 

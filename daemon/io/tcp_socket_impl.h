@@ -60,6 +60,7 @@ struct tcp_socket {
   bool paused_by_writes;    /* reading stopped: more than write_high_water queued */
   bool rio_unrefd;          /* rio is active and out of the loop's count */
   bool restore_blocking;    /* setSocketDescriptor made a blocking fd non-blocking: undone at close */
+  bool accepted;            /* a peer's connection to a server: counted in rt->accepted_sockets */
   struct buffer rb;
   struct wchunk *wq_head, *wq_tail;
   size_t wq_bytes;

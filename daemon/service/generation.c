@@ -335,7 +335,7 @@ static bool reap_drained(struct worker *w, bool force) {
     if (force || generation_idle(g)) {
       if (!generation_idle(g))
         log_printf(LOG_WARN, g->name, "closing generation %u with %d connections open", g->number,
-                   g->rt->open_sockets);
+                   g->rt->accepted_sockets);
       *p = g->next;
       generation_free(g);
     } else {
@@ -353,8 +353,12 @@ void generation_stop(struct generation *g) {
   worker_drain(g->w, reap_drained);
 }
 
+/* Drained: no peer's connection is left and no task waits. The state's
+ * own connections out (a Redis subscriber, an HTTP client's keep-alive
+ * pool) keep nothing alive: nobody is served through them any more, and
+ * they close with the state. */
 bool generation_idle(const struct generation *g) {
-  return g->rt->open_sockets == 0 && g->rt->suspended_tasks == 0;
+  return g->rt->accepted_sockets == 0 && g->rt->suspended_tasks == 0;
 }
 
 double generation_lua_kib(const struct generation *g) {

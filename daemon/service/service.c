@@ -482,15 +482,15 @@ static void describe_job(struct worker *w, void *arg) {
   struct describe_job *job = arg;
   struct service *sv = job->sv;
   const struct generation *g = sv->inst[w->index].current;
-  job->connections[w->index] = g ? g->rt->open_sockets : 0;
+  job->connections[w->index] = g ? g->rt->accepted_sockets : 0;
   job->lua_kib[w->index] = g ? generation_lua_kib(g) : 0;
   job->memory[w->index] = g ? g->budget.used : 0;
   job->cpu_overruns[w->index] = g ? g->rt->cpu_overruns : 0;
   job->draining_connections[w->index] = 0;
   for (g = w->draining; g; g = g->next)
-    if (g->owner == &sv->owner && (job->draining_connections[w->index] += g->rt->open_sockets, true))
+    if (g->owner == &sv->owner && (job->draining_connections[w->index] += g->rt->accepted_sockets, true))
       fprintf(job->draining[w->index], "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\tworker=%d\n",
-              sv->cfg->name, g->number, g->rt->open_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
+              sv->cfg->name, g->number, g->rt->accepted_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
               w->index + 1);
 }
 
