@@ -1,12 +1,17 @@
-/* bench/chat_load.c: the Channel run of the shared phase (bench/shared_phase.py).
+/* bench/chat_load.c: the Channel run of the shared phase (bench/shared_phase.py)
+ * and the cluster chat run of the redis phase (bench/redis_phase.py).
  * One thread, epoll, against scripts/chat_server.lua (a line chat over
- * net.Channel: every line to every client, across the daemon's workers).
+ * net.Channel: every line to every client, across the daemon's workers) or
+ * scripts/redis_chat.lua's nodes behind HAProxy (one room through a Redis
+ * channel; its "/who" answer is "node NAME").
  *
  *   chat_load --port P [--host H] [--clients N] [--lines M] [--rate R] [--secs S]
  *
  * Connects N receivers and one publisher (N + 1 connections), and asks each
  * "/who": the answer, "worker W", says which worker serves it and that the
  * server has it in its room (a client is in the room from its accept on).
+ * redis_chat.lua's answer "node NAME" counts the same, each distinct NAME
+ * a "worker" numbered in the order first seen (names= lists them).
  * Then the publisher sends M lines "m SEQ T\n", T its CLOCK_MONOTONIC time
  * in ns when it was written: all at once (R = 0, the default) or R lines a
  * second. Every receiver must get the M lines, in order; the time of a
@@ -15,7 +20,7 @@
  * passed. Prints one key=value line:
  *   mode=chat clients= lines= rate= deliveries= expected= missing=
  *   misordered= secs= deliveries_per_s= lines_per_s= p50_us= p99_us=
- *   max_us= per_worker=A,B,.. publisher_worker=W errors=
+ *   max_us= per_worker=A,B,.. publisher_worker=W names=N1,N2,..|- errors=
  * secs is from the first line written to the last delivery; lines_per_s is
  * M / secs (lines delivered to every receiver per second); the _us figures
  * are of (delivery time - T) over all deliveries. The publisher's own copies
@@ -57,6 +62,8 @@ static struct conn *conns;          /* nclients receivers, then the publisher */
 static uint32_t *lat_us;            /* one per delivery */
 static long long ndeliv, misordered, errors;
 static uint64_t t_last_delivery;
+static char names[MAX_WORKERS][32];  /* "node NAME" answers, in the order first seen */
+static int nnames;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -96,6 +103,20 @@ static void on_line(struct conn *c, const char *line, int n, uint64_t t, bool pu
   unsigned long long sent;
   if (n > 7 && memcmp(line, "worker ", 7) == 0 && sscanf(line + 7, "%d", &w) == 1) {
     c->worker = w;
+    return;
+  }
+  if (n > 5 && memcmp(line, "node ", 5) == 0) {
+    int len = n - 5;
+    while (len > 0 && (line[5 + len - 1] == '\n' || line[5 + len - 1] == '\r')) len--;
+    if (len < 1 || len >= (int)sizeof names[0]) { errors++; return; }
+    for (w = 0; w < nnames; w++)
+      if ((int)strlen(names[w]) == len && memcmp(names[w], line + 5, (size_t)len) == 0) break;
+    if (w == nnames) {
+      if (nnames == MAX_WORKERS) { errors++; return; }
+      memcpy(names[nnames], line + 5, (size_t)len);
+      names[nnames++][len] = 0;
+    }
+    c->worker = w + 1;
     return;
   }
   if (publisher) return;
@@ -268,11 +289,15 @@ int main(int argc, char **argv) {
   char perw[16 * MAX_WORKERS] = "";
   for (int w = 1; w <= maxw; w++)
     snprintf(perw + strlen(perw), sizeof perw - strlen(perw), "%s%d", w > 1 ? "," : "", per[w]);
+  char namelist[sizeof names + MAX_WORKERS] = "";
+  for (int w = 0; w < nnames; w++)
+    snprintf(namelist + strlen(namelist), sizeof namelist - strlen(namelist), "%s%s", w ? "," : "", names[w]);
   printf("mode=chat clients=%d lines=%lld rate=%g deliveries=%lld expected=%lld missing=%lld "
          "misordered=%lld secs=%.3f deliveries_per_s=%.0f lines_per_s=%.1f p50_us=%.0f p99_us=%.0f "
-         "max_us=%.0f per_worker=%s publisher_worker=%d errors=%lld\n",
+         "max_us=%.0f per_worker=%s publisher_worker=%d names=%s errors=%lld\n",
          nclients, nlines, rate, ndeliv, expected, expected - ndeliv, misordered, s,
          s > 0 ? (double)ndeliv / s : 0, s > 0 ? (double)nlines / s : 0, pct(0.5), pct(0.99),
-         ndeliv ? (double)lat_us[ndeliv - 1] : 0, perw, pub->worker, errors + closed);
+         ndeliv ? (double)lat_us[ndeliv - 1] : 0, perw, pub->worker, nnames ? namelist : "-",
+         errors + closed);
   return 0;
 }

@@ -37,8 +37,10 @@ certificate and measures the RSS and start time of the daemon with a tcp://
 and with a tls:// listener (the phase `tls-start`).
 
 The shared workload (SharedDict against ngx.shared.DICT, two workers on
-one key, Channel fan-out) is a phase of bench/shared_phase.py, named in
---workloads like the Workload entries (PHASE_WORKLOADS).
+one key, Channel fan-out) is a phase of bench/shared_phase.py, and the
+redis workload (net.Redis against ioredis, the chat on three nodes behind
+HAProxy) one of bench/redis_phase.py, named in --workloads like the
+Workload entries (PHASE_WORKLOADS).
 
 Adding a server: one SERVERS entry (argv template, ready-line regex or None
 for a port probe, the workloads it serves, optional setup() that writes its
@@ -69,6 +71,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import ftp_phase
+import redis_phase
 import reload_phase
 from kv import parse_kv
 import shared_phase
@@ -293,8 +296,9 @@ SERVERS = {s.name: s for s in [
 
 # Workloads that are a phase of their own module, not a Workload entry:
 # named in --workloads like the others (and in the default), left out by
-# --skip too. shared: shared_phase.py (SharedDict vs ngx.shared, Channel).
-PHASE_WORKLOADS = ["shared"]
+# --skip too. shared: shared_phase.py (SharedDict vs ngx.shared, Channel);
+# redis: redis_phase.py (net.Redis vs ioredis, the chat through HAProxy).
+PHASE_WORKLOADS = ["shared", "redis"]
 
 WORKLOADS = {w.name: w for w in [
     Workload(
@@ -1257,6 +1261,8 @@ def write_results(run, args, elapsed):
         lines += tls_phase.section(run["tls_start"])
     if "shared" in run:
         lines += shared_phase.section(run["shared"])
+    if "redis" in run:
+        lines += redis_phase.section(run["redis"])
     lines += ["Raw data: build/bench/results.json; logs: build/bench/logs/.", ""]
     return "\n".join(lines), tables
 
@@ -1277,7 +1283,7 @@ def main():
                     help="comma-separated, of: " + ", ".join(list(WORKLOADS) + PHASE_WORKLOADS))
     ap.add_argument("--servers", help="comma-separated subset (default: each workload's)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
-                    "rounds,strace,cachegrind,memory,first,reload,workers,static,ftp,tls-start,shared")
+                    "rounds,strace,cachegrind,memory,first,reload,workers,static,ftp,tls-start,shared,redis")
     ap.add_argument("--reload-secs", type=float, default=20, help="length of the hot-reload run")
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     ap.add_argument("--quick", action="store_true", help="small numbers, to try the harness")
@@ -1289,8 +1295,9 @@ def main():
     skip = args.skipset = set(filter(None, args.skip.split(",")))
     plan = []
     wanted = list(filter(None, args.workloads.split(",")))
-    if "shared" not in wanted:   # a workload of its own phase (shared_phase.py)
-        skip.add("shared")
+    for phase in PHASE_WORKLOADS:   # a workload of its own phase (shared_phase.py, redis_phase.py)
+        if phase not in wanted:
+            skip.add(phase)
     for wname in wanted:
         if wname in PHASE_WORKLOADS:
             continue
@@ -1362,6 +1369,14 @@ def main():
         run["shared"] = shared_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, args.quick, start_shared,
                                          nginx_setup, NGINX_LUA_MODULES, OUT / "logs", log)
         log("shared done in %.0f s" % (time.monotonic() - t0))
+    if "redis" not in skip:
+        log("redis: net.Redis vs ioredis (GET, one at a time and %d deep), the chat to %d clients "
+            "on 3 nodes through HAProxy" % (redis_phase.DEPTH, redis_phase.CHAT_CLIENTS))
+        t0 = time.monotonic()
+        # the GET clients on CPU 0 and redis-server on CPU 1 (the issue's
+        # pinning); the chat's cluster on CPU 1 and its client on CPU 0
+        run["redis"] = redis_phase.run(ROOT, OUT, SERVER_CPU, LOAD_CPU, args.quick, OUT / "logs", log)
+        log("redis done in %.0f s" % (time.monotonic() - t0))
     if "tls-start" not in skip:
         log("tls-start: luanetd -c with a tcp:// vs a tls:// listener, %d starts each" % args.starts)
         t0 = time.monotonic()
@@ -1383,7 +1398,7 @@ def main():
     if "workers" in run:
         print("\n".join(workers_phase.section(run["workers"])))
     for key, mod in (("static", static_phase), ("ftp", ftp_phase), ("tls_start", tls_phase),
-                     ("shared", shared_phase)):
+                     ("shared", shared_phase), ("redis", redis_phase)):
         if key not in run:
             continue
         ph = run[key]

@@ -17,10 +17,11 @@ done
 
 [ -x build/luanetd ] || { echo "bench: build/luanetd missing: run make build" >&2; exit 1; }
 
-# The Node.js peers' packages (the ws workload's `ws`), at the versions
+# The Node.js peers' packages (the ws workload's `ws`, the redis workload's
+# `ioredis`), at the versions
 # bench/package-lock.json pins, from the npm registry.
 # npm comes with Node.js (NodeSource's package) or as Debian's npm.
-if [ ! -d bench/node_modules/ws ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+if [ ! -d bench/node_modules/ws ] || [ ! -d bench/node_modules/ioredis ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
   command -v npm >/dev/null || { echo "bench: npm missing (apt-get install npm)" >&2; exit 1; }
   (cd bench && npm ci --no-audit --no-fund --silent)
 fi

@@ -33,9 +33,7 @@ burst's line rate and at 100 lines/s (3 s each, 1 s with --quick) give the
 delay at those rates. Each run has a fresh daemon and a 60 s cap. No
 target: the figures are stated.
 """
-import re
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
@@ -43,6 +41,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import perf_profile
 import workers_phase
 from kv import parse_kv
 
@@ -106,36 +105,9 @@ CATEGORIES = [   # (label, regex on the symbol), the first that matches
 def profile_luanetd(root, cpu, work):
     """perf record of the dict loop alone: (top functions, categories) as
     (name, percent) lists, or None and the reason."""
-    if not shutil.which("perf"):
-        return None, "perf not installed"
-    data = work / "perf-shared-dict.data"
-    rec = subprocess.run(["taskset", "-c", str(cpu), "perf", "record", "-q", "-e", "cpu-clock",
-                          "-F", "4000", "-o", str(data), "--", str(root / "build" / "luanetd"),
-                          str(root / "bench" / "shared_dict_loop.lua"), "--only", "dict",
-                          "--rounds", "1000", "--reps", "1"],
-                         capture_output=True, text=True, timeout=120)
-    if rec.returncode != 0:
-        return None, "perf record exited %d: %s" % (rec.returncode, rec.stderr.strip()[-300:])
-    rep = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio", "-g", "none",
-                          "--sort", "symbol", "--percent-limit", "0.3"],
-                         capture_output=True, text=True, timeout=120)
-    rows = []
-    for line in rep.stdout.splitlines():
-        m = re.match(r"\s+([\d.]+)%\s+\[[.k]\]\s+(\S+)", line)
-        if m:
-            rows.append((m.group(2), float(m.group(1))))
-    if not rows:
-        return None, "perf report gave no symbols: %s" % rep.stderr.strip()[-300:]
-    cats = {label: 0.0 for label, _ in CATEGORIES}
-    cats["other"] = 0.0
-    for name, pct in rows:
-        for label, rx in CATEGORIES:
-            if re.search(rx, name):
-                cats[label] += pct
-                break
-        else:
-            cats["other"] += pct
-    return {"top": rows[:15], "categories": sorted(cats.items(), key=lambda kv: -kv[1])}, None
+    return perf_profile.profile([str(root / "build" / "luanetd"), str(root / "bench" / "shared_dict_loop.lua"),
+                                 "--only", "dict", "--rounds", "1000", "--reps", "1"],
+                                cpu, work / "perf-shared-dict.data", CATEGORIES)
 
 
 # ------------------------------------------------------- two workers, one key
