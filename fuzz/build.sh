@@ -15,6 +15,9 @@
 #                    (daemon/ws/ws_request.c on llhttp, with ws_accept.c)
 #   fuzz_json        net.json's decode and encode (daemon/shared/json*.c, with
 #                    daemon/net/utf8.c), on Lua without the core
+#   fuzz_metrics     the metrics listener's request line and the daemon's
+#                    JSON strings (daemon/service/metrics_route.c,
+#                    json_print.c), alone
 #   fuzz_http        net.HttpParser (daemon/http/http_parser.c on llhttp), with
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
@@ -84,5 +87,11 @@ build_core() {
   -fno-sanitize-recover=undefined -I/usr/include/lua5.4 -I"$root/daemon/shared" -I"$root/daemon/net" \
   "$root/fuzz/fuzz_json.c" "$root"/daemon/shared/json*.c "$root/daemon/net/utf8.c" \
   -llua5.4 -lm -o "$root/build-fuzz/fuzz_json"
+# fuzz_metrics: the daemon's request line and JSON strings, their files
+# alone (no Lua, no loop).
+"$cc" -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I"$root/daemon/service" -I"$root/daemon/shared" -I"$root/daemon/net" \
+  "$root/fuzz/fuzz_metrics.c" "$root/daemon/service/metrics_route.c" "$root/daemon/service/json_print.c" \
+  "$root/daemon/shared/json_text.c" "$root/daemon/net/utf8.c" -o "$root/build-fuzz/fuzz_metrics"
 build_core fuzz_http
 build_core fuzz_http_server

@@ -155,6 +155,18 @@ seed lone-surrogate '["\\ud800","\\udc00x"]'
 seed bad-numbers '[01,+1,.5,1.,0x1f,-]'
 seed duplicate '{"a":1,"a":[true]}'
 
+# Metrics seeds: a scraper's request, the other answers' requests, and
+# strings with what JSON must escape or cannot hold (bytes that are not
+# UTF-8, a character cut at the end).
+corpus=$root/build-fuzz/corpus-metrics
+mkdir -p "$corpus"
+seed scrape 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9145\r\nAccept: text/plain\r\n\r\n'
+seed head 'HEAD /metrics?x=1 HTTP/1.0\n\n'
+seed post 'POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n'
+seed other 'GET / HTTP/1.1\r\n\r\n'
+seed bad-version 'GET /metrics HTTP/2.0\r\n\r\n'
+seed bytes 'boom \xff\xfe "quoted" \\ \t\x01 \xc3\xa9 \xf0\x9f\x98'
+
 run datastream
 run discovery
 run config
@@ -167,3 +179,4 @@ run http_server -max_len=16384
 run ws_frame
 run ws_handshake
 run json -dict="$root/fuzz/json.dict"
+run metrics

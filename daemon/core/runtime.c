@@ -82,6 +82,7 @@ static struct lnet_runtime *runtime_new(lua_State *L, struct ev_loop *loop) {
   rt->tasks_ref = new_ref_table(L, NULL);
   rt->hooks_ref = new_ref_table(L, NULL);
   rt->socket_mt_ref = LUA_NOREF;
+  rt->counters = &rt->own_counters;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &RUNTIME_KEY);
   /* Sends use MSG_NOSIGNAL, but sendfile() has no such flag. */
   signal(SIGPIPE, SIG_IGN);

@@ -20,6 +20,21 @@ struct lnet_ready {
   bool result;
 };
 
+/* What a state's code did, for `ctl status` and metrics. Counted where it
+ * happens, on the state's own thread; the daemon reads them from that
+ * thread too (a worker job), so they need no atomics. A service's states
+ * count into counters of its own per worker, which outlive reloads: they
+ * only grow, as Prometheus's counters must. */
+struct lnet_counters {
+  unsigned long long accepted;       /* connections peers made to it */
+  unsigned long long bytes_in;       /* read from its TCP and UDP sockets (TLS: the plaintext) */
+  unsigned long long bytes_out;      /* written to them */
+  unsigned long long errors;         /* slots and tasks that ended in an error */
+  unsigned long long cpu_stops;      /* of those, stopped by the cpu_limit hook */
+  unsigned long long memory_stops;   /* of those, failed for want of memory (memory_limit) */
+  double lua_seconds;                /* time its Lua code ran, with `timed` */
+};
+
 struct lnet_runtime {
   struct ev_loop *loop;
   lua_State *L;              /* the state's main thread: callbacks push here */
@@ -56,6 +71,9 @@ struct lnet_runtime {
   /* A socket closed below max_connections: the servers accept again.
    * Installed by TcpServer (io), which the sockets must not include. */
   void (*capacity_changed)(struct lnet_runtime *rt);
+  struct lnet_counters *counters;   /* own_counters, or the daemon's for the service */
+  struct lnet_counters own_counters;
+  bool timed;                /* count Lua's time: a clock read at each outermost resume */
   /* Set by the daemon for a service's state; NULL when a script runs alone. */
   void *owner;
   /* Where log lines go; stderr as "luanetd: level: message" when NULL. */

@@ -108,6 +108,7 @@ static void task_release(struct lnet_runtime *rt, lua_State *co) {
 
 static void task_report(struct lnet_runtime *rt, lua_State *co, const char *msg) {
   lua_State *L = rt->L;
+  rt->counters->errors++;
   if (!msg)
     msg = lua_tostring(co, -1);
   if (!msg)
@@ -168,6 +169,7 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
     note_overrun(rt, co, status);
   if (status == LUA_YIELD && rt->cpu_stopped == co) {   /* the cpu_limit hook */
     rt->cpu_stopped = NULL;
+    rt->counters->cpu_stops++;
     task_report(rt, co, rt->cpu_message);
     lua_resetthread(co);
     st = TASK_FAILED;
@@ -186,6 +188,7 @@ static enum task_status task_settle(struct lnet_runtime *rt, lua_State *co, int 
       /* What the failed slot allocated is garbage now: collect it before
        * anything else of this state has to fit under the limit. */
       rt->memory_errors++;
+      rt->counters->memory_stops++;
       lua_gc(rt->L, LUA_GCCOLLECT, 0);
     }
   }
@@ -209,9 +212,10 @@ static int protected_resume(struct lnet_runtime *rt, lua_State *co, lua_State *f
   return status;
 }
 
-/* Under a cpu_limit: a clock read per resume; a task resumed from inside
- * another's turn is part of that turn. Out of line: without a limit (every
- * script, and the benchmarks) the resume stays as small as it was. */
+/* Under a cpu_limit, or timed: a clock read per resume (two when timed); a
+ * task resumed from inside another's turn is part of that turn. Out of
+ * line: without either (every script, and the benchmarks) the resume stays
+ * as small as it was. */
 static __attribute__((noinline)) int limited_resume(struct lnet_runtime *rt, lua_State *co, lua_State *from,
                                                     int nargs, int *nres) {
   if (rt->resume_depth++ == 0) {
@@ -219,12 +223,13 @@ static __attribute__((noinline)) int limited_resume(struct lnet_runtime *rt, lua
     rt->cpu_reported = false;
   }
   int status = protected_resume(rt, co, from, nargs, nres);
-  rt->resume_depth--;
+  if (--rt->resume_depth == 0 && rt->timed)
+    rt->counters->lua_seconds += (monotonic_ms() - rt->slice_start) / 1e3;
   return status;
 }
 
 static int resume(struct lnet_runtime *rt, lua_State *co, lua_State *from, int nargs, int *nres) {
-  if (rt->cpu_limit_ms > 0)
+  if (rt->cpu_limit_ms > 0 || rt->timed)
     return limited_resume(rt, co, from, nargs, nres);
   return protected_resume(rt, co, from, nargs, nres);
 }

@@ -430,6 +430,7 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   int obj = push_self(L, s);
   if (n > 0) {
     buffer_commit(&s->rb, (size_t)n);
+    rt->counters->bytes_in += (size_t)n;
     if (s->reader)
       s->reader->ops->readable(s->reader, L, obj);
     else if (can_emit)
@@ -609,6 +610,7 @@ static ssize_t flush_queue(struct tcp_socket *s) {
       close(c->file_fd);
     wchunk_free(c);
   }
+  s->base.rt->counters->bytes_out += total;
   return (ssize_t)total;
 }
 
@@ -1142,6 +1144,7 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
     if (k > 0) {
       done = (size_t)k;
       s->sent_unreported += done;
+      s->base.rt->counters->bytes_out += done;
     }
     /* Errors other than EAGAIN surface from the write watcher, which
      * reports them with the full close sequence. */
@@ -1476,6 +1479,7 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   start_connected(s, L, -1, fd);
   s->accepted = true;
   rt->accepted_sockets++;
+  rt->counters->accepted++;
   s->base.state = ST_CONNECTED;   /* nobody can be listening yet */
 }
 

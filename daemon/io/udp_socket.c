@@ -246,6 +246,8 @@ static int udp_socket_readDatagram(lua_State *L) {
     }
   }
   update_watcher(s);
+  if (n > 0)
+    rt->counters->bytes_in += (size_t)n;
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK)
       emit_error(s, L, 1, SE_TEMPORARY, "No datagram available for reading");
@@ -499,6 +501,8 @@ static int udp_socket_writeDatagram(lua_State *L) {
   }
   net_addr_fit_family(&to, s->family);
   ssize_t n = net_udp_send(s->base.fd, data, len, &to);
+  if (n > 0)
+    s->base.rt->counters->bytes_out += (size_t)n;
   if (n < 0) {
     switch (errno) {
     case EMSGSIZE:

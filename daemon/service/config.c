@@ -104,7 +104,14 @@ static void read_config(struct config *cfg) {
   lua_getfield(L, t, "log");
   lua_getfield(L, -1, "level");
   log_level_parse(lua_tostring(L, -1), &cfg->log_level);
-  lua_pop(L, 2);
+  lua_getfield(L, -2, "format");
+  cfg->log_format = strcmp(lua_tostring(L, -1), "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+  lua_pop(L, 3);
+  if (lua_getfield(L, t, "metrics") == LUA_TTABLE) {
+    cfg->metrics = calloc(1, sizeof *cfg->metrics);
+    read_listener(L, lua_gettop(L), cfg->metrics);
+  }
+  lua_pop(L, 1);
   cfg->control = dup_field(L, t, "control");
   if (!cfg->control)
     cfg->control = strdup(default_control());
@@ -173,11 +180,13 @@ struct config *config_load(const char *path, const char *text, size_t len, char 
   return cfg;
 }
 
+static void free_listener(struct listener_config *l) {
+  free(l->name), free(l->url), free(l->host), free(l->path);
+}
+
 static void free_service(struct service_config *s) {
-  for (int i = 0; i < s->nlisten; i++) {
-    struct listener_config *l = &s->listen[i];
-    free(l->name), free(l->url), free(l->host), free(l->path);
-  }
+  for (int i = 0; i < s->nlisten; i++)
+    free_listener(&s->listen[i]);
   free(s->listen);
   free(s->name);
   free(s->script);
@@ -196,6 +205,9 @@ void config_free(struct config *cfg) {
   free(cfg->shared_sizes);
   free(cfg->path);
   free(cfg->control);
+  if (cfg->metrics)
+    free_listener(cfg->metrics);
+  free(cfg->metrics);
   free(cfg->user);
   if (cfg->L)
     state_close(cfg->L);

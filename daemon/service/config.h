@@ -43,7 +43,9 @@ struct config {
   char *path;
   int workers;               /* 0: "auto" */
   enum log_level log_level;
+  enum log_format log_format;
   char *control;             /* the control socket's path */
+  struct listener_config *metrics;   /* metrics = "tcp://...": GET /metrics; NULL: none */
   char *user;                /* NULL: keep the user we started as */
   int resolver_ref;          /* { servers, timeout, tries } or LUA_NOREF */
   double shutdown_timeout_ms;

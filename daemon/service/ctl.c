@@ -1,6 +1,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #define REPLY_TIMEOUT_SECONDS 60
 
 static int usage(void) {
-  fprintf(stderr, "usage: luanetd ctl [-s SOCKET] status | reload [NAME] | stop\n");
+  fprintf(stderr, "usage: luanetd ctl [-s SOCKET] status [--json] | reload [NAME] | stop\n");
   return 2;
 }
 
@@ -49,7 +50,8 @@ int ctl_main(int argc, char **argv) {
     return usage();
   const char *cmd = argv[i];
   int nargs = argc - i - 1;
-  if (!((strcmp(cmd, "status") == 0 && nargs == 0) || (strcmp(cmd, "stop") == 0 && nargs == 0) ||
+  bool json = strcmp(cmd, "status") == 0 && nargs == 1 && strcmp(argv[i + 1], "--json") == 0;
+  if (!((strcmp(cmd, "status") == 0 && (nargs == 0 || json)) || (strcmp(cmd, "stop") == 0 && nargs == 0) ||
         (strcmp(cmd, "reload") == 0 && nargs <= 1)))
     return usage();
   char line[1100];

@@ -1,5 +1,7 @@
 #include "daemon.h"
 #include "control.h"
+#include "status.h"
+#include "metrics_http.h"
 #include "listener.h"
 #include "log.h"
 #include "net.h"
@@ -189,6 +191,9 @@ static void warn_restart_only(struct daemon *d, struct config *now) {
     log_printf(LOG_WARN, NULL, "control changed: the socket stays %s until the next restart", was->control);
   if ((was->user == NULL) != (now->user == NULL) || (was->user && strcmp(was->user, now->user) != 0))
     log_printf(LOG_WARN, NULL, "user changed: takes effect at the next restart");
+  if ((was->metrics == NULL) != (now->metrics == NULL) || (was->metrics && strcmp(was->metrics->url, now->metrics->url) != 0))
+    log_printf(LOG_WARN, NULL, "metrics changed: the listener stays %s until the next restart",
+               was->metrics ? was->metrics->url : "closed");
 }
 
 /* A service of the new config: open and start it, or note why not. */
@@ -253,6 +258,7 @@ static void reread_config(struct daemon *d) {
   warn_restart_only(d, cfg);
   configure_shared(cfg);
   log_set_level(cfg->log_level);
+  log_set_format(cfg->log_format);
   struct service **list = calloc((size_t)cfg->nservices + 1, sizeof *list);
   struct service **retired = realloc(d->retired, ((size_t)d->nretired + (size_t)d->nservices + 1) * sizeof *retired);
   if (!list || !retired) {
@@ -358,11 +364,8 @@ static bool daemon_command(void *ud, const char *line, FILE *out) {
   struct daemon *d = ud;
   char cmd[32] = "", arg[256] = "";
   int n = sscanf(line, "%31s %255s", cmd, arg);
-  if (n >= 1 && strcmp(cmd, "status") == 0 && n == 1) {
-    for (int i = 0; i < d->nservices; i++)
-      service_describe(d->services[i], out);
-    for (int i = 0; i < d->nretired; i++)
-      service_describe(d->retired[i], out);
+  if (n >= 1 && strcmp(cmd, "status") == 0 && (n == 1 || strcmp(arg, "--json") == 0)) {
+    (n == 1 ? status_text : status_json)(d, out);
     return true;
   }
   if (n >= 1 && strcmp(cmd, "reload") == 0)
@@ -372,7 +375,7 @@ static bool daemon_command(void *ud, const char *line, FILE *out) {
     fprintf(out, "stopping\n");
     return true;
   }
-  fprintf(out, "unknown command \"%s\" (status, reload [NAME], stop)\n", line);
+  fprintf(out, "unknown command \"%s\" (status [--json], reload [NAME], stop)\n", line);
   return false;
 }
 
@@ -451,6 +454,8 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
   struct control_handler commands = { daemon_command, d };
   if (!(d->control = control_open(d->loop, cfg->control, commands, err, errlen)))
     return false;
+  if (cfg->metrics && !(d->metrics = metrics_http_open(d, cfg->metrics, err, errlen)))
+    return false;
   if (!cfg->user)
     return true;
   /* The TLS module is loaded on demand, and the new user may not be able
@@ -463,6 +468,7 @@ static bool open_all(struct daemon *d, char *err, size_t errlen) {
 
 static void close_all(struct daemon *d) {
   control_close(d->control);
+  metrics_http_close(d->metrics);
   for (int i = 0; i < d->nservices; i++)
     service_free(d->services[i]);
   for (int i = 0; i < d->nretired; i++)
@@ -489,10 +495,11 @@ int daemon_main(const char *path, bool check_only) {
     return 2;
   }
   log_set_level(cfg->log_level);
+  log_set_format(cfg->log_format);
   configure_shared(cfg);
   signal(SIGPIPE, SIG_IGN);
   net_raise_nofile_limit();
-  struct daemon d = { .cfg = cfg, .loop = ev_loop_new(EVFLAG_AUTO) };
+  struct daemon d = { .cfg = cfg, .loop = ev_loop_new(EVFLAG_AUTO), .started = ev_time() };
   if (!d.loop) {
     fprintf(stderr, "luanetd: cannot create the event loop\n");
     config_unref(cfg);

@@ -19,6 +19,7 @@
 #include "worker.h"
 
 struct control;
+struct metrics_http;
 
 struct daemon {
   struct ev_loop *loop;
@@ -37,6 +38,8 @@ struct daemon {
   ev_timer watchdog;         /* systemd's WATCHDOG=1 */
   bool stopping;
   int exit_code;
+  double started;            /* wall clock, seconds since the epoch */
+  struct metrics_http *metrics;   /* metrics = "tcp://...", or NULL */
 };
 
 /* Runs the config at `path`; the process's exit code. --check: only

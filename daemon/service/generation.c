@@ -256,6 +256,8 @@ struct generation *generation_start(const struct generation_plan *plan, struct w
   g->rt->budget = &g->budget;
   g->rt->cpu_limit_ms = cfg->cpu_limit_ms;
   g->rt->max_connections = cfg->max_connections;
+  g->rt->counters = plan->counters;
+  g->rt->timed = true;   /* its Lua time, for metrics; the default cpu_limit reads the clock anyway */
   lua_pushcfunction(L, generation_setup);
   lua_pushlightuserdata(L, g);
   if (!push_settings(plan, L, err, errlen)) {

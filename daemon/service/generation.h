@@ -41,6 +41,7 @@ struct generation_plan {
   const int *fds;            /* one per listener of cfg, -1 where this worker has none */
   struct generation *old;    /* a reload: its service.state is copied in; or NULL */
   unsigned number;
+  struct lnet_counters *counters;   /* the service's in this worker: outlive the generation */
 };
 
 struct generation {

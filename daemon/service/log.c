@@ -1,15 +1,18 @@
 #include "log.h"
+#include "json_print.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 static _Atomic int min_level = LOG_INFO;   /* a SIGHUP sets it while workers log */
+static _Atomic int format = LOG_FORMAT_TEXT;
 
 /* Workers log from their threads: one line at a time, and one repeat
  * count. */
@@ -41,6 +44,10 @@ void log_set_level(enum log_level level) {
   min_level = level;
 }
 
+void log_set_format(enum log_format f) {
+  format = f;
+}
+
 static void write_line(enum log_level level, const char *service, const char *text) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -48,8 +55,23 @@ static void write_line(enum log_level level, const char *service, const char *te
   gmtime_r(&now.tv_sec, &tm);
   char stamp[32];
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  fprintf(stderr, "%s.%03ldZ %s %s %s\n", stamp, now.tv_nsec / 1000000, level_names[level],
-          service, text);
+  char *line = NULL;
+  size_t len = 0;
+  FILE *out;
+  if (format == LOG_FORMAT_JSON && (out = open_memstream(&line, &len))) {
+    /* Built whole, then one write: a line is never split by another's. */
+    fprintf(out, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":", stamp, now.tv_nsec / 1000000,
+            level_names[level]);
+    json_print_cstring(out, service);
+    fputs(",\"message\":", out);
+    json_print_cstring(out, text);
+    fputs("}\n", out);
+    fclose(out);
+    fwrite(line, 1, len, stderr);
+    free(line);
+  } else {
+    fprintf(stderr, "%s.%03ldZ %s %s %s\n", stamp, now.tv_nsec / 1000000, level_names[level], service, text);
+  }
   fflush(stderr);
 }
 

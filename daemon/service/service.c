@@ -3,6 +3,7 @@
 #include "log.h"
 #include "worker.h"
 #include "runtime.h"
+#include "service_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -195,7 +196,7 @@ static void prepare_job(struct worker *w, void *arg) {
   struct service *sv = job->sv;
   struct instance *in = &sv->inst[w->index];
   struct generation_plan plan = { &sv->owner, sv->config, sv->cfg, worker_fds(sv, w->index),
-                                  job->hand_over ? in->current : NULL, job->number };
+                                  job->hand_over ? in->current : NULL, job->number, &in->counters };
   in->error[0] = '\0';
   in->prepared = generation_start(&plan, w, in->error, sizeof in->error);
 }
@@ -365,6 +366,7 @@ void service_start(struct service *sv) {
 
 bool service_reload(struct service *sv, char *err, size_t errlen) {
   if (!switch_generations(sv, true, err, errlen)) {
+    sv->failed_reloads++;
     log_printf(LOG_ERROR, sv->cfg->name, "reload failed, the running code goes on: %s", err);
     return false;
   }
@@ -468,138 +470,17 @@ void service_check_quit(struct service *sv) {
 
 /* ---- status ---- */
 
-struct describe_job {
-  struct service *sv;
-  int *connections;          /* per worker: the running generation's */
-  int *draining_connections; /* per worker: its draining generations' */
-  double *lua_kib;
-  size_t *memory;
-  unsigned long *cpu_overruns;   /* per worker: its running generation's */
-  FILE **draining;           /* per worker: lines for its draining generations */
-};
-
-static void describe_job(struct worker *w, void *arg) {
-  struct describe_job *job = arg;
-  struct service *sv = job->sv;
-  const struct generation *g = sv->inst[w->index].current;
-  job->connections[w->index] = g ? g->rt->accepted_sockets : 0;
-  job->lua_kib[w->index] = g ? generation_lua_kib(g) : 0;
-  job->memory[w->index] = g ? g->budget.used : 0;
-  job->cpu_overruns[w->index] = g ? g->rt->cpu_overruns : 0;
-  job->draining_connections[w->index] = 0;
-  for (g = w->draining; g; g = g->next)
-    if (g->owner == &sv->owner && (job->draining_connections[w->index] += g->rt->accepted_sockets, true))
-      fprintf(job->draining[w->index], "%s\tdraining\tgeneration=%u\tconnections=%d\ttasks=%d\tlua=%.0fKiB\tworker=%d\n",
-              sv->cfg->name, g->number, g->rt->accepted_sockets, g->rt->suspended_tasks, generation_lua_kib(g),
-              w->index + 1);
-}
-
-/* "12.3MiB" */
-static void print_size(FILE *out, double bytes) {
-  static const char *const units[] = { "B", "KiB", "MiB", "GiB" };
-  int u = 0;
-  while (bytes >= 1024 && u < 3)
-    bytes /= 1024, u++;
-  fprintf(out, u ? "%.1f%s" : "%.0f%s", bytes, units[u]);
-}
-
-static void describe_limits(const struct service_config *c, FILE *out) {
-  fputs("\tmemory_limit=", out);
-  if (c->memory_limit)
-    print_size(out, (double)c->memory_limit);
-  else
-    fputs("-", out);
-  if (c->cpu_limit_ms > 0)
-    fprintf(out, "\tcpu_limit=%.0fms", c->cpu_limit_ms);
-  else
-    fputs("\tcpu_limit=-", out);
-  if (c->max_connections)
-    fprintf(out, "\tmax_connections=%d", c->max_connections);
-  else
-    fputs("\tmax_connections=-", out);
-}
-
-/* Sums over the workers; per worker when there are several. */
-static void gather(struct service *sv, struct describe_job *job, char **lines, size_t *sizes) {
-  int n = sv->nworkers;
-  job->sv = sv;
-  job->connections = calloc((size_t)n, sizeof *job->connections);
-  job->draining_connections = calloc((size_t)n, sizeof *job->draining_connections);
-  job->lua_kib = calloc((size_t)n, sizeof *job->lua_kib);
-  job->memory = calloc((size_t)n, sizeof *job->memory);
-  job->cpu_overruns = calloc((size_t)n, sizeof *job->cpu_overruns);
-  job->draining = calloc((size_t)n, sizeof *job->draining);
-  for (int w = 0; w < n; w++)
-    job->draining[w] = open_memstream(&lines[w], &sizes[w]);
-  workers_run(sv->host->workers, describe_job, job);
-  for (int w = 0; w < n; w++)
-    fclose(job->draining[w]);
-}
-
-static void release(struct describe_job *job) {
-  free(job->connections);
-  free(job->draining_connections);
-  free(job->lua_kib);
-  free(job->memory);
-  free(job->cpu_overruns);
-  free(job->draining);
+const char *service_status_name(const struct service *sv) {
+  return status_names[sv->status];
 }
 
 /* Open connections of all its generations, running and draining. */
 int service_connections(struct service *sv) {
-  int n = sv->nworkers, total = 0;
-  char **lines = calloc((size_t)n, sizeof *lines);
-  size_t *sizes = calloc((size_t)n, sizeof *sizes);
-  struct describe_job job;
-  gather(sv, &job, lines, sizes);
-  for (int w = 0; w < n; w++) {
-    total += job.connections[w] + job.draining_connections[w];
-    free(lines[w]);
-  }
-  release(&job);
-  free(lines);
-  free(sizes);
+  struct service_stats st;
+  service_stats_gather(sv, &st);
+  int total = st.connections + st.draining_connections;
+  service_stats_free(&st);
   return total;
-}
-
-void service_describe(struct service *sv, FILE *out) {
-  int n = sv->nworkers;
-  char **lines = calloc((size_t)n, sizeof *lines);
-  size_t *sizes = calloc((size_t)n, sizeof *sizes);
-  struct describe_job job;
-  gather(sv, &job, lines, sizes);
-  int connections = 0;
-  double lua = 0, memory = 0;
-  unsigned long overruns = 0;
-  for (int w = 0; w < n; w++) {
-    connections += job.connections[w];
-    overruns += job.cpu_overruns[w];
-    lua += job.lua_kib[w];
-    memory += (double)job.memory[w];
-  }
-  fprintf(out, "%s\t%s\t", sv->cfg->name, status_names[sv->status]);
-  describe_listeners(sv, out);
-  pthread_mutex_lock(&sv->lock);
-  fprintf(out, "\tconnections=%d\tlua=%.0fKiB\treloads=%u\tlast_error=%s", connections, lua, sv->reloads,
-          sv->last_error[0] ? sv->last_error : "-");
-  pthread_mutex_unlock(&sv->lock);
-  fprintf(out, "\trefused=%llu\tcpu_overruns=%lu", sv->refuser.refused, overruns);
-  fputs("\tmemory=", out);
-  print_size(out, memory);
-  describe_limits(sv->cfg, out);
-  if (n > 1) {
-    fputs("\tper_worker=", out);
-    for (int w = 0; w < n; w++)
-      fprintf(out, "%s%d", w ? "," : "", job.connections[w]);
-  }
-  fputs("\n", out);
-  for (int w = 0; w < n; w++) {
-    fputs(lines[w], out);
-    free(lines[w]);
-  }
-  release(&job);
-  free(lines);
-  free(sizes);
 }
 
 /* ---- the end ---- */

@@ -49,6 +49,7 @@ struct instance {
   struct generation *current;
   struct generation *prepared;   /* started, not yet switched to */
   char error[1024];              /* why prepared is NULL */
+  struct lnet_counters counters; /* its generations' in this worker (read from it) */
 };
 
 /* The listening descriptors of a block, for every worker. */
@@ -68,6 +69,7 @@ struct service {
   enum service_status status;
   unsigned generations;      /* switches made (a generation's number) */
   unsigned reloads;
+  unsigned failed_reloads;
   ev_timer retry;            /* a failed start is tried again */
   double backoff;            /* seconds: 1, doubling to SERVICE_BACKOFF_MAX */
   pthread_mutex_t lock;      /* last_error and the config's state, shared with workers */
@@ -114,7 +116,8 @@ void service_close_listeners(struct service *sv);
 void service_check_quit(struct service *sv);
 /* Open connections (of every generation) and the lines of `ctl status`. */
 int service_connections(struct service *sv);
-void service_describe(struct service *sv, FILE *out);
+/* "running", "backoff", ... as ctl status says it. */
+const char *service_status_name(const struct service *sv);
 /* Closes every generation (in the workers) and frees what it holds. */
 void service_close(struct service *sv);
 

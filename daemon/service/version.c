@@ -13,6 +13,10 @@
 #error "build with -DLUANET_VERSION=\"X.Y.Z\""
 #endif
 
+const char *version_string(void) {
+  return LUANET_VERSION;
+}
+
 void version_print(FILE *out) {
   fprintf(out, "luanetd %s\n", LUANET_VERSION);
   fprintf(out, "%s\n", LUA_RELEASE);   /* linked in statically: the build's */

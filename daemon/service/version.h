@@ -7,5 +7,7 @@
 /* "luanetd X.Y.Z", then one line each for Lua, libev, c-ares, llhttp and
  * OpenSSL (the TLS module is loaded to ask it). */
 void version_print(FILE *out);
+/* "0.9.0" */
+const char *version_string(void);
 
 #endif

@@ -29,6 +29,7 @@ struct shared_dict {
   size_t capacity, used;
   struct sd_entry **buckets;
   size_t nbuckets, count;
+  unsigned long long evictions;  /* live entries that went to make room */
   int refs;                      /* handles, and the registry while declared */
   bool dropped;
   struct shared_dict *next;      /* in the registry */
@@ -164,6 +165,7 @@ static bool make_room(struct shared_dict *d, size_t need, bool live, double t, c
       e = e->prev;
     }
     remove_found(d, e);
+    d->evictions++;
     *evicted = true;
   }
   return d->used + need <= d->capacity;
@@ -500,4 +502,20 @@ size_t shared_dict_free_space(struct shared_dict *d) {
 
 const char *shared_dict_name(const struct shared_dict *d) {
   return d->name;
+}
+
+void shared_dict_stats(struct shared_dict *d, struct sd_stats *out) {
+  pthread_mutex_lock(&d->lock);
+  out->capacity = d->capacity;
+  out->used = d->used;
+  out->entries = d->count;
+  out->evictions = d->evictions;
+  pthread_mutex_unlock(&d->lock);
+}
+
+void shared_dict_each(void (*fn)(void *ud, struct shared_dict *d), void *ud) {
+  pthread_mutex_lock(&registry_lock);
+  for (struct shared_dict *d = registry; d; d = d->next)
+    fn(ud, d);
+  pthread_mutex_unlock(&registry_lock);
 }

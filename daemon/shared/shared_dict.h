@@ -71,4 +71,15 @@ size_t shared_dict_capacity(const struct shared_dict *d);
 size_t shared_dict_free_space(struct shared_dict *d);
 const char *shared_dict_name(const struct shared_dict *d);
 
+/* What a dict holds, for metrics: bytes charged and entries (expired ones
+ * not yet swept count), and live entries evicted since it was made. */
+struct sd_stats {
+  size_t capacity, used, entries;
+  unsigned long long evictions;
+};
+void shared_dict_stats(struct shared_dict *d, struct sd_stats *out);
+/* Calls fn for each declared dict, under the registry's lock: fn must not
+ * open or release a dict. */
+void shared_dict_each(void (*fn)(void *ud, struct shared_dict *d), void *ud);
+
 #endif

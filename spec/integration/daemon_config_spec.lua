@@ -90,7 +90,7 @@ describe("luanetd -c FILE", function()
     it("an unknown top-level setting, at the line of the assignment", function()
       local code, _, err, at = refuse(CONTROL .. 'workers = 2\nwrokers = 3\n', 3)
       assert.are.same(2, code)
-      assert.are.same(at .. "unknown setting 'wrokers' (settings: workers, log, control, "
+      assert.are.same(at .. "unknown setting 'wrokers' (settings: workers, log, control, metrics, "
         .. "user, resolver, shared, shutdown_timeout)\n", err)
     end)
 
@@ -101,7 +101,7 @@ resolvr = {
 }
 ]], 2)
       assert.are.same(2, code)
-      assert.are.same(at .. "unknown setting 'resolvr' (settings: workers, log, control, "
+      assert.are.same(at .. "unknown setting 'resolvr' (settings: workers, log, control, metrics, "
         .. "user, resolver, shared, shutdown_timeout)\n", err)
     end)
 

@@ -7,7 +7,8 @@
 --   local cfg, err = config.load("etc/luanetd.conf")   -- or load(path, text)
 --
 -- What load returns:
---   { path, dir, workers (number or "auto"), log = { level }, control,
+--   { path, dir, workers (number or "auto"), log = { level, format }, control,
+--     metrics (a tcp listener table, or nil),
 --     user, resolver = { servers, timeout, tries }, shutdown_timeout (ms),
 --     services = { { name, line, script (a path the daemon can open),
 --                    listen = { { name?, url, kind, host?, port?, path? } },
@@ -25,6 +26,16 @@ local SERVICE_KEYS = {
 local TLS_KEYS = { cert = "file", key = "file", ca = "file", localCertificate = "file", privateKey = "file",
                    caCertificates = "file", alpn = "string or table", protocol = "string",
                    peerVerifyMode = "string", handshakeTimeout = "number" }
+-- The top-level settings, in the order error messages list them; each has
+-- a check in sandbox()'s `settings`.
+local SETTING_NAMES = { "workers", "log", "control", "metrics", "user", "resolver", "shared", "shutdown_timeout" }
+local LOG_KEYS = { "level", "format" }
+local RESOLVER_KEYS = { "servers", "timeout", "tries" }
+local function set_of(list)
+  local set = {}
+  for _, v in ipairs(list) do set[v] = true end
+  return set
+end
 local SIZE_UNITS = { [""] = 1, K = 1024, M = 1024 * 1024, G = 1024 * 1024 * 1024 }
 local DEFAULT_CPU_LIMIT = 1000   -- ms of Lua per callback
 -- A config is a few declarations: one that runs this long is a mistake.
@@ -239,7 +250,7 @@ local function sandbox(path, lines)
   local dir = path:match("^(.*)/[^/]*$") or "."
   if dir == "" then dir = "/" end
   local cfg = {
-    path = path, dir = dir, workers = 1, log = { level = "info" },
+    path = path, dir = dir, workers = 1, log = { level = "info", format = "text" },
     shutdown_timeout = 10000, services = {},
   }
   local by_name = {}
@@ -427,11 +438,21 @@ local function sandbox(path, lines)
   function settings.log(v)
     if type(v) ~= "table" then return nil, "log must be a table like { level = \"info\" }" end
     for k in pairs(v) do
-      if k ~= "level" then return nil, ("log: unknown key %s"):format(tostring(k)) end
+      if not set_of(LOG_KEYS)[k] then return nil, ("log: unknown key %s"):format(tostring(k)) end
     end
     local level = v.level or "info"
     if not LOG_LEVELS[level] then return nil, "log.level must be \"debug\", \"info\", \"warn\" or \"error\"" end
-    return { level = level }
+    local format = v.format or "text"
+    if format ~= "text" and format ~= "json" then return nil, "log.format must be \"text\" or \"json\"" end
+    return { level = level, format = format }
+  end
+  -- metrics = "tcp://HOST:PORT": where Prometheus scrapes GET /metrics.
+  function settings.metrics(v)
+    if type(v) ~= "string" then return nil, "metrics must be an address like \"tcp://127.0.0.1:9145\"" end
+    local l, err = parse_listener(v, dir)
+    if not l then return nil, "metrics: " .. err end
+    if l.kind ~= "tcp" or l.tls then return nil, ("metrics: %q must be a tcp:// address"):format(v) end
+    return l
   end
   function settings.control(v)
     if type(v) ~= "string" or v == "" then return nil, "control must be the path of a Unix socket" end
@@ -444,7 +465,7 @@ local function sandbox(path, lines)
   function settings.resolver(v)
     if type(v) ~= "table" then return nil, "resolver must be a table like { servers = { \"127.0.0.1:53\" } }" end
     for k in pairs(v) do
-      if k ~= "servers" and k ~= "timeout" and k ~= "tries" then
+      if not set_of(RESOLVER_KEYS)[k] then
         return nil, ("resolver: unknown key %s"):format(tostring(k))
       end
     end
@@ -491,7 +512,7 @@ local function sandbox(path, lines)
       local check = settings[k]
       if not check then
         if type(k) == "string" and k:match("^_") then user_globals[k] = v return end
-        fail_at(assignment_line(k, caller_line()), ("unknown setting '%s' (settings: workers, log, control, user, resolver, shared, shutdown_timeout)"):format(tostring(k)))
+        fail_at(assignment_line(k, caller_line()), ("unknown setting '%s' (settings: %s)"):format(tostring(k), table.concat(SETTING_NAMES, ", ")))
       end
       local value, err = check(v)
       if err then fail_at(assignment_line(k, caller_line()), err) end
@@ -544,5 +565,22 @@ function config.load(path, text, on_line)
   for _, sv in ipairs(cfg.services) do sv.signature = signature(sv, cfg) end
   return cfg
 end
+
+-- What a config may say, for its documentation and the spec that holds
+-- luanetd.conf(5) to it: { settings, log, resolver, service, tls }, each a
+-- sorted list of names (settings in their order).
+local function names_of(keys)
+  local list = {}
+  for k in pairs(keys) do list[#list + 1] = k end
+  table.sort(list)
+  return list
+end
+config.keys = {
+  settings = table.move(SETTING_NAMES, 1, #SETTING_NAMES, 1, {}),
+  log = table.move(LOG_KEYS, 1, #LOG_KEYS, 1, {}),
+  resolver = table.move(RESOLVER_KEYS, 1, #RESOLVER_KEYS, 1, {}),
+  service = names_of(SERVICE_KEYS),
+  tls = names_of(TLS_KEYS),
+}
 
 return config
