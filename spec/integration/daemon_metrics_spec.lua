@@ -90,6 +90,16 @@ local function scrape(port)
   return samples("\n" .. body), body
 end
 
+-- Prometheus's own check of the exposition format (promtool, Debian's
+-- prometheus package): names, types, HELP, duplicates, label syntax.
+local function assert_promtool_accepts(text)
+  local file = os.tmpname()
+  dh.write(file, text)
+  local code, out, err = helper.execute("promtool check metrics < " .. helper.quote(file))
+  os.remove(file)
+  assert.are.same(0, code, out .. err)
+end
+
 -- Lines out, answers back, then the client goes.
 local function session(port, lines)
   local c = kit.connect(port)
@@ -122,11 +132,7 @@ describe("the daemon's metrics", function()
     assert.are.same(1, s['luanetd_service_up{service="lines"}'])
     assert.are.same(65536, s['luanetd_shared_dict_capacity_bytes{dict="hits"}'])
     assert.is_true(s["luanetd_worker_cpu_seconds_total{worker=\"1\"}"] >= 0)
-    local file = os.tmpname()
-    dh.write(file, text)
-    local code, out, err = helper.execute("promtool check metrics < " .. helper.quote(file))
-    os.remove(file)
-    assert.are.same(0, code, out .. err)
+    assert_promtool_accepts(text)
     for name in text:gmatch("\n# TYPE (%S+)") do assert.truthy(name:match("^luanetd_"), name) end
   end)
 
@@ -180,6 +186,20 @@ describe("the daemon's metrics", function()
     raw:write("GET /metrics HTTP/9.9\r\n\r\n")
     assert.is_true(raw:waitForDisconnected(helper.TIMEOUT))
     assert.truthy(raw:readAll():match("^HTTP/1.1 400 Bad Request\r\n"))
+  end)
+
+  it("is on in the shipped config, with every service up", function()
+    local d = dh.start_shipped("ftpd")
+    kit.on_cleanup(d.cleanup)
+    local s, text = scrape(metrics_port(d))
+    local up = {}
+    for name, v in pairs(s) do
+      local service = name:match('^luanetd_service_up{service="([^"]+)"}$')
+      if service then up[service] = v end
+    end
+    assert.are.same({ fortune = 1, echo = 1, counter = 1, chat = 1, httpd = 1, ftpd = 1 }, up)
+    assert.are.same(65536, s['luanetd_shared_dict_capacity_bytes{dict="counters"}'])
+    assert_promtool_accepts(text)
   end)
 
   it("is off unless configured, and a bad address is refused with its line", function()

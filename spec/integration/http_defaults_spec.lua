@@ -88,19 +88,7 @@ describe("HTTP time-outs as shipped", function()
     local hello_port
     hello, hello_port = helper.start_server(helper.quote_all(helper.LUANETD, helper.script("hello_http.lua")))
 
-    -- The default config, copied with its scripts and the roots it serves
-    -- (www/, ftp/: relative to the daemon's working directory, which is the
-    -- copy's), every port made 0 so the spec does not need the fixed ones;
-    -- nothing else changes. The live files may be edited meanwhile.
-    local dir = dh.tmpdir()
-    assert(os.execute(("mkdir -p %s/etc && cp -R scripts www ftp %s/"):format(helper.quote(dir), helper.quote(dir))))
-    local conf = assert(helper.slurp("etc/luanetd.conf"))
-    conf = ("control = %q\n"):format(dir .. "/ctl.sock") .. conf:gsub("(tcp://127%.0%.0%.1:)%d+", "%10")
-    dh.write(dir .. "/etc/luanetd.conf", conf)
-    local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or os.getenv("PWD") .. "/" .. helper.LUANETD
-    d = dh.handle(dir, dir .. "/etc/luanetd.conf", dir .. "/ctl.sock", "sh -c " .. helper.quote(("cd %s && exec %s")
-      :format(helper.quote(dir), helper.quote_all(luanetd, "-c", dir .. "/etc/luanetd.conf"))))
-    assert.is_not_nil(d.wait_log("info httpd started"), d.log())
+    d = dh.start_shipped("httpd")
     local httpd_port = d.port("httpd")
 
     local got = probe_all{ hello_port, httpd_port }

@@ -132,6 +132,29 @@ function dh.run(config_text, files, ...)
   return code, out, err, conf
 end
 
+-- The default config as shipped (etc/luanetd.conf), run from a copy with
+-- its scripts and the roots it serves (www/, ftp/: relative to the
+-- daemon's working directory, which is the copy's), every port made 0 so
+-- a spec needs none of the fixed ones; nothing else changes. The live
+-- files may be edited meanwhile. A handle as dh.handle's, once `wait_for`
+-- (a service's name) has started.
+function dh.start_shipped(wait_for)
+  local dir = dh.tmpdir()
+  assert(os.execute(("mkdir -p %s/etc && cp -R scripts www ftp %s/"):format(helper.quote(dir), helper.quote(dir))))
+  local conf = assert(helper.slurp("etc/luanetd.conf"))
+  conf = ("control = %q\n"):format(dir .. "/ctl.sock") .. conf:gsub("(tcp://127%.0%.0%.1:)%d+", "%10")
+  write(dir .. "/etc/luanetd.conf", conf)
+  local luanetd = helper.LUANETD:sub(1, 1) == "/" and helper.LUANETD or os.getenv("PWD") .. "/" .. helper.LUANETD
+  local d = dh.handle(dir, dir .. "/etc/luanetd.conf", dir .. "/ctl.sock", "sh -c " .. helper.quote(("cd %s && exec %s")
+    :format(helper.quote(dir), helper.quote_all(luanetd, "-c", dir .. "/etc/luanetd.conf"))))
+  if not d.wait_log("info " .. wait_for .. " started") then
+    local log = d.log()
+    d.cleanup()
+    error("the shipped config did not start " .. wait_for .. ":\n" .. log, 2)
+  end
+  return d
+end
+
 -- ctl status as { [name] = fields, raw = text, draining = { name -> { lines } } }.
 function dh.status(d)
   local code, out, err = d.ctl("status")
