@@ -25,7 +25,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: luanetd script.lua [args...]        run one script with the loop\n"
           "       luanetd -c FILE [--check]           run (or check) the services of a config\n"
-          "       luanetd ctl [-s SOCKET] status|reload [NAME]|stop\n"
+          "       luanetd ctl [-s SOCKET] status [--json]|reload [NAME]|stop\n"
           "       luanetd --version                   this program's version and its libraries'\n");
 }
 

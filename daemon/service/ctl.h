@@ -1,4 +1,4 @@
-/* luanetd ctl [-s PATH] status|reload [NAME]|stop: a client of the control
+/* luanetd ctl [-s PATH] status [--json]|reload [NAME]|stop: a client of the control
  * socket. Exits 0 when the daemon did it, 1 when it refused or failed
  * (with its message on stderr), 2 when no daemon answers at PATH. */
 #ifndef LUANET_CTL_H
