@@ -378,6 +378,7 @@ int luaopen_luanet_signal(lua_State *L) {
     { NULL, NULL },
   };
   luaL_newlib(L, methods);
+  signal_wait_register(L, lua_gettop(L));
   const char *names[] = { LNET_SIGNAL, LNET_BOUND_SIGNAL };
   for (int i = 0; i < 2; i++) {   /* one face for both kinds */
     luaL_newmetatable(L, names[i]);

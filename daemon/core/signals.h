@@ -41,5 +41,7 @@ void signal_push_bound(lua_State *L, int obj_idx, int id);
 /* [-0, +1, m] A new, unconnected Signal. */
 void signal_new(lua_State *L);
 int luaopen_luanet_signal(lua_State *L);
+/* Adds sig:wait([ms]) (signal_wait.c) to the Signal methods at `methods`. */
+void signal_wait_register(lua_State *L, int methods);
 
 #endif

@@ -532,7 +532,7 @@ local function session(u, fn)
   f:close()
   local finished, failed
   f.done:connect(function(err) finished, failed = true, err end)
-  while not finished do net.sleep(5) end
+  while not finished do f.done:wait(-1) end
   if failed then return nil, f:errorString(), KINDS[f:error()] or "ftp" end
   return true
 end

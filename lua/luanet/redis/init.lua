@@ -33,7 +33,6 @@ local DEFAULT_PORT = 6379
 local DEFAULT_TIMEOUT = 10000          -- ms, per call: connect, then each call's replies
 local DEFAULT_POOL_SIZE = 10
 local DEFAULT_IDLE_TIMEOUT = 60000     -- ms an idle pooled connection is kept
-local POLL = 2                         -- ms between a waiter's looks (see wait_hand)
 
 local concat, remove, format = table.concat, table.remove, string.format
 
@@ -127,12 +126,12 @@ end
 -- ---------------------------------------------------------------- waiting
 
 -- A FIFO of tasks waiting for what another task hands over (a turn on a
--- connection, a pooled connection). Nothing in the core wakes a task from
--- Lua, so a waiter looks every POLL ms, as net.ws and net.ftp wait; the
--- hand-over goes to the first waiter, so a late comer cannot overtake.
--- Returns what was handed, or nil at the deadline.
+-- connection, a pooled connection). Each waiter sleeps on a Signal of its
+-- own (sig:wait), which the hand-over emits; it goes to the first waiter,
+-- so a late comer cannot overtake. Returns what was handed, or nil at the
+-- deadline.
 local function wait_hand(queue, deadline)
-  local me = {}
+  local me = { woken = net.Signal() }
   queue[#queue + 1] = me
   while me.given == nil do
     local left = deadline - net.clock()
@@ -142,7 +141,7 @@ local function wait_hand(queue, deadline)
       end
       return nil
     end
-    net.sleep(math.min(POLL, left))
+    me.woken:wait(left)
   end
   return me.given
 end
@@ -152,6 +151,7 @@ local function hand(queue, value)
   local w = remove(queue, 1)
   if not w then return false end
   w.given = value
+  w.woken:emit()
   return true
 end
 

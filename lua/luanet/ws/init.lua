@@ -93,23 +93,25 @@ delegate("localAddress", nil)
 delegate("localPort", 0)
 delegate("bytesToWrite", 0)
 
--- Waits (a task suspends; elsewhere the loop runs) until `done()` or ms.
-local function wait_until(done, ms)
+-- Waits (a task suspends; elsewhere the loop runs) until `done()` or ms,
+-- looking again at each state change (an error ends in one too).
+local function wait_until(ws, done, ms)
   local deadline = net.clock() + (ms or 30000)
   while not done() do
-    if net.clock() >= deadline then return false end
-    net.sleep(5)
+    local left = deadline - net.clock()
+    if left <= 0 then return false end
+    ws.stateChanged:wait(left)
   end
   return true
 end
 
 function methods:waitForConnected(ms)
-  return wait_until(function() return self:state() == "ConnectedState" or self:error() ~= "UnknownSocketError" end, ms)
+  return wait_until(self, function() return self:state() == "ConnectedState" or self:error() ~= "UnknownSocketError" end, ms)
     and self:state() == "ConnectedState"
 end
 
 function methods:waitForDisconnected(ms)
-  return wait_until(function() return self:state() == "UnconnectedState" end, ms)
+  return wait_until(self, function() return self:state() == "UnconnectedState" end, ms)
 end
 
 -- req:upgradeToWebSocket(res [, { subprotocols = {...}, deflate = true }]), in an
