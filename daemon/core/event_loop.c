@@ -1,6 +1,9 @@
 /* The functions of net that run the loop: net.exec, net.quit,
  * net.processEvents, net.sleep, net.clock and net.spawn; and net.log,
  * the runtime's log for library code that has no service table. */
+/*** The loop, tasks and the log (daemon/core/event_loop.c).
+ * @module net
+ */
 #include "event_loop.h"
 #include "object.h"
 #include "runtime.h"
@@ -10,6 +13,14 @@
 #include <lauxlib.h>
 #include <time.h>
 
+/***
+ * Runs the loop until net.quit is called or nothing is left to wait for
+ * (no socket, timer or task). A script alone calls it once; under luanetd
+ * the daemon runs the loop and a service never calls it.
+ * @function exec
+ * @treturn integer the code given to net.quit (0 when the loop ran out of work)
+ * @qt QCoreApplication::exec
+ */
 static int runtime_exec(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   rt->quit_requested = false;
@@ -21,6 +32,13 @@ static int runtime_exec(lua_State *L) {
   return 1;
 }
 
+/***
+ * Ends net.exec with a code. In a luanetd service it stops that service,
+ * in every worker (the daemon does it, not the slot that called it).
+ * @function quit
+ * @tparam[opt=0] integer code
+ * @qt QCoreApplication::exit
+ */
 static int runtime_quit(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   rt->exit_code = (int)luaL_optinteger(L, 1, 0);
@@ -38,8 +56,12 @@ static void expire_cb(struct ev_loop *loop, ev_timer *timer, int revents) {
   *(bool *)timer->data = true;
 }
 
-/* net.processEvents([ms]): without ms, what is ready now; with ms, the loop
- * for at most ms, returning early when nothing is left to wait for. */
+/*** Runs the loop: without ms, what is ready now; with ms, the loop
+ * for at most ms, returning early when nothing is left to wait for.
+ * @function processEvents
+ * @tparam[opt] number ms
+ * @qt QCoreApplication::processEvents
+ */
 static int runtime_processEvents(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   rt->quit_requested = false;
@@ -65,6 +87,15 @@ struct sleep_wait {
   struct lnet_wait wait;
 };
 
+/***
+ * Waits ms milliseconds: in a task (a slot, a spawned function) only that
+ * task waits and the loop runs on; outside one the loop runs nested for
+ * that long.
+ * @function sleep
+ * @tparam number ms
+ * @treturn boolean true
+ * @qt QThread::msleep (which blocks; this does not)
+ */
 static int runtime_sleep(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   double ms = luaL_checknumber(L, 1);
@@ -75,7 +106,11 @@ static int runtime_sleep(lua_State *L) {
   return lnet_wait(L, rt, &s->wait, ms < 0 ? 0 : ms);
 }
 
-/* net.clock(): milliseconds of a monotonic clock, for time-outs. */
+/*** Milliseconds of a monotonic clock, for time-outs.
+ * @function clock
+ * @treturn number milliseconds (a float), from an arbitrary start
+ * @qt QElapsedTimer
+ */
 static int runtime_clock(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,6 +118,14 @@ static int runtime_clock(lua_State *L) {
   return 1;
 }
 
+/***
+ * Calls fn(...) in a new task (a coroutine the loop resumes): it runs at
+ * once until it first waits (sleep, a waitFor... method, a Redis call),
+ * and spawn returns then. An error in it is logged with a traceback.
+ * @function spawn
+ * @tparam function fn
+ * @param ... its arguments
+ */
 static int runtime_spawn(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   lnet_check_callable(L, 1);
@@ -90,9 +133,14 @@ static int runtime_spawn(lua_State *L) {
   return 0;
 }
 
-/* net.log(level, message): a line in the runtime's log, as the C classes
+/*** A line in the runtime's log, as the C classes
  * write theirs: under the daemon tagged with the service (and filtered
- * by log.level), alone on stderr as "luanetd: level: message". */
+ * by log.level), alone on stderr as "luanetd: level: message".
+ * @function log
+ * @tparam string level "debug", "info", "warn" or "error"
+ * @tparam string message
+ * @qt qDebug, qInfo, qWarning, qCritical
+ */
 static int runtime_log(lua_State *L) {
   static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
   int level = luaL_checkoption(L, 1, NULL, levels);

@@ -15,6 +15,21 @@
  *     nothing for the signals they are connected to. An emit with
  *     nothing connected costs one table read.
  * Every slot runs in a task of its own. */
+/*** A signal: the slots (functions) that an event calls, in connect order.
+ * A C object's signals are its fields (sock.readyRead); a Lua class makes
+ * its own with net.Signal(). Each slot runs in a task of its own, so it
+ * may wait (net.sleep, waitFor..., a Redis call) without holding up the
+ * emitter or the other slots. A slot's error is logged with a traceback
+ * and the rest run on. Two handles of one object's signal compare equal
+ * (==); `sig(...)` is `sig:emit(...)`.
+ * @classmod Signal
+ * @qt QObject::connect (signals and slots)
+ * @usage sock.readyRead:connect(function() print(sock:readAll()) end)
+ * local done = net.Signal()
+ * local c = done:connect(print)
+ * done:emit("finished", 3)   -- print("finished", 3), in a task
+ * c:disconnect()
+ */
 #include "signals.h"
 #include "lua_args.h"
 #include "runtime.h"
@@ -209,7 +224,13 @@ static void append(lua_State *L, int list, int fn) {
   lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
 }
 
-/* sig:connect(fn) -> handle; slots are called in connect order. */
+/*** Connects a slot; slots are called in connect order, one slot as
+ * often as it was connected.
+ * @function connect
+ * @tparam function fn the slot (or a callable table); it gets the signal's arguments
+ * @treturn Connection a handle whose disconnect() removes this slot
+ * @qt QObject::connect
+ */
 static int signal_connect(lua_State *L) {
   struct bound_signal *b = signal_check(L, 1);
   lnet_check_callable(L, 2);
@@ -299,7 +320,12 @@ static bool signal_remove(lua_State *L, int sig, int fn) {
   return removed;
 }
 
-/* sig:disconnect([fn or handle]): without an argument, every slot. */
+/*** Disconnects a slot (its first connection), or every slot.
+ * @function disconnect
+ * @tparam[opt] function|Connection fn the slot, or connect's handle; nothing: every slot
+ * @treturn boolean whether a slot was removed
+ * @qt QObject::disconnect
+ */
 static int signal_disconnect(lua_State *L) {
   signal_check(L, 1);
   if (lua_isnoneornil(L, 2)) {
@@ -316,6 +342,14 @@ static int signal_disconnect(lua_State *L) {
   return 1;
 }
 
+/*** Calls every slot connected now with these arguments, each in a task;
+ * a slot disconnected by an earlier one in the same emit is skipped, one
+ * connected meanwhile waits for the next emit. Returns when each slot has
+ * ended or first waits.
+ * @function emit
+ * @param ... the arguments
+ * @qt emit (Q_EMIT)
+ */
 static int signal_emit_lua(lua_State *L) {
   struct bound_signal *b = signal_check(L, 1);
   int nargs = lua_gettop(L) - 1;
@@ -324,6 +358,11 @@ static int signal_emit_lua(lua_State *L) {
   return 0;
 }
 
+/*** How many slots are connected.
+ * @function slotCount
+ * @treturn integer
+ * @qt QObject::receivers
+ */
 static int signal_count(lua_State *L) {
   struct bound_signal *b = signal_check(L, 1);
   lua_pushinteger(L, push_slots(L, 1, b));
@@ -350,6 +389,13 @@ static int signal_eq(lua_State *L) {
   return 1;
 }
 
+/*** Disconnects this slot from its signal: a Connection is the handle
+ * connect returns (one slot's connection to one signal).
+ * @function Connection:disconnect
+ * @within Connection
+ * @treturn boolean whether it was still connected
+ * @qt QObject::disconnect(const QMetaObject::Connection &)
+ */
 static int connection_disconnect(lua_State *L) {
   lnet_check_table_class(L, 1, LNET_CONNECTION);
   lua_rawgeti(L, 1, 1);
@@ -358,6 +404,10 @@ static int connection_disconnect(lua_State *L) {
   return 1;
 }
 
+/*** A new signal with no slot, for a class written in Lua.
+ * @function net.Signal
+ * @treturn Signal
+ */
 static int signal_new_lua(lua_State *L) {
   signal_new(L);
   return 1;

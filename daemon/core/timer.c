@@ -10,6 +10,18 @@
 
 #include <math.h>
 
+/***
+ * net.Timer: a repeating or single-shot timer that emits timeout.
+ * A running timer keeps itself alive (a started timer that the script
+ * drops still fires); a stopped one is collected like any value. Timers
+ * due at the same instant fire in the order they were started. A
+ * to-be-closed variable (Lua's close attribute) stops it.
+ * @classmod Timer
+ * @qt QTimer
+ * @usage local t = net.Timer()
+ * t.timeout:connect(function() print("tick") end)
+ * t:start(1000)
+ */
 static const struct lnet_class timer_class;
 
 enum { TIMER_SIG_TIMEOUT = 1 };
@@ -69,7 +81,12 @@ static void timer_stop_watcher(lua_State *L, struct timer *t) {
   lnet_unanchor(L, &t->ref);
 }
 
-/* timer:start([ms]) */
+/***
+ * Starts (or restarts) the timer.
+ * @function start
+ * @tparam[opt] number ms the interval in milliseconds, >= 0 (else the one set before; 0 at first)
+ * @qt QTimer::start
+ */
 static int timer_start(lua_State *L) {
   struct timer *t = timer_check(L, 1);
   if (!lua_isnoneornil(L, 2))
@@ -84,11 +101,22 @@ static int timer_start(lua_State *L) {
   return 0;
 }
 
+/***
+ * Stops the timer; it may then be collected.
+ * @function stop
+ * @qt QTimer::stop
+ */
 static int timer_stop(lua_State *L) {
   timer_stop_watcher(L, timer_check(L, 1));
   return 0;
 }
 
+/***
+ * Sets the interval; a running timer restarts with it.
+ * @function setInterval
+ * @tparam number ms milliseconds, >= 0
+ * @qt QTimer::setInterval
+ */
 static int timer_setInterval(lua_State *L) {
   struct timer *t = timer_check(L, 1);
   t->interval_ms = timer_checkms(L, 2);
@@ -99,27 +127,57 @@ static int timer_setInterval(lua_State *L) {
   return 0;
 }
 
+/***
+ * The interval.
+ * @function interval
+ * @treturn integer milliseconds
+ * @qt QTimer::interval
+ */
 static int timer_interval(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)timer_check(L, 1)->interval_ms);
   return 1;
 }
 
+/***
+ * Makes the timer fire once per start, or repeatedly (the default).
+ * @function setSingleShot
+ * @tparam boolean singleShot
+ * @qt QTimer::setSingleShot
+ */
 static int timer_setSingleShot(lua_State *L) {
   struct timer *t = timer_check(L, 1);
   t->single_shot = lua_toboolean(L, 2);
   return 0;
 }
 
+/***
+ * Whether the timer fires once per start.
+ * @function isSingleShot
+ * @treturn boolean
+ * @qt QTimer::isSingleShot
+ */
 static int timer_isSingleShot(lua_State *L) {
   lua_pushboolean(L, timer_check(L, 1)->single_shot);
   return 1;
 }
 
+/***
+ * Whether the timer is running.
+ * @function isActive
+ * @treturn boolean
+ * @qt QTimer::isActive
+ */
 static int timer_isActive(lua_State *L) {
   lua_pushboolean(L, ev_is_active(&timer_check(L, 1)->watcher));
   return 1;
 }
 
+/***
+ * The time left until the timer fires.
+ * @function remainingTime
+ * @treturn integer milliseconds, or -1 when the timer is not running
+ * @qt QTimer::remainingTime
+ */
 static int timer_remainingTime(lua_State *L) {
   struct timer *t = timer_check(L, 1);
   if (!ev_is_active(&t->watcher))
@@ -141,6 +199,12 @@ static int timer_tostring(lua_State *L) {
   return 1;
 }
 
+/***
+ * A new timer, stopped, repeating, with an interval of 0.
+ * @function net.Timer
+ * @treturn Timer
+ * @qt QTimer::QTimer
+ */
 static int timer_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct timer *t = lnet_newobject(L, sizeof *t, &timer_class, 1);
@@ -172,6 +236,15 @@ static void single_shot_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   task_call(rt, L, 0, NULL);
 }
 
+/***
+ * Calls fn once, in a task of its own, after ms milliseconds; there is
+ * no object to stop.
+ * @function singleShot
+ * @static
+ * @tparam number ms milliseconds, >= 0
+ * @tparam function fn
+ * @qt QTimer::singleShot
+ */
 static int timer_singleShot(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   double ms = timer_checkms(L, 1);
@@ -203,6 +276,11 @@ static const luaL_Reg timer_statics[] = {
   { NULL, NULL },
 };
 
+/***
+ * Emitted each time the timer fires (once per start when single-shot).
+ * @signal timeout
+ * @qt QTimer::timeout
+ */
 static const char *const timer_signals[] = { "timeout", NULL };
 
 static const struct lnet_class timer_class = {

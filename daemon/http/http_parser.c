@@ -28,6 +28,17 @@
 #include <string.h>
 #include <strings.h>
 
+/*** net.HttpParser: an incremental HTTP/1.x parser of requests or
+ * responses (llhttp), for protocols built on TcpSocket; net.http's client
+ * uses it. execute parses what came and stops where the caller must act;
+ * header names are lower-case. Malformed input is a value ("error"),
+ * never an error raised.
+ * @classmod HttpParser
+ * @qt none (Qt 5 parses HTTP inside QNetworkAccessManager)
+ * @usage local p = net.HttpParser("response")
+ * local what, next = p:execute(sock:readAll())
+ * if what == "headers" then print(p:status(), p:headers()["content-type"]) end
+ */
 static const struct lnet_class http_parser_class;
 
 #define DEFAULT_MAX_HEAD (16 * 1024)
@@ -193,7 +204,15 @@ static struct http_parser *http_parser_check(lua_State *L) {
   return lnet_checkself(L, 1, &http_parser_class);
 }
 
-/* execute(data, [from]) -> what, next [, status, reason] (see the top) */
+/*** Parses data from byte `from` on, up to the first thing to act on.
+ * @function execute
+ * @tparam string data
+ * @tparam[opt=1] integer from
+ * @treturn string what: "headers" (the head is complete: method, target, headers are readable), "message" (the whole message is; takeBody has its body), "more" (all of data was used: feed more) or "error" (malformed: the connection must go)
+ * @treturn integer next where to resume (a pipelined message starts there)
+ * @treturn[opt] integer status with "error": what a server answers (400, 431...)
+ * @treturn[opt] string reason with "error"
+ */
 static int http_parser_execute(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   size_t len;
@@ -230,8 +249,11 @@ static int http_parser_execute(lua_State *L) {
   return 4;
 }
 
-/* finish(): the peer closed; true when that ended a message (a response
- * whose body runs to the end of the connection). */
+/*** Tells the parser the peer closed; true when that ended a message (a response
+ * whose body runs to the end of the connection).
+ * @function finish
+ * @treturn boolean
+ */
 static int http_parser_finish(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   hp->paused = PAUSE_NONE;
@@ -240,19 +262,35 @@ static int http_parser_finish(lua_State *L) {
   return 1;
 }
 
+/*** A request's method ("GET").
+ * @function method
+ * @treturn string
+ */
 static int http_parser_method(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_pushstring(L, llhttp_method_name((llhttp_method_t)hp->p.method));
   return 1;
 }
 
-/* target() for a request, reason() for a response: the same span. */
+/*** A request's target ("/index.html?q=1"); reason() for a response.
+ * @function target
+ * @treturn string
+ */
+/*** A response's reason phrase ("OK"): the same span as target.
+ * @function reason
+ * @treturn string
+ */
 static int http_parser_target(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_pushlstring(L, hp->head.data ? hp->head.data + hp->target : "", hp->target_len);
   return 1;
 }
 
+/*** The message's HTTP version.
+ * @function version
+ * @treturn integer major
+ * @treturn integer minor
+ */
 static int http_parser_version(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_pushinteger(L, hp->p.http_major);
@@ -260,13 +298,21 @@ static int http_parser_version(lua_State *L) {
   return 2;
 }
 
+/*** A response's status code.
+ * @function status
+ * @treturn integer
+ */
 static int http_parser_status(lua_State *L) {
   lua_pushinteger(L, http_parser_check(L)->p.status_code);
   return 1;
 }
 
-/* headers() -> { lower-case name = value }, repeated names joined by ", "
- * (as Node does), and the count of fields. */
+/*** The head's fields: { lower-case name = value }, repeated names joined by ", "
+ * (as Node does), and the count of fields.
+ * @function headers
+ * @treturn table
+ * @treturn integer the count of fields
+ */
 void http_headers_add(lua_State *L, const char *name, size_t name_len, const char *value, size_t value_len) {
   char lower[256];
   size_t n = name_len < sizeof lower ? name_len : sizeof lower - 1;
@@ -302,12 +348,19 @@ static int http_parser_headers(lua_State *L) {
   return 2;
 }
 
+/*** Whether the connection may carry another message after this one.
+ * @function keepAlive
+ * @treturn boolean
+ */
 static int http_parser_keepAlive(lua_State *L) {
   lua_pushboolean(L, llhttp_should_keep_alive(&http_parser_check(L)->p));
   return 1;
 }
 
-/* contentLength() -> the announced length, or nil (none, or chunked). */
+/*** The announced Content-Length.
+ * @function contentLength
+ * @treturn integer|nil nil when none was announced, or the body is chunked
+ */
 static int http_parser_contentLength(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   if (hp->announced >= 0)
@@ -317,17 +370,28 @@ static int http_parser_contentLength(lua_State *L) {
   return 1;
 }
 
+/*** Whether the body is chunked.
+ * @function chunked
+ * @treturn boolean
+ */
 static int http_parser_chunked(lua_State *L) {
   lua_pushboolean(L, (http_parser_check(L)->p.flags & F_CHUNKED) != 0);
   return 1;
 }
 
+/*** How many body bytes wait for takeBody.
+ * @function bodySize
+ * @treturn integer
+ */
 static int http_parser_bodySize(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)http_parser_check(L)->body.len);
   return 1;
 }
 
-/* takeBody() -> the body bytes parsed since the last take. */
+/*** The body bytes parsed since the last take.
+ * @function takeBody
+ * @treturn string
+ */
 static int http_parser_takeBody(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   lua_pushlstring(L, hp->body.data ? buffer_head(&hp->body) : "", hp->body.len);
@@ -335,7 +399,10 @@ static int http_parser_takeBody(lua_State *L) {
   return 1;
 }
 
-/* skipBody(true): the next response answers a HEAD. */
+/*** skipBody(true): the next response answers a HEAD (it has no body).
+ * @function skipBody
+ * @tparam boolean skip
+ */
 static int http_parser_skipBody(lua_State *L) {
   struct http_parser *hp = http_parser_check(L);
   hp->skip_body = lua_toboolean(L, 2);
@@ -352,7 +419,12 @@ static int http_parser_gc(lua_State *L) {
   return 0;
 }
 
-/* HttpParser("request" or "response", [max_head_bytes]) */
+/*** A new parser of requests or of responses.
+ * @function net.HttpParser
+ * @tparam string kind "request" or "response"
+ * @tparam[opt=16384] integer maxHead the bytes a head may have (past it: "error", 431)
+ * @treturn HttpParser
+ */
 static int http_parser_new(lua_State *L) {
   static const char *const kinds[] = { "request", "response", NULL };
   int kind = luaL_checkoption(L, 1, NULL, kinds);

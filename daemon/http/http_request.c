@@ -22,6 +22,27 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/*** A request of HttpServer (req): its fields are read as req.name, and a
+ * handler may set fields of its own (req.user = ...). It stays valid
+ * after its response is finished.
+ * @classmod HttpRequest
+ * @qt QHttpServerRequest (Qt 6)
+ */
+
+/*** The request's fields (read only; made when first read).
+ * @table fields
+ * @field method "GET", "POST"...
+ * @field target the request target as sent ("/a/b?q=1")
+ * @field path the target's path ("/a/b"; "/" for an absolute-form target without one)
+ * @field query the text after "?", or nil
+ * @field version "1.1" or "1.0"
+ * @field http11 whether the version is 1.1 or later
+ * @field keepAlive whether the connection stays open after the response
+ * @field headers { lower-case name = value }, repeated names joined by ", "
+ * @field body the body ("" when none); not with streamBody
+ * @field socket the connection's TcpSocket
+ * @field peer the client's address as text ("127.0.0.1")
+ */
 struct http_request {
   struct lnet_object obj;   /* first: its class */
   uint32_t exchange;
@@ -349,11 +370,21 @@ static int request_newindex(lua_State *L) {
   return 0;
 }
 
+/*** With streamBody: the body bytes that came, nil at its end, false
+ * when none are there yet (req:read waits for them).
+ * @function readSome
+ * @treturn string|nil|boolean
+ */
 static int request_readSome(lua_State *L) {
   struct http_request *r = request_check(L, 1);
   return http_conn_read_body(r->conn, L, r->exchange);
 }
 
+/*** With streamBody: waits (this task) until body bytes, or its end, come.
+ * @function waitBody
+ * @tparam[opt] number ms no limit by default
+ * @treturn boolean false when ms passed first
+ */
 static int request_waitBody(lua_State *L) {
   struct http_request *r = request_check(L, 1);
   return http_conn_wait_body(r->conn, L, lnet_opt_ms(L, 2, -1));

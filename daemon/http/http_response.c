@@ -25,6 +25,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*** A response of HttpServer (res). Headers are set until the head is
+ * sent (by writeHead's first write, write, finish or sendFile); the body
+ * goes with a Content-Length when finish or sendFile knows it, else
+ * chunked (HTTP/1.1) or until the close. A res used after its finish
+ * raises.
+ * @classmod HttpResponse
+ * @qt QHttpServerResponder (Qt 6)
+ */
+
+/*** The response's fields.
+ * @table fields
+ * @field statusCode the status (200 by default); may be set before the head is sent
+ * @field headersSent whether the head has been sent
+ * @field finished whether the response is complete
+ * @field socket the connection's TcpSocket
+ */
 struct http_response {
   struct lnet_object obj;   /* first: its class */
   uint32_t exchange;
@@ -323,7 +339,13 @@ static const char *to_text(lua_State *L, int idx, size_t *len) {
   return t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tolstring(L, idx, len) : luaL_tolstring(L, idx, len);
 }
 
-/* setHeader(name, value): replaces a header of that name (any case). */
+/*** Sets a header, replacing one of that name (any case). A name that
+ * is no token, or a value with a control character, raises.
+ * @function setHeader
+ * @tparam string name
+ * @tparam string|number value
+ * @qt QHttpServerResponder::writeHeader
+ */
 static int response_setHeader(lua_State *L) {
   struct http_conn *c = before_head(L, "setHeader");
   size_t n, vn;
@@ -348,6 +370,11 @@ static int response_setHeader(lua_State *L) {
   return 0;
 }
 
+/*** A header set so far.
+ * @function getHeader
+ * @tparam string name any case
+ * @treturn string|nil
+ */
 static int response_getHeader(lua_State *L) {
   struct http_conn *c = live(L, "getHeader");
   size_t n, at, len;
@@ -364,6 +391,10 @@ static int response_getHeader(lua_State *L) {
   return 1;
 }
 
+/*** Removes a header set so far.
+ * @function removeHeader
+ * @tparam string name any case
+ */
 static int response_removeHeader(lua_State *L) {
   struct http_conn *c = before_head(L, "removeHeader");
   size_t n, at, len;
@@ -381,7 +412,13 @@ static int check_status(lua_State *L, int idx) {
   return (int)status;
 }
 
-/* writeHead(status, [headers]) -> res */
+/*** Sets the status and headers; the head leaves with the first body bytes.
+ * @function writeHead
+ * @tparam integer status 100 to 999
+ * @tparam[opt] table headers { name = value }
+ * @treturn HttpResponse res
+ * @qt QHttpServerResponder::writeStatusLine
+ */
 static int response_writeHead(lua_State *L) {
   struct http_conn *c = before_head(L, "writeHead");
   c->status = check_status(L, 2);
@@ -455,8 +492,16 @@ static void response_done(lua_State *L, struct http_conn *c) {
   lua_pop(L, 1);
 }
 
-/* write(data) -> true, or false when the connection is gone. Without a
- * Content-Length the body goes chunked (HTTP/1.1) or to the close. */
+/*** Sends body bytes (the head first, when not sent): true, or false when the connection is gone. Without a
+ * Content-Length the body goes chunked (HTTP/1.1) or to the close.
+ * Back-pressure (lua/luanet/http/server.lua wraps this): past 1 MiB
+ * queued, a handler waits until the peer has taken the queue below 256
+ * KiB, so a response streamed to a slow client holds bounded memory.
+ * @function write
+ * @tparam string data
+ * @treturn boolean
+ * @qt QHttpServerResponder::write
+ */
 static int response_write(lua_State *L) {
   struct http_conn *c = live(L, "write");
   size_t len;
@@ -465,8 +510,13 @@ static int response_write(lua_State *L) {
   return 1;
 }
 
-/* finish([data]): the end of the response; true, or false when the
- * connection was gone. */
+/*** The end of the response, with its last data; true, or false when the
+ * connection was gone.
+ * @function finish
+ * @tparam[opt] string data
+ * @treturn boolean
+ * @qt QHttpServerResponder::write
+ */
 /* res:_upgrade(): the connection leaves HTTP for another protocol (the
  * WebSocket handshake of lua/luanet/ws/): nothing of the response has
  * been sent and the request has all come. Returns the socket, whose
@@ -490,9 +540,16 @@ static int response_finish(lua_State *L) {
   return 1;
 }
 
-/* sendFile(path, [offset], [length]): the body from a file through
+/*** The body from a file through
  * sendfile(2), never read into Lua. nil and the error when the file
- * cannot be opened (nothing was sent: the handler can answer otherwise). */
+ * cannot be opened (nothing was sent: the handler can answer otherwise).
+ * It finishes the response.
+ * @function sendFile
+ * @tparam string path
+ * @tparam[opt=0] integer offset
+ * @tparam[opt] integer length to the end of the file by default
+ * @treturn boolean true, false when the connection failed, or nil and the error
+ */
 static int response_sendFile(lua_State *L) {
   struct http_conn *c = before_head(L, "sendFile");
   const char *path = luaL_checkstring(L, 2);

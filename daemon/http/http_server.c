@@ -24,6 +24,34 @@
 #include <string.h>
 #include <time.h>
 
+/*** net.HttpServer: an HTTP/1.1 server, shaped as Node's http.Server.
+ * request(req, res) is emitted for each request, in a task: a handler may
+ * wait (a database call, a file) without holding up other connections.
+ * Requests of one connection are answered in order (pipelining);
+ * keep-alive, HEAD, Expect: 100-continue and HTTP/1.0 are handled. A
+ * malformed request gets 400, a head not complete in time 408, a body
+ * over maxBody 413, a head over maxHeader 431, a method not served 501;
+ * a handler that raises before finishing gets 500 sent for it. There is
+ * no tostring of its own. net.HttpServer.REASONS maps a status to its
+ * reason phrase ([404] = "Not Found").
+ * @classmod HttpServer
+ * @qt QHttpServer (Qt 6)
+ * @see HttpRequest
+ * @see HttpResponse
+ * @usage local server = net.HttpServer{ maxBody = 1 << 20 }
+ * server.request:connect(function(req, res)
+ *   res:setHeader("Content-Type", "text/plain")
+ *   res:finish("Hello, " .. req.path .. "\n")
+ * end)
+ * assert(server:listen("127.0.0.1", 8080))   -- or server:serve(tcpServer)
+ */
+
+/*** Emitted for each request, in a task of its own; the handler answers
+ * with res (finish, or sendFile), now or later.
+ * @signal request
+ * @tparam HttpRequest req
+ * @tparam HttpResponse res
+ */
 static const struct lnet_class http_server_class;
 
 enum { SIG_REQUEST = 1 };
@@ -96,8 +124,12 @@ static int accept_pending(lua_State *L) {
   return 0;
 }
 
-/* serve(tcpServer): answers the connections of a listening TcpServer (a
- * daemon listener, say). */
+/*** Answers the connections of a listening TcpServer (a
+ * daemon listener, say). Raises when already serving.
+ * @function serve
+ * @tparam TcpServer tcpServer
+ * @treturn boolean true
+ */
 static void serve(lua_State *L, struct http_server *sv, int tcp) {
   luaL_checkudata(L, tcp, LNET_TCPSERVER);
   if (sv->tcp_ref != LUA_NOREF)
@@ -118,7 +150,12 @@ static int server_serve(lua_State *L) {
   return 1;
 }
 
-/* listen([host], [port]) -> true, or false and the error string. */
+/*** Listens on a TcpServer of its own (closed by close).
+ * @function listen
+ * @tparam[opt] string|HostAddress host as TcpServer:listen's address
+ * @tparam[opt=0] integer port
+ * @treturn boolean true, or false and the error string ("The bound address is already in use")
+ */
 static int server_listen(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   lua_settop(L, 3);
@@ -161,13 +198,23 @@ static int delegate(lua_State *L, const char *name) {
   return 1;
 }
 
+/*** The port of the TcpServer served.
+ * @function serverPort
+ * @treturn integer|nil nil when serving none
+ */
+/*** The address of the TcpServer served.
+ * @function serverAddress
+ * @treturn HostAddress|nil nil when serving none
+ */
 static int server_serverPort(lua_State *L) { return delegate(L, "serverPort"); }
 static int server_serverAddress(lua_State *L) { return delegate(L, "serverAddress"); }
 
-/* closeIdle(): for `stopping`: every response from now on says
+/*** For a service's `stopping`: every response from now on says
  * Connection: close, and a connection idle for the next second (or the
  * keep-alive time-out, when shorter) closes. A client's request already on
- * its way is answered, not cut off: a reload under load fails nothing. */
+ * its way is answered, not cut off: a reload under load fails nothing.
+ * @function closeIdle
+ */
 static int server_closeIdle(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   sv->closing = true;
@@ -177,9 +224,11 @@ static int server_closeIdle(lua_State *L) {
   return 0;
 }
 
-/* close(): stops listening (a TcpServer of listen() closes), then as
+/*** Stops listening (a TcpServer of listen() closes), then as
  * closeIdle: idle connections close after the grace, busy ones after their
- * response. */
+ * response.
+ * @function close
+ */
 static int server_close(lua_State *L) {
   struct http_server *sv = server_check(L, 1);
   if (sv->tcp_ref != LUA_NOREF) {
@@ -196,6 +245,10 @@ static int server_close(lua_State *L) {
   return 0;
 }
 
+/*** How many connections are open.
+ * @function connectionCount
+ * @treturn integer
+ */
 static int server_connectionCount(lua_State *L) {
   lua_pushinteger(L, server_check(L, 1)->nconns);
   return 1;
@@ -268,7 +321,12 @@ static size_t size_option(lua_State *L, const char *name, size_t def) {
   return (size_t)n;
 }
 
-/* HttpServer([options]) */
+/*** A new server; it answers once it serves a TcpServer (serve, listen).
+ * An unknown option raises.
+ * @function net.HttpServer
+ * @tparam[opt] table options maxHeader (bytes of request line and headers, 16384), maxBody (bytes of a buffered body, 1 MiB), headerTimeout (ms from a request's first byte to its last header, 10000), keepAliveTimeout (ms an idle connection stays open, 5000), sendTimeout (ms a response may wait with nothing of it read, 60000), accessLog (function(line): one common-log line per response), streamBody (true: request is emitted at the head, and the body is read with req:read()), methods (more than GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH: { "PROPFIND" }; the others get 501)
+ * @treturn HttpServer
+ */
 static int server_new(lua_State *L) {
   static const char *const known[] = { "maxHeader", "maxBody", "headerTimeout", "keepAliveTimeout",
                                        "accessLog", "streamBody", "methods", "sendTimeout", NULL };

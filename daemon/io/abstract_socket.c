@@ -1,6 +1,13 @@
 /* QAbstractSocket's share of TcpSocket and UdpSocket (abstract_socket.h):
  * written once, so that the two classes agree on the state and error they
  * report and on how a suspended readyRead slot keeps its socket alive. */
+/*** What TcpSocket and UdpSocket share, as Qt's QAbstractSocket: these
+ * methods are theirs, and these enums are constants of both class tables
+ * (net.TcpSocket.ConnectedState == "ConnectedState"). There is no
+ * net.AbstractSocket to make.
+ * @classmod AbstractSocket
+ * @qt QAbstractSocket
+ */
 #include "abstract_socket.h"
 #include "runtime.h"
 #include "signals.h"
@@ -65,22 +72,42 @@ bool abstract_socket_slot_done(struct abstract_socket *s, lua_State *L) {
 
 /* ---- the Lua methods both classes have ---- */
 
+/*** The socket's state.
+ * @function state
+ * @treturn string a SocketState name
+ * @qt QAbstractSocket::state
+ */
 static int abstract_socket_state(lua_State *L) {
   lua_pushstring(L, socket_state_names[abstract_socket_check(L, 1)->state]);
   return 1;
 }
 
+/*** The last error, "UnknownSocketError" before any.
+ * @function error
+ * @treturn string a SocketError name
+ * @qt QAbstractSocket::error
+ */
 static int abstract_socket_error(lua_State *L) {
   lua_pushstring(L, socket_error_name(abstract_socket_check(L, 1)->error));
   return 1;
 }
 
+/*** The last error's text, as Qt words it ("Connection refused").
+ * @function errorString
+ * @treturn string "Unknown error" before any
+ * @qt QIODevice::errorString
+ */
 static int abstract_socket_errorString(lua_State *L) {
   struct abstract_socket *s = abstract_socket_check(L, 1);
   lua_pushstring(L, s->error_string ? s->error_string : "Unknown error");
   return 1;
 }
 
+/*** Whether the socket has a descriptor (is connected, connecting, bound...).
+ * @function isValid
+ * @treturn boolean
+ * @qt QAbstractSocket::isValid
+ */
 static int abstract_socket_isValid(lua_State *L) {
   lua_pushboolean(L, abstract_socket_check(L, 1)->fd >= 0);
   return 1;

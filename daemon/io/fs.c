@@ -11,6 +11,10 @@
  * product that would not fit a lua_Integer is clamped to LUA_MAXINTEGER:
  * some FUSE file systems report "unlimited" as 2^64-1 blocks. Failure is a
  * value, as io.open's: nil, "path: strerror", errno. */
+/*** File-system facts (daemon/io/fs.c). They fail as io.open does: nil,
+ * "path: message", errno.
+ * @module net
+ */
 #include "fs.h"
 
 #include <lauxlib.h>
@@ -31,8 +35,12 @@ static lua_Integer fs_bytes(unsigned long long blocks, unsigned long long unit) 
   return (lua_Integer)(blocks * unit);
 }
 
-/* net.isatty(fd) -> whether fd (0, 1, 2) is a terminal: progress bars
- * are for people, not for logs. */
+/*** Whether fd (0, 1, 2) is a terminal: progress bars
+ * are for people, not for logs.
+ * @function isatty
+ * @tparam integer fd
+ * @treturn boolean
+ */
 static int fs_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
   return 1;
@@ -46,9 +54,14 @@ static const char *check_path(lua_State *L, int idx) {
   return path;
 }
 
-/* net.stat(path) -> { type = "file"|"directory"|"other", size =, mtime =
- * (seconds), mtime_ns =, ino =, mode = (permission bits), nlink = } |
- * nil, msg, errno. Follows symlinks. */
+/*** A file's facts; follows symlinks.
+ * @function stat
+ * @tparam string path
+ * @treturn table { type = "file"|"directory"|"other", size =, mtime =
+ * (seconds), mtime_ns =, ino =, mode = (permission bits), nlink = },
+ * or nil, message, errno
+ * @qt QFileInfo
+ */
 static int fs_stat(lua_State *L) {
   const char *path = check_path(L, 1);
   struct stat st;
@@ -72,15 +85,25 @@ static int fs_stat(lua_State *L) {
   return 1;
 }
 
-/* net.mkdir(path, [mode]) -> true | nil, msg, errno (mode 0755 less the
- * umask by default). */
+/*** Makes a directory.
+ * @function mkdir
+ * @tparam string path
+ * @tparam[opt=0755] integer mode (less the umask)
+ * @treturn boolean true, or nil, message, errno
+ * @qt QDir::mkdir
+ */
 static int fs_mkdir(lua_State *L) {
   const char *path = check_path(L, 1);
   lua_Integer mode = luaL_optinteger(L, 2, 0755);
   return luaL_fileresult(L, mkdir(path, (mode_t)mode) == 0, path);
 }
 
-/* net.realpath(path) -> the absolute path with every symlink resolved. */
+/*** The absolute path with every symlink resolved.
+ * @function realpath
+ * @tparam string path
+ * @treturn string the path, or nil, message, errno
+ * @qt QFileInfo::canonicalFilePath
+ */
 static int fs_realpath(lua_State *L) {
   const char *path = check_path(L, 1);
   char *real = realpath(path, NULL);
@@ -91,8 +114,13 @@ static int fs_realpath(lua_State *L) {
   return 1;
 }
 
-/* net.readdir(path) -> the names in a directory (without . and ..),
- * sorted. */
+/*** The names in a directory (without . and ..),
+ * sorted.
+ * @function readdir
+ * @tparam string path
+ * @treturn {string,...} the names, or nil, message, errno
+ * @qt QDir::entryList
+ */
 static int fs_readdir(lua_State *L) {
   const char *path = check_path(L, 1);
   DIR *dir = opendir(path);
@@ -116,9 +144,14 @@ static int fs_readdir(lua_State *L) {
   return 1;
 }
 
-/* net.statvfs(path) -> { free =, total =, size = } | nil, msg, errno.
+/*** A file system's space, in bytes.
  * free is what an unprivileged user may still write (f_bavail, not
- * f_bfree, which counts the blocks reserved for root). [-0, +1|3, e] */
+ * f_bfree, which counts the blocks reserved for root). [-0, +1|3, e]
+ * @function statvfs
+ * @tparam string path any path on the file system
+ * @treturn table { free =, total =, size = } (size: the block size), or nil, message, errno
+ * @qt QStorageInfo
+ */
 static int fs_statvfs(lua_State *L) {
   size_t len;
   const char *path = luaL_checklstring(L, 1, &len);

@@ -10,6 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*** net.HostAddress: an IPv4 or IPv6 address, as Qt's QHostAddress.
+ * Every method that takes an address takes a HostAddress, a literal
+ * ("127.0.0.1", "::1") or a SpecialAddress name. `a == b` compares two
+ * addresses, and tostring(a) is a:toString().
+ * @classmod HostAddress
+ * @qt QHostAddress
+ * @usage local a = net.HostAddress("192.168.1.20")
+ * print(a:protocol(), a:isInSubnet("192.168.0.0/16"))   --> IPv4Protocol true
+ */
 static const struct lnet_class host_address_class;
 
 struct host_address {
@@ -18,6 +27,18 @@ struct host_address {
   struct net_addr addr;
 };
 
+/*** Qt's special addresses: names (constants of the class table, too:
+ * net.HostAddress.LocalHost == "LocalHost").
+ * @enum SpecialAddress
+ * @field Null Qt: 0, no address
+ * @field Broadcast Qt: 1, 255.255.255.255
+ * @field LocalHost Qt: 2, 127.0.0.1
+ * @field LocalHostIPv6 Qt: 3, ::1
+ * @field Any Qt: 4, every address, IPv6 and IPv4 ([::] taking IPv4 too)
+ * @field AnyIPv6 Qt: 5, ::
+ * @field AnyIPv4 Qt: 6, 0.0.0.0
+ * @qt QHostAddress::SpecialAddress
+ */
 static const char *const special_names[] = {
   "Null", "Broadcast", "LocalHost", "LocalHostIPv6", "Any", "AnyIPv6", "AnyIPv4", NULL,
 };
@@ -86,8 +107,13 @@ static struct host_address *host_address_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &host_address_class);
 }
 
-/* HostAddress([text]): a literal or a special name; anything else (or
- * nothing) gives the null address, as QHostAddress does. */
+/*** A new address: a literal or a special name; anything else (or
+ * nothing) gives the null address, as QHostAddress does.
+ * @function net.HostAddress
+ * @tparam[opt] string text
+ * @treturn HostAddress
+ * @qt QHostAddress::QHostAddress
+ */
 static int host_address_construct(lua_State *L) {
   const char *text = luaL_optstring(L, 1, NULL);
   struct host_address *ha = host_address_new(L);
@@ -96,6 +122,12 @@ static int host_address_construct(lua_State *L) {
   return 1;
 }
 
+/*** Sets the address from a literal or a special name.
+ * @function setAddress
+ * @tparam string text
+ * @treturn boolean false (and the null address) when text is neither, or is "Null"
+ * @qt QHostAddress::setAddress
+ */
 static int host_address_setAddress(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   bool ok = host_address_parse(luaL_checkstring(L, 2), 0, ha);
@@ -105,6 +137,12 @@ static int host_address_setAddress(lua_State *L) {
   return 1;
 }
 
+/*** The address as text ("127.0.0.1", "::1", "fe80::1%eth0"); "" for the
+ * null address, "0.0.0.0" for Any, as Qt prints them.
+ * @function toString
+ * @treturn string
+ * @qt QHostAddress::toString
+ */
 static int host_address_toString(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   char buf[NET_ADDRSTRLEN];
@@ -117,6 +155,19 @@ static int host_address_toString(lua_State *L) {
   return 1;
 }
 
+/*** The address's family.
+ * @function protocol
+ * @treturn string a NetworkLayerProtocol name
+ * @qt QHostAddress::protocol
+ */
+/*** An address's family, as protocol() gives it.
+ * @enum NetworkLayerProtocol
+ * @field IPv4Protocol Qt: 0
+ * @field IPv6Protocol Qt: 1
+ * @field AnyIPProtocol Qt: 2, the address Any
+ * @field UnknownNetworkLayerProtocol Qt: -1, the null address
+ * @qt QAbstractSocket::NetworkLayerProtocol
+ */
 static int host_address_protocol(lua_State *L) {
   static const char *const names[] = {
     [HA_NULL] = "UnknownNetworkLayerProtocol", [HA_IPV4] = "IPv4Protocol",
@@ -126,6 +177,11 @@ static int host_address_protocol(lua_State *L) {
   return 1;
 }
 
+/*** Whether this is the null address (no address).
+ * @function isNull
+ * @treturn boolean
+ * @qt QHostAddress::isNull
+ */
 static int host_address_isNull(lua_State *L) {
   lua_pushboolean(L, host_address_check(L, 1)->kind == HA_NULL);
   return 1;
@@ -139,6 +195,11 @@ static uint32_t ipv4_of(const struct host_address *ha) {
   return ntohl(((const struct sockaddr_in *)&ha->addr.ss)->sin_addr.s_addr);
 }
 
+/*** Whether this is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.x.x).
+ * @function isLoopback
+ * @treturn boolean
+ * @qt QHostAddress::isLoopback
+ */
 static int host_address_isLoopback(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   const struct in6_addr *v6 = ipv6_of(ha);
@@ -149,6 +210,11 @@ static int host_address_isLoopback(lua_State *L) {
   return 1;
 }
 
+/*** Whether this is a multicast address (224.0.0.0/4, ff00::/8).
+ * @function isMulticast
+ * @treturn boolean
+ * @qt QHostAddress::isMulticast
+ */
 static int host_address_isMulticast(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   bool yes = (ha->kind == HA_IPV4 && (ipv4_of(ha) >> 28) == 0xE) ||
@@ -157,12 +223,22 @@ static int host_address_isMulticast(lua_State *L) {
   return 1;
 }
 
+/*** Whether this is 255.255.255.255.
+ * @function isBroadcast
+ * @treturn boolean
+ * @qt QHostAddress::isBroadcast
+ */
 static int host_address_isBroadcast(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   lua_pushboolean(L, ha->kind == HA_IPV4 && ipv4_of(ha) == 0xFFFFFFFFu);
   return 1;
 }
 
+/*** The IPv4 address as a number (127.0.0.1 is 0x7f000001).
+ * @function toIPv4Address
+ * @treturn integer|nil nil when this is no IPv4 address
+ * @qt QHostAddress::toIPv4Address
+ */
 static int host_address_toIPv4Address(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   if (ha->kind != HA_IPV4)
@@ -171,8 +247,12 @@ static int host_address_toIPv4Address(lua_State *L) {
   return 1;
 }
 
-/* toIPv6Address(): the 16 bytes, as Qt's Q_IPV6ADDR; an IPv4 address
- * gives its v4-mapped form, as in Qt. */
+/*** The 16 bytes, as Qt's Q_IPV6ADDR; an IPv4 address
+ * gives its v4-mapped form, as in Qt.
+ * @function toIPv6Address
+ * @treturn string 16 bytes
+ * @qt QHostAddress::toIPv6Address
+ */
 static int host_address_toIPv6Address(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   unsigned char bytes[16] = { 0 };
@@ -198,7 +278,15 @@ static bool same_prefix(const unsigned char *a, const unsigned char *b, int bits
   return (a[whole] & mask) == (b[whole] & mask);
 }
 
-/* a:isInSubnet(subnet, prefixLength) or a:isInSubnet("10.0.0.0/8") */
+/*** Whether the address is in a subnet: a:isInSubnet(subnet,
+ * prefixLength) or a:isInSubnet("10.0.0.0/8"). Raises on a subnet that
+ * is not one.
+ * @function isInSubnet
+ * @tparam string|HostAddress subnet
+ * @tparam[opt] integer prefixLength
+ * @treturn boolean
+ * @qt QHostAddress::isInSubnet
+ */
 static int host_address_isInSubnet(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   struct net_addr subnet;
@@ -231,8 +319,16 @@ static int host_address_isInSubnet(lua_State *L) {
   return 1;
 }
 
-/* HostAddress.parseSubnet("10.0.0.0/8") -> HostAddress, 8; or the null
- * address and -1, as Qt's pair, when the text is not a subnet. */
+/*** Reads a subnet: HostAddress.parseSubnet("10.0.0.0/8") gives the
+ * address and 8; without "/n" the prefix is the whole address. The null
+ * address and -1, as Qt's pair, when the text is not a subnet.
+ * @function parseSubnet
+ * @static
+ * @tparam string text
+ * @treturn HostAddress
+ * @treturn integer the prefix length
+ * @qt QHostAddress::parseSubnet
+ */
 static int host_address_parseSubnet(lua_State *L) {
   const char *arg = luaL_checkstring(L, 1);
   const char *slash = strchr(arg, '/');
@@ -262,6 +358,11 @@ static int host_address_parseSubnet(lua_State *L) {
   return 2;
 }
 
+/*** The scope of an IPv6 link-local address ("eth0" of fe80::1%eth0); "" when none.
+ * @function scopeId
+ * @treturn string
+ * @qt QHostAddress::scopeId
+ */
 static int host_address_scopeId(lua_State *L) {
   struct host_address *ha = host_address_check(L, 1);
   char name[NET_ADDRSTRLEN], *pct;
@@ -282,7 +383,13 @@ static bool host_address_same(const struct host_address *a, const struct host_ad
   return true;
 }
 
-/* a:isEqual(b) and a == b; b may also be a literal or a special name. */
+/*** Whether two addresses are the same: a:isEqual(b) and a == b; b may
+ * also be a literal or a special name.
+ * @function isEqual
+ * @tparam string|HostAddress other
+ * @treturn boolean
+ * @qt QHostAddress::isEqual
+ */
 static int host_address_isEqual(lua_State *L) {
   struct host_address *a = host_address_check(L, 1);
   struct host_address b;

@@ -23,6 +23,30 @@
 #include <string.h>
 #include <unistd.h>
 
+/*** net.TcpServer: a listening TCP socket, as Qt's QTcpServer. Each
+ * connection it accepts is a connected TcpSocket, queued until
+ * nextPendingConnection takes it; newConnection is emitted once per
+ * connection. A listening server keeps itself alive; a to-be-closed variable closes it.
+ * @classmod TcpServer
+ * @qt QTcpServer
+ * @usage local server = net.TcpServer()
+ * server.newConnection:connect(function()
+ *   local sock = server:nextPendingConnection()
+ *   sock.readyRead:connect(function() sock:write(sock:readAll()) end)
+ * end)
+ * assert(server:listen("127.0.0.1", 7000), server:errorString())
+ */
+
+/*** Emitted once for each connection accepted (and queued).
+ * @signal newConnection
+ * @qt QTcpServer::newConnection
+ */
+/*** Emitted when accepting fails for lack of descriptors or memory
+ * (SocketResourceError); the server tries again 100 ms later.
+ * @signal acceptError
+ * @tparam string error the SocketError
+ * @qt QTcpServer::acceptError
+ */
 static const struct lnet_class tcp_server_class;
 
 #define ACCEPTS_PER_EVENT 64
@@ -150,7 +174,15 @@ static void stop_listening(lua_State *L, struct tcp_server *sv) {
   lnet_unanchor(L, &sv->ref);
 }
 
-/* server:listen([address], [port]) -> true, or false with serverError(). */
+/*** Listens on address and port. Without an address it is every address,
+ * IPv6 and IPv4 (IPv4 alone on a host without IPv6). Raises when already
+ * listening or when address is no IP address.
+ * @function listen
+ * @tparam[opt] string|HostAddress address an address literal, a HostAddress, or "Any", "LocalHost"...
+ * @tparam[opt=0] integer port 0: one the system picks (serverPort says which)
+ * @treturn boolean true, or false with serverError() and errorString() (AddressInUseError...)
+ * @qt QTcpServer::listen
+ */
 static int tcp_server_listen(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   lua_Integer port = luaL_optinteger(L, 3, 0);
@@ -184,8 +216,11 @@ static int tcp_server_listen(lua_State *L) {
   return 1;
 }
 
-/* close(): stops listening; the connections already accepted stay
- * pending, as in Qt, and a waitForNewConnection learns it is over. */
+/*** Stops listening; the connections already accepted stay
+ * pending, as in Qt, and a waitForNewConnection learns it is over.
+ * @function close
+ * @qt QTcpServer::close
+ */
 static int tcp_server_close(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   stop_listening(L, sv);
@@ -193,11 +228,21 @@ static int tcp_server_close(lua_State *L) {
   return 0;
 }
 
+/*** Whether the server listens.
+ * @function isListening
+ * @treturn boolean
+ * @qt QTcpServer::isListening
+ */
 static int tcp_server_isListening(lua_State *L) {
   lua_pushboolean(L, tcp_server_check(L, 1)->fd >= 0);
   return 1;
 }
 
+/*** Takes the oldest accepted connection from the queue.
+ * @function nextPendingConnection
+ * @treturn TcpSocket|nil nil when none is pending
+ * @qt QTcpServer::nextPendingConnection
+ */
 static int tcp_server_nextPendingConnection(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   if (pending_count(sv) == 0) {
@@ -214,11 +259,22 @@ static int tcp_server_nextPendingConnection(lua_State *L) {
   return 1;
 }
 
+/*** Whether accepted connections wait in the queue.
+ * @function hasPendingConnections
+ * @treturn boolean
+ * @qt QTcpServer::hasPendingConnections
+ */
 static int tcp_server_hasPendingConnections(lua_State *L) {
   lua_pushboolean(L, pending_count(tcp_server_check(L, 1)) > 0);
   return 1;
 }
 
+/*** Bounds the queue: while it is full the server accepts no more, and
+ * the kernel's backlog holds the rest. 30 by default.
+ * @function setMaxPendingConnections
+ * @tparam integer n 1 to 2^20
+ * @qt QTcpServer::setMaxPendingConnections
+ */
 static int tcp_server_setMaxPendingConnections(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
@@ -228,11 +284,20 @@ static int tcp_server_setMaxPendingConnections(lua_State *L) {
   return 0;
 }
 
+/*** The bound of the queue.
+ * @function maxPendingConnections
+ * @treturn integer
+ * @qt QTcpServer::maxPendingConnections
+ */
 static int tcp_server_maxPendingConnections(lua_State *L) {
   lua_pushinteger(L, tcp_server_check(L, 1)->max_pending);
   return 1;
 }
 
+/*** Stops accepting (the kernel's backlog holds new connections) until resumeAccepting.
+ * @function pauseAccepting
+ * @qt QTcpServer::pauseAccepting
+ */
 static int tcp_server_pauseAccepting(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   sv->paused = true;
@@ -240,6 +305,10 @@ static int tcp_server_pauseAccepting(lua_State *L) {
   return 0;
 }
 
+/*** Accepts again after pauseAccepting.
+ * @function resumeAccepting
+ * @qt QTcpServer::resumeAccepting
+ */
 static int tcp_server_resumeAccepting(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   sv->paused = false;
@@ -247,6 +316,11 @@ static int tcp_server_resumeAccepting(lua_State *L) {
   return 0;
 }
 
+/*** The address the server listens on; the null address when it does not.
+ * @function serverAddress
+ * @treturn HostAddress
+ * @qt QTcpServer::serverAddress
+ */
 static int tcp_server_serverAddress(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   struct sockaddr_storage ss;
@@ -257,6 +331,11 @@ static int tcp_server_serverAddress(lua_State *L) {
   return 1;
 }
 
+/*** The port the server listens on; 0 when it does not.
+ * @function serverPort
+ * @treturn integer
+ * @qt QTcpServer::serverPort
+ */
 static int tcp_server_serverPort(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   struct sockaddr_storage ss;
@@ -268,11 +347,21 @@ static int tcp_server_serverPort(lua_State *L) {
   return 1;
 }
 
+/*** The last error, "UnknownSocketError" before any.
+ * @function serverError
+ * @treturn string a SocketError name
+ * @qt QTcpServer::serverError
+ */
 static int tcp_server_serverError(lua_State *L) {
   lua_pushstring(L, socket_error_name(tcp_server_check(L, 1)->error));
   return 1;
 }
 
+/*** The last error's text; "" before any.
+ * @function errorString
+ * @treturn string
+ * @qt QTcpServer::errorString
+ */
 static int tcp_server_errorString(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   lua_pushstring(L, sv->error_string ? sv->error_string : "");
@@ -285,7 +374,13 @@ static void wait_timed_out(struct lnet_wait *w) {
   sv->error_string = "Network operation timed out";
 }
 
-/* waitForNewConnection([ms]) -> whether a connection is pending (ms < 0: no limit) */
+/*** Waits until a connection is pending: in a task only the task waits,
+ * elsewhere the loop runs nested. Past ms, SocketTimeoutError.
+ * @function waitForNewConnection
+ * @tparam[opt=0] number ms ms < 0: no limit
+ * @treturn boolean whether a connection is pending
+ * @qt QTcpServer::waitForNewConnection
+ */
 static int tcp_server_waitForNewConnection(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   if (pending_count(sv) > 0 || sv->fd < 0) {
@@ -311,10 +406,15 @@ static void release_pending(lua_State *L, struct tcp_server *sv) {
 
 /* __gc: no task can be waiting (it would hold the server), and at
  * lua_close none may be resumed. */
-/* setSslConfiguration(options): the sockets accepted from now on are
+/*** The sockets accepted from now on are
  * encrypted (a server certificate is required); nil turns it off. Those
  * already accepted keep what they had: a reload of certificates drops no
- * connection. true, or false and the error. */
+ * connection. true, or false and the error.
+ * @function setSslConfiguration
+ * @tparam table|nil options as TcpSocket:setSslConfiguration's, localCertificate and privateKey required
+ * @treturn boolean true, or false and the error
+ * @qt QSslServer::setSslConfiguration
+ */
 static int tcp_server_setSslConfiguration(lua_State *L) {
   struct tcp_server *sv = tcp_server_check(L, 1);
   struct tls_context *c = NULL;
@@ -337,6 +437,10 @@ static int tcp_server_setSslConfiguration(lua_State *L) {
   return 1;
 }
 
+/*** Whether accepted sockets are encrypted (setSslConfiguration).
+ * @function isEncrypted
+ * @treturn boolean
+ */
 static int tcp_server_isEncrypted(lua_State *L) {
   lua_pushboolean(L, tcp_server_check(L, 1)->tls != NULL);
   return 1;
@@ -380,6 +484,11 @@ static int tcp_server_tostring(lua_State *L) {
   return 1;
 }
 
+/*** A new server, not listening.
+ * @function net.TcpServer
+ * @treturn TcpServer
+ * @qt QTcpServer::QTcpServer
+ */
 static int tcp_server_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct tcp_server *sv = lnet_newobject(L, sizeof *sv, &tcp_server_class, 2);

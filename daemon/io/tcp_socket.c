@@ -54,6 +54,78 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*** net.TcpSocket: a TCP connection, as Qt's QTcpSocket (and QSslSocket
+ * for TLS). Reads are buffered: readyRead says that data came, and
+ * read, readLine or readAll take it. Writes never block: write sends what
+ * the kernel takes and queues the rest. An open socket keeps itself
+ * alive until it closes, so an accepted socket that no variable holds
+ * still serves. Failures are Qt's: the method returns false,
+ * errorOccurred is emitted, and error() and errorString() say what it
+ * was. AbstractSocket's methods (state, error, errorString, isValid) and
+ * enums (SocketState, SocketError, SocketOption) are this class's too.
+ * A to-be-closed variable (Lua's close attribute) closes it without a signal.
+ * @classmod TcpSocket
+ * @qt QTcpSocket
+ * @see AbstractSocket
+ * @usage local sock = net.TcpSocket()
+ * sock.connected:connect(function() sock:write("hello\n") end)
+ * sock.readyRead:connect(function()
+ *   while sock:canReadLine() do print(sock:readLine()) end
+ * end)
+ * sock.errorOccurred:connect(function(err) print(err, sock:errorString()) end)
+ * sock:connectToHost("127.0.0.1", 7000)
+ */
+
+/*** Emitted when connectToHost's name is resolved, before connecting.
+ * @signal hostFound
+ * @qt QAbstractSocket::hostFound
+ */
+/*** Emitted when the connection is made (ConnectedState).
+ * @signal connected
+ * @qt QAbstractSocket::connected
+ */
+/*** Emitted when the connection has closed (UnconnectedState), whichever
+ * side closed it.
+ * @signal disconnected
+ * @qt QAbstractSocket::disconnected
+ */
+/*** Emitted when data has come (once per arrival, not per byte). It is not
+ * emitted again while one of its slots runs or waits: what arrives
+ * meanwhile is reported when the last slot ends.
+ * @signal readyRead
+ * @qt QIODevice::readyRead
+ */
+/*** Emitted when queued data has left for the peer.
+ * @signal bytesWritten
+ * @tparam integer bytes how many, since the last bytesWritten
+ * @qt QIODevice::bytesWritten
+ */
+/*** Emitted when the state changes.
+ * @signal stateChanged
+ * @tparam string state the new SocketState
+ * @qt QAbstractSocket::stateChanged
+ */
+/*** Emitted when an error happens; error() and errorString() say it too.
+ * @signal errorOccurred
+ * @tparam string error the SocketError
+ * @qt QAbstractSocket::errorOccurred
+ */
+/*** Emitted by close and abort before the socket closes.
+ * @signal aboutToClose
+ * @qt QIODevice::aboutToClose
+ */
+/*** Emitted when the TLS handshake has succeeded; what is read and
+ * written from then on is encrypted.
+ * @signal encrypted
+ * @qt QSslSocket::encrypted
+ */
+/*** Emitted when the TLS handshake found errors in the peer's
+ * certificate. A slot that calls ignoreSslErrors lets the connection go
+ * on; else it fails with SslHandshakeFailedError.
+ * @signal sslErrors
+ * @tparam {table,...} errors each { error = name, errorString = text, depth = n } (depth 0: the peer's own certificate)
+ * @qt QSslSocket::sslErrors
+ */
 static const struct lnet_class tcp_socket_class;
 
 static const char *const signal_names[] = {
@@ -827,7 +899,17 @@ static int resolve_now(lua_State *L, int idx, int port, struct net_addr **out) {
   return 0;
 }
 
-/* sock:connectToHost(host, port) */
+/*** Connects to host (a name, an IPv4 or IPv6 literal, or a HostAddress)
+ * and port: HostLookupState, then ConnectingState and hostFound, then
+ * connected; every address of the name is tried in turn. A failure is
+ * reported from the loop (errorOccurred, with HostNotFoundError,
+ * ConnectionRefusedError...), so slots connected after the call see it.
+ * @function connectToHost
+ * @tparam string|HostAddress host
+ * @tparam integer port
+ * @treturn boolean true when started; false (OperationError) on a socket that is not unconnected
+ * @qt QAbstractSocket::connectToHost
+ */
 int tcp_socket_connect_lua(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (!lua_isstring(L, 2) && !luaL_testudata(L, 2, LNET_HOSTADDRESS))
@@ -911,6 +993,12 @@ static void disconnect(struct tcp_socket *s, lua_State *L, int obj) {
   finish_close(s, L, obj);
 }
 
+/*** Closes the connection once everything queued is sent: ClosingState,
+ * then UnconnectedState and disconnected. While connecting it gives up at
+ * once.
+ * @function disconnectFromHost
+ * @qt QAbstractSocket::disconnectFromHost
+ */
 static int tcp_socket_disconnectFromHost(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -918,6 +1006,11 @@ static int tcp_socket_disconnectFromHost(lua_State *L) {
   return 0;
 }
 
+/*** Closes the connection at once: aboutToClose, then disconnected; what
+ * was queued and what was unread are dropped.
+ * @function abort
+ * @qt QAbstractSocket::abort
+ */
 static int tcp_socket_abort(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -933,8 +1026,11 @@ static int tcp_socket_abort(lua_State *L) {
   return 0;
 }
 
-/* close(): aboutToClose, then disconnectFromHost; the unread data goes, as
- * QIODevice::close() drops its buffer. */
+/*** aboutToClose, then disconnectFromHost; the unread data goes, as
+ * QIODevice::close() drops its buffer.
+ * @function close
+ * @qt QAbstractSocket::close
+ */
 static int tcp_socket_close(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -989,6 +1085,11 @@ void tcp_socket_release(lua_State *L, int idx) {
 
 /* ---- Lua methods: reading ---- */
 
+/*** How many bytes are buffered, ready to read.
+ * @function bytesAvailable
+ * @treturn integer
+ * @qt QAbstractSocket::bytesAvailable
+ */
 static int tcp_socket_bytesAvailable(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->rb.len);
   return 1;
@@ -1000,7 +1101,12 @@ static size_t checkcount(lua_State *L, int idx) {
   return (size_t)n;
 }
 
-/* read(n): up to n bytes of what is buffered; "" when nothing is. */
+/*** Up to n bytes of what is buffered; "" when nothing is.
+ * @function read
+ * @tparam integer n
+ * @treturn string
+ * @qt QIODevice::read
+ */
 static int tcp_socket_read(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   size_t n = checkcount(L, 2);
@@ -1012,6 +1118,11 @@ static int tcp_socket_read(lua_State *L) {
   return 1;
 }
 
+/*** Everything buffered; "" when nothing is.
+ * @function readAll
+ * @treturn string
+ * @qt QIODevice::readAll
+ */
 static int tcp_socket_readAll(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushlstring(L, buffer_head(&s->rb), s->rb.len);
@@ -1020,6 +1131,12 @@ static int tcp_socket_readAll(lua_State *L) {
   return 1;
 }
 
+/*** Up to n bytes of what is buffered, leaving them there.
+ * @function peek
+ * @tparam integer n
+ * @treturn string
+ * @qt QIODevice::peek
+ */
 static int tcp_socket_peek(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   size_t n = checkcount(L, 2);
@@ -1027,8 +1144,13 @@ static int tcp_socket_peek(lua_State *L) {
   return 1;
 }
 
-/* readLine([max]): a line with its "\n", or what is there when no line is
- * complete (as Qt); max bounds the length, and 0 means no bound. */
+/*** A line with its "\n", or what is there when no line is
+ * complete (as Qt); max bounds the length, and 0 means no bound.
+ * @function readLine
+ * @tparam[opt=0] integer max
+ * @treturn string
+ * @qt QIODevice::readLine
+ */
 static int tcp_socket_readLine(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   size_t limit = lua_isnoneornil(L, 2) ? 0 : checkcount(L, 2);
@@ -1043,17 +1165,34 @@ static int tcp_socket_readLine(lua_State *L) {
   return 1;
 }
 
+/*** Whether a whole line (up to "\n") is buffered.
+ * @function canReadLine
+ * @treturn boolean
+ * @qt QAbstractSocket::canReadLine
+ */
 static int tcp_socket_canReadLine(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushboolean(L, s->rb.len && memchr(buffer_head(&s->rb), '\n', s->rb.len) != NULL);
   return 1;
 }
 
+/*** Whether nothing is buffered.
+ * @function atEnd
+ * @treturn boolean
+ * @qt QAbstractSocket::atEnd
+ */
 static int tcp_socket_atEnd(lua_State *L) {
   lua_pushboolean(L, tcp_socket_check(L, 1)->rb.len == 0);
   return 1;
 }
 
+/*** Bounds the read buffer: while n bytes wait unread, the socket reads no
+ * more from the peer (TCP's flow control slows it). 0: no bound, the
+ * default.
+ * @function setReadBufferSize
+ * @tparam integer n bytes
+ * @qt QAbstractSocket::setReadBufferSize
+ */
 static int tcp_socket_setReadBufferSize(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   s->read_limit = checkcount(L, 2);
@@ -1061,6 +1200,11 @@ static int tcp_socket_setReadBufferSize(lua_State *L) {
   return 0;
 }
 
+/*** The bound setReadBufferSize set.
+ * @function readBufferSize
+ * @treturn integer bytes, 0 when there is none
+ * @qt QAbstractSocket::readBufferSize
+ */
 static int tcp_socket_readBufferSize(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->read_limit);
   return 1;
@@ -1165,7 +1309,13 @@ static bool send_iov(struct tcp_socket *s, lua_State *L, int obj, const struct i
   return true;
 }
 
-/* write(data) -> bytes taken, or false (not connected, queue over its cap). */
+/*** Sends data: what the kernel takes now goes at once, the rest is
+ * queued and sent from the loop (bytesWritten reports it).
+ * @function write
+ * @tparam string data
+ * @treturn integer|boolean #data, or false (not connected: OperationError; the queue past setWriteBufferLimit: SocketResourceError, and the connection is cut)
+ * @qt QIODevice::write
+ */
 static int tcp_socket_write(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   struct iovec iov;
@@ -1203,8 +1353,15 @@ static bool queue_file(struct tcp_socket *s, lua_State *L, int obj, int fd, off_
   return true;
 }
 
-/* sendFile(path or fd, [offset], [length]): queues a file range for
- * sendfile(2); a path is opened now and closed when sent. */
+/*** Queues a file range for
+ * sendfile(2); a path is opened now and closed when sent. The kernel
+ * copies the file to the socket (through TLS, it is read and encrypted).
+ * @function sendFile
+ * @tparam string|integer file a path, or a descriptor (duplicated: the caller keeps its own)
+ * @tparam[opt=0] integer offset
+ * @tparam[opt] integer length to the end of the file by default
+ * @treturn integer|boolean the length queued, or false (error() and errorString() say why)
+ */
 static int tcp_socket_sendFile(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_Integer offset = luaL_optinteger(L, 3, 0);
@@ -1240,8 +1397,12 @@ static int tcp_socket_sendFile(lua_State *L) {
   return 1;
 }
 
-/* flush(): sends what the kernel takes now, emitting bytesWritten as Qt's
- * flush does; true when something was sent. */
+/*** Sends what the kernel takes now, emitting bytesWritten as Qt's
+ * flush does; true when something was sent.
+ * @function flush
+ * @treturn boolean
+ * @qt QAbstractSocket::flush
+ */
 static int tcp_socket_flush(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -1253,14 +1414,23 @@ static int tcp_socket_flush(lua_State *L) {
   return 1;
 }
 
+/*** How many bytes wait in the queue to be sent.
+ * @function bytesToWrite
+ * @treturn integer
+ * @qt QAbstractSocket::bytesToWrite
+ */
 static int tcp_socket_bytesToWrite(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->wq_bytes);
   return 1;
 }
 
-/* setWriteHighWater(bytes): while more than this waits to be sent, the
+/*** While more than this waits to be sent, the
  * socket reads no more from its peer (0: off, the default). An echo or
- * a proxy that writes what it reads is then as fast as its reader. */
+ * a proxy that writes what it reads is then as fast as its reader. It
+ * reads again once the queue is below half the mark.
+ * @function setWriteHighWater
+ * @tparam integer bytes 0: off
+ */
 static int tcp_socket_setWriteHighWater(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   s->write_high_water = checkcount(L, 2);
@@ -1273,16 +1443,30 @@ static int tcp_socket_setWriteHighWater(lua_State *L) {
   return 0;
 }
 
+/*** The mark setWriteHighWater set.
+ * @function writeHighWater
+ * @treturn integer bytes, 0 when off
+ */
 static int tcp_socket_writeHighWater(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->write_high_water);
   return 1;
 }
 
+/*** Caps the queue of unsent bytes: a write past it fails with
+ * SocketResourceError and cuts the connection, instead of letting a peer
+ * that reads nothing grow it without end. 256 MiB by default.
+ * @function setWriteBufferLimit
+ * @tparam integer bytes
+ */
 static int tcp_socket_setWriteBufferLimit(lua_State *L) {
   tcp_socket_check(L, 1)->write_limit = checkcount(L, 2);
   return 0;
 }
 
+/*** The cap of the queue of unsent bytes.
+ * @function writeBufferLimit
+ * @treturn integer bytes
+ */
 static int tcp_socket_writeBufferLimit(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)tcp_socket_check(L, 1)->write_limit);
   return 1;
@@ -1313,6 +1497,14 @@ int tcp_socket_wait(lua_State *L, struct tcp_socket *s, enum wait_kind kind) {
   return lnet_wait(L, s->base.rt, &a->wait, ms);
 }
 
+/*** Waits until the socket is connected. In a task only the task waits;
+ * elsewhere the loop runs nested until then. Only one task may wait on a
+ * socket at a time (another raises).
+ * @function waitForConnected
+ * @tparam[opt=30000] number ms the time-out; past it, SocketTimeoutError and the attempt is given up
+ * @treturn boolean whether it is connected
+ * @qt QAbstractSocket::waitForConnected
+ */
 static int tcp_socket_waitForConnected(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->base.state == ST_CONNECTED || s->base.state == ST_UNCONNECTED) {
@@ -1322,6 +1514,12 @@ static int tcp_socket_waitForConnected(lua_State *L) {
   return tcp_socket_wait(L, s, WAIT_CONNECTED);
 }
 
+/*** Waits until new data is buffered (as waitForConnected waits).
+ * @function waitForReadyRead
+ * @tparam[opt=30000] number ms
+ * @treturn boolean false on a time-out (SocketTimeoutError), a close, or a socket not connected or connecting
+ * @qt QAbstractSocket::waitForReadyRead
+ */
 static int tcp_socket_waitForReadyRead(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->base.fd < 0 || (s->base.state != ST_CONNECTED && s->base.state != ST_CONNECTING &&
@@ -1332,6 +1530,13 @@ static int tcp_socket_waitForReadyRead(lua_State *L) {
   return tcp_socket_wait(L, s, WAIT_READY_READ);
 }
 
+/*** Waits until some queued data has been sent (as waitForConnected
+ * waits); true at once when a write went out whole.
+ * @function waitForBytesWritten
+ * @tparam[opt=30000] number ms
+ * @treturn boolean false when nothing is queued, or on a time-out or a close
+ * @qt QAbstractSocket::waitForBytesWritten
+ */
 static int tcp_socket_waitForBytesWritten(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->sent_unreported > 0 && !s->wq_head) {
@@ -1347,6 +1552,12 @@ static int tcp_socket_waitForBytesWritten(lua_State *L) {
   return tcp_socket_wait(L, s, WAIT_BYTES_WRITTEN);
 }
 
+/*** Waits until the connection has closed (as waitForConnected waits).
+ * @function waitForDisconnected
+ * @tparam[opt=30000] number ms
+ * @treturn boolean false on a time-out, or when it was not connected
+ * @qt QAbstractSocket::waitForDisconnected
+ */
 static int tcp_socket_waitForDisconnected(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->base.state == ST_UNCONNECTED) {
@@ -1358,6 +1569,11 @@ static int tcp_socket_waitForDisconnected(lua_State *L) {
 
 /* ---- Lua methods: state and addresses ---- */
 
+/*** Whether the socket is open: not unconnected, or with data left to read.
+ * @function isOpen
+ * @treturn boolean
+ * @qt QIODevice::isOpen
+ */
 static int tcp_socket_isOpen(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushboolean(L, s->base.state != ST_UNCONNECTED || s->rb.len > 0);
@@ -1380,19 +1596,44 @@ static int push_address(lua_State *L, struct tcp_socket *s, bool peer, bool want
   return 1;
 }
 
+/*** The peer's address; the null address when not connected.
+ * @function peerAddress
+ * @treturn HostAddress
+ * @qt QAbstractSocket::peerAddress
+ */
 static int tcp_socket_peerAddress(lua_State *L) {
   return push_address(L, tcp_socket_check(L, 1), true, false);
 }
+/*** The peer's port; 0 when not connected.
+ * @function peerPort
+ * @treturn integer
+ * @qt QAbstractSocket::peerPort
+ */
 static int tcp_socket_peerPort(lua_State *L) {
   return push_address(L, tcp_socket_check(L, 1), true, true);
 }
+/*** The local address of the connection; the null address when not connected.
+ * @function localAddress
+ * @treturn HostAddress
+ * @qt QAbstractSocket::localAddress
+ */
 static int tcp_socket_localAddress(lua_State *L) {
   return push_address(L, tcp_socket_check(L, 1), false, false);
 }
+/*** The local port of the connection; 0 when not connected.
+ * @function localPort
+ * @treturn integer
+ * @qt QAbstractSocket::localPort
+ */
 static int tcp_socket_localPort(lua_State *L) {
   return push_address(L, tcp_socket_check(L, 1), false, true);
 }
 
+/*** The host name given to connectToHost; "" for an accepted socket or an address.
+ * @function peerName
+ * @treturn string
+ * @qt QAbstractSocket::peerName
+ */
 static int tcp_socket_peerName(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushstring(L, s->aux && s->aux->peer_name ? s->aux->peer_name : "");
@@ -1404,6 +1645,13 @@ static int tcp_socket_peerName(lua_State *L) {
 static const int option_levels[] = { IPPROTO_TCP, SOL_SOCKET, IPPROTO_IP, IPPROTO_IP, IPPROTO_IP, SOL_SOCKET, SOL_SOCKET };
 static const int option_names_os[] = { TCP_NODELAY, SO_KEEPALIVE, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_TOS, SO_SNDBUF, SO_RCVBUF };
 
+/*** Sets a socket option on the open descriptor.
+ * @function setSocketOption
+ * @tparam string option a SocketOption name
+ * @tparam integer|boolean value
+ * @treturn boolean false when the socket is not open or the system refused
+ * @qt QAbstractSocket::setSocketOption
+ */
 static int tcp_socket_setSocketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
@@ -1414,6 +1662,12 @@ static int tcp_socket_setSocketOption(lua_State *L) {
   return 1;
 }
 
+/*** A socket option's value.
+ * @function socketOption
+ * @tparam string option a SocketOption name
+ * @treturn integer|nil nil when the socket is not open
+ * @qt QAbstractSocket::socketOption
+ */
 static int tcp_socket_socketOption(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
@@ -1451,6 +1705,11 @@ static void tcp_socket_signal_touched(void *obj, int id) {
     ((struct tcp_socket *)obj)->written_observed = true;
 }
 
+/*** A new socket, unconnected.
+ * @function net.TcpSocket
+ * @treturn TcpSocket
+ * @qt QTcpSocket::QTcpSocket
+ */
 static int tcp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct tcp_socket *s = lnet_newobject(L, sizeof *s, &tcp_socket_class, 1);
@@ -1483,7 +1742,7 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
   s->base.state = ST_CONNECTED;   /* nobody can be listening yet */
 }
 
-/* setSocketDescriptor(fd): adopts an open descriptor as Qt's does: the
+/*** Adopts an open descriptor as Qt's does: the
  * socket is in ConnectedState at once (stateChanged), reads it, and owns
  * it from here on (close() closes it). A socket keeps the plain
  * transport; anything else (a pipe, a tty, a file: a script's stdin) gets
@@ -1491,7 +1750,15 @@ void tcp_socket_push_accepted(lua_State *L, struct lnet_runtime *rt, int fd) {
  * peer's close. false with Qt's UnsupportedSocketOperationError "Invalid
  * socket descriptor" for a descriptor that is not open, and with
  * OperationError on a socket that is not unconnected (where Qt would drop
- * its connection without a word, as connectToHost here refuses). */
+ * its connection without a word, as connectToHost here refuses).
+ * @function setSocketDescriptor
+ * @tparam integer fd
+ * @treturn boolean
+ * @qt QAbstractSocket::setSocketDescriptor
+ * @usage local input = net.TcpSocket()   -- a script's stdin
+ * input.readyRead:connect(function() io.write(input:readAll()) end)
+ * input:setSocketDescriptor(0)
+ */
 static int tcp_socket_setSocketDescriptor(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_Integer fd = luaL_checkinteger(L, 2);
@@ -1576,10 +1843,12 @@ void tcp_socket_resume_reading(struct tcp_socket *s) {
   resume_reading(s);
 }
 
-/* unref() and ref(), as Node's socket.unref(): an unref'd socket still
+/*** As Node's socket.unref(): an unref'd socket still
  * reads and emits, but waiting to read does not keep `luanetd script.lua`
  * (or net.exec) running; the HTTP client's idle keep-alive connections are
- * unref'd. A pending write or connect still keeps the loop. */
+ * unref'd. A pending write or connect still keeps the loop.
+ * @function unref
+ */
 static void set_weak(struct tcp_socket *s, bool weak) {
   if (s->weak == weak)
     return;
@@ -1598,6 +1867,9 @@ static int tcp_socket_unref(lua_State *L) {
   return 0;
 }
 
+/*** Undoes unref: waiting to read keeps the loop running again.
+ * @function ref
+ */
 static int tcp_socket_ref(lua_State *L) {
   set_weak(tcp_socket_check(L, 1), false);
   return 0;

@@ -25,6 +25,9 @@
  * the socket's transport (s->xprt) is this file's tls_transport, whose
  * read, write and shutdown go through OpenSSL and whose readable and
  * writable take the fd's events while the handshake runs. */
+/*** TcpSocket's TLS (daemon/io/tcp_socket_tls.c).
+ * @classmod TcpSocket
+ */
 #include "tcp_socket_impl.h"
 #include "tls_config.h"
 #include "runtime.h"
@@ -37,6 +40,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*** The side of a TLS connection, as mode() gives it.
+ * @enum SslMode
+ * @field UnencryptedMode Qt: 0, no TLS
+ * @field SslClientMode Qt: 1
+ * @field SslServerMode Qt: 2
+ * @qt QSslSocket::SslMode
+ */
+/*** Whether and how the peer's certificate is checked (setPeerVerifyMode;
+ * these names are defined in daemon/tls/tls_load.c).
+ * @enum PeerVerifyMode
+ * @field VerifyNone Qt: 0, no check
+ * @field QueryPeer Qt: 1, asks for a certificate and does not check it
+ * @field VerifyPeer Qt: 2, the certificate must be valid and name the host
+ * @field AutoVerifyPeer Qt: 3, the default: VerifyPeer for a client, QueryPeer for a server
+ * @qt QSslSocket::PeerVerifyMode
+ */
+/*** The TLS versions of setSslConfiguration's protocol and of
+ * sessionProtocol (which also gives TlsV1_0, TlsV1_1 and UnknownProtocol).
+ * @enum SslProtocol
+ * @field TlsV1_2OrLater Qt: 10, the default
+ * @field SecureProtocols Qt: 7, as TlsV1_2OrLater
+ * @field TlsV1_3OrLater Qt: 16
+ * @field TlsV1_2 Qt: 4
+ * @field TlsV1_3 Qt: 15
+ * @qt QSsl::SslProtocol
+ */
 static const char *const mode_names[] = { "UnencryptedMode", "SslClientMode", "SslServerMode" };
 
 /* QSslSocket's state; its phase decides the socket's transport (set_phase). */
@@ -399,16 +428,37 @@ static int start_encryption(lua_State *L, enum ssl_mode mode) {
   return 1;
 }
 
+/*** Starts a client's TLS handshake on a connected socket; encrypted
+ * follows (or errorOccurred with SslHandshakeFailedError). Raises when
+ * encryption has already started.
+ * @function startClientEncryption
+ * @treturn boolean false when the socket is not connected (OperationError) or is not a network socket
+ * @qt QSslSocket::startClientEncryption
+ */
 static int tls_startClientEncryption(lua_State *L) {
   return start_encryption(L, SSL_MODE_CLIENT);
 }
 
+/*** Starts a server's TLS handshake on a connected socket, with the
+ * certificate and key set before (setSslConfiguration, setLocalCertificate).
+ * @function startServerEncryption
+ * @treturn boolean as startClientEncryption
+ * @qt QSslSocket::startServerEncryption
+ */
 static int tls_startServerEncryption(lua_State *L) {
   return start_encryption(L, SSL_MODE_SERVER);
 }
 
-/* connectToHostEncrypted(host, port, [verifyName]): connectToHost, then
- * the handshake once connected. */
+/*** connectToHost, then
+ * the handshake once connected. The certificate must name verifyName
+ * (host by default); the name is sent as SNI.
+ * @function connectToHostEncrypted
+ * @tparam string|HostAddress host
+ * @tparam integer port
+ * @tparam[opt] string verifyName
+ * @treturn boolean as connectToHost
+ * @qt QSslSocket::connectToHostEncrypted
+ */
 static int tls_connectToHostEncrypted(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   struct socket_tls *t = checked_tls(L, s);
@@ -425,24 +475,44 @@ static int tls_connectToHostEncrypted(lua_State *L) {
   return r;
 }
 
+/*** Sets how the peer's certificate is checked.
+ * @function setPeerVerifyMode
+ * @tparam string mode a PeerVerifyMode name
+ * @qt QSslSocket::setPeerVerifyMode
+ */
 static int tls_setPeerVerifyMode(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   checked_tls(L, s)->verify = (uint8_t)luaL_checkoption(L, 2, NULL, tls_verify_names);
   return 0;
 }
 
+/*** How the peer's certificate is checked.
+ * @function peerVerifyMode
+ * @treturn string a PeerVerifyMode name
+ * @qt QSslSocket::peerVerifyMode
+ */
 static int tls_peerVerifyMode(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushstring(L, tls_verify_names[s->tls ? s->tls->verify : TLS_AUTO_VERIFY_PEER]);
   return 1;
 }
 
+/*** The name the peer's certificate must have (the host given to connect by default).
+ * @function setPeerVerifyName
+ * @tparam[opt] string name nil: the default
+ * @qt QSslSocket::setPeerVerifyName
+ */
 static int tls_setPeerVerifyName(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   set_string(&checked_tls(L, s)->verify_name, luaL_optstring(L, 2, NULL));
   return 0;
 }
 
+/*** The name setPeerVerifyName set; "" when none.
+ * @function peerVerifyName
+ * @treturn string
+ * @qt QSslSocket::peerVerifyName
+ */
 static int tls_peerVerifyName(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushstring(L, s->tls && s->tls->verify_name ? s->tls->verify_name : "");
@@ -458,17 +528,39 @@ static int set_file(lua_State *L, size_t field_offset) {
   return 0;
 }
 
+/*** The CA certificates (a PEM file) that verify the peer, instead of
+ * the system's store. Overrides setSslConfiguration's.
+ * @function setCaCertificates
+ * @tparam[opt] string file nil: the default
+ * @qt QSslConfiguration::setCaCertificates
+ */
 static int tls_setCaCertificates(lua_State *L) {
   return set_file(L, offsetof(struct socket_tls, ca_file));
 }
+/*** This side's certificate (a PEM file, with its chain).
+ * @function setLocalCertificate
+ * @tparam[opt] string file
+ * @qt QSslSocket::setLocalCertificate
+ */
 static int tls_setLocalCertificate(lua_State *L) {
   return set_file(L, offsetof(struct socket_tls, cert_file));
 }
+/*** This side's private key (a PEM file).
+ * @function setPrivateKey
+ * @tparam[opt] string file
+ * @qt QSslSocket::setPrivateKey
+ */
 static int tls_setPrivateKey(lua_State *L) {
   return set_file(L, offsetof(struct socket_tls, key_file));
 }
 
-/* setSslConfiguration(options) -> true, or false and the error. */
+/*** Sets the whole TLS configuration at once; the files are read now.
+ * A wrong option raises.
+ * @function setSslConfiguration
+ * @tparam table options caCertificates (or ca), localCertificate (or cert), privateKey (or key): PEM files; peerVerifyMode, peerVerifyName, protocol (an SslProtocol name), alpn (a protocol name or a list), handshakeTimeout (ms)
+ * @treturn boolean true, or false and the error (a file that cannot be read, a key that does not match)
+ * @qt QSslSocket::setSslConfiguration
+ */
 static int tls_setSslConfiguration(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   struct socket_tls *t = checked_tls(L, s);
@@ -494,12 +586,22 @@ static int tls_setSslConfiguration(lua_State *L) {
   return 1;
 }
 
+/*** Lets the handshake go on despite the certificate's errors; called
+ * before it, or from an sslErrors slot.
+ * @function ignoreSslErrors
+ * @qt QSslSocket::ignoreSslErrors
+ */
 static int tls_ignoreSslErrors(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   checked_tls(L, s)->ignore_errors = true;
   return 0;
 }
 
+/*** The certificate's errors found by the last handshake.
+ * @function sslHandshakeErrors
+ * @treturn {table,...} as sslErrors gives them; empty when none
+ * @qt QSslSocket::sslHandshakeErrors
+ */
 static int tls_sslHandshakeErrors(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->tls && s->tls->session)
@@ -509,12 +611,22 @@ static int tls_sslHandshakeErrors(lua_State *L) {
   return 1;
 }
 
+/*** Whether the handshake has succeeded and the connection is encrypted.
+ * @function isEncrypted
+ * @treturn boolean
+ * @qt QSslSocket::isEncrypted
+ */
 static int tls_isEncrypted(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushboolean(L, s->tls && s->tls->phase == TLS_ENCRYPTED);
   return 1;
 }
 
+/*** Which side of TLS the socket is.
+ * @function mode
+ * @treturn string an SslMode name
+ * @qt QSslSocket::mode
+ */
 static int tls_mode(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   lua_pushstring(L, mode_names[s->tls && s->tls->phase != TLS_OFF ? s->tls->mode : SSL_MODE_UNENCRYPTED]);
@@ -527,6 +639,11 @@ static struct tls *session_of(lua_State *L) {
   return s->tls && s->tls->phase == TLS_ENCRYPTED ? s->tls->session : NULL;
 }
 
+/*** The peer's certificate, on an encrypted socket.
+ * @function peerCertificate
+ * @treturn table|nil { subject =, issuer =, commonName =, notBefore =, notAfter =, serialNumber = (hex), names = { DNS names } }; nil when there is none
+ * @qt QSslSocket::peerCertificate
+ */
 static int tls_peerCertificate(lua_State *L) {
   struct tls *t = session_of(L);
   if (!t)
@@ -535,12 +652,22 @@ static int tls_peerCertificate(lua_State *L) {
   return 1;
 }
 
+/*** The TLS version of the session.
+ * @function sessionProtocol
+ * @treturn string an SslProtocol name: "TlsV1_3", "TlsV1_2"...; "UnknownProtocol" when not encrypted
+ * @qt QSslSocket::sessionProtocol
+ */
 static int tls_sessionProtocol(lua_State *L) {
   struct tls *t = session_of(L);
   lua_pushstring(L, t ? tls_protocol(t) : "UnknownProtocol");
   return 1;
 }
 
+/*** The session's cipher, on an encrypted socket.
+ * @function sessionCipher
+ * @treturn table|nil { name =, bits =, protocol = }
+ * @qt QSslSocket::sessionCipher
+ */
 static int tls_sessionCipher(lua_State *L) {
   struct tls *t = session_of(L);
   if (!t)
@@ -549,6 +676,11 @@ static int tls_sessionCipher(lua_State *L) {
   return 1;
 }
 
+/*** The application protocol ALPN chose ("h2", "http/1.1"), on an encrypted socket.
+ * @function negotiatedProtocol
+ * @treturn string|nil nil when none was chosen
+ * @qt QSslConfiguration::nextNegotiatedProtocol
+ */
 static int tls_negotiatedProtocol(lua_State *L) {
   struct tls *t = session_of(L);
   if (!t)
@@ -557,6 +689,12 @@ static int tls_negotiatedProtocol(lua_State *L) {
   return 1;
 }
 
+/*** Waits until the handshake has succeeded (as waitForConnected waits).
+ * @function waitForEncrypted
+ * @tparam[opt=30000] number ms
+ * @treturn boolean false when no handshake started, or it failed or timed out
+ * @qt QSslSocket::waitForEncrypted
+ */
 static int tls_waitForEncrypted(lua_State *L) {
   struct tcp_socket *s = tcp_socket_check(L, 1);
   if (s->tls && s->tls->phase == TLS_ENCRYPTED) {

@@ -48,6 +48,46 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/*** net.UdpSocket: datagrams, as Qt's QUdpSocket. bind, then readyRead
+ * says a datagram waits and readDatagram takes it; writeDatagram sends
+ * one (an unbound socket binds to Any first). A bound socket keeps itself
+ * alive; a to-be-closed variable closes it. The ICMP errors that answer what was sent
+ * (port unreachable) are reported as errorOccurred(ConnectionRefusedError).
+ * AbstractSocket's methods and enums are this class's too.
+ * @classmod UdpSocket
+ * @qt QUdpSocket
+ * @see AbstractSocket
+ * @usage local udp = net.UdpSocket()
+ * udp.readyRead:connect(function()
+ *   while udp:hasPendingDatagrams() do
+ *     local data, host, port = udp:readDatagram()
+ *     udp:writeDatagram(data, host, port)   -- echo
+ *   end
+ * end)
+ * assert(udp:bind("127.0.0.1", 7000), udp:errorString())
+ */
+
+/*** Emitted when a datagram waits to be read; not again until a
+ * readDatagram (or a waitForReadyRead), nor while a slot of it runs.
+ * @signal readyRead
+ * @qt QIODevice::readyRead
+ */
+/*** Emitted when writeDatagram has sent a datagram.
+ * @signal bytesWritten
+ * @tparam integer bytes its size
+ * @qt QIODevice::bytesWritten
+ */
+/*** Emitted when the state changes (BoundState after bind; ClosingState,
+ * UnconnectedState after close).
+ * @signal stateChanged
+ * @tparam string state the new SocketState
+ * @qt QAbstractSocket::stateChanged
+ */
+/*** Emitted when an error happens; error() and errorString() say it too.
+ * @signal errorOccurred
+ * @tparam string error the SocketError
+ * @qt QAbstractSocket::errorOccurred
+ */
 static const struct lnet_class udp_socket_class;
 
 #define WAIT_DEFAULT_MS 30000
@@ -60,7 +100,16 @@ static const char *const signal_names[] = {
   "readyRead", "bytesWritten", "stateChanged", "errorOccurred", NULL,
 };
 
-/* Qt's BindFlag values, so that a table of names ORs like Qt's flags. */
+/*** How bind shares its address and port with other sockets (class
+ * constants; combinable as "ShareAddress|ReuseAddressHint" or a list).
+ * Qt's BindFlag values, so that a table of names ORs like Qt's flags.
+ * @enum BindMode
+ * @field DefaultForPlatform Qt: 0x0, the default
+ * @field ShareAddress Qt: 0x1, SO_REUSEADDR (and SO_REUSEPORT): other sockets may bind the same address and port
+ * @field DontShareAddress Qt: 0x2, no other socket may bind it
+ * @field ReuseAddressHint Qt: 0x4, SO_REUSEADDR
+ * @qt QAbstractSocket::BindFlag
+ */
 enum { BF_DEFAULT = 0, BF_SHARE = NET_UDP_SHARE, BF_DONT_SHARE = NET_UDP_DONT_SHARE, BF_REUSE_HINT = NET_UDP_REUSE_HINT };
 static const char *const bind_flag_names[] = {
   "DefaultForPlatform", "ShareAddress", "DontShareAddress", "ReuseAddressHint", NULL,
@@ -205,9 +254,16 @@ static void rio_cb(struct ev_loop *loop, ev_io *w, int revents) {
   lua_settop(L, obj - 1);
 }
 
-/* readDatagram([maxSize]) -> data, sender HostAddress, sender port; nil
+/*** The next datagram, its sender's address and port; nil
  * when no datagram is pending. A datagram longer than maxSize is cut to
- * it, and the rest is lost, as in Qt. */
+ * it, and the rest is lost, as in Qt.
+ * @function readDatagram
+ * @tparam[opt] integer maxSize
+ * @treturn string data
+ * @treturn HostAddress sender (an IPv4-mapped address as the IPv4 address it is)
+ * @treturn integer sender's port
+ * @qt QUdpSocket::readDatagram
+ */
 static int udp_socket_readDatagram(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_Integer max = -1;
@@ -261,12 +317,22 @@ static int udp_socket_readDatagram(lua_State *L) {
   return 3;
 }
 
+/*** Whether a datagram waits to be read.
+ * @function hasPendingDatagrams
+ * @treturn boolean
+ * @qt QUdpSocket::hasPendingDatagrams
+ */
 static int udp_socket_hasPendingDatagrams(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_pushboolean(L, s->base.fd >= 0 && net_udp_pending_size(s->base.fd) >= 0);
   return 1;
 }
 
+/*** The size of the next datagram.
+ * @function pendingDatagramSize
+ * @treturn integer bytes, -1 when none waits
+ * @qt QUdpSocket::pendingDatagramSize
+ */
 static int udp_socket_pendingDatagramSize(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_pushinteger(L, s->base.fd >= 0 ? (lua_Integer)net_udp_pending_size(s->base.fd) : -1);
@@ -371,8 +437,18 @@ static bool do_bind(lua_State *L, struct udp_socket *s, struct net_addr *addr, b
   return true;
 }
 
-/* bind([address], [port], [mode]) or bind(port, [mode]) -> true, or false
- * with error()/errorString() and errorOccurred. */
+/*** Binds the socket: BoundState and stateChanged, then it receives.
+ * Without an address it is Any ([::] taking IPv4 too). Called as
+ * bind([address], [port], [mode]) or bind(port, [mode]).
+ * @function bind
+ * @tparam[opt] string|HostAddress address an address literal, a HostAddress, or "Any", "LocalHost"...
+ * @tparam[opt=0] integer port 0: one the system picks (localPort says which)
+ * @tparam[opt] string|table mode BindMode names
+ * @treturn boolean true, or false
+ * with error()/errorString() and errorOccurred (false without it, with
+ * OperationError, on a socket already bound)
+ * @qt QAbstractSocket::bind
+ */
 static int udp_socket_bind(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int addr_arg = 0, port_arg = 2, mode_arg = 3;
@@ -422,7 +498,10 @@ static void finish_close(lua_State *L, struct udp_socket *s) {
   set_state(s, L, 1, ST_UNCONNECTED);
 }
 
-/* close(): ClosingState, then UnconnectedState, as PyQt5 shows. */
+/*** Closes the socket: ClosingState, then UnconnectedState, as PyQt5 shows.
+ * @function close
+ * @qt QAbstractSocket::close
+ */
 static int udp_socket_close(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -434,7 +513,10 @@ static int udp_socket_close(lua_State *L) {
   return 0;
 }
 
-/* abort(): straight to UnconnectedState. */
+/*** Closes the socket, straight to UnconnectedState.
+ * @function abort
+ * @qt QAbstractSocket::abort
+ */
 static int udp_socket_abort(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   lua_settop(L, 1);
@@ -471,8 +553,15 @@ static int udp_socket_close_scope(lua_State *L) {
 
 /* ---- writing ---- */
 
-/* writeDatagram(data, host, port) -> bytes sent, or false. An unbound
- * socket binds to Any first, as Qt's does. */
+/*** Sends one datagram. An unbound
+ * socket binds to Any first, as Qt's does.
+ * @function writeDatagram
+ * @tparam string data at most 65,507 bytes to an IPv4 address
+ * @tparam string|HostAddress host an address (no host name)
+ * @tparam integer port
+ * @treturn integer|boolean the bytes sent, or false (DatagramTooLargeError, TemporaryError, NetworkError...) with errorOccurred
+ * @qt QUdpSocket::writeDatagram
+ */
 static int udp_socket_writeDatagram(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   size_t len;
@@ -559,18 +648,36 @@ static int membership(lua_State *L, bool join) {
   return 1;
 }
 
-/* joinMulticastGroup(group, [interface name]) -> true or false. */
+/*** Joins a multicast group, on a bound socket.
+ * @function joinMulticastGroup
+ * @tparam string|HostAddress group
+ * @tparam[opt] string interface an interface's name ("eth0"); the kernel chooses by default
+ * @treturn boolean true, or false with error() and errorString()
+ * @qt QUdpSocket::joinMulticastGroup
+ */
 static int udp_socket_joinMulticastGroup(lua_State *L) {
   return membership(L, true);
 }
 
+/*** Leaves a multicast group.
+ * @function leaveMulticastGroup
+ * @tparam string|HostAddress group
+ * @tparam[opt] string interface
+ * @treturn boolean true, or false with error() and errorString()
+ * @qt QUdpSocket::leaveMulticastGroup
+ */
 static int udp_socket_leaveMulticastGroup(lua_State *L) {
   return membership(L, false);
 }
 
-/* setMulticastInterface(name): where multicast leaves from; "" or nil
+/*** Where multicast leaves from; "" or nil
  * gives the choice back to the kernel. Kept for a socket bound later.
- * False for a name that is no interface. */
+ * False for a name that is no interface.
+ * @function setMulticastInterface
+ * @tparam[opt] string name an interface's name
+ * @treturn boolean
+ * @qt QUdpSocket::setMulticastInterface
+ */
 static int udp_socket_setMulticastInterface(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   const char *name = luaL_optstring(L, 2, "");
@@ -588,7 +695,11 @@ static int udp_socket_setMulticastInterface(lua_State *L) {
   return 1;
 }
 
-/* multicastInterface() -> the interface's name, or nil when none is set. */
+/*** The interface multicast leaves from.
+ * @function multicastInterface
+ * @treturn string|nil its name, or nil when none is set
+ * @qt QUdpSocket::multicastInterface
+ */
 static int udp_socket_multicastInterface(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   char name[IF_NAMESIZE];
@@ -600,8 +711,14 @@ static int udp_socket_multicastInterface(lua_State *L) {
 
 /* ---- socket options ---- */
 
-/* setSocketOption(option, value): value an integer or a boolean. Before
- * bind the option is kept and set when the socket is made. */
+/*** Sets a socket option; value an integer or a boolean. Before
+ * bind the option is kept and set when the socket is made.
+ * @function setSocketOption
+ * @tparam string option a SocketOption name
+ * @tparam integer|boolean value
+ * @treturn boolean false when the system refused
+ * @qt QAbstractSocket::setSocketOption
+ */
 static int udp_socket_setSocketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
@@ -615,7 +732,12 @@ static int udp_socket_setSocketOption(lua_State *L) {
   return 1;
 }
 
-/* socketOption(option) -> integer, or nil when it cannot be read. */
+/*** A socket option's value (before bind, the one set).
+ * @function socketOption
+ * @tparam string option a SocketOption name
+ * @treturn integer|nil nil when it cannot be read
+ * @qt QAbstractSocket::socketOption
+ */
 static int udp_socket_socketOption(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   int opt = luaL_checkoption(L, 2, NULL, socket_option_names);
@@ -639,9 +761,14 @@ static void wait_timed_out(struct lnet_wait *w) {
   abstract_socket_set_error(&s->base, SE_TIMEOUT, "Network operation timed out");
 }
 
-/* waitForReadyRead([ms]): true at once when a datagram is pending, else
+/*** True at once when a datagram is pending, else
  * when readyRead comes; false on time-out (SocketTimeoutError) or close.
- * Suspends a task; runs the loop nested elsewhere. */
+ * Suspends a task; runs the loop nested elsewhere.
+ * @function waitForReadyRead
+ * @tparam[opt=30000] number ms
+ * @treturn boolean
+ * @qt QAbstractSocket::waitForReadyRead
+ */
 static int udp_socket_waitForReadyRead(lua_State *L) {
   struct udp_socket *s = udp_socket_check(L, 1);
   double ms = lnet_opt_ms(L, 2, WAIT_DEFAULT_MS);
@@ -675,6 +802,11 @@ static bool local_name(struct udp_socket *s, struct sockaddr_storage *ss) {
   return true;
 }
 
+/*** The address the socket is bound to; the null address when unbound.
+ * @function localAddress
+ * @treturn HostAddress
+ * @qt QAbstractSocket::localAddress
+ */
 static int udp_socket_localAddress(lua_State *L) {
   struct sockaddr_storage ss;
   local_name(udp_socket_check(L, 1), &ss);
@@ -682,6 +814,11 @@ static int udp_socket_localAddress(lua_State *L) {
   return 1;
 }
 
+/*** The port the socket is bound to; 0 when unbound.
+ * @function localPort
+ * @treturn integer
+ * @qt QAbstractSocket::localPort
+ */
 static int udp_socket_localPort(lua_State *L) {
   struct sockaddr_storage ss;
   local_name(udp_socket_check(L, 1), &ss);
@@ -724,7 +861,11 @@ static int adopt_call(lua_State *L) {
   return 0;
 }
 
-/* UdpSocket(): unbound, as QUdpSocket(); the fd comes with bind. */
+/*** A new socket: unbound, as QUdpSocket(); the fd comes with bind.
+ * @function net.UdpSocket
+ * @treturn UdpSocket
+ * @qt QUdpSocket::QUdpSocket
+ */
 static int udp_socket_new(lua_State *L) {
   struct lnet_runtime *rt = lnet_runtime(L);
   struct udp_socket *s = lnet_newobject(L, sizeof *s, &udp_socket_class, 1);

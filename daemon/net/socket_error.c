@@ -1,5 +1,8 @@
 /* Qt's SocketError names and texts, and errno -> SocketError. The texts are
  * Qt's own (qnativesocketengine.cpp), measured in docs/QT-API.md. */
+/*** AbstractSocket's enums (daemon/net/socket_error.c).
+ * @classmod AbstractSocket
+ */
 #include "socket_error.h"
 
 #include <stddef.h>
@@ -7,16 +10,68 @@
 #include <errno.h>
 #include <string.h>
 
+/*** A socket's state, as state() and stateChanged give it.
+ * @enum SocketState
+ * @field UnconnectedState Qt: 0
+ * @field HostLookupState Qt: 1, resolving the name given to connectToHost
+ * @field ConnectingState Qt: 2
+ * @field ConnectedState Qt: 3
+ * @field BoundState Qt: 4, a UdpSocket after bind
+ * @field ListeningState Qt: 5 (a server's; no socket reports it)
+ * @field ClosingState Qt: 6, disconnectFromHost waits for the write buffer to drain
+ * @qt QAbstractSocket::SocketState
+ */
 const char *const socket_state_names[] = {
   "UnconnectedState", "HostLookupState", "ConnectingState", "ConnectedState",
   "BoundState", "ListeningState", "ClosingState", NULL,
 };
 
+/*** The options of setSocketOption and socketOption.
+ * @enum SocketOption
+ * @field LowDelayOption Qt: 0, TCP_NODELAY (1 or 0)
+ * @field KeepAliveOption Qt: 1, SO_KEEPALIVE (1 or 0)
+ * @field MulticastTtlOption Qt: 2, IP_MULTICAST_TTL
+ * @field MulticastLoopbackOption Qt: 3, IP_MULTICAST_LOOP (1 or 0)
+ * @field TypeOfServiceOption Qt: 4, IP_TOS
+ * @field SendBufferSizeSocketOption Qt: 5, SO_SNDBUF (bytes)
+ * @field ReceiveBufferSizeSocketOption Qt: 6, SO_RCVBUF (bytes)
+ * @qt QAbstractSocket::SocketOption
+ */
 const char *const socket_option_names[] = {
   "LowDelayOption", "KeepAliveOption", "MulticastTtlOption", "MulticastLoopbackOption",
   "TypeOfServiceOption", "SendBufferSizeSocketOption", "ReceiveBufferSizeSocketOption", NULL,
 };
 
+/*** A socket's error, as error() and errorOccurred give it; errorString()
+ * has the text. luanet reports those of the first part; the rest are
+ * constants for code written for Qt.
+ * @enum SocketError
+ * @field UnknownSocketError Qt: -1, also "no error yet"
+ * @field ConnectionRefusedError Qt: 0, "Connection refused"
+ * @field RemoteHostClosedError Qt: 1, "The remote host closed the connection"
+ * @field HostNotFoundError Qt: 2, "Host not found"
+ * @field SocketAccessError Qt: 3, "The address is protected"
+ * @field SocketResourceError Qt: 4, "Out of resources"
+ * @field SocketTimeoutError Qt: 5, "Network operation timed out" (a waitFor... or a time-out)
+ * @field DatagramTooLargeError Qt: 6, "Datagram was too large to send"
+ * @field NetworkError Qt: 7, "Network unreachable", "Host unreachable"
+ * @field AddressInUseError Qt: 8, "The bound address is already in use"
+ * @field SocketAddressNotAvailableError Qt: 9, "The address is not available"
+ * @field UnsupportedSocketOperationError Qt: 10
+ * @field OperationError Qt: 19, an operation the socket's state does not allow
+ * @field UnfinishedSocketOperationError Qt: 11
+ * @field ProxyAuthenticationRequiredError Qt: 12
+ * @field SslHandshakeFailedError Qt: 13, TLS: the handshake or the peer's certificate failed
+ * @field ProxyConnectionRefusedError Qt: 14
+ * @field ProxyConnectionClosedError Qt: 15
+ * @field ProxyConnectionTimeoutError Qt: 16
+ * @field ProxyNotFoundError Qt: 17
+ * @field ProxyProtocolError Qt: 18
+ * @field SslInternalError Qt: 20, TLS: the library failed
+ * @field SslInvalidUserDataError Qt: 21
+ * @field TemporaryError Qt: 22
+ * @qt QAbstractSocket::SocketError
+ */
 const char *const socket_error_names[] = {
   "UnknownSocketError", "ConnectionRefusedError", "RemoteHostClosedError",
   "HostNotFoundError", "SocketAccessError", "SocketResourceError",

@@ -35,6 +35,25 @@
 #define QUEUE_BYTES ((size_t)64 << 20)   /* and their bytes */
 
 enum { SIG_MESSAGE = 1 };
+/*** net.Channel: a named channel in the process. publish copies a message
+ * (plain data, as SharedDict's values) to every Lua state that has
+ * touched ch.message (any service, worker or generation, the publisher's
+ * own included), where message is emitted on its loop's next iteration,
+ * in publish order. Publishing never waits for a reader: one that falls
+ * behind more than 65536 messages (64 MiB) loses the rest, counted in the
+ * log. Subscribing keeps no script running.
+ * @classmod Channel
+ * @qt none (Node's BroadcastChannel)
+ * @usage local room = net.Channel("chat")
+ * room.message:connect(function(line) print(line) end)
+ * room:publish("hello")
+ */
+
+/*** Emitted for each message published on the channel; touching it
+ * subscribes this state.
+ * @signal message
+ * @param message a copy of what was published
+ */
 static const char *const signal_names[] = { "message", NULL };
 
 /* A published message: its bytes, shared by every queue it is in. */
@@ -266,7 +285,11 @@ static struct channel_handle *check_channel(lua_State *L) {
   return h;
 }
 
-/* publish(msg) -> true, or false and why (msg is not plain data). */
+/*** Publishes a message to every subscribed state.
+ * @function publish
+ * @param message plain data
+ * @treturn boolean true, or false and why (msg is not plain data)
+ */
 static int channel_publish(lua_State *L) {
   struct channel_handle *h = check_channel(L);
   luaL_checkany(L, 2);
@@ -309,12 +332,18 @@ static int channel_publish(lua_State *L) {
   return 1;
 }
 
+/*** The channel's name.
+ * @function name
+ * @treturn string
+ */
 static int channel_name(lua_State *L) {
   lua_pushstring(L, check_channel(L)->ch->name);
   return 1;
 }
 
-/* close(): no more messages for this state from this Channel. */
+/*** No more messages for this state from this Channel.
+ * @function close
+ */
 static int channel_close(lua_State *L) {
   struct channel_handle *h = lnet_checkself(L, 1, &channel_class);
   unsubscribe(L, h);
@@ -344,6 +373,11 @@ static int channel__tostring(lua_State *L) {
   return 1;
 }
 
+/*** The channel of that name (made on first use).
+ * @function net.Channel
+ * @tparam string name
+ * @treturn Channel
+ */
 static int channel_new(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   struct channel_handle *h = lnet_newobject(L, sizeof *h, &channel_class, 1);

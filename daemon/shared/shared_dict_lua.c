@@ -31,6 +31,20 @@ struct dict_handle {
   struct shared_dict *d;     /* NULL once collected */
 };
 
+/*** net.SharedDict: a key-value store shared by every worker and every
+ * generation of the daemon (ngx.shared.DICT's model). Values are plain
+ * data, copied in and out: nil, booleans, numbers, strings,
+ * net.json.null and emptyArray, and tables of those without metatables
+ * or cycles. The least recently used entries go when the dict is full.
+ * Results are ngx's: true, or false (nil for a read) and the reason
+ * ("exists", "not found", "no memory", "not a number"); a value that is
+ * not plain data gives false and where it is not. A key that is not a
+ * string raises.
+ * @classmod SharedDict
+ * @qt none (nginx's ngx.shared.DICT)
+ * @usage local hits = net.SharedDict("counters")   -- shared = { counters = "1M" } in the config
+ * hits:incr("/index.html", 1, 0)
+ */
 static const struct lnet_class shared_dict_class;
 
 static struct shared_dict *check_dict(lua_State *L) {
@@ -91,11 +105,45 @@ static int store(lua_State *L, enum sd_mode mode) {
   return 2;
 }
 
+/*** Stores a value, evicting the least recently used entries if it must;
+ * set(key, nil) deletes.
+ * @function set
+ * @tparam string key
+ * @param value plain data
+ * @tparam[opt] number ttlMs time to live (0 or nil: none)
+ * @treturn boolean true (and "evicted" when live entries made room), or false and why
+ */
+/*** As set, without evicting live entries: false and "no memory" when full.
+ * @function safeSet
+ * @tparam string key
+ * @param value
+ * @tparam[opt] number ttlMs
+ * @treturn boolean
+ */
+/*** As set, only when the key is absent: else false and "exists".
+ * @function add
+ * @tparam string key
+ * @param value
+ * @tparam[opt] number ttlMs
+ * @treturn boolean
+ */
+/*** As set, only when the key is present: else false and "not found".
+ * @function replace
+ * @tparam string key
+ * @param value
+ * @tparam[opt] number ttlMs
+ * @treturn boolean
+ */
 static int shared_dict_set(lua_State *L) { return store(L, SD_SET); }
 static int shared_dict_safeSet(lua_State *L) { return store(L, SD_SAFE_SET); }
 static int shared_dict_add(lua_State *L) { return store(L, SD_ADD); }
 static int shared_dict_replace(lua_State *L) { return store(L, SD_REPLACE); }
 
+/*** A copy of the value.
+ * @function get
+ * @tparam string key
+ * @return the value, or nil
+ */
 static int shared_dict_get(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen, len;
@@ -124,7 +172,14 @@ static void number_arg(lua_State *L, int idx, char out[PLAIN_NUMBER_SIZE]) {
     plain_float_bytes(lua_tonumber(L, idx), out);
 }
 
-/* incr(key, delta [, init [, ttlMs]]) -> the new number. */
+/*** Adds delta to a number, atomically across workers.
+ * @function incr
+ * @tparam string key
+ * @tparam number delta
+ * @tparam[opt] number init the value of an absent key before the add (without it: nil and "not found")
+ * @tparam[opt] number ttlMs for an entry init made
+ * @treturn number the new value, or nil and "not found" or "not a number"
+ */
 static int shared_dict_incr_lua(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen;
@@ -142,6 +197,11 @@ static int shared_dict_incr_lua(lua_State *L) {
   return 1;
 }
 
+/*** Removes an entry.
+ * @function delete
+ * @tparam string key
+ * @treturn boolean whether there was one
+ */
 static int shared_dict_delete_lua(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen;
@@ -153,7 +213,11 @@ static int shared_dict_delete_lua(lua_State *L) {
   return 1;
 }
 
-/* ttl(key) -> ms left (0: none), or nil and "not found". */
+/*** The time an entry has left.
+ * @function ttl
+ * @tparam string key
+ * @treturn number ms left (0: no time to live), or nil and "not found"
+ */
 static int shared_dict_ttl_lua(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen;
@@ -166,7 +230,12 @@ static int shared_dict_ttl_lua(lua_State *L) {
   return 1;
 }
 
-/* expire(key, ttlMs): a new time to live (0: none) for a live entry. */
+/*** A new time to live (0: none) for a live entry.
+ * @function expire
+ * @tparam string key
+ * @tparam number ttlMs
+ * @treturn boolean true, or false and "not found"
+ */
 static int shared_dict_expire_lua(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   size_t klen;
@@ -190,7 +259,11 @@ static void add_key(void *ud, const char *k, size_t n) {
   lua_rawseti(kl->L, -2, ++kl->n);
 }
 
-/* keys([max]): live keys, most recently used first; max 0: all. */
+/*** The live keys, most recently used first.
+ * @function keys
+ * @tparam[opt=1024] integer max 0: all
+ * @treturn {string,...}
+ */
 static int shared_dict_keys_lua(lua_State *L) {
   struct shared_dict *d = check_dict(L);
   lua_Integer max = luaL_optinteger(L, 2, KEYS_DEFAULT);
@@ -203,26 +276,45 @@ static int shared_dict_keys_lua(lua_State *L) {
   return 1;
 }
 
+/*** Removes every entry.
+ * @function flushAll
+ */
 static int shared_dict_flushAll(lua_State *L) {
   shared_dict_flush_all(check_dict(L));
   return 0;
 }
 
+/*** How many entries there are.
+ * @function count
+ * @treturn integer
+ */
 static int shared_dict_count_lua(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)shared_dict_count(check_dict(L)));
   return 1;
 }
 
+/*** The dict's size.
+ * @function capacity
+ * @treturn integer bytes
+ */
 static int shared_dict_capacity_lua(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)shared_dict_capacity(check_dict(L)));
   return 1;
 }
 
+/*** The bytes not in use.
+ * @function freeSpace
+ * @treturn integer bytes
+ */
 static int shared_dict_freeSpace(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)shared_dict_free_space(check_dict(L)));
   return 1;
 }
 
+/*** The dict's name.
+ * @function name
+ * @treturn string
+ */
 static int shared_dict_name_lua(lua_State *L) {
   lua_pushstring(L, shared_dict_name(check_dict(L)));
   return 1;
@@ -245,7 +337,14 @@ static int shared_dict__tostring(lua_State *L) {
   return 1;
 }
 
-/* SharedDict(name [, size]): size as a number of bytes or "16M", "512K". */
+/*** The dict of that name. Under the daemon the config declares each
+ * (shared = { name = "16M" }) and an undeclared name raises; alone
+ * (luanetd script.lua, a stock lua5.4) a size makes one for the process.
+ * @function net.SharedDict
+ * @tparam string name
+ * @tparam[opt] number|string size bytes, or "16M", "512K"
+ * @treturn SharedDict
+ */
 static int shared_dict_new(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   size_t size = 0;

@@ -48,18 +48,117 @@
  * cost and overhead would outweigh what it saves. */
 #define WS_DEFLATE_MIN 128
 
+/*** net.WebSocket: a WebSocket (RFC 6455), client or server side, as
+ * Qt's QWebSocket. A client calls open(url); a server's come from a
+ * WebSocketServer's nextPendingConnection or an HttpServer handler's
+ * req:upgradeToWebSocket(res). What the protocol asks of a receiver is
+ * checked as bytes come; a peer that breaks it is closed with the code
+ * RFC 6455 names (1002, 1007, 1009), which closeCode() gives. Pings are
+ * answered by themselves. A connected WebSocket keeps itself alive.
+ * state, error and errorString are AbstractSocket's; the CloseCode names
+ * are constants of net.WebSocket (numbers).
+ * @classmod WebSocket
+ * @qt QWebSocket
+ * @see AbstractSocket
+ * @usage local ws = net.WebSocket()
+ * ws.connected:connect(function() ws:sendTextMessage("hello") end)
+ * ws.textMessageReceived:connect(function(msg) print(msg); ws:close() end)
+ * ws:open("ws://127.0.0.1:8080/chat")
+ */
 enum {
   SIG_CONNECTED = 1, SIG_DISCONNECTED, SIG_STATE_CHANGED, SIG_TEXT_MESSAGE, SIG_BINARY_MESSAGE,
   SIG_TEXT_FRAME, SIG_BINARY_FRAME, SIG_PONG, SIG_BYTES_WRITTEN, SIG_ABOUT_TO_CLOSE,
   SIG_ERROR_OCCURRED, SIG_SSL_ERRORS,
 };
+/*** Emitted when the opening handshake has succeeded.
+ * @signal connected
+ * @qt QWebSocket::connected
+ */
+/*** Emitted when the connection has closed (after the close handshake,
+ * or when it was lost or refused).
+ * @signal disconnected
+ * @qt QWebSocket::disconnected
+ */
+/*** Emitted when the state changes (ConnectingState, ConnectedState,
+ * ClosingState, UnconnectedState).
+ * @signal stateChanged
+ * @tparam string state a SocketState name
+ * @qt QWebSocket::stateChanged
+ */
+/*** Emitted for each whole text message.
+ * @signal textMessageReceived
+ * @tparam string message UTF-8
+ * @qt QWebSocket::textMessageReceived
+ */
+/*** Emitted for each whole binary message.
+ * @signal binaryMessageReceived
+ * @tparam string message
+ * @qt QWebSocket::binaryMessageReceived
+ */
+/*** Emitted for each frame of a text message, as it comes.
+ * @signal textFrameReceived
+ * @tparam string frame
+ * @tparam boolean isLastFrame
+ * @qt QWebSocket::textFrameReceived
+ */
+/*** Emitted for each frame of a binary message, as it comes.
+ * @signal binaryFrameReceived
+ * @tparam string frame
+ * @tparam boolean isLastFrame
+ * @qt QWebSocket::binaryFrameReceived
+ */
+/*** Emitted when a pong comes.
+ * @signal pong
+ * @tparam integer elapsed ms since the last ping
+ * @tparam string payload
+ * @qt QWebSocket::pong
+ */
+/*** Emitted when queued bytes have left (the TcpSocket's bytesWritten).
+ * @signal bytesWritten
+ * @tparam integer bytes
+ * @qt QWebSocket::bytesWritten
+ */
+/*** Emitted when the close handshake starts, from either side.
+ * @signal aboutToClose
+ * @qt QWebSocket::aboutToClose
+ */
+/*** Emitted when an error happens (a refused connection or handshake, a
+ * peer that broke the protocol); error() and errorString() say it too.
+ * @signal errorOccurred
+ * @tparam string error a SocketError name
+ * @qt QWebSocket::error
+ */
+/*** Emitted for wss:// when the server's certificate has errors; a slot
+ * that calls ignoreSslErrors lets the connection go on.
+ * @signal sslErrors
+ * @tparam {table,...} errors as TcpSocket's sslErrors
+ * @qt QWebSocket::sslErrors
+ */
 static const char *const signal_names[] = {
   "connected", "disconnected", "stateChanged", "textMessageReceived", "binaryMessageReceived",
   "textFrameReceived", "binaryFrameReceived", "pong", "bytesWritten", "aboutToClose",
   "errorOccurred", "sslErrors", NULL,
 };
 
-/* Qt's QWebSocketProtocol::CloseCode, by name. */
+/*** The close codes, by Qt's names: constants of net.WebSocket whose
+ * values are the numbers (net.WebSocket.CloseCodeGoingAway == 1001);
+ * close takes either. Qt's QWebSocketProtocol::CloseCode, by name.
+ * @enum CloseCode
+ * @field CloseCodeNormal 1000
+ * @field CloseCodeGoingAway 1001
+ * @field CloseCodeProtocolError 1002
+ * @field CloseCodeDatatypeNotSupported 1003
+ * @field CloseCodeReserved1004 1004
+ * @field CloseCodeMissingStatusCode 1005 (never sent: a close without a code)
+ * @field CloseCodeAbnormalDisconnection 1006 (never sent: the connection was lost)
+ * @field CloseCodeWrongDatatype 1007 (text that is not UTF-8)
+ * @field CloseCodePolicyViolated 1008
+ * @field CloseCodeTooMuchData 1009 (a message or frame over the limits)
+ * @field CloseCodeMissingExtension 1010
+ * @field CloseCodeBadOperation 1011
+ * @field CloseCodeTlsHandshakeFailed 1015 (never sent)
+ * @qt QWebSocketProtocol::CloseCode
+ */
 static const struct {
   const char *name;
   unsigned code;
@@ -717,14 +816,33 @@ static int send_lua(lua_State *L, uint8_t opcode) {
   return 1;
 }
 
+/*** Sends a text message (in frames of outgoingFrameSize; compressed when
+ * permessage-deflate was agreed).
+ * @function sendTextMessage
+ * @tparam string message UTF-8 (not checked)
+ * @treturn integer|boolean #message, or false (OperationError: not connected, or the message could not be queued)
+ * @qt QWebSocket::sendTextMessage
+ */
 static int ws_sendTextMessage(lua_State *L) {
   return send_lua(L, WS_OP_TEXT);
 }
 
+/*** Sends a binary message.
+ * @function sendBinaryMessage
+ * @tparam string message
+ * @treturn integer|boolean as sendTextMessage
+ * @qt QWebSocket::sendBinaryMessage
+ */
 static int ws_sendBinaryMessage(lua_State *L) {
   return send_lua(L, WS_OP_BINARY);
 }
 
+/*** Sends a ping; pong follows with the elapsed time.
+ * @function ping
+ * @tparam[opt=""] string payload at most 125 bytes
+ * @treturn boolean false when not connected
+ * @qt QWebSocket::ping
+ */
 static int ws_ping(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   size_t n;
@@ -735,7 +853,13 @@ static int ws_ping(lua_State *L) {
   return 1;
 }
 
-/* close([code [, reason]]): code a number or a CloseCode name. */
+/*** Starts the close handshake: aboutToClose, ClosingState, then
+ * disconnected when it is done.
+ * @function close
+ * @tparam[opt=1000] integer|string code a number or a CloseCode name; one that may not be sent raises
+ * @tparam[opt=""] string reason at most 123 bytes
+ * @qt QWebSocket::close
+ */
 static int ws_close(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   unsigned code = 1000;
@@ -757,23 +881,43 @@ static int ws_close(lua_State *L) {
   return 0;
 }
 
+/*** Drops the connection at once, without a close handshake.
+ * @function abort
+ * @qt QWebSocket::abort
+ */
 static int ws_abort(lua_State *L) {
   abort_tcp(ws_check(L, 1), L);
   return 0;
 }
 
+/*** The close code: the peer's, ours, or the one the protocol's checks
+ * closed with; 1006 when the connection was lost; 1000 before any.
+ * @function closeCode
+ * @treturn integer
+ * @qt QWebSocket::closeCode
+ */
 static int ws_closeCode(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   lua_pushinteger(L, ws->close_code ? ws->close_code : 1000);
   return 1;
 }
 
+/*** The close reason that came with closeCode; "" when none.
+ * @function closeReason
+ * @treturn string
+ * @qt QWebSocket::closeReason
+ */
 static int ws_closeReason(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   lua_pushstring(L, ws->close_reason ? ws->close_reason : "");
   return 1;
 }
 
+/*** Whether the WebSocket is connected.
+ * @function isValid
+ * @treturn boolean
+ * @qt QWebSocket::isValid
+ */
 static int ws_isValid(lua_State *L) {
   lua_pushboolean(L, ws_check(L, 1)->base.state == ST_CONNECTED);
   return 1;
@@ -813,7 +957,11 @@ static int ws_get_size(lua_State *L) {
   return 1;
 }
 
-/* setKeepAliveInterval(ms): automatic pings (0, the default: none). */
+/*** Automatic pings every ms (0, the default: none); a peer that has not
+ * answered the last ping by the next one is dropped.
+ * @function setKeepAliveInterval
+ * @tparam number ms
+ */
 static int ws_setKeepAliveInterval(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   lua_Number ms = luaL_checknumber(L, 2);
@@ -831,6 +979,10 @@ static int ws_setKeepAliveInterval(lua_State *L) {
   return 0;
 }
 
+/*** The automatic pings' interval.
+ * @function keepAliveInterval
+ * @treturn number ms, 0 when none
+ */
 static int ws_keepAliveInterval(lua_State *L) {
   struct websocket *ws = ws_check(L, 1);
   lua_pushnumber(L, ws->keepalive ? ws->keepalive->interval * 1000.0 : 0);
@@ -851,13 +1003,19 @@ static int ws_setInfo(lua_State *L) {
   return 0;
 }
 
-/* Whether permessage-deflate was agreed for this connection. */
+/*** Whether permessage-deflate (RFC 7692) was agreed for this connection.
+ * @function isCompressed
+ * @treturn boolean
+ */
 static int ws_isCompressed(lua_State *L) {
   lua_pushboolean(L, ws_check(L, 1)->compressed);
   return 1;
 }
 
-/* ws:socket(): the TcpSocket under it, or nil. */
+/*** The TcpSocket under it, or nil.
+ * @function socket
+ * @treturn TcpSocket|nil
+ */
 static int ws_socket(lua_State *L) {
   ws_check(L, 1);
   lua_getiuservalue(L, 1, 2);
@@ -895,6 +1053,11 @@ void websocket_new(lua_State *L) {
   ev_init(&ws->timer, timer_cb);
 }
 
+/*** A new WebSocket, unconnected (for open).
+ * @function net.WebSocket
+ * @treturn WebSocket
+ * @qt QWebSocket::QWebSocket
+ */
 static int ws_new(lua_State *L) {
   websocket_new(L);
   return 1;
@@ -958,6 +1121,37 @@ int luaopen_luanet_websocket(lua_State *L) {
     const char *set, *get;
     enum ws_size which;
   } sizes[] = {
+    /*** Bounds a message that comes (16 MiB by default; Qt's is 2 GiB): past
+     * it the connection closes with 1009.
+     * @function setMaxAllowedIncomingMessageSize
+     * @tparam integer bytes
+     * @qt QWebSocket::setMaxAllowedIncomingMessageSize
+     */
+    /*** The bound of a message that comes.
+     * @function maxAllowedIncomingMessageSize
+     * @treturn integer bytes
+     * @qt QWebSocket::maxAllowedIncomingMessageSize
+     */
+    /*** Bounds a frame that comes (16 MiB by default): past it, 1009.
+     * @function setMaxAllowedIncomingFrameSize
+     * @tparam integer bytes
+     * @qt QWebSocket::setMaxAllowedIncomingFrameSize
+     */
+    /*** The bound of a frame that comes.
+     * @function maxAllowedIncomingFrameSize
+     * @treturn integer bytes
+     * @qt QWebSocket::maxAllowedIncomingFrameSize
+     */
+    /*** The size of the frames a message is sent in (512 KiB by default, as Qt's).
+     * @function setOutgoingFrameSize
+     * @tparam integer bytes > 0
+     * @qt QWebSocket::setOutgoingFrameSize
+     */
+    /*** The size of the frames a message is sent in.
+     * @function outgoingFrameSize
+     * @treturn integer bytes
+     * @qt QWebSocket::outgoingFrameSize
+     */
     { "setMaxAllowedIncomingMessageSize", "maxAllowedIncomingMessageSize", MAX_MESSAGE },
     { "setMaxAllowedIncomingFrameSize", "maxAllowedIncomingFrameSize", MAX_FRAME },
     { "setOutgoingFrameSize", "outgoingFrameSize", OUT_FRAME },
@@ -971,6 +1165,21 @@ int luaopen_luanet_websocket(lua_State *L) {
   luaL_getmetatable(L, LNET_WEBSOCKET);
   lua_getfield(L, -1, "__index");
   lua_getupvalue(L, -1, 1);
+  /*** The URL of the handshake (a client's open's; a server's request target); "" before.
+   * @function requestUrl
+   * @treturn string
+   * @qt QWebSocket::requestUrl
+   */
+  /*** The Origin header of the handshake; "" when none.
+   * @function origin
+   * @treturn string
+   * @qt QWebSocket::origin
+   */
+  /*** The subprotocol the handshake agreed on; "" when none.
+   * @function subprotocol
+   * @treturn string
+   * @qt QWebSocket::subprotocol
+   */
   static const char *const info_names[] = { "requestUrl", "origin", "subprotocol" };
   for (int i = 0; i < 3; i++) {
     lua_pushinteger(L, i);

@@ -1,4 +1,4 @@
--- luanet.datastream: the part of QDataStream (version Qt_4_0, big-endian)
+--- luanet.datastream: the part of QDataStream (version Qt_4_0, big-endian)
 -- that Qt's fortune protocol uses: quint16, quint32 and QString.
 --
 -- A writer appends to an internal buffer (QDataStream over a QByteArray);
@@ -12,6 +12,17 @@
 --
 -- A QString on the wire is a quint32 byte count then UTF-16BE code units;
 -- a count of 0xFFFFFFFF is the null QString. Lua strings are UTF-8.
+--
+-- A writer's methods raise on a reader and the reverse; a value out of
+-- range raises.
+-- @classmod DataStream
+-- @qt QDataStream
+-- @usage local out = net.DataStream()             -- a writer
+-- out:writeUInt16(0); out:writeQString("hello")
+-- out:seek(0); out:writeUInt16(out:size() - 2)
+-- sock:write(out:data())
+-- local input = net.DataStream(sock)             -- a reader over a TcpSocket
+-- local size = input:readUInt16()                -- nil, "not enough data yet": try again later
 local byte, pack, unpack = string.byte, string.pack, string.unpack
 local concat, tunpack = table.concat, table.unpack
 local utf8char, utf8codes, utf8len = utf8.char, utf8.codes, utf8.len
@@ -164,17 +175,28 @@ local function checkuint(name, n, max)
   return i
 end
 
+--- Writes a quint16.
+-- @function writeUInt16
+-- @tparam integer n 0 to 0xFFFF
+-- @qt QDataStream::operator<<(quint16)
 function methods:writeUInt16(n)
   check(self, "writeUInt16", "write")
   put(self, pack(">I2", checkuint("writeUInt16", n, 0xFFFF)))
 end
 
+--- Writes a quint32.
+-- @function writeUInt32
+-- @tparam integer n 0 to 0xFFFFFFFF
+-- @qt QDataStream::operator<<(quint32)
 function methods:writeUInt32(n)
   check(self, "writeUInt32", "write")
   put(self, pack(">I4", checkuint("writeUInt32", n, 0xFFFFFFFF)))
 end
 
--- writeQString(s): s is UTF-8; nil writes the null QString.
+--- Writes a QString: s is UTF-8; nil writes the null QString.
+-- @function writeQString
+-- @tparam string|nil s
+-- @qt QDataStream::operator<<(const QString &)
 function methods:writeQString(s)
   check(self, "writeQString", "write")
   if s == nil then
@@ -195,8 +217,12 @@ function methods:writeQString(s)
   put(self, pack(">s4", units))
 end
 
--- seek(pos): a 0-based byte position. Past the end the gap is filled with
+--- Moves a writer's position: a 0-based byte position. Past the end the gap is filled with
 -- zero bytes, as QBuffer does.
+-- @function seek
+-- @tparam integer pos
+-- @treturn boolean true
+-- @qt QIODevice::seek
 function methods:seek(pos)
   check(self, "seek", "write")
   local p = integer(pos)
@@ -211,11 +237,19 @@ function methods:seek(pos)
   return true
 end
 
+--- A writer's size in bytes.
+-- @function size
+-- @treturn integer
+-- @qt QBuffer::size
 function methods:size()
   check(self, "size", "write")
   return self._size
 end
 
+--- What a writer has written.
+-- @function data
+-- @treturn string
+-- @qt QBuffer::data
 function methods:data()
   check(self, "data", "write")
   return flatten(self)
@@ -240,19 +274,31 @@ local function consume(self, n)
   return bytes
 end
 
+--- Reads a quint16; nothing is consumed until all of it has come.
+-- @function readUInt16
+-- @treturn integer|nil the value, or nil and "not enough data yet"
+-- @qt QDataStream::operator>>(quint16 &)
 function methods:readUInt16()
   check(self, "readUInt16", "read")
   if available(self) < 2 then return nil, NOT_YET end
   return (unpack(">I2", consume(self, 2)))
 end
 
+--- Reads a quint32.
+-- @function readUInt32
+-- @treturn integer|nil the value, or nil and "not enough data yet"
+-- @qt QDataStream::operator>>(quint32 &)
 function methods:readUInt32()
   check(self, "readUInt32", "read")
   if available(self) < 4 then return nil, NOT_YET end
   return (unpack(">I4", consume(self, 4)))
 end
 
--- readQString() -> s, isNull | nil, "not enough data yet" | nil, "corrupt data"
+--- Reads a QString: s, isNull | nil, "not enough data yet" | nil, "corrupt data"
+-- @function readQString
+-- @treturn string|nil s (UTF-8; "" for the null QString), or nil
+-- @treturn boolean|string isNull, or why: "not enough data yet" (nothing consumed) or "corrupt data"
+-- @qt QDataStream::operator>>(QString &)
 function methods:readQString()
   check(self, "readQString", "read")
   local avail = available(self)
@@ -274,11 +320,19 @@ function methods:readQString()
   return s, false
 end
 
+--- Whether a reader has consumed everything there is.
+-- @function atEnd
+-- @treturn boolean
+-- @qt QDataStream::atEnd
 function methods:atEnd()
   check(self, "atEnd", "read")
   return available(self) == 0
 end
 
+--- How many bytes a reader has left.
+-- @function bytesAvailable
+-- @treturn integer
+-- @qt QIODevice::bytesAvailable
 function methods:bytesAvailable()
   check(self, "bytesAvailable", "read")
   return available(self)
@@ -286,8 +340,11 @@ end
 
 ---------------------------------------------------------------- both
 
--- pos(): a writer's write position, or the number of bytes a reader has
+--- A writer's write position, or the number of bytes a reader has
 -- consumed.
+-- @function pos
+-- @treturn integer
+-- @qt QIODevice::pos
 function methods:pos()
   check(self, "pos")
   return self._pos
@@ -302,9 +359,16 @@ local function is_device(v)
   return ok and yes
 end
 
+--- A new stream: net.DataStream() is a writer; net.DataStream(string) a
+-- reader over it; net.DataStream(device) a reader of a TcpSocket (or
+-- anything with bytesAvailable, peek and read).
 -- new() -> writer; new(string) -> reader over it; new(device) -> reader.
 -- Called from new and __call, never as a tail call, so that level 3 of a
 -- bad argument's error is their caller.
+-- @function net.DataStream
+-- @tparam[opt] string|TcpSocket source
+-- @treturn DataStream
+-- @qt QDataStream::QDataStream
 local function construct(...)
   if select("#", ...) == 0 or (...) == nil then
     return setmetatable({ _mode = "write", _parts = {}, _pos = 0, _size = 0 }, mt)

@@ -1,7 +1,18 @@
--- luanet: the library scripts require. The C core (luanet.core: the loop,
+--- luanet: the library scripts require. The C core (luanet.core: the loop,
 -- tasks, signals, sockets, timers) plus the classes written in Lua, each
 -- loaded when a script first names it: an echo server pays nothing for
 -- HTTP or FTP.
+--
+-- `local net = require "luanet"` gives this table: the functions below,
+-- the classes (net.TcpSocket, net.Timer, ...: each has a page of its
+-- own) and the modules net.json, net.http and net.ftp. Under luanetd a
+-- service's code gets the same table.
+-- @module net
+-- @usage local net = require "luanet"
+-- local t = net.Timer()
+-- t.timeout:connect(function() print("tick"); net.quit(0) end)
+-- t:start(100)
+-- os.exit(net.exec())
 local net = require "luanet.core"
 require "luanet.http.server"   -- small: the Lua half of the C class net.HttpServer
 require "luanet.ws"            -- small too: net.WebSocket's handshake and its Lua methods

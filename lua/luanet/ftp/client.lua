@@ -1,4 +1,4 @@
--- luanet.ftp.client: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
+--- luanet.ftp.client: net.Ftp, Qt 4's QFtp, and a direct form for tasks.
 --
 --   local ftp = net.Ftp()
 --   ftp:connectToHost("127.0.0.1", 2121)
@@ -19,10 +19,108 @@
 -- (setTransferMode("Active"): EPRT, then PORT), over IPv4 or IPv6. list()
 -- uses MLSD when the server has it (FEAT), else LIST in Unix or DOS style.
 -- get() asks SIZE first, so dataTransferProgress has a total.
+--
+-- A failure is commandFinished(id, true) then done(true), with error()
+-- and errorString(); there is no errorOccurred, as QFtp has none.
+-- ftp.timeout (ms, 30000) bounds each reply and transfer. The direct form
+-- (net.ftp.get, put, list) is the ftp module's.
+-- @classmod Ftp
+-- @qt QFtp (Qt 4)
 local net = require "luanet.core"
 local parse = require "luanet.ftp.parse"
 
+--- The state, as state() and stateChanged give it.
+-- @enum State
+-- @field Unconnected Qt: 0
+-- @field HostLookup Qt: 1
+-- @field Connecting Qt: 2
+-- @field Connected Qt: 3
+-- @field LoggedIn Qt: 4
+-- @field Closing Qt: 5
+-- @qt QFtp::State
+
+--- The last error, as error() gives it.
+-- @enum Error
+-- @field NoError Qt: 0
+-- @field UnknownError Qt: 1, a refused command or a failed transfer (errorString has the server's reply)
+-- @field HostNotFound Qt: 2
+-- @field ConnectionRefused Qt: 3
+-- @field NotConnected Qt: 4, a command that needs a connection without one
+-- @qt QFtp::Error
+
+--- What currentCommand gives.
+-- @enum Command
+-- @field None Qt: 0
+-- @field SetTransferMode Qt: 1
+-- @field SetProxy Qt: 2
+-- @field ConnectToHost Qt: 3
+-- @field Login Qt: 4
+-- @field Close Qt: 5
+-- @field List Qt: 6
+-- @field Cd Qt: 7
+-- @field Get Qt: 8
+-- @field Put Qt: 9
+-- @field Remove Qt: 10
+-- @field Mkdir Qt: 11
+-- @field Rmdir Qt: 12
+-- @field Rename Qt: 13
+-- @field RawCommand Qt: 14
+-- @field SetTransferType luanet's own (QFtp sets the type per get and put)
+-- @qt QFtp::Command
+
+--- setTransferMode's argument.
+-- @enum TransferMode
+-- @field Active Qt: 0, EPRT then PORT: the server connects to us
+-- @field Passive Qt: 1, the default: EPSV then PASV
+-- @qt QFtp::TransferMode
+
+--- setTransferType's argument.
+-- @enum TransferType
+-- @field Binary Qt: 0, the default
+-- @field Ascii Qt: 1
+-- @qt QFtp::TransferType
 local STATES = { "Unconnected", "HostLookup", "Connecting", "Connected", "LoggedIn", "Closing" }
+--- Emitted when the state changes.
+-- @signal stateChanged
+-- @tparam string state a State name
+-- @qt QFtp::stateChanged
+
+--- Emitted by list for each entry.
+-- @signal listInfo
+-- @tparam table info { name, size, isDir, isFile, isSymLink, lastModified (seconds), permissions, owner, group, isReadable, isWritable, isExecutable }
+-- @qt QFtp::listInfo
+
+--- Emitted when a get without a destination has bytes for readAll.
+-- @signal readyRead
+-- @qt QFtp::readyRead
+
+--- Emitted as a get or put moves bytes.
+-- @signal dataTransferProgress
+-- @tparam integer done bytes
+-- @tparam integer total bytes (from SIZE; 0 when not known)
+-- @qt QFtp::dataTransferProgress
+
+--- Emitted with the server's reply to rawCommand.
+-- @signal rawCommandReply
+-- @tparam integer code
+-- @tparam string text
+-- @qt QFtp::rawCommandReply
+
+--- Emitted when a command starts.
+-- @signal commandStarted
+-- @tparam integer id
+-- @qt QFtp::commandStarted
+
+--- Emitted when a command ends.
+-- @signal commandFinished
+-- @tparam integer id
+-- @tparam boolean error
+-- @qt QFtp::commandFinished
+
+--- Emitted when the queue is empty (or cleared by an error).
+-- @signal done
+-- @tparam boolean error
+-- @qt QFtp::done
 local SIGNALS = { "stateChanged", "listInfo", "readyRead", "dataTransferProgress", "rawCommandReply",
                   "commandStarted", "commandFinished", "done" }
 local DEFAULT_TIMEOUT = 30000
@@ -424,43 +522,121 @@ local function enqueue(self, cmd)
   return cmd.id
 end
 
+--- Queues a connection (through the proxy, when one is set).
+-- @function connectToHost
+-- @tparam string host
+-- @tparam[opt=21] integer port
+-- @treturn integer the command's id
+-- @qt QFtp::connectToHost
 function methods:connectToHost(host, port)
   local target = self._proxy and self._proxy.host or host
   return enqueue(self, { kind = "ConnectToHost", host = target, port = self._proxy and self._proxy.port or port or 21,
                          real_host = host })
 end
+--- Queues a login.
+-- @function login
+-- @tparam[opt="anonymous"] string user
+-- @tparam[opt="anonymous@"] string password
+-- @treturn integer the command's id
+-- @qt QFtp::login
 function methods:login(user, password)
   user, password = user or "anonymous", password or "anonymous@"
   return enqueue(self, { kind = "Login", user = user, password = password })
 end
+--- Queues QUIT and the close of the connection.
+-- @function close
+-- @treturn integer the command's id
+-- @qt QFtp::close
 function methods:close() return enqueue(self, { kind = "Close" }) end
+--- Queues the transfer mode of the next transfers.
+-- @function setTransferMode
+-- @tparam string mode a TransferMode name
+-- @treturn integer the command's id
+-- @qt QFtp::setTransferMode
 function methods:setTransferMode(mode)
   if mode ~= "Active" and mode ~= "Passive" then error("Ftp:setTransferMode(): Active or Passive", 2) end
   return enqueue(self, { kind = "SetTransferMode", mode = mode })
 end
+--- Queues the type of the next transfers.
+-- @function setTransferType
+-- @tparam string type a TransferType name
+-- @treturn integer the command's id
 function methods:setTransferType(t)
   if t ~= "Binary" and t ~= "Ascii" then error("Ftp:setTransferType(): Binary or Ascii", 2) end
   return enqueue(self, { kind = "SetTransferType", ascii = t == "Ascii" })
 end
--- setProxy(host, port): an FTP proxy, which takes USER user@host.
+--- Queues an FTP proxy, which takes USER user@host.
+-- @function setProxy
+-- @tparam string host
+-- @tparam[opt=21] integer port
+-- @treturn integer the command's id
+-- @qt QFtp::setProxy
 function methods:setProxy(host, port) return enqueue(self, { kind = "SetProxy", host = host, port = port or 21 }) end
+--- Queues a listing (MLSD when the server has it, else LIST); listInfo per entry.
+-- @function list
+-- @tparam[opt] string dir the current one by default
+-- @treturn integer the command's id
+-- @qt QFtp::list
 function methods:list(dir) return enqueue(self, { kind = "List", dir = dir }) end
+--- Queues a change of directory.
+-- @function cd
+-- @tparam string dir
+-- @treturn integer the command's id
+-- @qt QFtp::cd
 function methods:cd(dir) return enqueue(self, { kind = "Cd", dir = dir }) end
--- get(file, [to]): to a file path, a function(chunk), or (nil) readyRead/readAll.
+--- Queues a download: to a file path, a function(chunk), or (nil) readyRead/readAll.
+-- @function get
+-- @tparam string file
+-- @tparam[opt] string|function to
+-- @treturn integer the command's id
+-- @qt QFtp::get
 function methods:get(file, to) return enqueue(self, { kind = "Get", file = file, to = to }) end
--- put(data or file handle, name)
+--- Queues an upload: put(data or file handle, name).
+-- @function put
+-- @tparam string|file data the bytes, or an open file
+-- @tparam string file the name on the server
+-- @treturn integer the command's id
+-- @qt QFtp::put
 function methods:put(data, file)
   if type(data) ~= "string" and io.type(data) ~= "file" then error("Ftp:put(): a string or an open file", 2) end
   return enqueue(self, { kind = "Put", data = data, file = file })
 end
+--- Queues the removal of a file.
+-- @function remove
+-- @tparam string file
+-- @treturn integer the command's id
+-- @qt QFtp::remove
 function methods:remove(file) return enqueue(self, { kind = "Remove", arg = file }) end
+--- Queues the making of a directory.
+-- @function mkdir
+-- @tparam string dir
+-- @treturn integer the command's id
+-- @qt QFtp::mkdir
 function methods:mkdir(dir) return enqueue(self, { kind = "Mkdir", arg = dir }) end
+--- Queues the removal of a directory.
+-- @function rmdir
+-- @tparam string dir
+-- @treturn integer the command's id
+-- @qt QFtp::rmdir
 function methods:rmdir(dir) return enqueue(self, { kind = "Rmdir", arg = dir }) end
+--- Queues a rename.
+-- @function rename
+-- @tparam string old
+-- @tparam string new
+-- @treturn integer the command's id
+-- @qt QFtp::rename
 function methods:rename(old, new) return enqueue(self, { kind = "Rename", old = old, new = new }) end
+--- Queues a command line as it is; rawCommandReply has the reply.
+-- @function rawCommand
+-- @tparam string line
+-- @treturn integer the command's id
+-- @qt QFtp::rawCommand
 function methods:rawCommand(line) return enqueue(self, { kind = "RawCommand", line = line }) end
 
--- abort(): the current command stops (its commandFinished says error) and
+--- The current command stops (its commandFinished says error) and
 -- the pending ones are dropped.
+-- @function abort
+-- @qt QFtp::abort
 function methods:abort()
   self._queue = {}
   if not self._current then return end
@@ -471,20 +647,59 @@ function methods:abort()
   end
 end
 
+--- The downloaded bytes come so far, taken.
+-- @function readAll
+-- @treturn string
+-- @qt QFtp::readAll
 function methods:readAll()
   local data = table.concat(self._buffer)
   self._buffer, self._available = {}, 0
   return data
 end
+--- How many bytes readAll would give.
+-- @function bytesAvailable
+-- @treturn integer
+-- @qt QFtp::bytesAvailable
 function methods:bytesAvailable() return self._available end
+--- The id of the command in progress; 0 when none.
+-- @function currentId
+-- @treturn integer
+-- @qt QFtp::currentId
 function methods:currentId() return self._current and self._current.id or 0 end
+--- The command in progress.
+-- @function currentCommand
+-- @treturn string a Command name
+-- @qt QFtp::currentCommand
 function methods:currentCommand() return self._current and self._current.kind or "None" end
+--- Whether commands wait in the queue.
+-- @function hasPendingCommands
+-- @treturn boolean
+-- @qt QFtp::hasPendingCommands
 function methods:hasPendingCommands() return #self._queue > 0 end
+--- Drops the commands that wait (not the one in progress).
+-- @function clearPendingCommands
+-- @qt QFtp::clearPendingCommands
 function methods:clearPendingCommands() self._queue = {} end
+--- The state.
+-- @function state
+-- @treturn string a State name
+-- @qt QFtp::state
 function methods:state() return self._state end
+--- The last error.
+-- @function error
+-- @treturn string an Error name
+-- @qt QFtp::error
 function methods:error() return self._error end
+--- The last error's text.
+-- @function errorString
+-- @treturn string
+-- @qt QFtp::errorString
 function methods:errorString() return self._errorString end
 
+--- A new Ftp, Unconnected.
+-- @function net.Ftp
+-- @treturn Ftp
+-- @qt QFtp::QFtp
 local function new()
   local self = setmetatable({ _queue = {}, _next_id = 0, _state = "Unconnected", _mode = "Passive",
                               _ascii = false, _buffer = {}, _available = 0, _error = "NoError",

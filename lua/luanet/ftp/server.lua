@@ -1,4 +1,4 @@
--- luanet.ftp.server: net.FtpServer, an FTP server (RFC 959, with RFC 2428
+--- luanet.ftp.server: net.FtpServer, an FTP server (RFC 959, with RFC 2428
 -- EPSV/EPRT and RFC 3659 SIZE, MDTM, MLSD, MLST, REST STREAM) on TcpServer.
 --
 --   local server = net.FtpServer{ root = "/srv/ftp" }          -- anonymous, read-only
@@ -29,6 +29,8 @@
 -- input is put into a pattern, an argument with a NUL byte is refused
 -- (501), and an error raised inside a command is answered 451 (and
 -- written to stderr) while the session goes on.
+-- @classmod FtpServer
+-- @qt none (Qt has no FTP server; the client is QFtp)
 local net = require "luanet.core"
 local parse = require "luanet.ftp.parse"
 
@@ -802,6 +804,12 @@ local function server_options(opts)
   return o
 end
 
+--- A new server, not listening. A wrong option raises.
+-- @function net.FtpServer
+-- @tparam table options root (required); anonymous, anonymousWrite,
+-- users, passivePorts, idleTimeout, dataTimeout, loginFailureDelay,
+-- maxLoginAttempts, banner (above)
+-- @treturn FtpServer
 local function new(opts)
   local o = server_options(opts)
   if type(o.root) ~= "string" then error("FtpServer: root (a directory) is required", 2) end
@@ -811,6 +819,10 @@ local function new(opts)
   return setmetatable({ opts = o, realroot = realroot, sessions = {} }, mt)
 end
 
+--- Serves the connections of a listening TcpServer (a daemon listener, say).
+-- @function serve
+-- @tparam TcpServer tcpServer
+-- @treturn boolean true
 function methods:serve(tcp)
   self.tcp = tcp
   tcp.newConnection:connect(function()
@@ -823,21 +835,35 @@ function methods:serve(tcp)
   return true
 end
 
+--- Listens on a TcpServer of its own.
+-- @function listen
+-- @tparam[opt] string|HostAddress host as TcpServer:listen's address
+-- @tparam[opt=0] integer port
+-- @treturn boolean true, or false and the error string
 function methods:listen(host, port)
   local tcp = net.TcpServer()
   if not tcp:listen(host, port or 0) then return false, tcp:errorString() end
   return self:serve(tcp)
 end
 
+--- The port of the TcpServer served.
+-- @function serverPort
+-- @treturn integer|nil nil when serving none
 function methods:serverPort() return self.tcp and self.tcp:serverPort() end
+--- The address of the TcpServer served.
+-- @function serverAddress
+-- @treturn HostAddress|nil nil when serving none
 function methods:serverAddress() return self.tcp and self.tcp:serverAddress() end
 
+--- Stops listening and closes every session.
+-- @function close
 function methods:close()
   if self.tcp then self.tcp:close() end
   for s in pairs(self.sessions) do s:close() end
 end
 
--- closeIdle(): for `stopping`: sessions with no transfer go now.
+--- For a service's `stopping`: sessions with no transfer go now (421).
+-- @function closeIdle
 function methods:closeIdle()
   for s in pairs(self.sessions) do
     if not s.transferring then

@@ -33,8 +33,15 @@ function http.date(t)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", t)
 end
 
--- req:read([ms]) (streamBody): the next piece of the body, nil at its end;
+--- HttpRequest's read (the Lua half, here).
+-- @classmod HttpRequest
+
+--- req:read([ms]) (streamBody): the next piece of the body, nil at its end;
 -- nil and an error when the connection went or ms passed first.
+-- @function read
+-- @tparam[opt] number ms no limit by default
+-- @treturn string|nil the bytes, or nil at the end
+-- @return or nil and "timed out" or "connection closed"
 function net.HttpServer.Request.read(req, ms)
   while true do
     local data, err = req:readSome()

@@ -1,4 +1,4 @@
--- luanet.redis: a Redis client (RESP2) in the direct form, for tasks
+--- luanet.redis: a Redis client (RESP2) in the direct form, for tasks
 -- (net.Redis). The waits suspend only the calling task (or run the loop
 -- nested outside one, as Qt's blocking calls do).
 --
@@ -26,6 +26,12 @@
 -- reply: the message is the server's text). A failure other than "redis"
 -- closes the connection: the stream can no longer be trusted to pair
 -- replies with commands.
+--
+-- net.Redis is this class's table: connect and pool make its objects, a
+-- connection (Redis) and a pool (RedisPool, below), which share call and
+-- pipeline. docs/LUA-LIBRARY.md ("Redis: net.Redis") says more.
+-- @classmod Redis
+-- @qt none (Qt has no Redis client)
 local net = require "luanet.core"
 local resp = require "luanet.redis.resp"
 
@@ -44,9 +50,13 @@ local function unescape(s)
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
--- parse_url("redis[s]://[[user]:password@]host[:port][/db]") -> { host,
+--- Reads a Redis URL: parse_url("redis[s]://[[user]:password@]host[:port][/db]") -> { host,
 -- port, username, password, db, tls }, or nil and why. The user and the
 -- password are percent-decoded; rediss:// is TLS, verified by default.
+-- @function parse_url
+-- @static
+-- @tparam string url
+-- @treturn table { host, port, username, password, db, tls }, or nil and why
 function redis.parse_url(url)
   if type(url) ~= "string" then return nil, "not a URL" end
   local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
@@ -283,6 +293,9 @@ local function open(s, deadline)
   return self
 end
 
+--- Closes the connection (and a subscriber's reconnecting); every later
+-- call fails with "network".
+-- @function close
 function methods:close()
   if not self._dead then
     self._dead = "closed by close()"
@@ -302,7 +315,12 @@ end
 
 -- ---------------------------------------------------------------- call and pipeline
 
+--- Sends one command and returns its reply.
 -- Shared by a connection and a pool: both answer _exchange(wire, n).
+-- @function call
+-- @tparam string cmd "GET", "SET"...
+-- @param ... its arguments: strings, or numbers (integers in decimal, floats in their shortest form); anything else raises
+-- @return the reply (a nil reply: nil alone), or nil, message, kind (an error reply: nil, the server's text, "redis")
 local function call(self, ...)
   local n = select("#", ...)
   local wire, err, at = resp.encode({ ... }, n)
@@ -315,6 +333,13 @@ local function call(self, ...)
   return v
 end
 
+--- Sends every command in one write and returns the replies in order,
+-- one per command: a failing command takes its slot (false for a nil
+-- reply, { err = text, kind = "redis" } for an error reply) and the
+-- others count. A failure of the connection fails the whole pipeline.
+-- @function pipeline
+-- @tparam {table,...} cmds { { "INCR", "n" }, { "GET", "k" } }
+-- @treturn table the replies, or nil, message, kind
 local function pipeline(self, cmds)
   if type(cmds) ~= "table" then error(format("bad argument #1 to 'pipeline' (table expected, got %s)", type(cmds)), 2) end
   local n = #cmds
@@ -334,7 +359,12 @@ end
 
 methods.call, methods.pipeline = call, pipeline
 
+--- Connects (with AUTH and SELECT when the settings ask), suspending only this task.
 -- net.Redis.connect(url or options) -> a connection, or nil, message, kind.
+-- @function connect
+-- @static
+-- @tparam string|table what a URL, or options: url (a base), host (127.0.0.1), port (6379), username, password, db, timeout (ms, 10000, per call), tls (true, or setSslConfiguration's options)
+-- @treturn Redis a connection, or nil, message, kind
 function redis.connect(what)
   local s, err = settings(what, "connect")
   if not s then return nil, err, "url" end
@@ -422,10 +452,25 @@ function pool_methods:_exchange(wire, n)
   return replies, err, kind
 end
 
+--- A pooled call: takes an idle connection (or opens one, or waits for
+-- one), then as Redis:call.
+-- @function RedisPool:call
+-- @within RedisPool
+-- @tparam string cmd
+-- @param ...
+-- @return as Redis:call
+
+--- A pooled pipeline, as Redis:pipeline.
+-- @function RedisPool:pipeline
+-- @within RedisPool
+-- @tparam {table,...} cmds
+-- @treturn table as Redis:pipeline
 pool_methods.call, pool_methods.pipeline = call, pipeline
 
--- Closes the idle connections; busy ones close when their call ends, and
+--- Closes the pool: the idle connections now; busy ones close when their call ends, and
 -- tasks waiting for one fail.
+-- @function RedisPool:close
+-- @within RedisPool
 function pool_methods:close()
   if self._closed then return end
   self._closed = true
@@ -435,8 +480,13 @@ function pool_methods:close()
   while hand(self._waiters, false) do end
 end
 
--- net.Redis.pool(url or options [, { size = N, idleTimeout = ms }]) -> a
+--- A pool of connections: net.Redis.pool(url or options [, { size = N, idleTimeout = ms }]) -> a
 -- pool, or nil, why and "url"; connections are opened when calls need them.
+-- @function pool
+-- @static
+-- @tparam string|table what as connect's
+-- @tparam[opt] table options size (10), idleTimeout (ms, 60000)
+-- @treturn RedisPool the pool, or nil, why, "url"
 function redis.pool(what, opts)
   local s, err = settings(what, "pool")
   if not s then return nil, err, "url" end

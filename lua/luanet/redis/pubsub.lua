@@ -1,4 +1,4 @@
--- luanet.redis.pubsub: Redis's pub/sub on a connection of its own (RESP2
+--- luanet.redis.pubsub: Redis's pub/sub on a connection of its own (RESP2
 -- "subscribed" mode), added to net.Redis's connections by luanet.redis.
 --
 --   local sub = assert(net.Redis.connect("redis://127.0.0.1:6379"))
@@ -14,6 +14,7 @@
 -- channel and pattern it had, and says both in the log (net.log).
 -- Messages published while it was away are lost, as Redis's pub/sub
 -- loses them for any subscriber that is not connected.
+-- @classmod Redis
 local net = require "luanet.core"
 local resp = require "luanet.redis.resp"
 
@@ -146,9 +147,29 @@ return function(redis, methods, internals)
     end
   end
 
+  --- Subscribes to channels; the connection becomes a subscriber.
+  -- @function subscribe
+  -- @tparam string channel
+  -- @param ... more channels
+  -- @treturn boolean true, or nil, why, "network" on a connection closed for good
   methods.subscribe = change("SUBSCRIBE", "channels", true)
+  --- Subscribes to patterns ("user.*").
+  -- @function psubscribe
+  -- @tparam string pattern
+  -- @param ... more patterns
+  -- @treturn boolean as subscribe
   methods.psubscribe = change("PSUBSCRIBE", "patterns", true)
+  --- Unsubscribes from channels, or from every channel.
+  -- @function unsubscribe
+  -- @tparam[opt] string channel
+  -- @param ... more channels
+  -- @treturn boolean as subscribe
   methods.unsubscribe = change("UNSUBSCRIBE", "channels", false)
+  --- Unsubscribes from patterns, or from every pattern.
+  -- @function punsubscribe
+  -- @tparam[opt] string pattern
+  -- @param ... more patterns
+  -- @treturn boolean as subscribe
   methods.punsubscribe = change("PUNSUBSCRIBE", "patterns", false)
 
   -- Closing a subscriber also stops its reconnecting.
@@ -157,6 +178,17 @@ return function(redis, methods, internals)
     if self._sub then self._sub.closing = true end
     return close(self)
   end
+
+  --- Emitted for each message published on a channel subscribed to.
+  -- @signal message
+  -- @tparam string channel
+  -- @tparam string payload
+
+  --- Emitted for each message on a channel that matches a pattern subscribed to.
+  -- @signal pmessage
+  -- @tparam string pattern
+  -- @tparam string channel
+  -- @tparam string payload
 
   -- message and pmessage: Signals made when first touched.
   return function(self, key)

@@ -1,4 +1,4 @@
--- luanet.ws: Qt's QWebSocket and QWebSocketServer. net.WebSocket is C
+--- luanet.ws: Qt's QWebSocket and QWebSocketServer. net.WebSocket is C
 -- (daemon/ws/websocket.c: frames, masking, UTF-8, the close handshake);
 -- this module adds the opening handshake and what delegates to the
 -- TcpSocket under it, and net.WebSocketServer (luanet.ws.server).
@@ -11,6 +11,7 @@
 -- Failures are Qt's: open() returns at once, and a connection or a
 -- handshake that fails emits errorOccurred (error(), errorString()) and
 -- disconnected.
+-- @classmod WebSocket
 local net = require "luanet.core"
 local handshake = require "luanet.ws.handshake"
 
@@ -31,12 +32,18 @@ end
 
 local sockets = setmetatable({}, { __mode = "k" })   -- a client's ws -> { sock, ignore_ssl }
 
--- open(url [, headers [, options]]): connects and makes the handshake in
+--- Connects and makes the opening handshake in
 -- a task of its own; `connected` or `errorOccurred` + `disconnected`
 -- follow. options: deflate = true offers permessage-deflate (RFC 7692);
 -- for wss://, caCertificates = file (else the system's store) and
 -- peerVerifyName. A wss:// server is verified as TcpSocket verifies:
 -- sslErrors is emitted, and ignoreSslErrors() in its slot goes on.
+-- @function open
+-- @tparam string url ws://host[:port]/path or wss://...
+-- @tparam[opt] table headers more request headers ({ Origin = "https://example.org" })
+-- @tparam[opt] table options deflate, caCertificates, peerVerifyName
+-- @treturn boolean true, or false for a URL that is not ws:// or wss:// (errorOccurred too)
+-- @qt QWebSocket::open
 function methods:open(url, headers, opts)
   local u, why = parse_url(url)
   local origin = headers and (headers.Origin or headers.origin) or ""
@@ -77,7 +84,9 @@ function methods:open(url, headers, opts)
   return true
 end
 
--- ignoreSslErrors(): called in an sslErrors slot, the handshake goes on.
+--- Called in an sslErrors slot, the handshake goes on.
+-- @function ignoreSslErrors
+-- @qt QWebSocket::ignoreSslErrors
 function methods:ignoreSslErrors() if sockets[self] then sockets[self].ignore_ssl = true end end
 
 local function delegate(name, default)
@@ -87,10 +96,30 @@ local function delegate(name, default)
     return sock[name](sock, ...)
   end
 end
+--- The peer's address (the TcpSocket's).
+-- @function peerAddress
+-- @treturn HostAddress|nil nil when there is no connection
+-- @qt QWebSocket::peerAddress
 delegate("peerAddress", nil)
+--- The peer's port; 0 when there is no connection.
+-- @function peerPort
+-- @treturn integer
+-- @qt QWebSocket::peerPort
 delegate("peerPort", 0)
+--- The local address of the connection.
+-- @function localAddress
+-- @treturn HostAddress|nil nil when there is no connection
+-- @qt QWebSocket::localAddress
 delegate("localAddress", nil)
+--- The local port of the connection; 0 when there is none.
+-- @function localPort
+-- @treturn integer
+-- @qt QWebSocket::localPort
 delegate("localPort", 0)
+--- How many bytes wait to be sent.
+-- @function bytesToWrite
+-- @treturn integer
+-- @qt QWebSocket::bytesToWrite
 delegate("bytesToWrite", 0)
 
 -- Waits (a task suspends; elsewhere the loop runs) until `done()` or ms,
@@ -105,21 +134,35 @@ local function wait_until(ws, done, ms)
   return true
 end
 
+--- Waits until the handshake has succeeded, or failed (a task suspends;
+-- elsewhere the loop runs).
+-- @function waitForConnected
+-- @tparam[opt=30000] number ms
+-- @treturn boolean whether it is connected
 function methods:waitForConnected(ms)
   return wait_until(self, function() return self:state() == "ConnectedState" or self:error() ~= "UnknownSocketError" end, ms)
     and self:state() == "ConnectedState"
 end
 
+--- Waits until the WebSocket is unconnected.
+-- @function waitForDisconnected
+-- @tparam[opt=30000] number ms
+-- @treturn boolean false on the time-out
 function methods:waitForDisconnected(ms)
   return wait_until(self, function() return self:state() == "UnconnectedState" end, ms)
 end
 
--- req:upgradeToWebSocket(res [, { subprotocols = {...}, deflate = true }]), in an
+--- req:upgradeToWebSocket(res [, { subprotocols = {...}, deflate = true }]), in an
 -- HttpServer handler: a valid WebSocket handshake is answered 101 and the
 -- connection becomes the WebSocket returned, so one port serves pages and
 -- WebSockets; anything else is answered 400 (426 for another version) and
 -- nil and why are returned. The judging is C's (daemon/ws/ws_request.c),
 -- as for a WebSocketServer's connections.
+-- @function HttpRequest:upgradeToWebSocket
+-- @within HttpRequest methods
+-- @tparam HttpResponse res
+-- @tparam[opt] table options subprotocols (those the server speaks, in its order of preference), deflate
+-- @treturn WebSocket|nil the server side's WebSocket, connected; or nil and why
 function net.HttpServer.Request.upgradeToWebSocket(req, res, opts)
   local h = req.headers
   local answer, terms, protocol = net.WebSocket._answerUpgrade(req.method, req.version, req.target, h,
