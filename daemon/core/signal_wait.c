@@ -8,6 +8,9 @@
  * The wait is a one-shot slot: a C closure over the waiter, connected for
  * the wait and disconnected by whichever ends it, the emit or the time-out.
  * The waiter stays on the waiting call's stack until that call returns. */
+/*** Signal's wait (daemon/core/signal_wait.c).
+ * @classmod Signal
+ */
 #include "signals.h"
 #include "runtime.h"
 #include "wait.h"
@@ -48,6 +51,16 @@ static void waiter_timeout(struct lnet_wait *lw) {
   waiter_disconnect(lw->rt->L, w);
 }
 
+/*** Waits for the signal: the calling task suspends until the signal is
+ * emitted or ms pass (outside a task the loop runs nested meanwhile, as
+ * the waitFor... methods do). Any number of tasks may wait on one signal;
+ * an emit wakes them all. The emit's arguments go to the slots, not here:
+ * connect a slot to keep them.
+ * @function wait
+ * @tparam[opt=5000] number ms how long at most; a negative number: no limit
+ * @treturn boolean true when the signal was emitted, false after ms
+ * @qt QSignalSpy::wait
+ */
 static int signal_wait(lua_State *L) {
   luaL_checkany(L, 1);
   double ms = luaL_optnumber(L, 2, 5000);
