@@ -25,7 +25,7 @@
 struct http_request {
   struct lnet_object obj;   /* first: its class */
   uint32_t exchange;
-  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
+  struct http_exchange *ex;   /* valid while user value 1 (the socket) is held: always */
   uint32_t head_len;
   uint32_t target, target_len;
   uint32_t path;            /* path [? query], from the target's start */
@@ -151,8 +151,8 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
   lua_setmetatable(L, -2);
   r->obj.class_id = LNET_ID_HTTPREQUEST;
-  r->conn = c;
-  r->exchange = c->exchange;
+  r->ex = &c->ex;
+  r->exchange = c->ex.number;
   r->head_len = (uint32_t)len;
   r->target = h->target;
   r->target_len = h->target_len;
@@ -163,7 +163,7 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   r->method = c->parser.method;
   r->major = c->parser.http_major;
   r->minor = c->parser.http_minor;
-  r->keep_alive = c->keep_alive;
+  r->keep_alive = c->ex.keep_alive;
   if (h->nfields <= HTTP_FIELDS_ON_STACK) {
     memcpy(r->fields, fields, (size_t)h->nfields * sizeof *fields);
   } else {   /* more than the caller had room for: index again, into the object */
@@ -222,11 +222,11 @@ static size_t path_len(const struct http_request *r) {
   return q ? (size_t)(q - path_of(r)) : path_span(r);
 }
 
-static void push_peer(lua_State *L, struct http_conn *c) {
+static void push_peer(lua_State *L, struct http_exchange *ex) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   char buf[NET_ADDRSTRLEN];
-  int fd = tcp_socket_fd(c->sock);
+  int fd = tcp_socket_fd(ex->sock);
   if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
     lua_pushstring(L, net_addr_format((struct sockaddr *)&ss, buf));
   else
@@ -257,7 +257,7 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
       return true;
     }
     if (strcmp(key, "peer") == 0) {
-      push_peer(L, r->conn);
+      push_peer(L, r->ex);
       return true;
     }
     return false;
@@ -351,12 +351,12 @@ static int request_newindex(lua_State *L) {
 
 static int request_readSome(lua_State *L) {
   struct http_request *r = request_check(L, 1);
-  return http_conn_read_body(r->conn, L, r->exchange);
+  return r->ex->ops->read_body(r->ex, L, r->exchange);
 }
 
 static int request_waitBody(lua_State *L) {
   struct http_request *r = request_check(L, 1);
-  return http_conn_wait_body(r->conn, L, lnet_opt_ms(L, 2, -1));
+  return r->ex->ops->wait_body(r->ex, L, lnet_opt_ms(L, 2, -1));
 }
 
 static int request_tostring(lua_State *L) {
@@ -367,10 +367,10 @@ static int request_tostring(lua_State *L) {
 }
 
 /* The access log's line, in the common log format, to accessLog(line). */
-void http_request_log(lua_State *L, struct http_conn *c) {
+void http_request_log(lua_State *L, struct http_exchange *ex) {
   int top = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->log_ref);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->log_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->req_ref);
   struct http_request *r = lua_touserdata(L, -1);
   if (!r || !lua_isfunction(L, top + 1)) {
     lua_settop(L, top);
@@ -381,17 +381,17 @@ void http_request_log(lua_State *L, struct http_conn *c) {
   struct tm tm;
   strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", localtime_r(&now, &tm));
   char bytes[24] = "-";
-  if (c->bytes > 0)
-    snprintf(bytes, sizeof bytes, "%lld", (long long)c->bytes);
-  push_peer(L, c);
+  if (ex->bytes > 0)
+    snprintf(bytes, sizeof bytes, "%lld", (long long)ex->bytes);
+  push_peer(L, ex);
   const char *peer = lua_tostring(L, -1);
   const char *target = lua_pushlstring(L, head_of(r) + r->target, r->target_len);
   lua_pushfstring(L, "%s - - [%s] \"%s %s HTTP/%d.%d\" %d %s", peer, when,
-                  llhttp_method_name((llhttp_method_t)r->method), target, r->major, r->minor, c->status, bytes);
+                  llhttp_method_name((llhttp_method_t)r->method), target, r->major, r->minor, ex->status, bytes);
   lua_copy(L, -1, top + 2);
   lua_settop(L, top + 2);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    lnet_log(c->server->rt, "error", "accessLog: %s", lua_tostring(L, -1));
+    lnet_log(ex->server->rt, "error", "accessLog: %s", lua_tostring(L, -1));
   }
   lua_settop(L, top);
 }
