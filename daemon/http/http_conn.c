@@ -15,8 +15,6 @@
 #include "http_private.h"
 #include "object.h"
 #include "runtime.h"
-#include "task.h"
-#include "signals.h"
 #include "wait.h"
 
 #include <stdlib.h>
@@ -183,93 +181,11 @@ void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
 
 /* ---- handing a request out ---- */
 
-/* A handler's task ended after suspending: one that failed before its
- * response finished gets a 500 for it. The token holds the socket (and so
- * the connection) until then. */
-struct handler_token {
-  struct http_conn *c;
-  uint32_t exchange;
-  int sock_ref;
-};
-
-static void handler_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
-  struct handler_token *t = ud;
-  struct http_conn *c = t->c;
-  lua_State *L = rt->L;
-  if (st == TASK_FAILED && c->ex.number == t->exchange && c->phase == PHASE_HANDLING && !c->ex.res_done) {
-    int obj = tcp_socket_push(L, c->sock);
-    http_conn_refuse(c, L, obj, 500);
-    lua_settop(L, obj - 1);
-  }
-  lnet_unanchor(L, &t->sock_ref);
-  free(t);
-}
-
-struct dispatch_ctx {
-  struct http_conn *c;
-  lua_State *L;
-  int obj;   /* the socket, on L's stack */
-};
-
-static void handler_suspended(lua_State *co, void *ud) {
-  struct dispatch_ctx *d = ud;
-  struct handler_token *t = malloc(sizeof *t);
-  if (!t)
-    return;   /* then a failure later gets no 500, only its log line */
-  t->c = d->c;
-  t->exchange = d->c->ex.number;
-  lua_pushvalue(d->L, d->obj);
-  t->sock_ref = luaL_ref(d->L, LUA_REGISTRYINDEX);
-  task_on_done(d->c->server->rt, co, handler_done, t);
-}
-
-/* Pushes the slots of the server's request signal (lnet_push_slots);
- * returns how many. The server's slot table (its user value), made when a
- * script first connected a slot and never replaced, is kept by reference
- * from the first request on: one read per request instead of three. */
-static int push_request_slots(struct http_server *sv, lua_State *L) {
-  if (sv->slots_ref == LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
-    if (lua_getiuservalue(L, -1, 1) != LUA_TTABLE) {
-      lua_pop(L, 2);
-      lua_pushnil(L);
-      return 0;
-    }
-    sv->slots_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1);
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->slots_ref);
-  int t = lua_rawgeti(L, -1, 1);
-  lua_remove(L, -2);
-  return t == LUA_TFUNCTION ? 1 : t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
-}
-
 /* Emits request(req, res); req is at req_idx. */
 static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
-  struct http_server *sv = c->server;
   c->phase = PHASE_HANDLING;
   c->deadline = 0;
-  http_response_begin(&c->ex);
-  if (sv->log_ref != LUA_NOREF) {
-    lua_pushvalue(L, req_idx);
-    c->ex.req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-  int top = lua_gettop(L);
-  int failed = 0, slots = 0;
-  if ((slots = push_request_slots(sv, L)) > 0) {
-    int sig = lua_gettop(L);
-    lua_pushvalue(L, req_idx);
-    http_response_push(L, &c->ex, obj);
-    uint32_t exchange = c->ex.number;
-    struct dispatch_ctx ctx = { c, L, obj };
-    signal_emit_each(sv->rt, L, sig, sig + 1, 2, handler_suspended, &ctx, &failed);
-    if (failed && c->ex.number == exchange && c->phase == PHASE_HANDLING && !c->ex.res_done)
-      http_conn_refuse(c, L, obj, 500);
-  }
-  lua_settop(L, top);
-  if (slots == 0 && c->phase == PHASE_HANDLING)
-    http_conn_refuse(c, L, obj, 404);   /* nobody listens */
-  http_response_settle(&c->ex);
+  http_dispatch(&c->ex, L, obj, req_idx);
 }
 
 /* The head is complete at the read buffer's head (len bytes): checks that

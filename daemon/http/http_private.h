@@ -212,6 +212,11 @@ void http_conn_close_idle(struct http_conn *c, double grace);
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);
 
+/* http_dispatch.c */
+/* Emits the server's request signal with req (at req_idx) and a new res
+ * for ex; obj: the socket. The caller has marked the exchange as handled. */
+void http_dispatch(struct http_exchange *ex, lua_State *L, int obj, int req_idx);
+
 /* http_request.c */
 /* Indexes a head llhttp accepted (out may be NULL: count and check
  * only); the field count, or -1 with h->error the status to refuse with. */
