@@ -2,7 +2,8 @@
 # `make test`; both install the Debian packages they need first.
 
 CORE_DEPS  = build-essential cmake pkg-config lua5.4 liblua5.4-dev libev-dev \
-             libc-ares-dev libssl-dev lua-busted node-llhttp zlib1g-dev
+             libc-ares-dev libssl-dev lua-busted node-llhttp zlib1g-dev \
+             libnghttp2-dev
 # systemd: systemd-socket-activate (daemon_systemd_spec); strace: what --help
 # must not open (scripts_help_spec); nodejs: the HTTP conformance suite's peer;
 # redis-server: net.Redis's peer (redis_spec), plain, with a password and TLS;

@@ -13,6 +13,7 @@
  * phase change only moves `deadline`. The timer, when it fires early,
  * re-arms itself for what is left (libev's advice for idle time-outs). */
 #include "http_private.h"
+#include "h2_private.h"
 #include "object.h"
 #include "runtime.h"
 #include "wait.h"
@@ -143,7 +144,17 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   }
   lua_State *L = c->server->rt->L;
   int obj = tcp_socket_push(L, c->sock);
-  if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
+  if (c->phase == PHASE_H2) {     /* HTTP/2: idle with no stream open for keepAliveTimeout */
+    if (h2_session_idle(c->h2)) {
+      h2_session_goaway(c->h2, L, obj);
+      if (c->phase != PHASE_CLOSED) {
+        c->phase = PHASE_CLOSED;
+        tcp_socket_disconnect(L, obj);
+      }
+    } else {
+      set_deadline(c, c->server->keep_alive_timeout);
+    }
+  } else if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
     c->phase = PHASE_CLOSED;
     tcp_socket_disconnect(L, obj);
   } else {                        /* a request begun and not complete: slowloris */
@@ -224,7 +235,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   c->ex.body_done = false;
   c->ex.streaming = c->server->stream_body;
   free_body(c);
-  http_request_push(L, c, buffer_head(rb), len, &h, fields, obj);
+  http_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj, p->method, p->http_major, p->http_minor);
   if (h.expect == EXPECT_OTHER) {
     lua_pop(L, 1);
     http_conn_refuse(c, L, obj, 417);
@@ -328,9 +339,34 @@ static bool request_line_ok(struct http_conn *c, const char *p, size_t n) {
 
 /* Runs llhttp over what is unparsed, handing out requests, until the data
  * runs out, a handler keeps its request, or the connection ends. */
+static void conn_feed(struct http_conn *c, lua_State *L, int obj);
+
+/* An HTTP/2 connection's bytes; a client that stays idle for
+ * keepAliveTimeout (no stream open) is told GOAWAY and closed. */
+static void h2_feed(struct http_conn *c, lua_State *L, int obj) {
+  set_deadline(c, c->server->keep_alive_timeout);
+  h2_session_feed(c->h2, L, obj);
+}
+
+/* The connection's first bytes were HTTP/2's preface (h2c with prior
+ * knowledge): the session takes it from here. */
+static void start_h2(struct http_conn *c, lua_State *L, int obj) {
+  if (!(c->h2 = h2_session_new(c))) {
+    c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+    return;
+  }
+  c->phase = PHASE_H2;
+  h2_feed(c, L, obj);
+}
+
 static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
   if (c->feeding)
     return;   /* the loop below is on the stack: it goes on by itself */
+  if (c->phase == PHASE_H2) {
+    h2_feed(c, L, obj);
+    return;
+  }
   c->feeding = true;
   struct buffer *rb = tcp_socket_input(c->sock);
   bool step = false;   /* after a head, one empty execute ends a body-less message */
@@ -349,6 +385,12 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->line_checked = false;
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
+    if (c->ex.number == 0 && c->parsed == 0 && start[0] == 'P' && h2_is_preface(start, avail)) {
+      if (avail >= H2_PREFACE_LEN)
+        start_h2(c, L, obj);
+      c->feeding = false;
+      return;   /* HTTP/2 from here; or the rest of its preface is still coming */
+    }
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
@@ -483,6 +525,8 @@ static void conn_closed(struct socket_reader *r) {
   struct http_server *sv = c->server;
   c->phase = PHASE_CLOSED;
   ev_timer_stop(sv->rt->loop, &c->timer);
+  if (c->h2)
+    h2_session_closed(c->h2);
   wake_body_reader(c);
   lnet_unanchor(sv->rt->L, &c->pending_req);
   lnet_unanchor(sv->rt->L, &c->ex.req_ref);   /* a response never finished is not logged */
@@ -497,6 +541,8 @@ static void conn_upgraded(struct http_conn *c) {
 
 static void conn_release(struct socket_reader *r) {
   struct http_conn *c = (struct http_conn *)r;
+  if (c->h2)
+    h2_session_free(c->h2);
   free(c->ex.body_wait);
   free_body(c);
   http_response_free_headers(&c->ex);
@@ -553,6 +599,13 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
 }
 
 void http_conn_close_idle(struct http_conn *c, double grace) {
+  if (c->phase == PHASE_H2) {   /* GOAWAY: open streams finish, new ones are refused */
+    lua_State *L = c->server->rt->L;
+    int obj = tcp_socket_push(L, c->sock);
+    h2_session_goaway(c->h2, L, obj);
+    lua_settop(L, obj - 1);
+    return;
+  }
   /* A request may be on its way: it is answered (with Connection: close)
    * if it comes within the grace, and the timer closes the connection if
    * none does. Closing at once would lose it. A busy connection's

@@ -37,6 +37,7 @@
 struct http_conn;
 struct http_server;
 struct http_exchange;
+struct h2_session;
 
 /* One request and its response: what req and res see. A connection of
  * HTTP/1.x has one at a time (struct http_conn's ex); req and res hold
@@ -119,6 +120,7 @@ enum conn_phase {
   PHASE_HEAD,        /* a head has begun: the header time-out runs */
   PHASE_BODY,        /* a head is in, its body is coming */
   PHASE_HANDLING,    /* the handler has the request; its response is not finished */
+  PHASE_H2,          /* HTTP/2: the session (h2_session.c) has the connection */
   PHASE_CLOSED,
 };
 
@@ -143,6 +145,7 @@ struct http_conn {
   int error_status;          /* our own checks' answer (400, 413, 431) */
   int pending_req;           /* a request whose body is coming, anchored */
   struct http_exchange ex;   /* the request in progress and its response */
+  struct h2_session *h2;     /* once the connection speaks HTTP/2 */
 };
 
 /* A head's field: offsets into the head. */
@@ -225,8 +228,9 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
  * into fields (HTTP_FIELDS_ON_STACK of them; more are indexed again); it
  * holds the socket at sock_obj. */
 #define HTTP_FIELDS_ON_STACK 32
-void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, const struct http_field *fields, int sock_obj);
+void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
+                       int major, int minor);
 /* [-1, +0, -] Sets req.body (the string on top) of the request at req. */
 void http_request_set_body(lua_State *L, int req);
 /* The access log's line for c's finished response, to accessLog. */

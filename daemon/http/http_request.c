@@ -4,7 +4,8 @@
  * handler first reads it: one that never looks at req.headers never pays
  * for a headers table.
  *
- *   req.method, req.target, req.path, req.query, req.version ("1.1"),
+ *   req.method, req.target, req.path, req.query, req.version ("1.1", "2";
+ *   also req.httpVersion, as Node names it),
  *   req.http11, req.keepAlive, req.headers (lower-case names), req.body,
  *   req.socket, req.peer; req:readSome() and req:waitBody(ms) under
  *   streamBody (lua/luanet/http/server.lua builds req:read() on them).
@@ -144,15 +145,16 @@ static struct http_request *request_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &http_request_class);
 }
 
-void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, const struct http_field *fields, int sock_obj) {
+void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
+                       int major, int minor) {
   size_t size = sizeof(struct http_request) + (size_t)h->nfields * sizeof(struct http_field) + len;
   struct http_request *r = lua_newuserdatauv(L, size, 2);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->request_mt_ref);
   lua_setmetatable(L, -2);
   r->obj.class_id = LNET_ID_HTTPREQUEST;
-  r->ex = &c->ex;
-  r->exchange = c->ex.number;
+  r->ex = ex;
+  r->exchange = ex->number;
   r->head_len = (uint32_t)len;
   r->target = h->target;
   r->target_len = h->target_len;
@@ -160,10 +162,10 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   r->authority = h->form.kind == TARGET_ABSOLUTE ? h->form.authority : 0;
   r->authority_len = h->form.kind == TARGET_ABSOLUTE ? h->form.authority_len : 0;
   r->nfields = (uint16_t)h->nfields;
-  r->method = c->parser.method;
-  r->major = c->parser.http_major;
-  r->minor = c->parser.http_minor;
-  r->keep_alive = c->ex.keep_alive;
+  r->method = (uint8_t)method;
+  r->major = (uint8_t)major;
+  r->minor = (uint8_t)minor;
+  r->keep_alive = ex->keep_alive;
   if (h->nfields <= HTTP_FIELDS_ON_STACK) {
     memcpy(r->fields, fields, (size_t)h->nfields * sizeof *fields);
   } else {   /* more than the caller had room for: index again, into the object */
@@ -233,6 +235,14 @@ static void push_peer(lua_State *L, struct http_exchange *ex) {
     lua_pushliteral(L, "-");
 }
 
+/* "1.1", "1.0", or "2" for HTTP/2 (which has no minor version). */
+static void push_version(lua_State *L, const struct http_request *r) {
+  if (r->major == 2)
+    lua_pushliteral(L, "2");
+  else
+    lua_pushfstring(L, "%d.%d", r->major, r->minor);
+}
+
 /* Pushes field `key` of the request, or nothing (returns false). */
 static bool push_field(lua_State *L, int idx, struct http_request *r, const char *key) {
   const char *head = head_of(r);
@@ -274,11 +284,15 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
   case 'v':
     if (strcmp(key, "version") != 0)
       return false;
-    lua_pushfstring(L, "%d.%d", r->major, r->minor);
+    push_version(L, r);
     return true;
   case 'h':
     if (strcmp(key, "http11") == 0) {
       lua_pushboolean(L, r->major == 1 && r->minor >= 1);
+      return true;
+    }
+    if (strcmp(key, "httpVersion") == 0) {   /* Node's name */
+      push_version(L, r);
       return true;
     }
     if (strcmp(key, "headers") != 0)
