@@ -22,9 +22,15 @@
 /* The client's connection preface (RFC 9113 3.4). */
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
+/* Its first line: no HTTP/1.x request starts so, so a connection that
+ * does speaks HTTP/2 (and a wrong rest of the preface is nghttp2's to
+ * refuse, with GOAWAY). */
+#define H2_PREFACE_LINE 16
 
 /* Concurrent streams a client may open (SETTINGS_MAX_CONCURRENT_STREAMS). */
 #define H2_MAX_STREAMS 100
+/* Bytes queued for the client past which its connection is read no more. */
+#define H2_WRITE_HIGH_WATER (1024 * 1024)
 
 struct h2_session;
 
@@ -34,6 +40,7 @@ struct h2_stream {
   int32_t id;
   struct h2_stream *next;    /* in the session's open list, or its free list */
   struct h2_stream *ready_next;   /* in the list of requests to hand out */
+  bool queued;               /* in that list */
   /* The request as it comes. */
   struct buffer fields;      /* "name: value\r\n" lines of its regular fields */
   struct buffer pseudo;      /* :method, :path, :authority, :scheme values, NUL-separated */
@@ -55,7 +62,8 @@ struct h2_stream {
 };
 
 /* h2_session.c */
-/* Whether p[0..n) is the start of the preface (n < 24), or all of it. */
+/* Whether p[0..n) is the start of the preface's first line, or all of
+ * that line. */
 bool h2_is_preface(const char *p, size_t n);
 /* The session of conn c, its SETTINGS queued; NULL when memory ran out. */
 struct h2_session *h2_session_new(struct http_conn *c);

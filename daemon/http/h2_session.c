@@ -44,7 +44,7 @@ struct h2_session {
 #define OUT_CHUNK (64 * 1024)
 
 bool h2_is_preface(const char *p, size_t n) {
-  return memcmp(p, H2_PREFACE, n < H2_PREFACE_LEN ? n : H2_PREFACE_LEN) == 0;
+  return memcmp(p, H2_PREFACE, n < H2_PREFACE_LINE ? n : H2_PREFACE_LINE) == 0;
 }
 
 struct http_conn *h2_session_conn(const struct h2_session *h) {
@@ -101,12 +101,15 @@ static void stream_free_buffers(struct h2_stream *st) {
   st->file_fd = -1;
 }
 
+static void ready_remove(struct h2_session *h, struct h2_stream *st);
+
 /* The stream is over: what waits on it wakes, its memory goes, and the
  * struct waits for reuse (a stale req or res still points at it). */
 static void stream_close(struct h2_session *h, struct h2_stream *st) {
   if (st->closed)
     return;
   st->closed = true;
+  ready_remove(h, st);
   lua_State *L = h->c->server->rt->L;
   lnet_unanchor(L, &st->pending_req);
   lnet_unanchor(L, &st->ex.req_ref);   /* a response never finished is not logged */
@@ -125,12 +128,29 @@ static void stream_close(struct h2_session *h, struct h2_stream *st) {
 }
 
 static void ready_add(struct h2_session *h, struct h2_stream *st) {
+  if (st->queued)
+    return;
+  st->queued = true;
   st->ready_next = NULL;
   *h->ready_tail = st;
   h->ready_tail = &st->ready_next;
 }
 
+/* A closed stream leaves the list before its struct can be reused. */
+static void ready_remove(struct h2_session *h, struct h2_stream *st) {
+  if (!st->queued)
+    return;
+  st->queued = false;
+  struct h2_stream **p = &h->ready;
+  while (*p != st)
+    p = &(*p)->ready_next;
+  *p = st->ready_next;
+  if (h->ready_tail == &st->ready_next)
+    h->ready_tail = p;
+}
+
 /* ---- nghttp2's callbacks: note what came ---- */
+
 
 static struct h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
   return nghttp2_session_get_stream_user_data(ng, id);
@@ -323,6 +343,7 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
     h->ready = st->ready_next;
     if (!h->ready)
       h->ready_tail = &h->ready;
+    st->queued = false;
     if (st->closed || st->dispatched)
       continue;
     int req;
@@ -425,8 +446,6 @@ bool h2_session_idle(const struct h2_session *h) {
 void h2_session_closed(struct h2_session *h) {
   while (h->open)
     stream_close(h, h->open);
-  h->ready = NULL;
-  h->ready_tail = &h->ready;
 }
 
 void h2_session_free(struct h2_session *h) {

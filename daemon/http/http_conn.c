@@ -357,6 +357,10 @@ static void start_h2(struct http_conn *c, lua_State *L, int obj) {
     return;
   }
   c->phase = PHASE_H2;
+  /* A client that sends (PINGs, SETTINGS, requests) without reading what
+   * they make us answer is read no more past this, so it cannot grow our
+   * queue; the send time-out then cuts it off. */
+  tcp_socket_set_write_high_water(c->sock, H2_WRITE_HIGH_WATER);
   h2_feed(c, L, obj);
 }
 
@@ -386,7 +390,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
     if (c->ex.number == 0 && c->parsed == 0 && start[0] == 'P' && h2_is_preface(start, avail)) {
-      if (avail >= H2_PREFACE_LEN)
+      if (avail >= H2_PREFACE_LINE)
         start_h2(c, L, obj);
       c->feeding = false;
       return;   /* HTTP/2 from here; or the rest of its preface is still coming */

@@ -1261,15 +1261,19 @@ static int tcp_socket_bytesToWrite(lua_State *L) {
 /* setWriteHighWater(bytes): while more than this waits to be sent, the
  * socket reads no more from its peer (0: off, the default). An echo or
  * a proxy that writes what it reads is then as fast as its reader. */
-static int tcp_socket_setWriteHighWater(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
-  s->write_high_water = checkcount(L, 2);
+void tcp_socket_set_write_high_water(struct tcp_socket *s, size_t bytes) {
+  s->write_high_water = bytes;
   if (s->write_high_water == 0 || s->wq_bytes <= s->write_high_water / 2) {
     s->paused_by_writes = false;
     resume_reading(s);
   } else {
     pause_if_high(s);
   }
+}
+
+static int tcp_socket_setWriteHighWater(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  tcp_socket_set_write_high_water(s, checkcount(L, 2));
   return 0;
 }
 
