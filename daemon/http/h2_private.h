@@ -46,6 +46,9 @@ struct h2_stream {
   struct buffer pseudo;      /* :method, :path, :authority, :scheme values, NUL-separated */
   uint32_t method_at, method_len, path_at, path_len, authority_at, authority_len;
   bool has_host;
+  ev_tstamp began;           /* its HEADERS began */
+  ev_tstamp last_in;         /* the last of its request's frames came */
+  ev_tstamp stalled_since;   /* its response waits on the peer's window; 0: not */
   bool headers_done;         /* END_HEADERS came */
   bool ended;                /* END_STREAM came: the body is whole */
   bool dispatched;           /* the handlers have the request */
@@ -91,6 +94,8 @@ ssize_t h2_stream_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
 /* The request of a stream whose headers are complete, on L's top; false
  * after answering it with an error status (or resetting it). */
 bool h2_stream_request(struct h2_stream *st, lua_State *L, int obj);
-void h2_stream_reset(struct h2_stream *st);
+/* A request whose body stopped coming for headerTimeout: 408 (the stream
+ * is then reset, as any whose response ends before its request). */
+void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj);
 
 #endif

@@ -38,6 +38,7 @@ struct h2_session {
   bool goaway;               /* GOAWAY sent: no new stream */
   lua_State *L;              /* while flushing: for send_data_callback */
   int obj;
+  ev_timer tick;             /* the streams' time-outs, once a second while any is open */
 };
 
 /* Past this, the gathered frames go to the socket before more are made. */
@@ -80,9 +81,11 @@ static struct h2_stream *stream_take(struct h2_session *h, int32_t id) {
   st->id = id;
   st->pending_req = LUA_NOREF;
   st->file_fd = -1;
+  st->began = st->last_in = ev_now(c->server->rt->loop);
   st->next = h->open;
   h->open = st;
-  h->nopen++;
+  if (h->nopen++ == 0)
+    ev_timer_again(c->server->rt->loop, &h->tick);
   return st;
 }
 
@@ -119,7 +122,8 @@ static void stream_close(struct h2_session *h, struct h2_stream *st) {
   for (struct h2_stream **p = &h->open; *p; p = &(*p)->next) {
     if (*p == st) {
       *p = st->next;
-      h->nopen--;
+      if (--h->nopen == 0)
+        ev_timer_stop(h->c->server->rt->loop, &h->tick);
       break;
     }
   }
@@ -216,6 +220,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
   if (!st || st->closed)
     return 0;
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  st->last_in = ev_now(h->c->server->rt->loop);
   if (frame->hd.type == NGHTTP2_HEADERS && !st->headers_done) {
     st->headers_done = true;
     st->ended = end;
@@ -250,6 +255,7 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, co
   }
   if (!buffer_append(ex->body, (const char *)data, len))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  st->last_in = ev_now(ex->server->rt->loop);
   if (!ex->streaming)
     nghttp2_session_consume(ng, id, len);   /* kept until the request is whole: maxBody bounds it */
   else if (st->dispatched && ex->body_wait)
@@ -262,6 +268,21 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
   struct h2_stream *st = stream_of(ng, id);
   if (st)
     stream_close(ud, st);
+  return 0;
+}
+
+/* A response that ended before its request did (an answer that needs no
+ * more of the body: 413, 408, a handler that did not read it): the rest
+ * of the request is not wanted, RST_STREAM(NO_ERROR) says so (RFC 9113
+ * 8.1), once the response's last frame has gone. */
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  (void)ud;
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+      (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
+    return 0;
+  struct h2_stream *st = stream_of(ng, frame->hd.stream_id);
+  if (st && !st->ended && !st->closed)
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
   return 0;
 }
 
@@ -299,7 +320,62 @@ static nghttp2_session_callbacks *callbacks(void) {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
   nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
   return cb;
+}
+
+/* ---- time-outs, per stream ---- */
+
+/* Whether the stream's response has bytes that wait on the peer's
+ * flow-control window (its stream's or the connection's). */
+static bool window_stalled(struct h2_session *h, struct h2_stream *st) {
+  bool pending = st->out.len > 0 || st->file_left > 0;
+  return pending && st->submitted &&
+         (nghttp2_session_get_stream_remote_window_size(h->ng, st->id) <= 0 ||
+          nghttp2_session_get_remote_window_size(h->ng) <= 0);
+}
+
+/* The server's time-outs, applied to each stream as HTTP/1.1 applies
+ * them to each request: headerTimeout from a stream's HEADERS to their
+ * end (a header block left open blocks the whole connection, which then
+ * goes) and between the frames of a body the handler waits for (408);
+ * sendTimeout for a response that waits on a window the client never
+ * opens (a zero-window stall: that stream is reset, the others go on). */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct h2_session *h = (struct h2_session *)((char *)w - offsetof(struct h2_session, tick));
+  struct http_server *sv = h->c->server;
+  ev_tstamp now = ev_now(loop);
+  lua_State *L = sv->rt->L;
+  int obj = tcp_socket_push(L, h->c->sock);
+  bool stuck = false;
+  for (struct h2_stream *st = h->open, *next; st; st = next) {
+    next = st->next;
+    if (!st->headers_done) {
+      stuck |= now - st->began > sv->header_timeout;
+    } else if (!st->ended && !st->dispatched && now - st->last_in > sv->header_timeout) {
+      h2_stream_refuse_timeout(st, L, obj);   /* 408 */
+    } else if (window_stalled(h, st)) {
+      if (st->stalled_since == 0) {
+        st->stalled_since = now;
+      } else if (sv->send_timeout > 0 && now - st->stalled_since > sv->send_timeout) {
+        lnet_log(sv->rt, "warn", "HttpServer: HTTP/2 stream %d waited %g s on the client's window "
+                 "(sendTimeout): reset", st->id, (double)sv->send_timeout);
+        nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+      }
+    } else {
+      st->stalled_since = 0;
+    }
+  }
+  if (stuck) {   /* a header block left open: nothing else can come on this connection */
+    nghttp2_session_terminate_session(h->ng, NGHTTP2_PROTOCOL_ERROR);
+  }
+  h2_session_flush(h, L, obj);
+  if (stuck && h->c->phase != PHASE_CLOSED) {
+    h->c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+  }
+  lua_settop(L, obj - 1);
 }
 
 /* ---- the session ---- */
@@ -310,6 +386,8 @@ struct h2_session *h2_session_new(struct http_conn *c) {
     return NULL;
   h->c = c;
   h->ready_tail = &h->ready;
+  ev_init(&h->tick, tick_cb);
+  h->tick.repeat = 1.0;
   nghttp2_session_callbacks *cb = callbacks();
   nghttp2_option *opt = NULL;
   if (!cb || nghttp2_option_new(&opt) != 0) {
@@ -446,6 +524,7 @@ bool h2_session_idle(const struct h2_session *h) {
 void h2_session_closed(struct h2_session *h) {
   while (h->open)
     stream_close(h, h->open);
+  ev_timer_stop(h->c->server->rt->loop, &h->tick);
 }
 
 void h2_session_free(struct h2_session *h) {

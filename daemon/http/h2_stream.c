@@ -181,6 +181,7 @@ ssize_t h2_stream_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
   struct h2_stream *st = source->ptr;
   if (st->out.len > 0) {
     size_t n = st->out.len < length ? st->out.len : length;
+    st->stalled_since = 0;
     memcpy(buf, buffer_head(&st->out), n);
     buffer_consume(&st->out, n);
     if (st->out.len == 0 && st->out_end && st->file_left == 0)
@@ -189,6 +190,7 @@ ssize_t h2_stream_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
   }
   if (st->file_left > 0) {
     size_t n = st->file_left < length ? st->file_left : length;
+    st->stalled_since = 0;
     *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (n == st->file_left)
       *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -351,7 +353,6 @@ const struct http_exchange_ops h2_stream_ops = {
   .wait_body = stream_wait_body,
 };
 
-void h2_stream_reset(struct h2_stream *st) {
-  if (!st->closed)
-    nghttp2_submit_rst_stream(h2_session_ng(st->h), NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj) {
+  answer_error(st, L, obj, 408);
 }

@@ -13,9 +13,11 @@ local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
 local SERVER = [[
 local net = require "luanet"
 local cli = require "luanet.cli"
-local opts = cli.options("server", { host = "127.0.0.1", port = 0, stream = false }, ...)
+local opts = cli.options("server", { host = "127.0.0.1", port = 0, stream = false, headerTimeout = "10000",
+                                     sendTimeout = "60000" }, ...)
 local tcp = assert(cli.listen(opts))
-local server = net.HttpServer{ streamBody = opts.stream and true or false }
+local server = net.HttpServer{ streamBody = opts.stream and true or false,
+  headerTimeout = tonumber(opts.headerTimeout), sendTimeout = tonumber(opts.sendTimeout) }
 server.request:connect(function(req, res)
   if req.path == "/slow" then
     local i = tonumber(req.query:match("i=(%d+)"))
@@ -151,6 +153,35 @@ describe("HTTP/2 (h2c, prior knowledge)", function()
     assert.are.same(0, code, out)
     assert.truthy(out:match("recv GOAWAY frame"), out)
     assert.truthy(out:match("recv DATA frame <length=8, flags=0x01"), out)
+  end)
+end)
+
+describe("HTTP/2 time-outs, per stream", function()
+  local proc, port, stop
+  setup(function() proc, port, stop = start("--headerTimeout", "1000", "--sendTimeout", "1500") end)
+  teardown(function() stop() end)
+
+  it("closes a connection whose header block stays open past headerTimeout", function()
+    local r = peer(port, "open-headers")
+    assert.is_true(r.closed)
+    assert.is_true(r.after_ms >= 900 and r.after_ms < 4000, r.after_ms .. " ms")
+    assert.are.same(1, r.goaway.error_code)   -- PROTOCOL_ERROR
+  end)
+
+  it("answers 408 to a body that stops coming for headerTimeout, and keeps the connection", function()
+    local r = peer(port, "stalled-body")
+    assert.are.same(408, r.status)
+    assert.is_true(r.after_ms >= 900 and r.after_ms < 4000, r.after_ms .. " ms")
+    assert.is_false(r.closed)
+  end)
+
+  it("resets a stream whose window stays shut past sendTimeout, and serves the connection's next", function()
+    local r = peer(port, "zero-window")
+    assert.is_true(r.reset)
+    assert.is_true(r.reset_ms >= 1400 and r.reset_ms < 5000, r.reset_ms .. " ms")
+    assert.is_false(r.closed)
+    assert.are.same(200, r.b_status)
+    assert.truthy(proc.stderr():match("HTTP/2 stream 1 waited 1.5 s on the client's window %(sendTimeout%): reset"))
   end)
 end)
 

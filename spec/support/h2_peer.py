@@ -17,6 +17,10 @@ Scenarios:
   rapid-reset N     N streams each opened and cancelled at once (CVE-2023-44487)
   continuation N    HEADERS without END_HEADERS and N CONTINUATION frames
   big-headers N     a request with N header fields of 100 bytes
+  open-headers      HEADERS without END_HEADERS, then nothing: when it closed
+  stalled-body      a POST whose body stops after 10 of 1000 bytes: the answer
+  zero-window       window 0 for stream A (/big), never opened, and B (/) after
+                    it: whether A was reset and B served
   ping-flood N      N PINGs without reading the ACKs
   settings-flood N  N SETTINGS frames without reading the ACKs
 """
@@ -334,6 +338,56 @@ def flood(port, n, kind):
     return {"sent": sent, "closed": closed}
 
 
+def open_headers(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(PREFACE + frame(4, 0, 0) + frame(1, 0x1, 1, hpack_get("/")))   # no END_HEADERS
+    t0 = time.monotonic()
+    got, closed = b"", False
+    s.settimeout(10)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                closed = True
+                break
+            got += d
+    except (socket.timeout, ConnectionResetError) as e:
+        closed = isinstance(e, ConnectionResetError)
+    return {"closed": closed, "after_ms": int((time.monotonic() - t0) * 1000), "goaway": goaway_of(got)}
+
+
+def stalled_body(port):
+    s, c = connect(port)
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, headers("/echo-length", "POST", [("content-length", "1000")]))
+    c.send_data(sid, b"x" * 10)
+    s.sendall(c.data_to_send())
+    t0 = time.monotonic()
+    ev, closed = pump(s, c, lambda e: isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset))
+                      and e.stream_id == sid, 10)
+    r = responses(ev).get(sid, {})
+    return {"status": r.get("status"), "after_ms": int((time.monotonic() - t0) * 1000), "closed": closed}
+
+
+def zero_window(port):
+    s, c = connect(port, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    a = c.get_next_available_stream_id()
+    c.send_headers(a, headers("/big"), end_stream=True)
+    s.sendall(c.data_to_send())
+    t0 = time.monotonic()
+    ev, closed = pump(s, c, lambda e: isinstance(e, h2.events.StreamReset) and e.stream_id == a, 10)
+    reset_ms = int((time.monotonic() - t0) * 1000)
+    reset = any(isinstance(e, h2.events.StreamReset) and e.stream_id == a for e in ev)
+    # The connection goes on: a stream with its window opened is served.
+    b = c.get_next_available_stream_id()
+    c.send_headers(b, headers("/"), end_stream=True)
+    c.increment_flow_control_window(65535, b)   # B's window opens; A's never did
+    s.sendall(c.data_to_send())
+    ev2, closed2 = pump(s, c, lambda e: isinstance(e, h2.events.StreamEnded) and e.stream_id == b, 5)
+    return {"reset": reset, "reset_ms": reset_ms, "closed": closed or closed2,
+            "b_status": responses(ev2).get(b, {}).get("status")}
+
+
 def main():
     port, scenario = int(sys.argv[1]), sys.argv[2]
     arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -346,6 +400,9 @@ def main():
         "rapid-reset": lambda: rapid_reset(port, arg),
         "continuation": lambda: continuation(port, arg),
         "big-headers": lambda: big_headers(port, arg),
+        "open-headers": lambda: open_headers(port),
+        "stalled-body": lambda: stalled_body(port),
+        "zero-window": lambda: zero_window(port),
         "ping-flood": lambda: flood(port, arg, "ping"),
         "settings-flood": lambda: flood(port, arg, "settings"),
     }[scenario]
