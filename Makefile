@@ -13,7 +13,8 @@ TEST_DEPS  = python3 python3-pyqt5 procps dnsmasq-base iproute2 util-linux curl 
              vsftpd systemd strace nodejs python3-websockets python3-pyqt5.qtwebsockets chromium redis-server haproxy \
              nghttp2-client python3-h2
 FUZZ_DEPS  = clang libclang-rt-14-dev
-BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl vsftpd python3-pyftpdlib
+BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl vsftpd python3-pyftpdlib \
+             nghttp2-client
 
 JOBS ?= $(shell nproc)
 # CI turns warnings into errors.

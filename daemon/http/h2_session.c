@@ -34,6 +34,7 @@ struct h2_session {
   int nopen;
   struct buffer out;         /* frames made, not yet given to the socket */
   bool reading;              /* inside mem_recv: no mem_send */
+  bool handing_out;          /* handlers run: their frames leave together, after */
   bool flushing;
   bool goaway;               /* GOAWAY sent: no new stream */
   lua_State *L;              /* while flushing: for send_data_callback */
@@ -459,7 +460,7 @@ static void send_out(struct h2_session *h, lua_State *L, int obj) {
 }
 
 void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
-  if (h->reading || h->flushing || h->c->phase == PHASE_CLOSED)
+  if (h->reading || h->handing_out || h->flushing || h->c->phase == PHASE_CLOSED)
     return;
   h->flushing = true;
   h->L = L;
@@ -480,6 +481,8 @@ void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
       send_out(h, L, obj);
   }
   send_out(h, L, obj);
+  if (h->nopen == 0)
+    buffer_free(&h->out);   /* an idle connection keeps no block */
   h->flushing = false;
   if (failed || (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng))) {
     h->c->phase = PHASE_CLOSED;   /* GOAWAY went and every stream is done, or a fatal error */
@@ -504,7 +507,11 @@ void h2_session_feed(struct h2_session *h, lua_State *L, int obj) {
     }
     buffer_consume(rb, (size_t)n);
   }
+  /* The handlers that answer at once add their frames to one flush: one
+   * write (one TLS record) for all the responses of a read. */
+  h->handing_out = true;
   hand_out(h, L, obj);
+  h->handing_out = false;
   h2_session_flush(h, L, obj);
 }
 
