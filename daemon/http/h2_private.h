@@ -52,6 +52,7 @@ struct h2_stream {
   bool headers_done;         /* END_HEADERS came */
   bool ended;                /* END_STREAM came: the body is whole */
   bool dispatched;           /* the handlers have the request */
+  bool too_large;            /* its body passed maxBody: 413 */
   bool closed;               /* the stream is over (either side, or the connection) */
   int pending_req;           /* the request while its body comes (a registry ref) */
   /* The response. */
@@ -97,5 +98,7 @@ bool h2_stream_request(struct h2_stream *st, lua_State *L, int obj);
 /* A request whose body stopped coming for headerTimeout: 408 (the stream
  * is then reset, as any whose response ends before its request). */
 void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj);
+/* A body past maxBody: 413 (and the rest of it is not read). */
+void h2_stream_refuse_too_large(struct h2_stream *st, lua_State *L, int obj);
 
 #endif

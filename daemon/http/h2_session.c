@@ -251,8 +251,12 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, co
   if (!ex->body && !(ex->body = calloc(1, sizeof *ex->body)))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   if (!ex->streaming && ex->body->len + len > ex->server->max_body) {
-    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
-    return 0;   /* the 413 goes out when the stream was not handed out yet (h2_stream.c) */
+    nghttp2_session_consume(ng, id, len);
+    if (!st->too_large) {   /* answered 413 once the read is over (hand_out) */
+      st->too_large = true;
+      ready_add(ud, st);
+    }
+    return 0;
   }
   if (!buffer_append(ex->body, (const char *)data, len))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -425,6 +429,11 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
     st->queued = false;
     if (st->closed || st->dispatched)
       continue;
+    if (st->too_large) {
+      lnet_unanchor(L, &st->pending_req);
+      h2_stream_refuse_too_large(st, L, obj);
+      continue;
+    }
     int req;
     if (st->pending_req != LUA_NOREF) {   /* its body came whole */
       lua_rawgeti(L, LUA_REGISTRYINDEX, st->pending_req);

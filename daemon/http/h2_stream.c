@@ -40,6 +40,21 @@ static int method_id(const char *name, size_t n) {
 
 static void answer_error(struct h2_stream *st, lua_State *L, int obj, int status);
 
+/* The request's content-length, or -1 (nghttp2 has checked that it is a
+ * number and that DATA will match it). */
+static int64_t declared_length(const struct http_head *h, const struct buffer *head, const struct http_field *f) {
+  const char *text = buffer_head(head);
+  for (int i = 0; i < h->nfields && i < HTTP_FIELDS_ON_STACK; i++) {
+    if (http_name_is(text + f[i].name, f[i].name_len, "content-length", 14)) {
+      int64_t n = 0;
+      for (uint32_t k = 0; k < f[i].value_len && n < INT64_MAX / 10; k++)
+        n = n * 10 + (text[f[i].value + k] - '0');
+      return n;
+    }
+  }
+  return -1;
+}
+
 /* The head, as HTTP/1.1 writes it, into `head`. */
 static bool write_head(struct h2_stream *st, struct buffer *head) {
   const char *pseudo = buffer_head(&st->pseudo);
@@ -89,6 +104,12 @@ bool h2_stream_request(struct h2_stream *st, lua_State *L, int obj) {
   if (h.expect == EXPECT_OTHER) {
     buffer_free(&head);
     answer_error(st, L, obj, 417);
+    return false;
+  }
+  int64_t length = declared_length(&h, &head, fields);
+  if (!ex->streaming && length > (int64_t)sv->max_body) {   /* as HTTP/1.1: refused before the body comes */
+    buffer_free(&head);
+    answer_error(st, L, obj, 413);
     return false;
   }
   http_request_push(L, ex, buffer_head(&head), head.len, &h, fields, obj, method, 2, 0);
@@ -355,4 +376,8 @@ const struct http_exchange_ops h2_stream_ops = {
 
 void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj) {
   answer_error(st, L, obj, 408);
+}
+
+void h2_stream_refuse_too_large(struct h2_stream *st, lua_State *L, int obj) {
+  answer_error(st, L, obj, 413);
 }

@@ -111,6 +111,12 @@ describe("HTTP/2 (h2c, prior knowledge)", function()
     assert.are.same({ status = 200, body = "POST 200000 2" }, peer(port, "post", 200000))
   end)
 
+  it("answers 413 to a body past maxBody, declared or not", function()
+    assert.are.same({ status = 413, body = "413 Content Too Large\n" }, peer(port, "post", 3000000))
+    assert.are.same({ status = 413, body = "413 Content Too Large\n" }, peer(port, "post-unsized", 3000000))
+    assert.are.same({ status = 200, body = "POST 500000 2" }, peer(port, "post-unsized", 500000))
+  end)
+
   it("holds a slow reader's stream and serves its other streams", function()
     local r = peer(port, "slow-reader")
     assert.is_true(r.b_ended)
