@@ -256,3 +256,21 @@ describe("HTTP/2 over TLS (h2 by ALPN)", function()
     assert.truthy(out:match("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed"), out)
   end)
 end)
+
+describe("HTTP/2 in a daemon's TLS service", function()
+  it("is offered by ALPN when the service's tls table names no alpn", function()
+    local dh = require "support.daemon_helper"
+    local pki = require("support.pki").make()
+    local d = dh.start(([[
+service "hello" {
+  script = %q,
+  listen = "tls://127.0.0.1:0",
+  tls = { cert = %q, key = %q },
+}
+]]):format(helper.script("hello_http.lua"), pki.localhost.cert, pki.localhost.key))
+    finally(function() d.cleanup() pki.cleanup() end)
+    local code, out, err = curl("-v", "--http2", "--cacert", pki.ca, ("https://localhost:%d/"):format(d.port("hello")))
+    assert.are.same({ 0, "Hello, World!" }, { code, out }, err)
+    assert.matches("ALPN: server accepted h2", err, nil, true)
+  end)
+end)

@@ -144,8 +144,12 @@ def post(port, size, length=True):
     while sent < size:
         room = min(c.local_flow_control_window(sid), c.max_outbound_frame_size, size - sent)
         if room <= 0:
-            ev, closed = pump(s, c, lambda e: isinstance(e, h2.events.WindowUpdated), 5)
+            ev, closed = pump(s, c, lambda e: isinstance(e, (h2.events.WindowUpdated, h2.events.StreamEnded,
+                                                             h2.events.StreamReset)), 5)
             events += ev
+            if responses(events).get(sid, {}).get("ended") or any(
+                    isinstance(e, h2.events.StreamReset) and e.stream_id == sid for e in events):
+                break   # answered (413) before the body was all sent
             if closed or not ev:
                 return {"stalled_at": sent}
             continue
