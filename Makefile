@@ -2,15 +2,19 @@
 # `make test`; both install the Debian packages they need first.
 
 CORE_DEPS  = build-essential cmake pkg-config lua5.4 liblua5.4-dev libev-dev \
-             libc-ares-dev libssl-dev lua-busted node-llhttp zlib1g-dev
+             libc-ares-dev libssl-dev lua-busted node-llhttp zlib1g-dev \
+             libnghttp2-dev
 # systemd: systemd-socket-activate (daemon_systemd_spec); strace: what --help
 # must not open (scripts_help_spec); nodejs: the HTTP conformance suite's peer;
 # redis-server: net.Redis's peer (redis_spec), plain, with a password and TLS;
-# haproxy: in front of the three chat nodes of etc/cluster/ (redis_cluster_spec).
+# haproxy: in front of the three chat nodes of etc/cluster/ (redis_cluster_spec);
+# nghttp2-client (nghttp, h2load) and python3-h2: HTTP/2's peers (http2_spec).
 TEST_DEPS  = python3 python3-pyqt5 procps dnsmasq-base iproute2 util-linux curl wrk nginx openssl lftp python3-pyftpdlib \
-             vsftpd systemd strace nodejs python3-websockets python3-pyqt5.qtwebsockets chromium redis-server haproxy
+             vsftpd systemd strace nodejs python3-websockets python3-pyqt5.qtwebsockets chromium redis-server haproxy \
+             nghttp2-client python3-h2
 FUZZ_DEPS  = clang libclang-rt-14-dev
-BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl vsftpd python3-pyftpdlib
+BENCH_DEPS = nodejs nginx libnginx-mod-http-lua wrk strace valgrind util-linux curl vsftpd python3-pyftpdlib \
+             nghttp2-client
 
 JOBS ?= $(shell nproc)
 # CI turns warnings into errors.

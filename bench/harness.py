@@ -175,6 +175,18 @@ LOADGEN = ["{out}/loadgen"]
 _UNITS_US = {"us": 1.0, "ms": 1000.0, "s": 1e6}
 
 
+def parse_h2load(text):
+    """h2load: requests done and req/s; it reports no latency percentiles."""
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                  r"(\d+) errored", text)
+    if not m:
+        raise ValueError("no request count in h2load output: %r" % text[-300:])
+    if int(m.group(5)) or int(m.group(6)):
+        raise ValueError("h2load reported failures: %s" % m.group(0))
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text).group(1))
+    return dict(units=float(m.group(4)), units_per_s=rps, p50_us=None, p99_us=None)
+
+
 def parse_wrk(text):
     """wrk --latency: requests, req/s, and the 50% and 99% latencies."""
     m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
@@ -209,12 +221,13 @@ http {{
 """
 
 
-def nginx_setup(handler, modules="", tls=False, http_extra=""):
+def nginx_setup(handler, modules="", tls=False, http_extra="", http2=False):
     """The setup that writes NGINX_CONF with `handler` in `location / { }`;
     tls=True: `listen ... ssl` with the benchmark certificate (tls_phase) and
     TLS 1.3 allowed (nginx 1.22's default ssl_protocols stop at TLSv1.2);
     http_extra: directives of the http block (the shared phase's
-    lua_shared_dict)."""
+    lua_shared_dict); http2=True: `listen ... http2` (h2c with prior
+    knowledge on a plain port, h2 by ALPN with tls)."""
     def setup(work, port):
         listen_opts = server_extra = ""
         if tls:
@@ -222,6 +235,8 @@ def nginx_setup(handler, modules="", tls=False, http_extra=""):
             listen_opts = " ssl"
             server_extra = ("\n    ssl_certificate %s; ssl_certificate_key %s;"
                             "\n    ssl_protocols TLSv1.2 TLSv1.3;" % (cert, key))
+        if http2:
+            listen_opts += " http2"
         (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, handler=handler,
                                                            modules=modules, listen_opts=listen_opts,
                                                            server_extra=server_extra,
@@ -286,13 +301,36 @@ SERVERS = {s.name: s for s in [
                              "--cert", "{out}/tls/cert.pem", "--key", "{out}/tls/key.pem"],
            workloads=("https",), setup=tls_cert_setup,
            about="build/luanetd scripts/hello_http.lua --cert C --key K (TcpServer:setSslConfiguration, "
-                 "ALPN http/1.1)"),
+                 "ALPN h2,http/1.1: wrk offers no ALPN, so HTTP/1.1)"),
     Server("nginx-tls", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
            workloads=("https",), setup=nginx_setup('return 200 "Hello, World!";', tls=True),
            about="nginx, one process (master_process off), `listen 127.0.0.1:P ssl;` with "
                  "ssl_certificate/ssl_certificate_key C/K and `ssl_protocols TLSv1.2 TLSv1.3` (1.22's "
                  "default stops at TLSv1.2), its other TLS settings left at their defaults, `return 200`"),
+    Server("luanetd-h2c", ["{root}/build/luanetd", "{root}/scripts/hello_http.lua", "--port", "{port}"],
+           workloads=("h2c",), about="build/luanetd scripts/hello_http.lua: HTTP/2 with prior knowledge "
+                                     "on its plain port, nothing set"),
+    Server("nginx-h2c", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
+           workloads=("h2c",), setup=nginx_setup('return 200 "Hello, World!";', http2=True),
+           about="nginx, one process (master_process off), `listen 127.0.0.1:P http2;`, `return 200`"),
+    Server("luanetd-h2", ["{root}/build/luanetd", "{root}/scripts/hello_http.lua", "--port", "{port}",
+                          "--cert", "{out}/tls/cert.pem", "--key", "{out}/tls/key.pem"],
+           workloads=("h2",), setup=tls_cert_setup,
+           about="build/luanetd scripts/hello_http.lua --cert C --key K: h2 by ALPN, nothing else set"),
+    Server("nginx-h2", ["/usr/sbin/nginx", "-p", "{work}", "-c", "{work}/nginx.conf"], ready=None,
+           workloads=("h2",), setup=nginx_setup('return 200 "Hello, World!";', tls=True, http2=True),
+           about="nginx, one process (master_process off), `listen 127.0.0.1:P ssl http2;` with the "
+                 "certificate of the https workload, `return 200`"),
 ]}
+
+# HTTP/2's idle connection: the preface, an empty SETTINGS and one GET
+# (HEADERS, stream 1, END_STREAM|END_HEADERS: :method GET, :scheme http,
+# :path / from HPACK's static table); the reply is complete past 60 bytes
+# (the server's SETTINGS, the ACK, HEADERS and DATA: more than that for
+# both servers).
+H2_GET = ("PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n"
+          "\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00"
+          "\\x00\\x00\\x03\\x01\\x05\\x00\\x00\\x00\\x01\\x82\\x86\\x84")
 
 # Workloads that are a phase of their own module, not a Workload entry:
 # named in --workloads like the others (and in the default), left out by
@@ -407,6 +445,38 @@ WORKLOADS = {w.name: w for w in [
         targets=[
             Target("cpu_us_per_unit", "server CPU per HTTPS request <= 1.1x nginx's (TLS)",
                    vs="nginx-tls", max=1.1, spec="%.3fx"),
+        ]),
+    Workload(
+        "h2c", "HTTP/2 GET with prior knowledge, \"Hello, World!\" (h2load -c 50 -m 10)", "req",
+        subject="luanetd-h2c", peers=["nginx-h2c"],
+        load=["h2load", "-t", "1", "-c", "{conns}", "-m", "10", "-D", "{whole_secs}",
+              "http://127.0.0.1:{port}/"],
+        fixed=["h2load", "-t", "1", "-c", "1", "-m", "1", "-n", "{count}", "http://127.0.0.1:{port}/"],
+        parse=parse_h2load, conns=50, compare="nginx-h2c",
+        idle=["--send", H2_GET, "--expect", "60"],
+        first=None,
+        notes=["h2load opens its 50 connections at the start of each run and keeps 10 streams open on "
+               "each; the fixed count for strace and cachegrind is one connection with one stream at a "
+               "time. nginx's `keepalive_requests 1000000` (the harness's config) lets its connections "
+               "carry every request (its default, 1000, closes them under h2load). The idle rows hold "
+               "connections that made one GET each (the preface, SETTINGS, one HEADERS frame)."],
+        targets=[
+            Target("cpu_us_per_unit", "server CPU per HTTP/2 request (h2c) <= 0.9x nginx's",
+                   vs="nginx-h2c", max=0.9, spec="%.3fx"),
+        ]),
+    Workload(
+        "h2", "HTTP/2 GET over TLS 1.3, h2 by ALPN, \"Hello, World!\" (h2load -c 50 -m 10)", "req",
+        subject="luanetd-h2", peers=["nginx-h2"],
+        load=["h2load", "-t", "1", "-c", "{conns}", "-m", "10", "-D", "{whole_secs}",
+              "https://127.0.0.1:{port}/"],
+        fixed=["h2load", "-t", "1", "-c", "1", "-m", "1", "-n", "{count}", "https://127.0.0.1:{port}/"],
+        parse=parse_h2load, conns=50, compare="nginx-h2",
+        idle=None, first=None,
+        notes=["The certificate and TLS settings of the https workload; h2load offers h2 by ALPN and "
+               "both servers take it."],
+        targets=[
+            Target("cpu_us_per_unit", "server CPU per HTTP/2 request over TLS <= 0.9x nginx's",
+                   vs="nginx-h2", max=0.9, spec="%.3fx"),
         ]),
 ]}
 
@@ -655,11 +725,11 @@ def phase_rounds(wl, names, args, res):
                 for n, m in measure_round(wl, {n: running[n] for n in group}, args).items():
                     m["round"] = r
                     res["servers"][n]["rounds"].append(m)
-                    log("  round %d %-8s %9.0f %s/s  cpu %6.2f us/%s  p99 %7.1f us  "
+                    log("  round %d %-8s %9.0f %s/s  cpu %6.2f us/%s  p99 %s us  "
                         "(server cpu %3.0f%%, load cpu %3.0f%%, others %3.0f%%, steal %3.0f%%)"
                         % (r + 1, n, m["units_per_s"], wl.unit, m["cpu_us_per_unit"], wl.unit,
-                           m["p99_us"], m["server_cpu_pct"], m["load_cpu_pct"], m["other_pct"],
-                           m["steal_pct"]))
+                           fmt(m["p99_us"], "%7.1f"), m["server_cpu_pct"], m["load_cpu_pct"],
+                           m["other_pct"], m["steal_pct"]))
         if "strace" not in args.skipset:
             for n, srv in running.items():
                 try:
@@ -1205,8 +1275,8 @@ def workload_section(wl, res, args):
                         "others %", "steal %", ""],
                        [[str(mm["round"] + 1), n, "%.0f" % mm["units_per_s"],
                          fmt(mm["cpu_us_per_unit"]), fmt(mm["user_us_per_unit"]),
-                         "%.0f" % mm["p50_us"],
-                         "%.0f" % mm["p99_us"], "%.0f" % mm["server_cpu_pct"],
+                         fmt(mm["p50_us"], "%.0f"),
+                         fmt(mm["p99_us"], "%.0f"), "%.0f" % mm["server_cpu_pct"],
                          "%.0f" % mm["load_cpu_pct"], "%.0f" % mm["other_pct"],
                          "%.0f" % mm["steal_pct"], "*disturbed*" if mm["disturbed"] else ""]
                         for r in range(args.rounds)

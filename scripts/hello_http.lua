@@ -10,7 +10,7 @@ local USAGE = "hello_http.lua [--host H] [--port P] [--cert FILE --key FILE]"
 
 local function main(...)
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, cert = false, key = false,
-                                    alpn = "http/1.1" }, ...)
+                                    alpn = "h2,http/1.1" }, ...)
   local tcp, err = cli.listen(opts)
   if not tcp then cli.fail(err) end
   local server = net.HttpServer()

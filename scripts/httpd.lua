@@ -197,7 +197,7 @@ end
 
 local function main(...)
   local opts = cli.options(USAGE, { host = "127.0.0.1", port = 0, root = false, log = "no",
-                                    cert = false, key = false, alpn = "http/1.1" }, ...)
+                                    cert = false, key = false, alpn = "h2,http/1.1" }, ...)
   if not opts.root then cli.usage_error(USAGE, "no --root DIR") end
   local root = net.realpath(opts.root)
   local st = root and net.stat(root)

@@ -13,10 +13,9 @@
  * phase change only moves `deadline`. The timer, when it fires early,
  * re-arms itself for what is left (libev's advice for idle time-outs). */
 #include "http_private.h"
+#include "h2_private.h"
 #include "object.h"
 #include "runtime.h"
-#include "task.h"
-#include "signals.h"
 #include "wait.h"
 
 #include <stdlib.h>
@@ -25,12 +24,18 @@
 
 enum { PAUSE_NONE, PAUSE_HEADERS, PAUSE_MESSAGE, PAUSE_CHUNK };
 
+static const struct http_exchange_ops conn_ops;   /* the exchange's, at the end */
+
 /* Read-ahead past which a busy connection stops reading: a pipelining
  * client cannot make us buffer without end. */
 #define READ_AHEAD_MAX (64 * 1024)
 
 static struct http_conn *conn_of(llhttp_t *p) {
   return (struct http_conn *)((char *)p - offsetof(struct http_conn, parser));
+}
+
+static struct http_conn *conn_of_exchange(struct http_exchange *ex) {
+  return (struct http_conn *)((char *)ex - offsetof(struct http_conn, ex));
 }
 
 static int on_headers_complete(llhttp_t *p) {
@@ -62,15 +67,15 @@ static int on_chunk_complete(llhttp_t *p) {
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   struct http_conn *c = conn_of(p);
-  if (!c->body && !(c->body = calloc(1, sizeof *c->body))) {
+  if (!c->ex.body && !(c->ex.body = calloc(1, sizeof *c->ex.body))) {
     c->error_status = 503;
     return HPE_USER;
   }
-  if (c->body->len + len > c->server->max_body && !c->streaming) {
+  if (c->ex.body->len + len > c->server->max_body && !c->ex.streaming) {
     c->error_status = 413;
     return HPE_USER;
   }
-  if (!buffer_append(c->body, at, len)) {
+  if (!buffer_append(c->ex.body, at, len)) {
     c->error_status = 503;
     return HPE_USER;
   }
@@ -78,14 +83,14 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 }
 
 static size_t body_len(const struct http_conn *c) {
-  return c->body ? c->body->len : 0;
+  return c->ex.body ? c->ex.body->len : 0;
 }
 
 static void free_body(struct http_conn *c) {
-  if (c->body) {
-    buffer_free(c->body);
-    free(c->body);
-    c->body = NULL;
+  if (c->ex.body) {
+    buffer_free(c->ex.body);
+    free(c->ex.body);
+    c->ex.body = NULL;
   }
 }
 
@@ -139,7 +144,17 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   }
   lua_State *L = c->server->rt->L;
   int obj = tcp_socket_push(L, c->sock);
-  if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
+  if (c->phase == PHASE_H2) {     /* HTTP/2: idle with no stream open for keepAliveTimeout */
+    if (h2_session_idle(c->h2)) {
+      h2_session_goaway(c->h2, L, obj);
+      if (c->phase != PHASE_CLOSED) {
+        c->phase = PHASE_CLOSED;
+        tcp_socket_disconnect(L, obj);
+      }
+    } else {
+      set_deadline(c, c->server->keep_alive_timeout);
+    }
+  } else if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
     c->phase = PHASE_CLOSED;
     tcp_socket_disconnect(L, obj);
   } else {                        /* a request begun and not complete: slowloris */
@@ -153,7 +168,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
   if (c->phase == PHASE_CLOSED)
     return;
-  bool answer = !(c->phase == PHASE_HANDLING && c->head_sent);
+  bool answer = !(c->phase == PHASE_HANDLING && c->ex.head_sent);
   bool head = c->parser.method == HTTP_HEAD && c->phase != PHASE_HEAD;   /* a HEAD: no body */
   c->phase = PHASE_CLOSED;
   if (answer) {
@@ -177,93 +192,11 @@ void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
 
 /* ---- handing a request out ---- */
 
-/* A handler's task ended after suspending: one that failed before its
- * response finished gets a 500 for it. The token holds the socket (and so
- * the connection) until then. */
-struct handler_token {
-  struct http_conn *c;
-  uint32_t exchange;
-  int sock_ref;
-};
-
-static void handler_done(struct lnet_runtime *rt, void *ud, enum task_status st) {
-  struct handler_token *t = ud;
-  struct http_conn *c = t->c;
-  lua_State *L = rt->L;
-  if (st == TASK_FAILED && c->exchange == t->exchange && c->phase == PHASE_HANDLING && !c->res_done) {
-    int obj = tcp_socket_push(L, c->sock);
-    http_conn_refuse(c, L, obj, 500);
-    lua_settop(L, obj - 1);
-  }
-  lnet_unanchor(L, &t->sock_ref);
-  free(t);
-}
-
-struct dispatch_ctx {
-  struct http_conn *c;
-  lua_State *L;
-  int obj;   /* the socket, on L's stack */
-};
-
-static void handler_suspended(lua_State *co, void *ud) {
-  struct dispatch_ctx *d = ud;
-  struct handler_token *t = malloc(sizeof *t);
-  if (!t)
-    return;   /* then a failure later gets no 500, only its log line */
-  t->c = d->c;
-  t->exchange = d->c->exchange;
-  lua_pushvalue(d->L, d->obj);
-  t->sock_ref = luaL_ref(d->L, LUA_REGISTRYINDEX);
-  task_on_done(d->c->server->rt, co, handler_done, t);
-}
-
-/* Pushes the slots of the server's request signal (lnet_push_slots);
- * returns how many. The server's slot table (its user value), made when a
- * script first connected a slot and never replaced, is kept by reference
- * from the first request on: one read per request instead of three. */
-static int push_request_slots(struct http_server *sv, lua_State *L) {
-  if (sv->slots_ref == LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, sv->ref);
-    if (lua_getiuservalue(L, -1, 1) != LUA_TTABLE) {
-      lua_pop(L, 2);
-      lua_pushnil(L);
-      return 0;
-    }
-    sv->slots_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1);
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, sv->slots_ref);
-  int t = lua_rawgeti(L, -1, 1);
-  lua_remove(L, -2);
-  return t == LUA_TFUNCTION ? 1 : t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
-}
-
 /* Emits request(req, res); req is at req_idx. */
 static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
-  struct http_server *sv = c->server;
   c->phase = PHASE_HANDLING;
   c->deadline = 0;
-  http_response_begin(c);
-  if (sv->log_ref != LUA_NOREF) {
-    lua_pushvalue(L, req_idx);
-    c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-  int top = lua_gettop(L);
-  int failed = 0, slots = 0;
-  if ((slots = push_request_slots(sv, L)) > 0) {
-    int sig = lua_gettop(L);
-    lua_pushvalue(L, req_idx);
-    http_response_push(L, c, obj);
-    uint32_t exchange = c->exchange;
-    struct dispatch_ctx ctx = { c, L, obj };
-    signal_emit_each(sv->rt, L, sig, sig + 1, 2, handler_suspended, &ctx, &failed);
-    if (failed && c->exchange == exchange && c->phase == PHASE_HANDLING && !c->res_done)
-      http_conn_refuse(c, L, obj, 500);
-  }
-  lua_settop(L, top);
-  if (slots == 0 && c->phase == PHASE_HANDLING)
-    http_conn_refuse(c, L, obj, 404);   /* nobody listens */
-  http_response_settle(c);
+  http_dispatch(&c->ex, L, obj, req_idx);
 }
 
 /* The head is complete at the read buffer's head (len bytes): checks that
@@ -295,21 +228,21 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
     http_conn_refuse(c, L, obj, 413);
     return false;
   }
-  c->exchange++;
-  c->head_request = p->method == HTTP_HEAD;
-  c->http11 = p->http_major == 1 && p->http_minor >= 1;
-  c->keep_alive = llhttp_should_keep_alive(p);
-  c->body_done = false;
-  c->streaming = c->server->stream_body;
+  c->ex.number++;
+  c->ex.head_request = p->method == HTTP_HEAD;
+  c->ex.http11 = p->http_major == 1 && p->http_minor >= 1;
+  c->ex.keep_alive = llhttp_should_keep_alive(p);
+  c->ex.body_done = false;
+  c->ex.streaming = c->server->stream_body;
   free_body(c);
-  http_request_push(L, c, buffer_head(rb), len, &h, fields, obj);
+  http_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj, p->method, p->http_major, p->http_minor);
   if (h.expect == EXPECT_OTHER) {
     lua_pop(L, 1);
     http_conn_refuse(c, L, obj, 417);
     return false;
   }
   bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
-  if (h.expect == EXPECT_CONTINUE && c->http11 && has_body && rb->len == len) {
+  if (h.expect == EXPECT_CONTINUE && c->ex.http11 && has_body && rb->len == len) {
     struct iovec iov = { "HTTP/1.1 100 Continue\r\n\r\n", 25 };
     tcp_socket_send(c->sock, L, obj, &iov, 1);
   }
@@ -406,15 +339,44 @@ static bool request_line_ok(struct http_conn *c, const char *p, size_t n) {
 
 /* Runs llhttp over what is unparsed, handing out requests, until the data
  * runs out, a handler keeps its request, or the connection ends. */
+static void conn_feed(struct http_conn *c, lua_State *L, int obj);
+
+/* An HTTP/2 connection's bytes; a client that stays idle for
+ * keepAliveTimeout (no stream open) is told GOAWAY and closed. */
+static void h2_feed(struct http_conn *c, lua_State *L, int obj) {
+  set_deadline(c, c->server->keep_alive_timeout);
+  h2_session_feed(c->h2, L, obj);
+}
+
+/* The connection's first bytes were HTTP/2's preface (h2c with prior
+ * knowledge): the session takes it from here. */
+static void start_h2(struct http_conn *c, lua_State *L, int obj) {
+  if (!(c->h2 = h2_session_new(c))) {
+    c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+    return;
+  }
+  c->phase = PHASE_H2;
+  /* A client that sends (PINGs, SETTINGS, requests) without reading what
+   * they make us answer is read no more past this, so it cannot grow our
+   * queue; the send time-out then cuts it off. */
+  tcp_socket_set_write_high_water(c->sock, H2_WRITE_HIGH_WATER);
+  h2_feed(c, L, obj);
+}
+
 static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
   if (c->feeding)
     return;   /* the loop below is on the stack: it goes on by itself */
+  if (c->phase == PHASE_H2) {
+    h2_feed(c, L, obj);
+    return;
+  }
   c->feeding = true;
   struct buffer *rb = tcp_socket_input(c->sock);
   bool step = false;   /* after a head, one empty execute ends a body-less message */
   int req = 0;         /* the request being received, on the stack */
   while (c->phase != PHASE_CLOSED) {
-    if (c->phase == PHASE_HANDLING && !(c->streaming && !c->body_done))
+    if (c->phase == PHASE_HANDLING && !(c->ex.streaming && !c->ex.body_done))
       break;
     if (c->phase == PHASE_HANDLING && body_len(c) >= READ_AHEAD_MAX)
       break;   /* the handler reads slower than the body comes */
@@ -427,6 +389,12 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->line_checked = false;
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
+    if (c->ex.number == 0 && c->parsed == 0 && start[0] == 'P' && h2_is_preface(start, avail)) {
+      if (avail >= H2_PREFACE_LINE)
+        start_h2(c, L, obj);
+      c->feeding = false;
+      return;   /* HTTP/2 from here; or the rest of its preface is still coming */
+    }
     if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
       avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
@@ -494,19 +462,19 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->parsed = 0;
       c->phase = PHASE_BODY;
       step = true;
-      if (c->streaming) {
+      if (c->ex.streaming) {
         dispatch(c, L, obj, req);
         lua_settop(L, req - 1);
         req = 0;
       }
       continue;
     }
-    buffer_consume(rb, used);   /* body bytes: in c->body now */
+    buffer_consume(rb, used);   /* body bytes: in c->ex.body now */
     if (c->paused == PAUSE_MESSAGE) {
-      c->body_done = true;
-      if (c->streaming) {
-        if (c->body_wait)
-          lnet_wait_finish(c->server->rt, c->body_wait, true);
+      c->ex.body_done = true;
+      if (c->ex.streaming) {
+        if (c->ex.body_wait)
+          lnet_wait_finish(c->server->rt, c->ex.body_wait, true);
         continue;
       }
       if (!req) {
@@ -514,16 +482,16 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         req = lua_gettop(L);
         lnet_unanchor(L, &c->pending_req);
       }
-      if (c->body) {   /* none (a GET): req.body reads "" with no string made */
-        lua_pushlstring(L, buffer_head(c->body), c->body->len);
+      if (c->ex.body) {   /* none (a GET): req.body reads "" with no string made */
+        lua_pushlstring(L, buffer_head(c->ex.body), c->ex.body->len);
         http_request_set_body(L, req);
         free_body(c);
       }
       dispatch(c, L, obj, req);
       lua_settop(L, req - 1);
       req = 0;
-    } else if (c->streaming && body_len(c) > 0 && c->body_wait) {
-      lnet_wait_finish(c->server->rt, c->body_wait, true);
+    } else if (c->ex.streaming && body_len(c) > 0 && c->ex.body_wait) {
+      lnet_wait_finish(c->server->rt, c->ex.body_wait, true);
     }
   }
   if (req) {   /* its body is still coming: the request waits in the registry */
@@ -552,8 +520,8 @@ static void conn_readable(struct socket_reader *r, lua_State *L, int obj) {
 }
 
 static void wake_body_reader(struct http_conn *c) {
-  if (c->body_wait)
-    lnet_wait_finish(c->server->rt, c->body_wait, false);
+  if (c->ex.body_wait)
+    lnet_wait_finish(c->server->rt, c->ex.body_wait, false);
 }
 
 static void conn_closed(struct socket_reader *r) {
@@ -561,23 +529,27 @@ static void conn_closed(struct socket_reader *r) {
   struct http_server *sv = c->server;
   c->phase = PHASE_CLOSED;
   ev_timer_stop(sv->rt->loop, &c->timer);
+  if (c->h2)
+    h2_session_closed(c->h2);
   wake_body_reader(c);
   lnet_unanchor(sv->rt->L, &c->pending_req);
-  lnet_unanchor(sv->rt->L, &c->req_ref);   /* a response never finished is not logged */
+  lnet_unanchor(sv->rt->L, &c->ex.req_ref);   /* a response never finished is not logged */
   if (c->linked)
     http_server_unlink(sv, c);
 }
 
-void http_conn_upgraded(struct http_conn *c) {
-  c->res_done = c->head_sent = true;   /* res says "after finish()" from here on */
+static void conn_upgraded(struct http_conn *c) {
+  c->ex.res_done = c->ex.head_sent = true;   /* res says "after finish()" from here on */
   conn_closed(&c->reader);
 }
 
 static void conn_release(struct socket_reader *r) {
   struct http_conn *c = (struct http_conn *)r;
-  free(c->body_wait);
+  if (c->h2)
+    h2_session_free(c->h2);
+  free(c->ex.body_wait);
   free_body(c);
-  http_response_free_headers(c);
+  http_response_free_headers(&c->ex);
   free(c);
 }
 
@@ -594,7 +566,10 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
   c->reader.ops = &ops;
   c->server = sv;
   c->sock = s;
-  c->pending_req = c->req_ref = LUA_NOREF;
+  c->ex.ops = &conn_ops;
+  c->ex.server = sv;
+  c->ex.sock = s;
+  c->pending_req = c->ex.req_ref = LUA_NOREF;
   parser_reset(c);
   ev_init(&c->timer, timer_cb);
   tcp_socket_set_reader(s, &c->reader);
@@ -608,14 +583,14 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
 
 void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
   struct http_server *sv = c->server;
-  c->res_done = true;
-  if (c->req_ref != LUA_NOREF) {
-    http_request_log(L, c);
-    lnet_unanchor(L, &c->req_ref);
+  c->ex.res_done = true;
+  if (c->ex.req_ref != LUA_NOREF) {
+    http_request_log(L, &c->ex);
+    lnet_unanchor(L, &c->ex.req_ref);
   }
   if (c->phase == PHASE_CLOSED)
     return;
-  if (c->close_after || !c->body_done) {   /* a body the handler left unread: no next request */
+  if (c->ex.close_after || !c->ex.body_done) {   /* a body the handler left unread: no next request */
     c->phase = PHASE_CLOSED;
     tcp_socket_disconnect(L, obj);
     return;
@@ -628,6 +603,13 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
 }
 
 void http_conn_close_idle(struct http_conn *c, double grace) {
+  if (c->phase == PHASE_H2) {   /* GOAWAY: open streams finish, new ones are refused */
+    lua_State *L = c->server->rt->L;
+    int obj = tcp_socket_push(L, c->sock);
+    h2_session_goaway(c->h2, L, obj);
+    lua_settop(L, obj - 1);
+    return;
+  }
   /* A request may be on its way: it is answered (with Connection: close)
    * if it comes within the grace, and the timer closes the connection if
    * none does. Closing at once would lose it. A busy connection's
@@ -638,13 +620,14 @@ void http_conn_close_idle(struct http_conn *c, double grace) {
 
 /* req:readSome(): the body bytes that came, nil at its end, false when
  * none are there yet. */
-int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
-  if (c->exchange != exchange || !c->streaming)
+static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t exchange) {
+  struct http_conn *c = conn_of_exchange(ex);
+  if (c->ex.number != exchange || !c->ex.streaming)
     return luaL_error(L, "HttpRequest:read(): not a streamed request, or one that is over");
   if (body_len(c) > 0) {
-    lua_pushlstring(L, buffer_head(c->body), c->body->len);
+    lua_pushlstring(L, buffer_head(c->ex.body), c->ex.body->len);
     free_body(c);
-    if (c->phase != PHASE_CLOSED && !c->body_done) {
+    if (c->phase != PHASE_CLOSED && !c->ex.body_done) {
       int obj = tcp_socket_push(L, c->sock);
       conn_feed(c, L, obj);   /* what waited in the read buffer */
       lua_settop(L, obj - 1);
@@ -652,7 +635,7 @@ int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
     }
     return 1;
   }
-  if (c->body_done) {
+  if (c->ex.body_done) {
     lua_pushnil(L);
     return 1;
   }
@@ -666,12 +649,59 @@ int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange) {
 }
 
 /* req:waitBody(ms): suspends until body bytes (or its end) come. */
-int http_conn_wait_body(struct http_conn *c, lua_State *L, double ms) {
-  if (!c->body_wait) {
-    c->body_wait = malloc(sizeof *c->body_wait);
-    if (!c->body_wait)
+static int conn_wait_body(struct http_exchange *ex, lua_State *L, double ms) {
+  struct http_conn *c = conn_of_exchange(ex);
+  if (!c->ex.body_wait) {
+    c->ex.body_wait = malloc(sizeof *c->ex.body_wait);
+    if (!c->ex.body_wait)
       return luaL_error(L, "out of memory");
-    lnet_wait_init(c->body_wait, NULL);
+    lnet_wait_init(c->ex.body_wait, NULL);
   }
-  return lnet_wait(L, c->server->rt, c->body_wait, ms);
+  return lnet_wait(L, c->server->rt, c->ex.body_wait, ms);
 }
+
+/* ---- the exchange's ops: HTTP/1.x on this connection ---- */
+
+static bool conn_open(const struct http_exchange *ex) {
+  return conn_of_exchange((struct http_exchange *)ex)->phase == PHASE_HANDLING;
+}
+
+static bool conn_send(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
+                      int64_t known_length, bool last) {
+  return http1_send_body(ex, L, obj, data, len, known_length, last, conn_of_exchange(ex)->phase == PHASE_CLOSED);
+}
+
+static bool conn_send_file(struct http_exchange *ex, lua_State *L, int obj, int fd, off_t offset, size_t length) {
+  return tcp_socket_send_file(ex->sock, L, obj, fd, offset, length);
+}
+
+static void conn_finished(struct http_exchange *ex, lua_State *L, int obj) {
+  http_conn_finished(conn_of_exchange(ex), L, obj);
+}
+
+static void conn_refuse(struct http_exchange *ex, lua_State *L, int obj, int status) {
+  http_conn_refuse(conn_of_exchange(ex), L, obj, status);
+}
+
+/* The connection leaves HTTP (a WebSocket took it) once the request has
+ * all come: as if it had closed, with the socket left open to its new
+ * reader; the conn is freed with the socket, through that reader's
+ * release. */
+static bool conn_upgrade(struct http_exchange *ex) {
+  struct http_conn *c = conn_of_exchange(ex);
+  if (c->phase != PHASE_HANDLING || !ex->body_done || ex->streaming)
+    return false;
+  conn_upgraded(c);
+  return true;
+}
+
+static const struct http_exchange_ops conn_ops = {
+  .open = conn_open,
+  .send = conn_send,
+  .send_file = conn_send_file,
+  .finished = conn_finished,
+  .refuse = conn_refuse,
+  .upgrade = conn_upgrade,
+  .read_body = conn_read_body,
+  .wait_body = conn_wait_body,
+};

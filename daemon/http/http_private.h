@@ -27,6 +27,7 @@
 
 #include <llhttp.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <strings.h>
 
 #define LNET_HTTPSERVER   "luanet.HttpServer"
@@ -34,6 +35,61 @@
 #define LNET_HTTPRESPONSE "luanet.HttpResponse"
 
 struct http_conn;
+struct http_server;
+struct http_exchange;
+struct h2_session;
+
+/* One request and its response: what req and res see. A connection of
+ * HTTP/1.x has one at a time (struct http_conn's ex); req and res hold
+ * the exchange and its number, so a stale one (kept past its response) is
+ * told apart from the request the exchange carries now. */
+/* What a response does that depends on its connection: HTTP/1.x frames
+ * it on the socket (http_conn.c); each returns false when the peer is
+ * gone. sock_obj is the socket on L's stack. */
+struct http_exchange_ops {
+  /* Whether the exchange still awaits its response (not refused, not
+   * closed). */
+  bool (*open)(const struct http_exchange *ex);
+  /* Sends the head (unless it went) and data[0..len) of the body;
+   * known_length: the body's whole length for a head that goes now (-1:
+   * not known yet); last: the body ends with data. */
+  bool (*send)(struct http_exchange *ex, lua_State *L, int sock_obj, const char *data, size_t len,
+               int64_t known_length, bool last);
+  /* length bytes of fd from offset, after the head; fd is the callee's. */
+  bool (*send_file)(struct http_exchange *ex, lua_State *L, int sock_obj, int fd, off_t offset, size_t length);
+  /* The response is complete. */
+  void (*finished)(struct http_exchange *ex, lua_State *L, int sock_obj);
+  /* A response the server makes itself (a failed handler, no memory). */
+  void (*refuse)(struct http_exchange *ex, lua_State *L, int sock_obj, int status);
+  /* res:_upgrade(): the connection leaves HTTP; NULL where it cannot. */
+  bool (*upgrade)(struct http_exchange *ex);
+  /* req:readSome() and req:waitBody(ms) of a streamed body. */
+  int (*read_body)(struct http_exchange *ex, lua_State *L, uint32_t number);
+  int (*wait_body)(struct http_exchange *ex, lua_State *L, double ms);
+  /* The peer's address, for req.remoteAddress (a socket fd). */
+};
+
+struct http_exchange {
+  const struct http_exchange_ops *ops;
+  struct http_server *server;
+  struct tcp_socket *sock;
+  uint32_t number;           /* counts requests: stale req/res objects are told apart */
+  /* The request. */
+  bool head_request, http11, keep_alive;
+  bool streaming;            /* req:read() gets the body (streamBody) */
+  bool body_done;            /* the message's end was parsed */
+  struct buffer *body;       /* body bytes not yet handed to Lua; NULL: none */
+  struct lnet_wait *body_wait;   /* a task in req:waitBody() */
+  /* The response (http_response.c). */
+  int status;
+  bool res_done, head_sent, chunked, bodyless, close_after;
+  bool has_length, has_date, has_connection, has_te;   /* headers the handler set */
+  struct buffer *headers;    /* "Name: value\r\n" lines the handler set: the
+                                server's head_buf while the handler runs, else
+                                one of its own; NULL: none */
+  int64_t bytes;             /* body bytes sent, for the access log */
+  int req_ref;               /* the request, while the access log needs it */
+};
 
 struct http_server {
   struct lnet_object obj;   /* first: its class */
@@ -64,6 +120,7 @@ enum conn_phase {
   PHASE_HEAD,        /* a head has begun: the header time-out runs */
   PHASE_BODY,        /* a head is in, its body is coming */
   PHASE_HANDLING,    /* the handler has the request; its response is not finished */
+  PHASE_H2,          /* HTTP/2: the session (h2_session.c) has the connection */
   PHASE_CLOSED,
 };
 
@@ -76,7 +133,6 @@ struct http_conn {
   llhttp_t parser;
   ev_timer timer;
   ev_tstamp deadline;        /* when the running time-out ends */
-  uint32_t exchange;         /* counts requests: stale req/res objects are told apart */
   uint32_t parsed;           /* bytes at the read buffer's head llhttp has seen (a partial head) */
   uint8_t phase;
   uint8_t paused;            /* why llhttp stopped (http_conn.c) */
@@ -84,25 +140,12 @@ struct http_conn {
   bool head_new;             /* a head began in this feed */
   bool line_checked;         /* its request line was seen whole */
   bool reading_paused;       /* back-pressure on a client that sends ahead */
-  bool streaming;            /* req:read() gets the body (streamBody) */
-  bool body_done;            /* the message's end was parsed */
   bool at_chunk_line;        /* llhttp is to read a chunk-size line next */
   bool last_chunk;           /* the chunk being read is the last (size 0) */
   int error_status;          /* our own checks' answer (400, 413, 431) */
   int pending_req;           /* a request whose body is coming, anchored */
-  struct buffer *body;       /* body bytes not yet handed to Lua; NULL: none */
-  struct lnet_wait *body_wait;   /* a task in req:waitBody() */
-  /* The request in progress, as its response needs it. */
-  bool head_request, http11, keep_alive;
-  /* The response in progress (http_response.c). */
-  int status;
-  bool res_done, head_sent, chunked, bodyless, close_after;
-  bool has_length, has_date, has_connection, has_te;   /* headers the handler set */
-  struct buffer *headers;    /* "Name: value\r\n" lines the handler set: the
-                                server's head_buf while the handler runs, else
-                                one of its own; NULL: none */
-  int64_t bytes;             /* body bytes sent, for the access log */
-  int req_ref;               /* the request, while the access log needs it */
+  struct http_exchange ex;   /* the request in progress and its response */
+  struct h2_session *h2;     /* once the connection speaks HTTP/2 */
 };
 
 /* A head's field: offsets into the head. */
@@ -168,16 +211,14 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
 /* Closes an idle connection after `grace` seconds unless a request comes
  * first; a busy one closes after its response. */
 void http_conn_close_idle(struct http_conn *c, double grace);
-/* The connection leaves HTTP (a WebSocket took it): as if it had closed,
- * with the socket left open to its new reader; the conn is freed with the
- * socket, through the new reader's release. */
-void http_conn_upgraded(struct http_conn *c);
 /* A response the server makes itself (a limit, a malformed request, a
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);
-/* req:readSome() and req:waitBody(ms) of a streamed body. */
-int http_conn_read_body(struct http_conn *c, lua_State *L, uint32_t exchange);
-int http_conn_wait_body(struct http_conn *c, lua_State *L, double ms);
+
+/* http_dispatch.c */
+/* Emits the server's request signal with req (at req_idx) and a new res
+ * for ex; obj: the socket. The caller has marked the exchange as handled. */
+void http_dispatch(struct http_exchange *ex, lua_State *L, int obj, int req_idx);
 
 /* http_request.c */
 /* Indexes a head llhttp accepted (out may be NULL: count and check
@@ -187,23 +228,29 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
  * into fields (HTTP_FIELDS_ON_STACK of them; more are indexed again); it
  * holds the socket at sock_obj. */
 #define HTTP_FIELDS_ON_STACK 32
-void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, const struct http_field *fields, int sock_obj);
+void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
+                       int major, int minor);
 /* [-1, +0, -] Sets req.body (the string on top) of the request at req. */
 void http_request_set_body(lua_State *L, int req);
 /* The access log's line for c's finished response, to accessLog. */
-void http_request_log(lua_State *L, struct http_conn *c);
+void http_request_log(lua_State *L, struct http_exchange *ex);
 int luaopen_luanet_http_request(lua_State *L);
 
 /* http_response.c */
 const char *http_reason(int status);
 void http_reasons_push(lua_State *L);
-void http_response_push(lua_State *L, struct http_conn *c, int sock_obj);
+void http_response_push(lua_State *L, struct http_exchange *ex, int sock_obj);
 /* Before the handler runs: a fresh response, its header buffer borrowed. */
-void http_response_begin(struct http_conn *c);
+void http_response_begin(struct http_exchange *ex);
 /* After the handler's synchronous part: the borrowed buffer goes back. */
-void http_response_settle(struct http_conn *c);
-void http_response_free_headers(struct http_conn *c);
+void http_response_settle(struct http_exchange *ex);
+void http_response_free_headers(struct http_exchange *ex);
+/* HTTP/1.x's framing: the head (unless sent) and data as the response
+ * needs it (plain, chunked, nothing for HEAD); closed: the connection is,
+ * and nothing is sent (false). obj: the socket. */
+bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
+                     int64_t known_length, bool last, bool closed);
 int luaopen_luanet_http_response(lua_State *L);
 
 /* http_server.c */

@@ -4,7 +4,8 @@
  * handler first reads it: one that never looks at req.headers never pays
  * for a headers table.
  *
- *   req.method, req.target, req.path, req.query, req.version ("1.1"),
+ *   req.method, req.target, req.path, req.query, req.version ("1.1", "2";
+ *   also req.httpVersion, as Node names it),
  *   req.http11, req.keepAlive, req.headers (lower-case names), req.body,
  *   req.socket, req.peer; req:readSome() and req:waitBody(ms) under
  *   streamBody (lua/luanet/http/server.lua builds req:read() on them).
@@ -35,7 +36,8 @@
  * @field target the request target as sent ("/a/b?q=1")
  * @field path the target's path ("/a/b"; "/" for an absolute-form target without one)
  * @field query the text after "?", or nil
- * @field version "1.1" or "1.0"
+ * @field version "1.1", "1.0", or "2" for HTTP/2
+ * @field httpVersion the same (Node's name)
  * @field http11 whether the version is 1.1 or later
  * @field keepAlive whether the connection stays open after the response
  * @field headers { lower-case name = value }, repeated names joined by ", "
@@ -46,7 +48,7 @@
 struct http_request {
   struct lnet_object obj;   /* first: its class */
   uint32_t exchange;
-  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
+  struct http_exchange *ex;   /* valid while user value 1 (the socket) is held: always */
   uint32_t head_len;
   uint32_t target, target_len;
   uint32_t path;            /* path [? query], from the target's start */
@@ -165,15 +167,16 @@ static struct http_request *request_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &http_request_class);
 }
 
-void http_request_push(lua_State *L, struct http_conn *c, const char *head, size_t len,
-                       const struct http_head *h, const struct http_field *fields, int sock_obj) {
+void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
+                       int major, int minor) {
   size_t size = sizeof(struct http_request) + (size_t)h->nfields * sizeof(struct http_field) + len;
   struct http_request *r = lua_newuserdatauv(L, size, 2);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->request_mt_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->request_mt_ref);
   lua_setmetatable(L, -2);
   r->obj.class_id = LNET_ID_HTTPREQUEST;
-  r->conn = c;
-  r->exchange = c->exchange;
+  r->ex = ex;
+  r->exchange = ex->number;
   r->head_len = (uint32_t)len;
   r->target = h->target;
   r->target_len = h->target_len;
@@ -181,10 +184,10 @@ void http_request_push(lua_State *L, struct http_conn *c, const char *head, size
   r->authority = h->form.kind == TARGET_ABSOLUTE ? h->form.authority : 0;
   r->authority_len = h->form.kind == TARGET_ABSOLUTE ? h->form.authority_len : 0;
   r->nfields = (uint16_t)h->nfields;
-  r->method = c->parser.method;
-  r->major = c->parser.http_major;
-  r->minor = c->parser.http_minor;
-  r->keep_alive = c->keep_alive;
+  r->method = (uint8_t)method;
+  r->major = (uint8_t)major;
+  r->minor = (uint8_t)minor;
+  r->keep_alive = ex->keep_alive;
   if (h->nfields <= HTTP_FIELDS_ON_STACK) {
     memcpy(r->fields, fields, (size_t)h->nfields * sizeof *fields);
   } else {   /* more than the caller had room for: index again, into the object */
@@ -243,15 +246,23 @@ static size_t path_len(const struct http_request *r) {
   return q ? (size_t)(q - path_of(r)) : path_span(r);
 }
 
-static void push_peer(lua_State *L, struct http_conn *c) {
+static void push_peer(lua_State *L, struct http_exchange *ex) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   char buf[NET_ADDRSTRLEN];
-  int fd = tcp_socket_fd(c->sock);
+  int fd = tcp_socket_fd(ex->sock);
   if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
     lua_pushstring(L, net_addr_format((struct sockaddr *)&ss, buf));
   else
     lua_pushliteral(L, "-");
+}
+
+/* "1.1", "1.0", or "2" for HTTP/2 (which has no minor version). */
+static void push_version(lua_State *L, const struct http_request *r) {
+  if (r->major == 2)
+    lua_pushliteral(L, "2");
+  else
+    lua_pushfstring(L, "%d.%d", r->major, r->minor);
 }
 
 /* Pushes field `key` of the request, or nothing (returns false). */
@@ -278,7 +289,7 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
       return true;
     }
     if (strcmp(key, "peer") == 0) {
-      push_peer(L, r->conn);
+      push_peer(L, r->ex);
       return true;
     }
     return false;
@@ -295,11 +306,15 @@ static bool push_field(lua_State *L, int idx, struct http_request *r, const char
   case 'v':
     if (strcmp(key, "version") != 0)
       return false;
-    lua_pushfstring(L, "%d.%d", r->major, r->minor);
+    push_version(L, r);
     return true;
   case 'h':
     if (strcmp(key, "http11") == 0) {
       lua_pushboolean(L, r->major == 1 && r->minor >= 1);
+      return true;
+    }
+    if (strcmp(key, "httpVersion") == 0) {   /* Node's name */
+      push_version(L, r);
       return true;
     }
     if (strcmp(key, "headers") != 0)
@@ -377,7 +392,7 @@ static int request_newindex(lua_State *L) {
  */
 static int request_readSome(lua_State *L) {
   struct http_request *r = request_check(L, 1);
-  return http_conn_read_body(r->conn, L, r->exchange);
+  return r->ex->ops->read_body(r->ex, L, r->exchange);
 }
 
 /*** With streamBody: waits (this task) until body bytes, or its end, come.
@@ -387,7 +402,7 @@ static int request_readSome(lua_State *L) {
  */
 static int request_waitBody(lua_State *L) {
   struct http_request *r = request_check(L, 1);
-  return http_conn_wait_body(r->conn, L, lnet_opt_ms(L, 2, -1));
+  return r->ex->ops->wait_body(r->ex, L, lnet_opt_ms(L, 2, -1));
 }
 
 static int request_tostring(lua_State *L) {
@@ -398,10 +413,10 @@ static int request_tostring(lua_State *L) {
 }
 
 /* The access log's line, in the common log format, to accessLog(line). */
-void http_request_log(lua_State *L, struct http_conn *c) {
+void http_request_log(lua_State *L, struct http_exchange *ex) {
   int top = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->log_ref);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->log_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->req_ref);
   struct http_request *r = lua_touserdata(L, -1);
   if (!r || !lua_isfunction(L, top + 1)) {
     lua_settop(L, top);
@@ -412,17 +427,17 @@ void http_request_log(lua_State *L, struct http_conn *c) {
   struct tm tm;
   strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", localtime_r(&now, &tm));
   char bytes[24] = "-";
-  if (c->bytes > 0)
-    snprintf(bytes, sizeof bytes, "%lld", (long long)c->bytes);
-  push_peer(L, c);
+  if (ex->bytes > 0)
+    snprintf(bytes, sizeof bytes, "%lld", (long long)ex->bytes);
+  push_peer(L, ex);
   const char *peer = lua_tostring(L, -1);
   const char *target = lua_pushlstring(L, head_of(r) + r->target, r->target_len);
   lua_pushfstring(L, "%s - - [%s] \"%s %s HTTP/%d.%d\" %d %s", peer, when,
-                  llhttp_method_name((llhttp_method_t)r->method), target, r->major, r->minor, c->status, bytes);
+                  llhttp_method_name((llhttp_method_t)r->method), target, r->major, r->minor, ex->status, bytes);
   lua_copy(L, -1, top + 2);
   lua_settop(L, top + 2);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    lnet_log(c->server->rt, "error", "accessLog: %s", lua_tostring(L, -1));
+    lnet_log(ex->server->rt, "error", "accessLog: %s", lua_tostring(L, -1));
   }
   lua_settop(L, top);
 }

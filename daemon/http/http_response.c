@@ -44,7 +44,7 @@
 struct http_response {
   struct lnet_object obj;   /* first: its class */
   uint32_t exchange;
-  struct http_conn *conn;   /* valid while user value 1 (the socket) is held: always */
+  struct http_exchange *ex;   /* valid while user value 1 (the socket) is held: always */
 };
 
 static const struct { int status; const char *reason; } reasons[] = {
@@ -81,39 +81,39 @@ void http_reasons_push(lua_State *L) {
 
 /* ---- the response's life in its connection ---- */
 
-void http_response_begin(struct http_conn *c) {
-  struct http_server *sv = c->server;
-  c->status = 200;
-  c->res_done = c->head_sent = c->chunked = c->bodyless = c->close_after = false;
-  c->has_length = c->has_date = c->has_connection = c->has_te = false;
-  c->bytes = 0;
-  http_response_free_headers(c);
+void http_response_begin(struct http_exchange *ex) {
+  struct http_server *sv = ex->server;
+  ex->status = 200;
+  ex->res_done = ex->head_sent = ex->chunked = ex->bodyless = ex->close_after = false;
+  ex->has_length = ex->has_date = ex->has_connection = ex->has_te = false;
+  ex->bytes = 0;
+  http_response_free_headers(ex);
   if (!sv->head_buf_busy) {
     sv->head_buf.off = sv->head_buf.len = 0;
     sv->head_buf_busy = true;
-    c->headers = &sv->head_buf;
+    ex->headers = &sv->head_buf;
   }
 }
 
-void http_response_free_headers(struct http_conn *c) {
-  if (!c->headers)
+void http_response_free_headers(struct http_exchange *ex) {
+  if (!ex->headers)
     return;
-  if (c->headers == &c->server->head_buf) {
-    c->server->head_buf_busy = false;
+  if (ex->headers == &ex->server->head_buf) {
+    ex->server->head_buf_busy = false;
   } else {
-    buffer_free(c->headers);
-    free(c->headers);
+    buffer_free(ex->headers);
+    free(ex->headers);
   }
-  c->headers = NULL;
+  ex->headers = NULL;
 }
 
 /* A buffer of the connection's own for the headers, keeping what the
  * shared one held; NULL when memory ran out. */
-static struct buffer *own_headers(struct http_conn *c) {
+static struct buffer *own_headers(struct http_exchange *ex) {
   struct buffer *own = calloc(1, sizeof *own);
   if (!own)
     return NULL;
-  if (c->headers && c->headers->len > 0 && !buffer_append(own, buffer_head(c->headers), c->headers->len)) {
+  if (ex->headers && ex->headers->len > 0 && !buffer_append(own, buffer_head(ex->headers), ex->headers->len)) {
     free(own);
     return NULL;
   }
@@ -122,39 +122,39 @@ static struct buffer *own_headers(struct http_conn *c) {
 
 /* The handler's synchronous part is over: the server's buffer goes back,
  * with what a response still in progress had set copied out. */
-void http_response_settle(struct http_conn *c) {
-  if (c->headers != &c->server->head_buf)
+void http_response_settle(struct http_exchange *ex) {
+  if (ex->headers != &ex->server->head_buf)
     return;
   struct buffer *own = NULL;
-  bool in_progress = !c->res_done && !c->head_sent && c->phase == PHASE_HANDLING;
-  if (in_progress && c->headers->len > 0 && !(own = own_headers(c))) {
-    http_response_free_headers(c);
-    lua_State *L = c->server->rt->L;   /* out of memory: this response cannot go on */
-    int obj = tcp_socket_push(L, c->sock);
-    http_conn_refuse(c, L, obj, 503);
+  bool in_progress = !ex->res_done && !ex->head_sent && ex->ops->open(ex);
+  if (in_progress && ex->headers->len > 0 && !(own = own_headers(ex))) {
+    http_response_free_headers(ex);
+    lua_State *L = ex->server->rt->L;   /* out of memory: this response cannot go on */
+    int obj = tcp_socket_push(L, ex->sock);
+    ex->ops->refuse(ex, L, obj, 503);
     lua_settop(L, obj - 1);
     return;
   }
-  http_response_free_headers(c);
-  c->headers = own;
+  http_response_free_headers(ex);
+  ex->headers = own;
 }
 
 /* The headers' buffer, made when the response has none yet. */
-static struct buffer *headers_of(struct http_conn *c) {
-  if (!c->headers)
-    c->headers = own_headers(c);
-  return c->headers;
+static struct buffer *headers_of(struct http_exchange *ex) {
+  if (!ex->headers)
+    ex->headers = own_headers(ex);
+  return ex->headers;
 }
 
 /* ---- header lines ---- */
 
-/* The line of header `name` in c->headers: its start and length (with
+/* The line of header `name` in ex->headers: its start and length (with
  * CRLF); false when there is none. */
-static bool find_line(const struct http_conn *c, const char *name, size_t name_len, size_t *at, size_t *len) {
-  if (!c->headers || c->headers->len == 0)
+static bool find_line(const struct http_exchange *ex, const char *name, size_t name_len, size_t *at, size_t *len) {
+  if (!ex->headers || ex->headers->len == 0)
     return false;
-  const char *h = buffer_head(c->headers);
-  size_t n = c->headers->len, i = 0;
+  const char *h = buffer_head(ex->headers);
+  size_t n = ex->headers->len, i = 0;
   while (i < n) {
     const char *eol = memchr(h + i, '\n', n - i);
     size_t line_end = eol ? (size_t)(eol - h) + 1 : n;
@@ -169,39 +169,39 @@ static bool find_line(const struct http_conn *c, const char *name, size_t name_l
   return false;
 }
 
-static void remove_line(struct http_conn *c, size_t at, size_t len) {
-  char *h = c->headers->data + c->headers->off;
-  memmove(h + at, h + at + len, c->headers->len - at - len);
-  c->headers->len -= len;
+static void remove_line(struct http_exchange *ex, size_t at, size_t len) {
+  char *h = ex->headers->data + ex->headers->off;
+  memmove(h + at, h + at + len, ex->headers->len - at - len);
+  ex->headers->len -= len;
 }
 
 /* What the framing must know of a header the handler set or removed. */
-static void note_header(struct http_conn *c, const char *name, size_t n, const char *value, bool set) {
+static void note_header(struct http_exchange *ex, const char *name, size_t n, const char *value, bool set) {
   switch (n) {   /* by length first: most names are none of these */
   case 4:
     if (http_name_is(name, n, "date", 4))
-      c->has_date = set;
+      ex->has_date = set;
     break;
   case 10:
     if (http_name_is(name, n, "connection", 10)) {
-      c->has_connection = set;
+      ex->has_connection = set;
       if (set && value && strcasestr(value, "close"))
-        c->close_after = true;
+        ex->close_after = true;
     }
     break;
   case 14:
     if (http_name_is(name, n, "content-length", 14))
-      c->has_length = set;
+      ex->has_length = set;
     break;
   case 17:
     if (http_name_is(name, n, "transfer-encoding", 17))
-      c->has_te = set;
+      ex->has_te = set;
     break;
   }
 }
 
-static bool append(struct http_conn *c, const char *p, size_t n) {
-  struct buffer *b = headers_of(c);
+static bool append(struct http_exchange *ex, const char *p, size_t n) {
+  struct buffer *b = headers_of(ex);
   return b && buffer_append(b, p, n);
 }
 
@@ -218,51 +218,51 @@ static size_t format_u64(char *buf, uint64_t v) {
   return n;
 }
 
-static bool append_length(struct http_conn *c, uint64_t length) {
+static bool append_length(struct http_exchange *ex, uint64_t length) {
   char line[48] = "Content-Length: ";
   size_t n = 16 + format_u64(line + 16, length);
   line[n++] = '\r';
   line[n++] = '\n';
-  return append(c, line, n);
+  return append(ex, line, n);
 }
 
 /* Decides the framing for a body of known_length bytes (-1: not known
  * yet), completes the header lines and writes the status line into line
  * (64 bytes). Returns its length, 0 when memory ran out. */
-static size_t frame_head(struct http_conn *c, char *line, int64_t known_length) {
-  struct http_server *sv = c->server;
-  int status = c->status;
-  c->bodyless = c->head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+static size_t frame_head(struct http_exchange *ex, char *line, int64_t known_length) {
+  struct http_server *sv = ex->server;
+  int status = ex->status;
+  ex->bodyless = ex->head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
   bool ok = true;
-  if (!c->has_length && !c->has_te) {
-    if (c->head_request && known_length >= 0) {
-      ok = append_length(c, (uint64_t)known_length);   /* what a GET would have had */
-    } else if (!c->bodyless) {
+  if (!ex->has_length && !ex->has_te) {
+    if (ex->head_request && known_length >= 0) {
+      ok = append_length(ex, (uint64_t)known_length);   /* what a GET would have had */
+    } else if (!ex->bodyless) {
       if (known_length >= 0)
-        ok = append_length(c, (uint64_t)known_length);
-      else if (c->http11)
-        c->chunked = ok = append(c, "Transfer-Encoding: chunked\r\n", 28);
+        ok = append_length(ex, (uint64_t)known_length);
+      else if (ex->http11)
+        ex->chunked = ok = append(ex, "Transfer-Encoding: chunked\r\n", 28);
       else
-        c->close_after = true;   /* HTTP/1.0: the body ends with the connection */
+        ex->close_after = true;   /* HTTP/1.0: the body ends with the connection */
     }
-  } else if (c->has_te && !c->bodyless) {
-    c->chunked = true;   /* the handler named the coding; we do the chunking */
+  } else if (ex->has_te && !ex->bodyless) {
+    ex->chunked = true;   /* the handler named the coding; we do the chunking */
   }
-  if (c->close_after || !c->keep_alive || sv->closing) {
-    c->close_after = true;
-    if (!c->has_connection)
-      ok = ok && append(c, "Connection: close\r\n", 19);
-  } else if (!c->http11 && !c->has_connection) {
-    ok = ok && append(c, "Connection: keep-alive\r\n", 24);
+  if (ex->close_after || !ex->keep_alive || sv->closing) {
+    ex->close_after = true;
+    if (!ex->has_connection)
+      ok = ok && append(ex, "Connection: close\r\n", 19);
+  } else if (!ex->http11 && !ex->has_connection) {
+    ok = ok && append(ex, "Connection: keep-alive\r\n", 24);
   }
-  if (!c->has_date) {
+  if (!ex->has_date) {
     http_server_date(sv);
-    ok = ok && append(c, sv->date, sv->date_len);
+    ok = ok && append(ex, sv->date, sv->date_len);
   }
-  ok = ok && append(c, "\r\n", 2);
+  ok = ok && append(ex, "\r\n", 2);
   if (!ok)
     return 0;
-  c->head_sent = true;
+  ex->head_sent = true;
   const char *reason = http_reason(status);
   size_t reason_len = strlen(reason);
   memcpy(line, "HTTP/1.1 ", 9);
@@ -286,28 +286,28 @@ static struct http_response *response_check(lua_State *L) {
 
 /* The connection of a response still in progress; raises for one that
  * has finished. */
-static struct http_conn *live(lua_State *L, const char *what) {
+static struct http_exchange *live(lua_State *L, const char *what) {
   struct http_response *r = response_check(L);
-  struct http_conn *c = r->conn;
-  if (r->exchange != c->exchange || c->res_done)
+  struct http_exchange *ex = r->ex;
+  if (r->exchange != ex->number || ex->res_done)
     luaL_error(L, "HttpResponse:%s() after finish()", what);
-  return c;
+  return ex;
 }
 
-static struct http_conn *before_head(lua_State *L, const char *what) {
-  struct http_conn *c = live(L, what);
-  if (c->head_sent)
+static struct http_exchange *before_head(lua_State *L, const char *what) {
+  struct http_exchange *ex = live(L, what);
+  if (ex->head_sent)
     luaL_error(L, "HttpResponse:%s() after the head was sent", what);
-  return c;
+  return ex;
 }
 
-void http_response_push(lua_State *L, struct http_conn *c, int sock_obj) {
+void http_response_push(lua_State *L, struct http_exchange *ex, int sock_obj) {
   struct http_response *r = lua_newuserdatauv(L, sizeof *r, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->server->response_mt_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->response_mt_ref);
   lua_setmetatable(L, -2);
   r->obj.class_id = LNET_ID_HTTPRESPONSE;
-  r->conn = c;
-  r->exchange = c->exchange;
+  r->ex = ex;
+  r->exchange = ex->number;
   lua_pushvalue(L, sock_obj);
   lua_setiuservalue(L, -2, 1);
 }
@@ -347,7 +347,7 @@ static const char *to_text(lua_State *L, int idx, size_t *len) {
  * @qt QHttpServerResponder::writeHeader
  */
 static int response_setHeader(lua_State *L) {
-  struct http_conn *c = before_head(L, "setHeader");
+  struct http_exchange *ex = before_head(L, "setHeader");
   size_t n, vn;
   const char *name = luaL_checklstring(L, 2, &n);
   const char *value = to_text(L, 3, &vn);
@@ -355,9 +355,9 @@ static int response_setHeader(lua_State *L) {
   luaL_argcheck(L, is_token(name, n), 2, "not a header name");
   luaL_argcheck(L, is_field_value(value, vn), 3, "control character in a header value");
   size_t at, len;
-  if (find_line(c, name, n, &at, &len))
-    remove_line(c, at, len);
-  struct buffer *b = headers_of(c);
+  if (find_line(ex, name, n, &at, &len))
+    remove_line(ex, at, len);
+  struct buffer *b = headers_of(ex);
   char *dst = b ? buffer_reserve(b, n + vn + 4) : NULL;
   if (!dst)
     return luaL_error(L, "not enough memory");
@@ -366,7 +366,7 @@ static int response_setHeader(lua_State *L) {
   memcpy(dst + n + 2, value, vn);
   memcpy(dst + n + 2 + vn, "\r\n", 2);
   buffer_commit(b, n + vn + 4);
-  note_header(c, name, n, value, true);
+  note_header(ex, name, n, value, true);
   return 0;
 }
 
@@ -376,14 +376,14 @@ static int response_setHeader(lua_State *L) {
  * @treturn string|nil
  */
 static int response_getHeader(lua_State *L) {
-  struct http_conn *c = live(L, "getHeader");
+  struct http_exchange *ex = live(L, "getHeader");
   size_t n, at, len;
   const char *name = luaL_checklstring(L, 2, &n);
-  if (c->head_sent || !find_line(c, name, n, &at, &len)) {
+  if (ex->head_sent || !find_line(ex, name, n, &at, &len)) {
     lua_pushnil(L);
     return 1;
   }
-  const char *line = buffer_head(c->headers) + at;
+  const char *line = buffer_head(ex->headers) + at;
   const char *v = line + n + 1, *end = line + len - 2;
   while (v < end && *v == ' ')
     v++;
@@ -396,12 +396,12 @@ static int response_getHeader(lua_State *L) {
  * @tparam string name any case
  */
 static int response_removeHeader(lua_State *L) {
-  struct http_conn *c = before_head(L, "removeHeader");
+  struct http_exchange *ex = before_head(L, "removeHeader");
   size_t n, at, len;
   const char *name = luaL_checklstring(L, 2, &n);
-  if (find_line(c, name, n, &at, &len)) {
-    remove_line(c, at, len);
-    note_header(c, name, n, NULL, false);
+  if (find_line(ex, name, n, &at, &len)) {
+    remove_line(ex, at, len);
+    note_header(ex, name, n, NULL, false);
   }
   return 0;
 }
@@ -420,8 +420,8 @@ static int check_status(lua_State *L, int idx) {
  * @qt QHttpServerResponder::writeStatusLine
  */
 static int response_writeHead(lua_State *L) {
-  struct http_conn *c = before_head(L, "writeHead");
-  c->status = check_status(L, 2);
+  struct http_exchange *ex = before_head(L, "writeHead");
+  ex->status = check_status(L, 2);
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
@@ -439,25 +439,26 @@ static int response_writeHead(lua_State *L) {
   return 1;
 }
 
-/* Sends the head (when not sent yet) and `data` framed as the response
- * needs: a chunk, or plain bytes; `last` adds the chunked end. */
-static bool send_body(lua_State *L, struct http_conn *c, const char *data, size_t len, int64_t known_length,
-                      bool last) {
+/* HTTP/1.x: sends the head (when not sent yet) and `data` framed as the
+ * response needs: a chunk, or plain bytes; `last` adds the chunked end.
+ * closed: the connection is, so nothing leaves (false). */
+bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
+                     int64_t known_length, bool last, bool closed) {
   char line[64], prefix[24];
   struct iovec iov[6];
   int n = 0;
-  if (!c->head_sent) {
-    size_t line_len = frame_head(c, line, known_length);
+  if (!ex->head_sent) {
+    size_t line_len = frame_head(ex, line, known_length);
     if (line_len == 0) {
       luaL_error(L, "not enough memory");
       return false;
     }
     iov[n++] = (struct iovec){ line, line_len };
-    iov[n++] = (struct iovec){ (void *)buffer_head(c->headers), c->headers->len };
+    iov[n++] = (struct iovec){ (void *)buffer_head(ex->headers), ex->headers->len };
   }
-  if (c->bodyless)
+  if (ex->bodyless)
     len = 0;
-  if (len > 0 && c->chunked) {
+  if (len > 0 && ex->chunked) {
     size_t k = 0;
     for (int shift = (int)(sizeof len * 8) - 4; shift >= 0; shift -= 4)
       if (k > 0 || (len >> shift & 15) != 0 || shift == 0)
@@ -470,25 +471,33 @@ static bool send_body(lua_State *L, struct http_conn *c, const char *data, size_
   } else if (len > 0) {
     iov[n++] = (struct iovec){ (void *)data, len };
   }
-  if (last && c->chunked && !c->bodyless)
+  if (last && ex->chunked && !ex->bodyless)
     iov[n++] = (struct iovec){ "0\r\n\r\n", 5 };
-  c->bytes += (int64_t)len;
+  ex->bytes += (int64_t)len;
   if (n == 0)
     return true;
-  if (c->phase == PHASE_CLOSED)
+  if (closed)
     return false;
+  bool ok = tcp_socket_send(ex->sock, L, obj, iov, n);
+  if (ex->head_sent && ex->headers != &ex->server->head_buf)
+    http_response_free_headers(ex);   /* sent: an idle connection keeps no block */
+  return ok;
+}
+
+/* The response's head and body, as its connection frames them (res at
+ * index 1, its socket in its user value). */
+static bool send_body(lua_State *L, struct http_exchange *ex, const char *data, size_t len, int64_t known_length,
+                      bool last) {
   int obj = lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA ? lua_gettop(L) : 0;
-  bool ok = obj && tcp_socket_send(c->sock, L, obj, iov, n);
+  bool ok = obj && ex->ops->send(ex, L, obj, data, len, known_length, last);
   lua_pop(L, 1);
-  if (c->head_sent && c->headers != &c->server->head_buf)
-    http_response_free_headers(c);   /* sent: an idle connection keeps no block */
   return ok;
 }
 
 /* The response is complete: the connection goes on. */
-static void response_done(lua_State *L, struct http_conn *c) {
+static void response_done(lua_State *L, struct http_exchange *ex) {
   lua_getiuservalue(L, 1, 1);
-  http_conn_finished(c, L, lua_gettop(L));
+  ex->ops->finished(ex, L, lua_gettop(L));
   lua_pop(L, 1);
 }
 
@@ -503,10 +512,10 @@ static void response_done(lua_State *L, struct http_conn *c) {
  * @qt QHttpServerResponder::write
  */
 static int response_write(lua_State *L) {
-  struct http_conn *c = live(L, "write");
+  struct http_exchange *ex = live(L, "write");
   size_t len;
   const char *data = to_text(L, 2, &len);
-  lua_pushboolean(L, send_body(L, c, data, len, -1, false));
+  lua_pushboolean(L, send_body(L, ex, data, len, -1, false));
   return 1;
 }
 
@@ -522,20 +531,19 @@ static int response_write(lua_State *L) {
  * been sent and the request has all come. Returns the socket, whose
  * reader is then the new protocol's to install. */
 static int response_upgrade(lua_State *L) {
-  struct http_conn *c = before_head(L, "upgrade");
-  if (c->phase != PHASE_HANDLING || !c->body_done || c->streaming)
+  struct http_exchange *ex = before_head(L, "upgrade");
+  if (!ex->ops->upgrade || !ex->ops->upgrade(ex))
     return luaL_error(L, "HttpResponse:upgrade(): the request is not complete");
-  http_conn_upgraded(c);
   lua_getiuservalue(L, 1, 1);
   return 1;
 }
 
 static int response_finish(lua_State *L) {
-  struct http_conn *c = live(L, "finish");
+  struct http_exchange *ex = live(L, "finish");
   size_t len = 0;
   const char *data = lua_isnoneornil(L, 2) ? "" : to_text(L, 2, &len);
-  bool ok = send_body(L, c, data, len, (int64_t)len, true);
-  response_done(L, c);
+  bool ok = send_body(L, ex, data, len, (int64_t)len, true);
+  response_done(L, ex);
   lua_pushboolean(L, ok);
   return 1;
 }
@@ -551,7 +559,7 @@ static int response_finish(lua_State *L) {
  * @treturn boolean true, false when the connection failed, or nil and the error
  */
 static int response_sendFile(lua_State *L) {
-  struct http_conn *c = before_head(L, "sendFile");
+  struct http_exchange *ex = before_head(L, "sendFile");
   const char *path = luaL_checkstring(L, 2);
   lua_Integer offset = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, offset >= 0, 3, "offset must not be negative");
@@ -569,18 +577,18 @@ static int response_sendFile(lua_State *L) {
   if (length < 0)
     length = 0;
   lua_settop(L, 1);
-  bool ok = send_body(L, c, "", 0, (int64_t)length, false);
-  if (ok && !c->bodyless && length > 0) {
+  bool ok = send_body(L, ex, "", 0, (int64_t)length, false);
+  if (ok && !ex->bodyless && length > 0) {
     lua_getiuservalue(L, 1, 1);
-    ok = tcp_socket_send_file(c->sock, L, lua_gettop(L), fd, (off_t)offset, (size_t)length);
+    ok = ex->ops->send_file(ex, L, lua_gettop(L), fd, (off_t)offset, (size_t)length);
     lua_pop(L, 1);
-    c->bytes = length;
+    ex->bytes = length;
     if (!ok)
-      c->close_after = true;   /* the head promised bytes that cannot come */
+      ex->close_after = true;   /* the head promised bytes that cannot come */
   } else {
     close(fd);
   }
-  response_done(L, c);
+  response_done(L, ex);
   lua_pushboolean(L, ok);
   return 1;
 }
@@ -592,14 +600,14 @@ static int response_index(lua_State *L) {
     return 1;
   struct http_response *r = response_check(L);
   const char *key = lua_tostring(L, 2);
-  struct http_conn *c = r->conn;
-  bool current = r->exchange == c->exchange;
+  struct http_exchange *ex = r->ex;
+  bool current = r->exchange == ex->number;
   if (key && strcmp(key, "statusCode") == 0)
-    lua_pushinteger(L, current ? c->status : 0);
+    lua_pushinteger(L, current ? ex->status : 0);
   else if (key && strcmp(key, "headersSent") == 0)
-    lua_pushboolean(L, !current || c->head_sent);
+    lua_pushboolean(L, !current || ex->head_sent);
   else if (key && strcmp(key, "finished") == 0)
-    lua_pushboolean(L, !current || c->res_done);
+    lua_pushboolean(L, !current || ex->res_done);
   else if (key && strcmp(key, "socket") == 0)
     lua_getiuservalue(L, 1, 1);
   else
@@ -611,8 +619,8 @@ static int response_newindex(lua_State *L) {
   const char *key = luaL_checkstring(L, 2);
   if (strcmp(key, "statusCode") != 0)
     return luaL_error(L, "HttpResponse has no field '%s' to set", key);
-  struct http_conn *c = before_head(L, "statusCode");
-  c->status = check_status(L, 3);
+  struct http_exchange *ex = before_head(L, "statusCode");
+  ex->status = check_status(L, 3);
   return 0;
 }
 

@@ -16,6 +16,7 @@
  * PATCH: { "PROPFIND", "CONNECT" }; the others get 501). */
 #include "http_private.h"
 #include "http_server.h"
+#include "tcp_server.h"
 #include "signals.h"
 #include "object.h"
 #include "runtime.h"
@@ -134,6 +135,9 @@ static void serve(lua_State *L, struct http_server *sv, int tcp) {
   luaL_checkudata(L, tcp, LNET_TCPSERVER);
   if (sv->tcp_ref != LUA_NOREF)
     luaL_error(L, "HttpServer:serve(): already serving");
+  /* HTTP/2 by ALPN unless the TLS configuration chose otherwise (a
+   * daemon's tls:// listener, a script's setSslConfiguration). */
+  tcp_server_offer_alpn(L, tcp, "h2,http/1.1");
   sv->tcp_ref = lnet_anchor(L, tcp);
   if (sv->ref == LUA_NOREF)
     sv->ref = lnet_anchor(L, 1);

@@ -551,3 +551,9 @@ int luaopen_luanet_tcp_server(lua_State *L) {
   lnet_class_register(L, &tcp_server_class);
   return 1;
 }
+
+void tcp_server_offer_alpn(lua_State *L, int idx, const char *list) {
+  struct tcp_server *sv = luaL_checkudata(L, idx, LNET_TCPSERVER);
+  if (sv->tls)
+    tls_context_offer_alpn(sv->tls, list);
+}

@@ -12,6 +12,11 @@ void tcp_server_push_listening(lua_State *L, int fd);
  * servers until it switches to it); the backlog keeps what comes. */
 void tcp_server_hold(lua_State *L, int idx, bool held);
 
+/* The server at idx, when its connections are encrypted and its TLS
+ * configuration names no ALPN list, offers `list` ("h2,http/1.1": an
+ * HttpServer serving it). */
+void tcp_server_offer_alpn(lua_State *L, int idx, const char *list);
+
 /* [-0, +1, m] The class table (net.TcpServer). */
 int luaopen_luanet_tcp_server(lua_State *L);
 

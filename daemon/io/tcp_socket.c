@@ -1424,22 +1424,30 @@ static int tcp_socket_bytesToWrite(lua_State *L) {
   return 1;
 }
 
-/*** While more than this waits to be sent, the
- * socket reads no more from its peer (0: off, the default). An echo or
- * a proxy that writes what it reads is then as fast as its reader. It
- * reads again once the queue is below half the mark.
- * @function setWriteHighWater
- * @tparam integer bytes 0: off
- */
-static int tcp_socket_setWriteHighWater(lua_State *L) {
-  struct tcp_socket *s = tcp_socket_check(L, 1);
-  s->write_high_water = checkcount(L, 2);
+/* setWriteHighWater, for C too: while more than `bytes` wait to be sent,
+ * the socket reads no more from its peer (0: off, the default). An echo
+ * or a proxy that writes what it reads is then as fast as its reader. It
+ * reads again once the queue is below half the mark. */
+void tcp_socket_set_write_high_water(struct tcp_socket *s, size_t bytes) {
+  s->write_high_water = bytes;
   if (s->write_high_water == 0 || s->wq_bytes <= s->write_high_water / 2) {
     s->paused_by_writes = false;
     resume_reading(s);
   } else {
     pause_if_high(s);
   }
+}
+
+/*** While more than this waits to be sent, the socket reads no more from
+ * its peer (0: off, the default). An echo or a proxy that writes what it
+ * reads is then as fast as its reader. It reads again once the queue is
+ * below half the mark.
+ * @function setWriteHighWater
+ * @tparam integer bytes 0: off
+ */
+static int tcp_socket_setWriteHighWater(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  tcp_socket_set_write_high_water(s, checkcount(L, 2));
   return 0;
 }
 

@@ -64,5 +64,8 @@ void tcp_socket_resume_reading(struct tcp_socket *s);
  * (reset, its queue freed, a log line), as nginx's send_timeout; 0: off.
  * Bytes that leave count as progress, more bytes queued do not. */
 void tcp_socket_set_send_timeout(struct tcp_socket *s, double seconds);
+/* setWriteHighWater() for C: past `bytes` queued the socket reads no more
+ * from its peer, and reads again below half (0: off). */
+void tcp_socket_set_write_high_water(struct tcp_socket *s, size_t bytes);
 
 #endif

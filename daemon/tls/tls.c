@@ -330,6 +330,15 @@ static struct tls_context *tls_context_new(const struct tls_options *o, char *er
   return c;
 }
 
+/* A server's context without an ALPN list of its own takes `list` (an
+ * HttpServer offers "h2,http/1.1"); one that has a list keeps it. */
+static void tls_context_offer_alpn(struct tls_context *c, const char *list) {
+  if (c->alpn || !alpn_wire(list, &c->alpn, &c->alpn_len))
+    return;
+  for (int i = 0; i < c->ncerts; i++)
+    SSL_CTX_set_alpn_select_cb(c->certs[i].ctx, alpn_select_cb, c);
+}
+
 static struct tls_context *tls_context_ref(struct tls_context *c) {
   atomic_fetch_add(&c->refs, 1);
   return c;
@@ -674,6 +683,7 @@ __attribute__((visibility("default"))) const struct tls_api luanet_tls_api = {
   .context_ref = tls_context_ref,
   .context_unref = tls_context_unref,
   .context_handshake_timeout = tls_context_handshake_timeout,
+  .context_offer_alpn = tls_context_offer_alpn,
   .session_new = tls_new,
   .session_free = tls_free,
   .handshake = tls_handshake,

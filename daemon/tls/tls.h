@@ -53,6 +53,7 @@ struct tls_api {
   struct tls_context *(*context_ref)(struct tls_context *c);
   void (*context_unref)(struct tls_context *c);
   double (*context_handshake_timeout)(const struct tls_context *c);
+  void (*context_offer_alpn)(struct tls_context *c, const char *list);
   struct tls *(*session_new)(struct tls_context *c, int fd, bool server, const char *peer_name, enum tls_verify verify);
   void (*session_free)(struct tls *t);
   enum tls_io (*handshake)(struct tls *t);
@@ -86,6 +87,7 @@ struct tls_context *tls_default_client(char *err, size_t err_len);
 void tls_context_unref(struct tls_context *c);
 #define tls_context_ref(c) (tls_loaded->context_ref(c))
 #define tls_context_handshake_timeout(c) (tls_loaded->context_handshake_timeout(c))
+#define tls_context_offer_alpn(c, list) (tls_loaded->context_offer_alpn((c), (list)))
 #define tls_new(c, fd, server, name, verify) (tls_loaded->session_new((c), (fd), (server), (name), (verify)))
 #define tls_free(t) (tls_loaded->session_free(t))
 #define tls_handshake(t) (tls_loaded->handshake(t))

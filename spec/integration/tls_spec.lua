@@ -633,7 +633,7 @@ describe("the TLS examples", function()
     end
   end)
 
-  it("httpd.lua --cert/--key serves files over HTTPS with ALPN http/1.1", function()
+  it("httpd.lua --cert/--key serves files over HTTPS: ALPN h2, http/1.1 when the client offers only it", function()
     local dir = dh.tmpdir()
     local proc
     -- busted keeps one finally per it (the last one given): one for both.
@@ -647,6 +647,10 @@ describe("the TLS examples", function()
       "--cert", pki.localhost.cert, "--key", pki.localhost.key))
     local code, out, err = helper.execute(helper.quote_all("curl", "-sS", "-v", "--max-time", "5", "--cacert", pki.ca,
       ("https://localhost:%d/a.txt"):format(port)))
+    assert.are.same({ 0, "over tls\n" }, { code, out })
+    assert.matches("ALPN: server accepted h2", err)
+    code, out, err = helper.execute(helper.quote_all("curl", "-sS", "-v", "--http1.1", "--max-time", "5", "--cacert",
+      pki.ca, ("https://localhost:%d/a.txt"):format(port)))
     assert.are.same({ 0, "over tls\n" }, { code, out })
     assert.matches("ALPN: server accepted http/1.1", err)
   end)

@@ -1,0 +1,557 @@
+/* One HTTP/2 connection of net.HttpServer: an nghttp2 server session over
+ * the socket of an http_conn. Bytes in are read from the socket's buffer
+ * in place (nghttp2_session_mem_recv); bytes out are gathered from
+ * nghttp2_session_mem_send and leave with one tcp_socket_send per turn.
+ *
+ * Nothing of Lua runs inside nghttp2's callbacks: they only note what
+ * came, and the requests whose headers (or bodies) are complete are
+ * handed to the handlers once mem_recv has returned, in the order they
+ * came. A handler may answer at once or later; either way its stream's
+ * frames are made by the next flush, which is never inside mem_recv.
+ *
+ * What nghttp2 checks itself, we rely on: the preface, frame sizes and
+ * order, HPACK, flow control, pseudo-headers and the fields HTTP/2 forbids
+ * (connection-specific ones), content-length against DATA, the number of
+ * concurrent streams we advertise, floods of SETTINGS, PING and other
+ * frames that make it answer (max_outbound_ack), CONTINUATION floods
+ * (max_continuations) and streams opened and reset without end
+ * (stream_reset_rate_limit, CVE-2023-44487). The limits of the server
+ * (maxHeader, maxBody, time-outs) are ours, per stream. */
+#include "h2_private.h"
+#include "runtime.h"
+#include "wait.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct h2_session {
+  struct http_conn *c;
+  nghttp2_session *ng;
+  struct h2_stream *open;    /* streams the client opened, not yet closed */
+  struct h2_stream *free;    /* closed ones, kept for reuse: req and res may hold them */
+  struct h2_stream *ready, **ready_tail;   /* requests to hand out, in order */
+  int nopen;
+  struct buffer out;         /* frames made, not yet given to the socket */
+  bool reading;              /* inside mem_recv: no mem_send */
+  bool handing_out;          /* handlers run: their frames leave together, after */
+  bool flushing;
+  bool goaway;               /* GOAWAY sent: no new stream */
+  lua_State *L;              /* while flushing: for send_data_callback */
+  int obj;
+  ev_timer tick;             /* the streams' time-outs, once a second while any is open */
+};
+
+/* Past this, the gathered frames go to the socket before more are made. */
+#define OUT_CHUNK (64 * 1024)
+
+bool h2_is_preface(const char *p, size_t n) {
+  return memcmp(p, H2_PREFACE, n < H2_PREFACE_LINE ? n : H2_PREFACE_LINE) == 0;
+}
+
+struct http_conn *h2_session_conn(const struct h2_session *h) {
+  return h->c;
+}
+
+nghttp2_session *h2_session_ng(const struct h2_session *h) {
+  return h->ng;
+}
+
+/* ---- streams ---- */
+
+static struct h2_stream *stream_take(struct h2_session *h, int32_t id) {
+  struct h2_stream *st = h->free;
+  uint32_t number = 0;
+  if (st) {
+    h->free = st->next;
+    number = st->ex.number;
+  } else if (!(st = calloc(1, sizeof *st))) {
+    return NULL;
+  }
+  struct http_conn *c = h->c;
+  struct lnet_wait *body_wait = st->ex.body_wait;   /* made once, kept for reuse */
+  memset(st, 0, sizeof *st);
+  st->ex.body_wait = body_wait;
+  st->ex.ops = &h2_stream_ops;
+  st->ex.server = c->server;
+  st->ex.sock = c->sock;
+  st->ex.number = number + 1;   /* a req or res of the stream's last use is stale */
+  st->ex.req_ref = LUA_NOREF;
+  st->ex.streaming = c->server->stream_body;
+  st->h = h;
+  st->id = id;
+  st->pending_req = LUA_NOREF;
+  st->file_fd = -1;
+  st->began = st->last_in = ev_now(c->server->rt->loop);
+  st->next = h->open;
+  h->open = st;
+  if (h->nopen++ == 0)
+    ev_timer_again(c->server->rt->loop, &h->tick);
+  return st;
+}
+
+static void stream_free_buffers(struct h2_stream *st) {
+  buffer_free(&st->fields);
+  buffer_free(&st->pseudo);
+  buffer_free(&st->out);
+  if (st->ex.body) {
+    buffer_free(st->ex.body);
+    free(st->ex.body);
+    st->ex.body = NULL;
+  }
+  http_response_free_headers(&st->ex);
+  if (st->file_fd >= 0)
+    close(st->file_fd);
+  st->file_fd = -1;
+}
+
+static void ready_remove(struct h2_session *h, struct h2_stream *st);
+
+/* The stream is over: what waits on it wakes, its memory goes, and the
+ * struct waits for reuse (a stale req or res still points at it). */
+static void stream_close(struct h2_session *h, struct h2_stream *st) {
+  if (st->closed)
+    return;
+  st->closed = true;
+  ready_remove(h, st);
+  lua_State *L = h->c->server->rt->L;
+  lnet_unanchor(L, &st->pending_req);
+  lnet_unanchor(L, &st->ex.req_ref);   /* a response never finished is not logged */
+  if (st->ex.body_wait)
+    lnet_wait_finish(h->c->server->rt, st->ex.body_wait, false);
+  stream_free_buffers(st);
+  for (struct h2_stream **p = &h->open; *p; p = &(*p)->next) {
+    if (*p == st) {
+      *p = st->next;
+      if (--h->nopen == 0)
+        ev_timer_stop(h->c->server->rt->loop, &h->tick);
+      break;
+    }
+  }
+  st->next = h->free;
+  h->free = st;
+}
+
+static void ready_add(struct h2_session *h, struct h2_stream *st) {
+  if (st->queued)
+    return;
+  st->queued = true;
+  st->ready_next = NULL;
+  *h->ready_tail = st;
+  h->ready_tail = &st->ready_next;
+}
+
+/* A closed stream leaves the list before its struct can be reused. */
+static void ready_remove(struct h2_session *h, struct h2_stream *st) {
+  if (!st->queued)
+    return;
+  st->queued = false;
+  struct h2_stream **p = &h->ready;
+  while (*p != st)
+    p = &(*p)->ready_next;
+  *p = st->ready_next;
+  if (h->ready_tail == &st->ready_next)
+    h->ready_tail = p;
+}
+
+/* ---- nghttp2's callbacks: note what came ---- */
+
+
+static struct h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
+  return nghttp2_session_get_stream_user_data(ng, id);
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  struct h2_session *h = ud;
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  struct h2_stream *st = stream_take(h, frame->hd.stream_id);
+  if (!st)
+    return NGHTTP2_ERR_CALLBACK_FAILURE;   /* no memory: the connection goes */
+  nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, st);
+  return 0;
+}
+
+/* A pseudo-header's value, kept NUL-separated in st->pseudo. */
+static bool keep_pseudo(struct h2_stream *st, const uint8_t *value, size_t len, uint32_t *at, uint32_t *n) {
+  *at = (uint32_t)st->pseudo.len;
+  *n = (uint32_t)len;
+  return buffer_append(&st->pseudo, (const char *)value, len) && buffer_append(&st->pseudo, "", 1);
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud) {
+  (void)flags, (void)ud;
+  struct h2_stream *st = stream_of(ng, frame->hd.stream_id);
+  if (!st || st->headers_done)
+    return 0;   /* trailers: read and dropped, as HTTP/1.1's are */
+  size_t max = st->ex.server->max_header;
+  if (st->fields.len + st->pseudo.len + namelen + valuelen + 4 > max) {
+    st->fields.len = max + 1;   /* too large: 431 once the headers end, nothing more kept */
+    return 0;
+  }
+  bool ok = true;
+  if (namelen > 0 && name[0] == ':') {
+    if (namelen == 7 && memcmp(name, ":method", 7) == 0)
+      ok = keep_pseudo(st, value, valuelen, &st->method_at, &st->method_len);
+    else if (namelen == 5 && memcmp(name, ":path", 5) == 0)
+      ok = keep_pseudo(st, value, valuelen, &st->path_at, &st->path_len);
+    else if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
+      ok = keep_pseudo(st, value, valuelen, &st->authority_at, &st->authority_len);
+  } else {
+    if (namelen == 4 && memcmp(name, "host", 4) == 0)
+      st->has_host = true;
+    char *dst = buffer_reserve(&st->fields, namelen + valuelen + 4);
+    if ((ok = dst != NULL)) {
+      memcpy(dst, name, namelen);
+      memcpy(dst + namelen, ": ", 2);
+      memcpy(dst + namelen + 2, value, valuelen);
+      memcpy(dst + namelen + 2 + valuelen, "\r\n", 2);
+      buffer_commit(&st->fields, namelen + valuelen + 4);
+    }
+  }
+  return ok ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;   /* no memory: that stream is reset */
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  struct h2_session *h = ud;
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+    return 0;
+  struct h2_stream *st = stream_of(ng, frame->hd.stream_id);
+  if (!st || st->closed)
+    return 0;
+  bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  st->last_in = ev_now(h->c->server->rt->loop);
+  if (frame->hd.type == NGHTTP2_HEADERS && !st->headers_done) {
+    st->headers_done = true;
+    st->ended = end;
+    ready_add(h, st);   /* handed out now, or once its body is whole */
+    return 0;
+  }
+  if (!end)
+    return 0;
+  st->ended = true;   /* after DATA, or trailers */
+  st->ex.body_done = true;
+  if (st->dispatched && st->ex.body_wait)
+    lnet_wait_finish(h->c->server->rt, st->ex.body_wait, true);
+  else if (!st->dispatched && st->pending_req != LUA_NOREF)
+    ready_add(h, st);
+  return 0;
+}
+
+static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                              void *ud) {
+  (void)flags, (void)ud;
+  struct h2_stream *st = stream_of(ng, id);
+  if (!st || st->closed || st->ex.res_done) {
+    nghttp2_session_consume(ng, id, len);   /* nobody reads it: the window opens again */
+    return 0;
+  }
+  struct http_exchange *ex = &st->ex;
+  if (!ex->body && !(ex->body = calloc(1, sizeof *ex->body)))
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (!ex->streaming && ex->body->len + len > ex->server->max_body) {
+    nghttp2_session_consume(ng, id, len);
+    if (!st->too_large) {   /* answered 413 once the read is over (hand_out) */
+      st->too_large = true;
+      ready_add(ud, st);
+    }
+    return 0;
+  }
+  if (!buffer_append(ex->body, (const char *)data, len))
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  st->last_in = ev_now(ex->server->rt->loop);
+  if (!ex->streaming)
+    nghttp2_session_consume(ng, id, len);   /* kept until the request is whole: maxBody bounds it */
+  else if (st->dispatched && ex->body_wait)
+    lnet_wait_finish(ex->server->rt, ex->body_wait, true);
+  return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *ud) {
+  (void)error_code;
+  struct h2_stream *st = stream_of(ng, id);
+  if (st)
+    stream_close(ud, st);
+  return 0;
+}
+
+/* A response that ended before its request did (an answer that needs no
+ * more of the body: 413, 408, a handler that did not read it): the rest
+ * of the request is not wanted, RST_STREAM(NO_ERROR) says so (RFC 9113
+ * 8.1), once the response's last frame has gone. */
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  (void)ud;
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+      (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
+    return 0;
+  struct h2_stream *st = stream_of(ng, frame->hd.stream_id);
+  if (st && !st->ended && !st->closed)
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+/* A DATA frame of a file range (NGHTTP2_DATA_FLAG_NO_COPY): what was
+ * gathered goes first, then the frame's header, then the bytes through
+ * sendfile(2) (or TLS), never through memory of ours. */
+static int send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
+                     nghttp2_data_source *source, void *ud) {
+  (void)ng, (void)frame;
+  struct h2_session *h = ud;
+  struct h2_stream *st = source->ptr;
+  if (!buffer_append(&h->out, (const char *)framehd, 9))
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
+  bool ok = tcp_socket_send(h->c->sock, h->L, h->obj, &iov, 1);
+  buffer_consume(&h->out, h->out.len);
+  int fd = ok ? dup(st->file_fd) : -1;
+  ok = fd >= 0 && tcp_socket_send_file(h->c->sock, h->L, h->obj, fd, st->file_off, length);
+  st->file_off += (off_t)length;
+  st->file_left -= length;
+  if (st->file_left == 0) {
+    close(st->file_fd);
+    st->file_fd = -1;
+  }
+  return ok ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+static nghttp2_session_callbacks *callbacks(void) {
+  nghttp2_session_callbacks *cb;
+  if (nghttp2_session_callbacks_new(&cb) != 0)
+    return NULL;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+  nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+  return cb;
+}
+
+/* ---- time-outs, per stream ---- */
+
+/* Whether the stream's response has bytes that wait on the peer's
+ * flow-control window (its stream's or the connection's). */
+static bool window_stalled(struct h2_session *h, struct h2_stream *st) {
+  bool pending = st->out.len > 0 || st->file_left > 0;
+  return pending && st->submitted &&
+         (nghttp2_session_get_stream_remote_window_size(h->ng, st->id) <= 0 ||
+          nghttp2_session_get_remote_window_size(h->ng) <= 0);
+}
+
+/* The server's time-outs, applied to each stream as HTTP/1.1 applies
+ * them to each request: headerTimeout from a stream's HEADERS to their
+ * end (a header block left open blocks the whole connection, which then
+ * goes) and between the frames of a body the handler waits for (408);
+ * sendTimeout for a response that waits on a window the client never
+ * opens (a zero-window stall: that stream is reset, the others go on). */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct h2_session *h = (struct h2_session *)((char *)w - offsetof(struct h2_session, tick));
+  struct http_server *sv = h->c->server;
+  ev_tstamp now = ev_now(loop);
+  lua_State *L = sv->rt->L;
+  int obj = tcp_socket_push(L, h->c->sock);
+  bool stuck = false;
+  for (struct h2_stream *st = h->open, *next; st; st = next) {
+    next = st->next;
+    if (!st->headers_done) {
+      stuck |= now - st->began > sv->header_timeout;
+    } else if (!st->ended && !st->dispatched && now - st->last_in > sv->header_timeout) {
+      h2_stream_refuse_timeout(st, L, obj);   /* 408 */
+    } else if (window_stalled(h, st)) {
+      if (st->stalled_since == 0) {
+        st->stalled_since = now;
+      } else if (sv->send_timeout > 0 && now - st->stalled_since > sv->send_timeout) {
+        lnet_log(sv->rt, "warn", "HttpServer: HTTP/2 stream %d waited %g s on the client's window "
+                 "(sendTimeout): reset", st->id, (double)sv->send_timeout);
+        nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+      }
+    } else {
+      st->stalled_since = 0;
+    }
+  }
+  if (stuck) {   /* a header block left open: nothing else can come on this connection */
+    nghttp2_session_terminate_session(h->ng, NGHTTP2_PROTOCOL_ERROR);
+  }
+  h2_session_flush(h, L, obj);
+  if (stuck && h->c->phase != PHASE_CLOSED) {
+    h->c->phase = PHASE_CLOSED;
+    tcp_socket_disconnect(L, obj);
+  }
+  lua_settop(L, obj - 1);
+}
+
+/* ---- the session ---- */
+
+struct h2_session *h2_session_new(struct http_conn *c) {
+  struct h2_session *h = calloc(1, sizeof *h);
+  if (!h)
+    return NULL;
+  h->c = c;
+  h->ready_tail = &h->ready;
+  ev_init(&h->tick, tick_cb);
+  h->tick.repeat = 1.0;
+  nghttp2_session_callbacks *cb = callbacks();
+  nghttp2_option *opt = NULL;
+  if (!cb || nghttp2_option_new(&opt) != 0) {
+    if (cb)
+      nghttp2_session_callbacks_del(cb);
+    free(h);
+    return NULL;
+  }
+  /* The window of a streamed body opens as the handler reads it. */
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_settings(opt, 32);
+  int rv = nghttp2_session_server_new2(&h->ng, cb, h, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cb);
+  if (rv != 0) {
+    free(h);
+    return NULL;
+  }
+  nghttp2_settings_entry settings[] = {
+    { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
+    { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->server->max_header },
+  };
+  nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, settings, sizeof settings / sizeof *settings);
+  return h;
+}
+
+/* The requests whose headers (or, unless streamed, bodies) came. */
+static void hand_out(struct h2_session *h, lua_State *L, int obj) {
+  while (h->ready) {
+    struct h2_stream *st = h->ready;
+    h->ready = st->ready_next;
+    if (!h->ready)
+      h->ready_tail = &h->ready;
+    st->queued = false;
+    if (st->closed || st->dispatched)
+      continue;
+    if (st->too_large) {
+      lnet_unanchor(L, &st->pending_req);
+      h2_stream_refuse_too_large(st, L, obj);
+      continue;
+    }
+    int req;
+    if (st->pending_req != LUA_NOREF) {   /* its body came whole */
+      lua_rawgeti(L, LUA_REGISTRYINDEX, st->pending_req);
+      lnet_unanchor(L, &st->pending_req);
+    } else if (!h2_stream_request(st, L, obj)) {
+      continue;   /* answered with an error status */
+    }
+    req = lua_gettop(L);
+    if (!st->ex.streaming && !st->ended) {   /* the body is still coming */
+      st->pending_req = luaL_ref(L, LUA_REGISTRYINDEX);
+      continue;
+    }
+    if (!st->ex.streaming && st->ex.body) {
+      lua_pushlstring(L, buffer_head(st->ex.body), st->ex.body->len);
+      http_request_set_body(L, req);
+      buffer_free(st->ex.body);
+      free(st->ex.body);
+      st->ex.body = NULL;
+    }
+    st->ex.body_done = st->ended;
+    st->dispatched = true;
+    http_dispatch(&st->ex, L, obj, req);
+    lua_settop(L, req - 1);
+  }
+}
+
+static void send_out(struct h2_session *h, lua_State *L, int obj) {
+  if (h->out.len == 0)
+    return;
+  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
+  tcp_socket_send(h->c->sock, L, obj, &iov, 1);
+  buffer_consume(&h->out, h->out.len);
+}
+
+void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
+  if (h->reading || h->handing_out || h->flushing || h->c->phase == PHASE_CLOSED)
+    return;
+  h->flushing = true;
+  h->L = L;
+  h->obj = obj;
+  bool failed = false;
+  for (;;) {
+    const uint8_t *data;
+    ssize_t n = nghttp2_session_mem_send(h->ng, &data);
+    if (n < 0)
+      failed = true;
+    if (n <= 0)
+      break;
+    if (!buffer_append(&h->out, (const char *)data, (size_t)n)) {
+      failed = true;
+      break;
+    }
+    if (h->out.len >= OUT_CHUNK)
+      send_out(h, L, obj);
+  }
+  send_out(h, L, obj);
+  if (h->nopen == 0)
+    buffer_free(&h->out);   /* an idle connection keeps no block */
+  h->flushing = false;
+  if (failed || (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng))) {
+    h->c->phase = PHASE_CLOSED;   /* GOAWAY went and every stream is done, or a fatal error */
+    tcp_socket_disconnect(L, obj);
+  }
+}
+
+void h2_session_feed(struct h2_session *h, lua_State *L, int obj) {
+  struct buffer *rb = tcp_socket_input(h->c->sock);
+  if (rb->len > 0) {
+    h->reading = true;
+    ssize_t n = nghttp2_session_mem_recv(h->ng, (const uint8_t *)buffer_head(rb), rb->len);
+    h->reading = false;
+    if (n < 0) {   /* a protocol error that ends the connection: nghttp2 queued GOAWAY */
+      buffer_consume(rb, rb->len);
+      h2_session_flush(h, L, obj);
+      if (h->c->phase != PHASE_CLOSED) {
+        h->c->phase = PHASE_CLOSED;
+        tcp_socket_disconnect(L, obj);
+      }
+      return;
+    }
+    buffer_consume(rb, (size_t)n);
+  }
+  /* The handlers that answer at once add their frames to one flush: one
+   * write (one TLS record) for all the responses of a read. */
+  h->handing_out = true;
+  hand_out(h, L, obj);
+  h->handing_out = false;
+  h2_session_flush(h, L, obj);
+}
+
+void h2_session_goaway(struct h2_session *h, lua_State *L, int obj) {
+  if (h->goaway)
+    return;
+  h->goaway = true;
+  nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
+                        NGHTTP2_NO_ERROR, NULL, 0);
+  h2_session_flush(h, L, obj);
+}
+
+bool h2_session_idle(const struct h2_session *h) {
+  return h->nopen == 0;
+}
+
+void h2_session_closed(struct h2_session *h) {
+  while (h->open)
+    stream_close(h, h->open);
+  ev_timer_stop(h->c->server->rt->loop, &h->tick);
+}
+
+void h2_session_free(struct h2_session *h) {
+  h2_session_closed(h);
+  while (h->free) {
+    struct h2_stream *st = h->free;
+    h->free = st->next;
+    free(st->ex.body_wait);
+    free(st);
+  }
+  nghttp2_session_del(h->ng);
+  buffer_free(&h->out);
+  free(h);
+}
