@@ -34,6 +34,7 @@ cleanup() {
   debian_root_remove "$tmp/root" && rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP   # so that EXIT's cleanup runs on these too
 
 mkdir "$tmp/root"
 debian_root_bootstrap "$tmp/root" "$tmp/debootstrap.log"
