@@ -12,37 +12,25 @@ rootfs=${1:-/var/tmp/luanetd-fresh}
 base=$rootfs.base
 log=$rootfs.log
 
-[ "$(id -u)" -eq 0 ] || { echo "fresh-debian: run as root (debootstrap, chroot)" >&2; exit 2; }
-command -v debootstrap >/dev/null || "$root_dir/tools/deps.sh" debootstrap
+# shellcheck source=tools/debian-root.sh
+. "$root_dir/tools/debian-root.sh"
 
+[ "$(id -u)" -eq 0 ] || { echo "fresh-debian: run as root (debootstrap, chroot)" >&2; exit 2; }
+
+# Made aside and renamed, so that a debootstrap cut short is never taken
+# for a base.
 if [ ! -x "$base/bin/sh" ]; then
-  echo "fresh-debian: debootstrap --variant=minbase bookworm $base"
-  debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian >"$log.debootstrap" 2>&1
+  rm -rf --one-file-system "$base.new"
+  debian_root_bootstrap "$base.new" "$log.debootstrap"
+  rm -rf --one-file-system "$base"
+  mv "$base.new" "$base"
 fi
 
-mounted=()
-cleanup() {
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+trap debian_root_unmount EXIT
 
-rm -rf "$rootfs"
+rm -rf --one-file-system "$rootfs"
 cp -a "$base" "$rootfs"
-# The root is a mount point of its own, as / is on a real machine: `ip
-# netns exec` and `unshare --propagation private` (specs use both) change
-# the propagation of /, which fails on a plain directory.
-mount --bind "$rootfs" "$rootfs"
-mounted+=("$rootfs")
-mount --make-private "$rootfs"
-for m in proc sys dev dev/pts; do
-  mount --bind "/$m" "$rootfs/$m"
-  mounted+=("$rootfs/$m")
-done
-mount -t tmpfs tmpfs "$rootfs/run"
-mounted+=("$rootfs/run")
-mount -t tmpfs tmpfs "$rootfs/tmp"
-mounted+=("$rootfs/tmp")
-cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+debian_root_mount "$rootfs"
 
 # A clean clone of what is committed, as a user would make it, in /root
 # (mode 0700, as on a fresh machine).
