@@ -200,6 +200,11 @@ describe("the daemon's metrics", function()
     assert.are.same({ fortune = 1, echo = 1, counter = 1, chat = 1, httpd = 1, ftpd = 1 }, up)
     assert.are.same(65536, s['luanetd_shared_dict_capacity_bytes{dict="counters"}'])
     assert_promtool_accepts(text)
+    -- luanetd.conf(5) lists every family the daemon serves
+    local page = assert(helper.slurp("docs/man/luanetd.conf.5"))
+    for name in text:gmatch("\n# TYPE (%S+)") do
+      assert.truthy(page:find("\n.B " .. name .. "\n", 1, true), name .. " is not in luanetd.conf(5)")
+    end
   end)
 
   it("is off unless configured, and a bad address is refused with its line", function()
