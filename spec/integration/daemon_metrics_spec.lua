@@ -10,7 +10,7 @@ local kit = dh.kit()
 local net = helper.net
 
 -- A line service: "incr" counts in the dict, "boom" raises in the slot,
--- "spin" loops past cpu_limit, "hog" allocates past memory_limit; any
+-- "spin" loops past cpu_limit, "hog" asks for more than memory_limit; any
 -- other line comes back.
 local LINES = [[
 local net = require "luanet"
@@ -27,10 +27,9 @@ local function main(service)
         if line == "incr" then c:write(dict:incr("n", 1, 0) .. "\n")
         elseif line:match("^boom") then c:write("raising\n") error("boom as asked: " .. line)
         elseif line == "spin" then c:write("spinning\n") while true do end
-        elseif line == "hog" then
+        elseif line == "hog" then   -- one allocation past memory_limit: stopped at once, whatever the CPU
           c:write("hogging\n")
-          local t = {}
-          for i = 1, 1e8 do t[i] = ("x"):rep(64) .. i end
+          local s = ("x"):rep(64 << 20)
         else c:write(line .. "\n") end
       end
     end)
