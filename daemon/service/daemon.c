@@ -1,5 +1,6 @@
 #include "daemon.h"
 #include "control.h"
+#include "service_stats.h"
 #include "status.h"
 #include "metrics_http.h"
 #include "listener.h"

@@ -1,5 +1,5 @@
 #include "metrics.h"
-#include "daemon.h"
+#include "daemon_state.h"
 #include "service.h"
 #include "service_stats.h"
 #include "shared_dict.h"

@@ -1,5 +1,5 @@
 #include "metrics_http.h"
-#include "daemon.h"
+#include "daemon_state.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"

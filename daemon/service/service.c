@@ -3,7 +3,6 @@
 #include "log.h"
 #include "worker.h"
 #include "runtime.h"
-#include "service_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -472,15 +471,6 @@ void service_check_quit(struct service *sv) {
 
 const char *service_status_name(const struct service *sv) {
   return status_names[sv->status];
-}
-
-/* Open connections of all its generations, running and draining. */
-int service_connections(struct service *sv) {
-  struct service_stats st;
-  service_stats_gather(sv, &st);
-  int total = st.connections + st.draining_connections;
-  service_stats_free(&st);
-  return total;
 }
 
 /* ---- the end ---- */

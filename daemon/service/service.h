@@ -114,8 +114,6 @@ void service_stop(struct service *sv);
 void service_close_listeners(struct service *sv);
 /* Acts on a net.quit() from any worker. */
 void service_check_quit(struct service *sv);
-/* Open connections (of every generation) and the lines of `ctl status`. */
-int service_connections(struct service *sv);
 /* "running", "backoff", ... as ctl status says it. */
 const char *service_status_name(const struct service *sv);
 /* Closes every generation (in the workers) and frees what it holds. */

@@ -72,3 +72,11 @@ void service_stats_free(struct service_stats *st) {
   st->workers = NULL;
   st->nworkers = 0;
 }
+
+int service_connections(struct service *sv) {
+  struct service_stats st;
+  service_stats_gather(sv, &st);
+  int total = st.connections + st.draining_connections;
+  service_stats_free(&st);
+  return total;
+}

@@ -41,5 +41,7 @@ struct service_stats {
 /* false when memory ran out (st is then empty, and freeing it is safe). */
 bool service_stats_gather(struct service *sv, struct service_stats *st);
 void service_stats_free(struct service_stats *st);
+/* Open connections of all its generations, running and draining. */
+int service_connections(struct service *sv);
 
 #endif

@@ -1,5 +1,5 @@
 #include "status.h"
-#include "daemon.h"
+#include "daemon_state.h"
 #include "json_print.h"
 #include "service.h"
 #include "service_stats.h"
