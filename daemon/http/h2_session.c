@@ -73,20 +73,20 @@ static struct h2_stream *stream_take(struct h2_session *h, int32_t id) {
   memset(st, 0, sizeof *st);
   st->ex.body_wait = body_wait;
   st->ex.ops = &h2_stream_ops;
-  st->ex.server = c->server;
-  st->ex.sock = c->sock;
+  st->ex.server = c->ex.server;
+  st->ex.sock = c->ex.sock;
   st->ex.number = number + 1;   /* a req or res of the stream's last use is stale */
   st->ex.req_ref = LUA_NOREF;
-  st->ex.streaming = c->server->stream_body;
+  st->ex.streaming = c->ex.server->stream_body;
   st->h = h;
   st->id = id;
   st->pending_req = LUA_NOREF;
   st->file_fd = -1;
-  st->began = st->last_in = ev_now(c->server->rt->loop);
+  st->began = st->last_in = ev_now(c->ex.server->rt->loop);
   st->next = h->open;
   h->open = st;
   if (h->nopen++ == 0)
-    ev_timer_again(c->server->rt->loop, &h->tick);
+    ev_timer_again(c->ex.server->rt->loop, &h->tick);
   return st;
 }
 
@@ -114,17 +114,17 @@ static void stream_close(struct h2_session *h, struct h2_stream *st) {
     return;
   st->closed = true;
   ready_remove(h, st);
-  lua_State *L = h->c->server->rt->L;
+  lua_State *L = h->c->ex.server->rt->L;
   lnet_unanchor(L, &st->pending_req);
   lnet_unanchor(L, &st->ex.req_ref);   /* a response never finished is not logged */
   if (st->ex.body_wait)
-    lnet_wait_finish(h->c->server->rt, st->ex.body_wait, false);
+    lnet_wait_finish(h->c->ex.server->rt, st->ex.body_wait, false);
   stream_free_buffers(st);
   for (struct h2_stream **p = &h->open; *p; p = &(*p)->next) {
     if (*p == st) {
       *p = st->next;
       if (--h->nopen == 0)
-        ev_timer_stop(h->c->server->rt->loop, &h->tick);
+        ev_timer_stop(h->c->ex.server->rt->loop, &h->tick);
       break;
     }
   }
@@ -221,7 +221,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
   if (!st || st->closed)
     return 0;
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
-  st->last_in = ev_now(h->c->server->rt->loop);
+  st->last_in = ev_now(h->c->ex.server->rt->loop);
   if (frame->hd.type == NGHTTP2_HEADERS && !st->headers_done) {
     st->headers_done = true;
     st->ended = end;
@@ -233,7 +233,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
   st->ended = true;   /* after DATA, or trailers */
   st->ex.body_done = true;
   if (st->dispatched && st->ex.body_wait)
-    lnet_wait_finish(h->c->server->rt, st->ex.body_wait, true);
+    lnet_wait_finish(h->c->ex.server->rt, st->ex.body_wait, true);
   else if (!st->dispatched && st->pending_req != LUA_NOREF)
     ready_add(h, st);
   return 0;
@@ -302,10 +302,10 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *f
   if (!buffer_append(&h->out, (const char *)framehd, 9))
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
-  bool ok = tcp_socket_send(h->c->sock, h->L, h->obj, &iov, 1);
+  bool ok = tcp_socket_send(h->c->ex.sock, h->L, h->obj, &iov, 1);
   buffer_consume(&h->out, h->out.len);
   int fd = ok ? dup(st->file_fd) : -1;
-  ok = fd >= 0 && tcp_socket_send_file(h->c->sock, h->L, h->obj, fd, st->file_off, length);
+  ok = fd >= 0 && tcp_socket_send_file(h->c->ex.sock, h->L, h->obj, fd, st->file_off, length);
   st->file_off += (off_t)length;
   st->file_left -= length;
   if (st->file_left == 0) {
@@ -349,10 +349,10 @@ static bool window_stalled(struct h2_session *h, struct h2_stream *st) {
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   struct h2_session *h = (struct h2_session *)((char *)w - offsetof(struct h2_session, tick));
-  struct http_server *sv = h->c->server;
+  struct http_server *sv = h->c->ex.server;
   ev_tstamp now = ev_now(loop);
   lua_State *L = sv->rt->L;
-  int obj = tcp_socket_push(L, h->c->sock);
+  int obj = tcp_socket_push(L, h->c->ex.sock);
   bool stuck = false;
   for (struct h2_stream *st = h->open, *next; st; st = next) {
     next = st->next;
@@ -413,7 +413,7 @@ struct h2_session *h2_session_new(struct http_conn *c) {
   }
   nghttp2_settings_entry settings[] = {
     { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
-    { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->server->max_header },
+    { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->ex.server->max_header },
   };
   nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, settings, sizeof settings / sizeof *settings);
   return h;
@@ -464,7 +464,7 @@ static void send_out(struct h2_session *h, lua_State *L, int obj) {
   if (h->out.len == 0)
     return;
   struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
-  tcp_socket_send(h->c->sock, L, obj, &iov, 1);
+  tcp_socket_send(h->c->ex.sock, L, obj, &iov, 1);
   buffer_consume(&h->out, h->out.len);
 }
 
@@ -500,7 +500,7 @@ void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
 }
 
 void h2_session_feed(struct h2_session *h, lua_State *L, int obj) {
-  struct buffer *rb = tcp_socket_input(h->c->sock);
+  struct buffer *rb = tcp_socket_input(h->c->ex.sock);
   if (rb->len > 0) {
     h->reading = true;
     ssize_t n = nghttp2_session_mem_recv(h->ng, (const uint8_t *)buffer_head(rb), rb->len);
@@ -540,7 +540,7 @@ bool h2_session_idle(const struct h2_session *h) {
 void h2_session_closed(struct h2_session *h) {
   while (h->open)
     stream_close(h, h->open);
-  ev_timer_stop(h->c->server->rt->loop, &h->tick);
+  ev_timer_stop(h->c->ex.server->rt->loop, &h->tick);
 }
 
 void h2_session_free(struct h2_session *h) {

@@ -71,7 +71,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     c->error_status = 503;
     return HPE_USER;
   }
-  if (c->ex.body->len + len > c->server->max_body && !c->ex.streaming) {
+  if (c->ex.body->len + len > c->ex.server->max_body && !c->ex.streaming) {
     c->error_status = 413;
     return HPE_USER;
   }
@@ -119,7 +119,7 @@ static const llhttp_settings_t *settings(void) {
 /* ---- time-outs ---- */
 
 static void set_deadline(struct http_conn *c, double seconds) {
-  struct ev_loop *loop = c->server->rt->loop;
+  struct ev_loop *loop = c->ex.server->rt->loop;
   ev_tstamp now = ev_now(loop);
   c->deadline = now + seconds;
   if (ev_is_active(&c->timer)) {
@@ -142,8 +142,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     ev_timer_start(loop, w);
     return;
   }
-  lua_State *L = c->server->rt->L;
-  int obj = tcp_socket_push(L, c->sock);
+  lua_State *L = c->ex.server->rt->L;
+  int obj = tcp_socket_push(L, c->ex.sock);
   if (c->phase == PHASE_H2) {     /* HTTP/2: idle with no stream open for keepAliveTimeout */
     if (h2_session_idle(c->h2)) {
       h2_session_goaway(c->h2, L, obj);
@@ -152,7 +152,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         tcp_socket_disconnect(L, obj);
       }
     } else {
-      set_deadline(c, c->server->keep_alive_timeout);
+      set_deadline(c, c->ex.server->keep_alive_timeout);
     }
   } else if (c->phase == PHASE_IDLE) {   /* idle keep-alive, or a client that never spoke */
     c->phase = PHASE_CLOSED;
@@ -174,18 +174,18 @@ void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status) {
   if (answer) {
     char msg[64];
     const char *reason = http_reason(status);
-    http_server_date(c->server);
+    http_server_date(c->ex.server);
     int body_len = snprintf(msg, sizeof msg, "%d %s\n", status, reason);
     char text[256];
     int head_len = head   /* no body, and no length: the close ends it */
                        ? snprintf(text, sizeof text, "HTTP/1.1 %d %s\r\nConnection: close\r\n%.*s\r\n", status,
-                                  reason, (int)c->server->date_len, c->server->date)
+                                  reason, (int)c->ex.server->date_len, c->ex.server->date)
                        : snprintf(text, sizeof text,
                                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
                                   "Connection: close\r\n%.*s\r\n",
-                                  status, reason, body_len, (int)c->server->date_len, c->server->date);
+                                  status, reason, body_len, (int)c->ex.server->date_len, c->ex.server->date);
     struct iovec iov[2] = { { text, (size_t)head_len }, { msg, (size_t)body_len } };
-    tcp_socket_send(c->sock, L, obj, iov, head ? 1 : 2);
+    tcp_socket_send(c->ex.sock, L, obj, iov, head ? 1 : 2);
   }
   tcp_socket_disconnect(L, obj);
 }
@@ -203,7 +203,7 @@ static void dispatch(struct http_conn *c, lua_State *L, int obj, int req_idx) {
  * answer before the body, then the request object, on L's top. false when
  * the connection was refused. */
 static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len) {
-  struct buffer *rb = tcp_socket_input(c->sock);
+  struct buffer *rb = tcp_socket_input(c->ex.sock);
   struct http_head h;
   struct http_field fields[HTTP_FIELDS_ON_STACK];
   if (http_head_scan(buffer_head(rb), len, fields, HTTP_FIELDS_ON_STACK, &h) < 0) {
@@ -218,13 +218,13 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
     status = 400;   /* RFC 9112 3.2: MUST */
   else if (h.has_te && p->http_minor == 0)
     status = 400;   /* RFC 9112 6.1: chunked in HTTP/1.0 is faulty framing */
-  else if (p->method >= 64 || !((c->server->methods >> p->method) & 1))
+  else if (p->method >= 64 || !((c->ex.server->methods >> p->method) & 1))
     status = 501;   /* a method nobody said it serves (RFC 9110 9.1) */
   if (status) {
     http_conn_refuse(c, L, obj, status);
     return false;
   }
-  if (!c->server->stream_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > c->server->max_body) {
+  if (!c->ex.server->stream_body && (p->flags & F_CONTENT_LENGTH) && p->content_length > c->ex.server->max_body) {
     http_conn_refuse(c, L, obj, 413);
     return false;
   }
@@ -233,7 +233,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   c->ex.http11 = p->http_major == 1 && p->http_minor >= 1;
   c->ex.keep_alive = llhttp_should_keep_alive(p);
   c->ex.body_done = false;
-  c->ex.streaming = c->server->stream_body;
+  c->ex.streaming = c->ex.server->stream_body;
   free_body(c);
   http_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj, p->method, p->http_major, p->http_minor);
   if (h.expect == EXPECT_OTHER) {
@@ -244,7 +244,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
   if (h.expect == EXPECT_CONTINUE && c->ex.http11 && has_body && rb->len == len) {
     struct iovec iov = { "HTTP/1.1 100 Continue\r\n\r\n", 25 };
-    tcp_socket_send(c->sock, L, obj, &iov, 1);
+    tcp_socket_send(c->ex.sock, L, obj, &iov, 1);
   }
   return true;
 }
@@ -252,7 +252,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
 /* After a feed: the time-out of the phase the connection is in, and
  * back-pressure on a client that sends ahead. */
 static void after_feed(struct http_conn *c) {
-  struct http_server *sv = c->server;
+  struct http_server *sv = c->ex.server;
   if (c->phase == PHASE_CLOSED)
     return;
   /* headerTimeout: from a head's first byte to its end, and between the
@@ -260,9 +260,9 @@ static void after_feed(struct http_conn *c) {
   if ((c->phase == PHASE_HEAD && c->head_new) || c->phase == PHASE_BODY)
     set_deadline(c, sv->header_timeout);
   c->head_new = false;
-  size_t held = tcp_socket_input(c->sock)->len + body_len(c);
+  size_t held = tcp_socket_input(c->ex.sock)->len + body_len(c);
   if (c->phase == PHASE_HANDLING && held >= READ_AHEAD_MAX) {
-    tcp_socket_pause_reading(c->sock);
+    tcp_socket_pause_reading(c->ex.sock);
     c->reading_paused = true;
   }
 }
@@ -344,7 +344,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj);
 /* An HTTP/2 connection's bytes; a client that stays idle for
  * keepAliveTimeout (no stream open) is told GOAWAY and closed. */
 static void h2_feed(struct http_conn *c, lua_State *L, int obj) {
-  set_deadline(c, c->server->keep_alive_timeout);
+  set_deadline(c, c->ex.server->keep_alive_timeout);
   h2_session_feed(c->h2, L, obj);
 }
 
@@ -360,7 +360,7 @@ static void start_h2(struct http_conn *c, lua_State *L, int obj) {
   /* A client that sends (PINGs, SETTINGS, requests) without reading what
    * they make us answer is read no more past this, so it cannot grow our
    * queue; the send time-out then cuts it off. */
-  tcp_socket_set_write_high_water(c->sock, H2_WRITE_HIGH_WATER);
+  tcp_socket_set_write_high_water(c->ex.sock, H2_WRITE_HIGH_WATER);
   h2_feed(c, L, obj);
 }
 
@@ -372,7 +372,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     return;
   }
   c->feeding = true;
-  struct buffer *rb = tcp_socket_input(c->sock);
+  struct buffer *rb = tcp_socket_input(c->ex.sock);
   bool step = false;   /* after a head, one empty execute ends a body-less message */
   int req = 0;         /* the request being received, on the stack */
   while (c->phase != PHASE_CLOSED) {
@@ -395,8 +395,8 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->feeding = false;
       return;   /* HTTP/2 from here; or the rest of its preface is still coming */
     }
-    if (c->phase == PHASE_HEAD && avail > c->server->max_header + 1 - c->parsed)
-      avail = c->server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
+    if (c->phase == PHASE_HEAD && avail > c->ex.server->max_header + 1 - c->parsed)
+      avail = c->ex.server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
       break;   /* an empty line's CR, or not: its LF will tell */
     if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && (start[0] == '\r' || start[0] == '\n') &&
@@ -407,7 +407,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
     }
     if (c->at_chunk_line && c->phase != PHASE_HEAD) {
       bool last = false;
-      int r = http_chunk_line_check((char *)start, avail, c->server->max_header, &last);
+      int r = http_chunk_line_check((char *)start, avail, c->ex.server->max_header, &last);
       if (r == HTTP_CHUNK_MORE)
         break;   /* the rest of the line comes */
       if (r) {
@@ -448,7 +448,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         http_conn_refuse(c, L, obj, 400);
         break;
       }
-      if (c->parsed > c->server->max_header) {   /* complete or not */
+      if (c->parsed > c->ex.server->max_header) {   /* complete or not */
         http_conn_refuse(c, L, obj, 431);
         break;
       }
@@ -474,7 +474,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->ex.body_done = true;
       if (c->ex.streaming) {
         if (c->ex.body_wait)
-          lnet_wait_finish(c->server->rt, c->ex.body_wait, true);
+          lnet_wait_finish(c->ex.server->rt, c->ex.body_wait, true);
         continue;
       }
       if (!req) {
@@ -491,7 +491,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       lua_settop(L, req - 1);
       req = 0;
     } else if (c->ex.streaming && body_len(c) > 0 && c->ex.body_wait) {
-      lnet_wait_finish(c->server->rt, c->ex.body_wait, true);
+      lnet_wait_finish(c->ex.server->rt, c->ex.body_wait, true);
     }
   }
   if (req) {   /* its body is still coming: the request waits in the registry */
@@ -509,7 +509,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
 static void resume_reading(struct http_conn *c) {
   if (c->reading_paused) {
     c->reading_paused = false;
-    tcp_socket_resume_reading(c->sock);
+    tcp_socket_resume_reading(c->ex.sock);
   }
 }
 
@@ -521,12 +521,12 @@ static void conn_readable(struct socket_reader *r, lua_State *L, int obj) {
 
 static void wake_body_reader(struct http_conn *c) {
   if (c->ex.body_wait)
-    lnet_wait_finish(c->server->rt, c->ex.body_wait, false);
+    lnet_wait_finish(c->ex.server->rt, c->ex.body_wait, false);
 }
 
 static void conn_closed(struct socket_reader *r) {
   struct http_conn *c = (struct http_conn *)r;
-  struct http_server *sv = c->server;
+  struct http_server *sv = c->ex.server;
   c->phase = PHASE_CLOSED;
   ev_timer_stop(sv->rt->loop, &c->timer);
   if (c->h2)
@@ -564,10 +564,8 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
   }
   static const struct socket_reader_ops ops = { conn_readable, conn_closed, conn_release };
   c->reader.ops = &ops;
-  c->server = sv;
-  c->sock = s;
   c->ex.ops = &conn_ops;
-  c->ex.server = sv;
+  c->ex.server = sv;   /* the connection's server and socket: its exchange's */
   c->ex.sock = s;
   c->pending_req = c->ex.req_ref = LUA_NOREF;
   parser_reset(c);
@@ -582,7 +580,7 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
 }
 
 void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
-  struct http_server *sv = c->server;
+  struct http_server *sv = c->ex.server;
   c->ex.res_done = true;
   if (c->ex.req_ref != LUA_NOREF) {
     http_request_log(L, &c->ex);
@@ -598,14 +596,14 @@ void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
   c->phase = PHASE_IDLE;
   set_deadline(c, sv->keep_alive_timeout);
   resume_reading(c);
-  if (tcp_socket_input(c->sock)->len > 0)
+  if (tcp_socket_input(c->ex.sock)->len > 0)
     conn_feed(c, L, obj);
 }
 
 void http_conn_close_idle(struct http_conn *c, double grace) {
   if (c->phase == PHASE_H2) {   /* GOAWAY: open streams finish, new ones are refused */
-    lua_State *L = c->server->rt->L;
-    int obj = tcp_socket_push(L, c->sock);
+    lua_State *L = c->ex.server->rt->L;
+    int obj = tcp_socket_push(L, c->ex.sock);
     h2_session_goaway(c->h2, L, obj);
     lua_settop(L, obj - 1);
     return;
@@ -614,7 +612,7 @@ void http_conn_close_idle(struct http_conn *c, double grace) {
    * if it comes within the grace, and the timer closes the connection if
    * none does. Closing at once would lose it. A busy connection's
    * response says Connection: close. */
-  if (c->phase == PHASE_IDLE && (c->deadline == 0 || c->deadline > ev_now(c->server->rt->loop) + grace))
+  if (c->phase == PHASE_IDLE && (c->deadline == 0 || c->deadline > ev_now(c->ex.server->rt->loop) + grace))
     set_deadline(c, grace);
 }
 
@@ -628,7 +626,7 @@ static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t excha
     lua_pushlstring(L, buffer_head(c->ex.body), c->ex.body->len);
     free_body(c);
     if (c->phase != PHASE_CLOSED && !c->ex.body_done) {
-      int obj = tcp_socket_push(L, c->sock);
+      int obj = tcp_socket_push(L, c->ex.sock);
       conn_feed(c, L, obj);   /* what waited in the read buffer */
       lua_settop(L, obj - 1);
       resume_reading(c);
@@ -657,7 +655,7 @@ static int conn_wait_body(struct http_exchange *ex, lua_State *L, double ms) {
       return luaL_error(L, "out of memory");
     lnet_wait_init(c->ex.body_wait, NULL);
   }
-  return lnet_wait(L, c->server->rt, c->ex.body_wait, ms);
+  return lnet_wait(L, c->ex.server->rt, c->ex.body_wait, ms);
 }
 
 /* ---- the exchange's ops: HTTP/1.x on this connection ---- */

@@ -73,22 +73,22 @@ struct http_exchange {
   const struct http_exchange_ops *ops;
   struct http_server *server;
   struct tcp_socket *sock;
+  struct buffer *body;       /* request body bytes not yet handed to Lua; NULL: none */
+  struct lnet_wait *body_wait;   /* a task in req:waitBody() */
+  struct buffer *headers;    /* the response's "Name: value\r\n" lines the
+                                handler set: the server's head_buf while the
+                                handler runs, else one of its own; NULL: none */
+  int64_t bytes;             /* response body bytes sent, for the access log */
   uint32_t number;           /* counts requests: stale req/res objects are told apart */
+  int status;                /* the response's */
+  int req_ref;               /* the request, while the access log needs it */
   /* The request. */
   bool head_request, http11, keep_alive;
   bool streaming;            /* req:read() gets the body (streamBody) */
   bool body_done;            /* the message's end was parsed */
-  struct buffer *body;       /* body bytes not yet handed to Lua; NULL: none */
-  struct lnet_wait *body_wait;   /* a task in req:waitBody() */
   /* The response (http_response.c). */
-  int status;
   bool res_done, head_sent, chunked, bodyless, close_after;
   bool has_length, has_date, has_connection, has_te;   /* headers the handler set */
-  struct buffer *headers;    /* "Name: value\r\n" lines the handler set: the
-                                server's head_buf while the handler runs, else
-                                one of its own; NULL: none */
-  int64_t bytes;             /* body bytes sent, for the access log */
-  int req_ref;               /* the request, while the access log needs it */
 };
 
 struct http_server {
@@ -126,10 +126,7 @@ enum conn_phase {
 
 struct http_conn {
   struct socket_reader reader;   /* first: the socket's reader is the connection */
-  struct http_server *server;
-  struct tcp_socket *sock;
   struct http_conn *prev, *next;
-  bool linked;
   llhttp_t parser;
   ev_timer timer;
   ev_tstamp deadline;        /* when the running time-out ends */
@@ -140,6 +137,7 @@ struct http_conn {
   bool head_new;             /* a head began in this feed */
   bool line_checked;         /* its request line was seen whole */
   bool reading_paused;       /* back-pressure on a client that sends ahead */
+  bool linked;               /* in the server's list */
   bool at_chunk_line;        /* llhttp is to read a chunk-size line next */
   bool last_chunk;           /* the chunk being read is the last (size 0) */
   int error_status;          /* our own checks' answer (400, 413, 431) */
