@@ -228,7 +228,8 @@ static __attribute__((noinline)) int limited_resume(struct lnet_runtime *rt, lua
   return status;
 }
 
-static int resume(struct lnet_runtime *rt, lua_State *co, lua_State *from, int nargs, int *nres) {
+static inline __attribute__((always_inline)) int resume(struct lnet_runtime *rt, lua_State *co, lua_State *from,
+                                                        int nargs, int *nres) {
   if (rt->cpu_limit_ms > 0 || rt->timed)
     return limited_resume(rt, co, from, nargs, nres);
   return protected_resume(rt, co, from, nargs, nres);
