@@ -36,6 +36,7 @@ local function set_of(list)
   for _, v in ipairs(list) do set[v] = true end
   return set
 end
+local LOG_KEY_SET, RESOLVER_KEY_SET = set_of(LOG_KEYS), set_of(RESOLVER_KEYS)
 local SIZE_UNITS = { [""] = 1, K = 1024, M = 1024 * 1024, G = 1024 * 1024 * 1024 }
 local DEFAULT_CPU_LIMIT = 1000   -- ms of Lua per callback
 -- A config is a few declarations: one that runs this long is a mistake.
@@ -438,7 +439,7 @@ local function sandbox(path, lines)
   function settings.log(v)
     if type(v) ~= "table" then return nil, "log must be a table like { level = \"info\" }" end
     for k in pairs(v) do
-      if not set_of(LOG_KEYS)[k] then return nil, ("log: unknown key %s"):format(tostring(k)) end
+      if not LOG_KEY_SET[k] then return nil, ("log: unknown key %s"):format(tostring(k)) end
     end
     local level = v.level or "info"
     if not LOG_LEVELS[level] then return nil, "log.level must be \"debug\", \"info\", \"warn\" or \"error\"" end
@@ -465,7 +466,7 @@ local function sandbox(path, lines)
   function settings.resolver(v)
     if type(v) ~= "table" then return nil, "resolver must be a table like { servers = { \"127.0.0.1:53\" } }" end
     for k in pairs(v) do
-      if not set_of(RESOLVER_KEYS)[k] then
+      if not RESOLVER_KEY_SET[k] then
         return nil, ("resolver: unknown key %s"):format(tostring(k))
       end
     end
