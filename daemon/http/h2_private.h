@@ -95,10 +95,5 @@ ssize_t h2_stream_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len
 /* The request of a stream whose headers are complete, on L's top; false
  * after answering it with an error status (or resetting it). */
 bool h2_stream_request(struct h2_stream *st, lua_State *L, int obj);
-/* A request whose body stopped coming for headerTimeout: 408 (the stream
- * is then reset, as any whose response ends before its request). */
-void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj);
-/* A body past maxBody: 413 (and the rest of it is not read). */
-void h2_stream_refuse_too_large(struct h2_stream *st, lua_State *L, int obj);
 
 #endif

@@ -94,11 +94,7 @@ static void stream_free_buffers(struct h2_stream *st) {
   buffer_free(&st->fields);
   buffer_free(&st->pseudo);
   buffer_free(&st->out);
-  if (st->ex.body) {
-    buffer_free(st->ex.body);
-    free(st->ex.body);
-    st->ex.body = NULL;
-  }
+  http_exchange_free_body(&st->ex);
   http_response_free_headers(&st->ex);
   if (st->file_fd >= 0)
     close(st->file_fd);
@@ -152,6 +148,16 @@ static void ready_remove(struct h2_session *h, struct h2_stream *st) {
   *p = st->ready_next;
   if (h->ready_tail == &st->ready_next)
     h->ready_tail = p;
+}
+
+/* The frames gathered go to the socket; false when it refused them. */
+static bool send_out(struct h2_session *h, lua_State *L, int obj) {
+  if (h->out.len == 0)
+    return true;
+  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
+  bool ok = tcp_socket_send(h->c->ex.sock, L, obj, &iov, 1);
+  buffer_consume(&h->out, h->out.len);
+  return ok;
 }
 
 /* ---- nghttp2's callbacks: note what came ---- */
@@ -301,11 +307,8 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *f
   struct h2_stream *st = source->ptr;
   if (!buffer_append(&h->out, (const char *)framehd, 9))
     return NGHTTP2_ERR_CALLBACK_FAILURE;
-  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
-  bool ok = tcp_socket_send(h->c->ex.sock, h->L, h->obj, &iov, 1);
-  buffer_consume(&h->out, h->out.len);
-  int fd = ok ? dup(st->file_fd) : -1;
-  ok = fd >= 0 && tcp_socket_send_file(h->c->ex.sock, h->L, h->obj, fd, st->file_off, length);
+  int fd = send_out(h, h->L, h->obj) ? dup(st->file_fd) : -1;
+  bool ok = fd >= 0 && tcp_socket_send_file(h->c->ex.sock, h->L, h->obj, fd, st->file_off, length);
   st->file_off += (off_t)length;
   st->file_left -= length;
   if (st->file_left == 0) {
@@ -359,7 +362,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     if (!st->headers_done) {
       stuck |= now - st->began > sv->header_timeout;
     } else if (!st->ended && !st->dispatched && now - st->last_in > sv->header_timeout) {
-      h2_stream_refuse_timeout(st, L, obj);   /* 408 */
+      st->ex.ops->refuse(&st->ex, L, obj, 408);   /* then reset, as its response ended first */
     } else if (window_stalled(h, st)) {
       if (st->stalled_since == 0) {
         st->stalled_since = now;
@@ -431,7 +434,7 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
       continue;
     if (st->too_large) {
       lnet_unanchor(L, &st->pending_req);
-      h2_stream_refuse_too_large(st, L, obj);
+      st->ex.ops->refuse(&st->ex, L, obj, 413);   /* the rest of its body is not read */
       continue;
     }
     int req;
@@ -449,9 +452,7 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
     if (!st->ex.streaming && st->ex.body) {
       lua_pushlstring(L, buffer_head(st->ex.body), st->ex.body->len);
       http_request_set_body(L, req);
-      buffer_free(st->ex.body);
-      free(st->ex.body);
-      st->ex.body = NULL;
+      http_exchange_free_body(&st->ex);
     }
     st->ex.body_done = st->ended;
     st->dispatched = true;
@@ -460,13 +461,7 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
   }
 }
 
-static void send_out(struct h2_session *h, lua_State *L, int obj) {
-  if (h->out.len == 0)
-    return;
-  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
-  tcp_socket_send(h->c->ex.sock, L, obj, &iov, 1);
-  buffer_consume(&h->out, h->out.len);
-}
+
 
 void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
   if (h->reading || h->handing_out || h->flushing || h->c->phase == PHASE_CLOSED)

@@ -15,7 +15,6 @@
  * bytes go from the file to the socket (NGHTTP2_DATA_FLAG_NO_COPY). */
 #include "h2_private.h"
 #include "runtime.h"
-#include "wait.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -353,16 +352,6 @@ static int stream_read_body(struct http_exchange *ex, lua_State *L, uint32_t num
   return 1;
 }
 
-static int stream_wait_body(struct http_exchange *ex, lua_State *L, double ms) {
-  if (!ex->body_wait) {
-    ex->body_wait = malloc(sizeof *ex->body_wait);
-    if (!ex->body_wait)
-      return luaL_error(L, "out of memory");
-    lnet_wait_init(ex->body_wait, NULL);
-  }
-  return lnet_wait(L, ex->server->rt, ex->body_wait, ms);
-}
-
 const struct http_exchange_ops h2_stream_ops = {
   .open = stream_open,
   .send = stream_send,
@@ -371,13 +360,4 @@ const struct http_exchange_ops h2_stream_ops = {
   .refuse = stream_refuse,
   .upgrade = NULL,
   .read_body = stream_read_body,
-  .wait_body = stream_wait_body,
 };
-
-void h2_stream_refuse_timeout(struct h2_stream *st, lua_State *L, int obj) {
-  answer_error(st, L, obj, 408);
-}
-
-void h2_stream_refuse_too_large(struct h2_stream *st, lua_State *L, int obj) {
-  answer_error(st, L, obj, 413);
-}

@@ -86,14 +86,6 @@ static size_t body_len(const struct http_conn *c) {
   return c->ex.body ? c->ex.body->len : 0;
 }
 
-static void free_body(struct http_conn *c) {
-  if (c->ex.body) {
-    buffer_free(c->ex.body);
-    free(c->ex.body);
-    c->ex.body = NULL;
-  }
-}
-
 static int on_message_complete(llhttp_t *p) {
   conn_of(p)->paused = PAUSE_MESSAGE;
   return HPE_PAUSED;
@@ -234,7 +226,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   c->ex.keep_alive = llhttp_should_keep_alive(p);
   c->ex.body_done = false;
   c->ex.streaming = c->ex.server->stream_body;
-  free_body(c);
+  http_exchange_free_body(&c->ex);
   http_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj, p->method, p->http_major, p->http_minor);
   if (h.expect == EXPECT_OTHER) {
     lua_pop(L, 1);
@@ -485,7 +477,7 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       if (c->ex.body) {   /* none (a GET): req.body reads "" with no string made */
         lua_pushlstring(L, buffer_head(c->ex.body), c->ex.body->len);
         http_request_set_body(L, req);
-        free_body(c);
+        http_exchange_free_body(&c->ex);
       }
       dispatch(c, L, obj, req);
       lua_settop(L, req - 1);
@@ -548,7 +540,7 @@ static void conn_release(struct socket_reader *r) {
   if (c->h2)
     h2_session_free(c->h2);
   free(c->ex.body_wait);
-  free_body(c);
+  http_exchange_free_body(&c->ex);
   http_response_free_headers(&c->ex);
   free(c);
 }
@@ -624,7 +616,7 @@ static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t excha
     return luaL_error(L, "HttpRequest:read(): not a streamed request, or one that is over");
   if (body_len(c) > 0) {
     lua_pushlstring(L, buffer_head(c->ex.body), c->ex.body->len);
-    free_body(c);
+    http_exchange_free_body(&c->ex);
     if (c->phase != PHASE_CLOSED && !c->ex.body_done) {
       int obj = tcp_socket_push(L, c->ex.sock);
       conn_feed(c, L, obj);   /* what waited in the read buffer */
@@ -644,18 +636,6 @@ static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t excha
   }
   lua_pushboolean(L, 0);
   return 1;
-}
-
-/* req:waitBody(ms): suspends until body bytes (or its end) come. */
-static int conn_wait_body(struct http_exchange *ex, lua_State *L, double ms) {
-  struct http_conn *c = conn_of_exchange(ex);
-  if (!c->ex.body_wait) {
-    c->ex.body_wait = malloc(sizeof *c->ex.body_wait);
-    if (!c->ex.body_wait)
-      return luaL_error(L, "out of memory");
-    lnet_wait_init(c->ex.body_wait, NULL);
-  }
-  return lnet_wait(L, c->ex.server->rt, c->ex.body_wait, ms);
 }
 
 /* ---- the exchange's ops: HTTP/1.x on this connection ---- */
@@ -701,5 +681,4 @@ static const struct http_exchange_ops conn_ops = {
   .refuse = conn_refuse,
   .upgrade = conn_upgrade,
   .read_body = conn_read_body,
-  .wait_body = conn_wait_body,
 };

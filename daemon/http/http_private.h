@@ -27,6 +27,7 @@
 
 #include <llhttp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <strings.h>
 
@@ -63,10 +64,9 @@ struct http_exchange_ops {
   void (*refuse)(struct http_exchange *ex, lua_State *L, int sock_obj, int status);
   /* res:_upgrade(): the connection leaves HTTP; NULL where it cannot. */
   bool (*upgrade)(struct http_exchange *ex);
-  /* req:readSome() and req:waitBody(ms) of a streamed body. */
+  /* req:readSome() of a streamed body (req:waitBody is alike for both:
+   * http_exchange_wait_body). */
   int (*read_body)(struct http_exchange *ex, lua_State *L, uint32_t number);
-  int (*wait_body)(struct http_exchange *ex, lua_State *L, double ms);
-  /* The peer's address, for req.remoteAddress (a socket fd). */
 };
 
 struct http_exchange {
@@ -212,6 +212,20 @@ void http_conn_close_idle(struct http_conn *c, double grace);
 /* A response the server makes itself (a limit, a malformed request, a
  * failed handler), then the close. */
 void http_conn_refuse(struct http_conn *c, lua_State *L, int obj, int status);
+
+/* Frees the body bytes the exchange holds (inline: every HTTP/1.x request
+ * begins with it). */
+static inline void http_exchange_free_body(struct http_exchange *ex) {
+  if (ex->body) {
+    buffer_free(ex->body);
+    free(ex->body);
+    ex->body = NULL;
+  }
+}
+
+/* http_exchange.c */
+/* req:waitBody(ms): suspends until body bytes (or its end) come. */
+int http_exchange_wait_body(struct http_exchange *ex, lua_State *L, double ms);
 
 /* http_dispatch.c */
 /* Emits the server's request signal with req (at req_idx) and a new res

@@ -402,7 +402,7 @@ static int request_readSome(lua_State *L) {
  */
 static int request_waitBody(lua_State *L) {
   struct http_request *r = request_check(L, 1);
-  return r->ex->ops->wait_body(r->ex, L, lnet_opt_ms(L, 2, -1));
+  return http_exchange_wait_body(r->ex, L, lnet_opt_ms(L, 2, -1));
 }
 
 static int request_tostring(lua_State *L) {
