@@ -80,11 +80,30 @@ static const struct {
   { "memory_limit_stops_total", "counter", "Slots that failed for want of memory under memory_limit.", memory_stops },
 };
 
+/* A value of one service. */
+typedef double (*service_value)(const struct service *sv);
+
+static double up(const struct service *sv) { return strcmp(service_status_name(sv), "running") == 0; }
+static double reloads(const struct service *sv) { return sv->reloads; }
+static double failed_reloads(const struct service *sv) { return sv->failed_reloads; }
+static double refused(const struct service *sv) { return (double)sv->refuser.refused; }
+
+static const struct {
+  const char *name, *type, *help;
+  service_value value;
+} per_service[] = {
+  { "service_up", "gauge", "1 while the service's code runs, 0 in back-off or stopped.", up },
+  { "reloads_total", "counter", "Reloads of the service's code that switched to new code.", reloads },
+  { "reload_failures_total", "counter", "Reloads that failed, leaving the old code running.", failed_reloads },
+  { "refused_connections_total", "counter", "Connections closed at once while the service had no code running.",
+    refused },
+};
+
 static void services(FILE *out, const struct scrape *s) {
-  family(out, "service_up", "gauge", "1 while the service's code runs, 0 in back-off or stopped.");
-  for (int i = 0; i < s->n; i++) {
-    struct service *sv = s->stats[i].sv;
-    service_sample(out, "service_up", sv->cfg->name, 0, strcmp(service_status_name(sv), "running") == 0);
+  for (size_t f = 0; f < sizeof per_service / sizeof *per_service; f++) {
+    family(out, per_service[f].name, per_service[f].type, per_service[f].help);
+    for (int i = 0; i < s->n; i++)
+      service_sample(out, per_service[f].name, s->stats[i].sv->cfg->name, 0, per_service[f].value(s->stats[i].sv));
   }
   for (size_t f = 0; f < sizeof per_worker / sizeof *per_worker; f++) {
     family(out, per_worker[f].name, per_worker[f].type, per_worker[f].help);
@@ -93,16 +112,6 @@ static void services(FILE *out, const struct scrape *s) {
         service_sample(out, per_worker[f].name, s->stats[i].sv->cfg->name, w + 1,
                        per_worker[f].value(&s->stats[i].workers[w]));
   }
-  family(out, "reloads_total", "counter", "Reloads of the service's code that switched to new code.");
-  for (int i = 0; i < s->n; i++)
-    service_sample(out, "reloads_total", s->stats[i].sv->cfg->name, 0, s->stats[i].sv->reloads);
-  family(out, "reload_failures_total", "counter", "Reloads that failed, leaving the old code running.");
-  for (int i = 0; i < s->n; i++)
-    service_sample(out, "reload_failures_total", s->stats[i].sv->cfg->name, 0, s->stats[i].sv->failed_reloads);
-  family(out, "refused_connections_total", "counter", "Connections closed at once while the service had no code running.");
-  for (int i = 0; i < s->n; i++)
-    service_sample(out, "refused_connections_total", s->stats[i].sv->cfg->name, 0,
-                   (double)s->stats[i].sv->refuser.refused);
 }
 
 /* The dict families, one field of sd_stats each. */
