@@ -17,6 +17,7 @@
 #include "shared_dict_lua.h"
 #include "websocket.h"
 
+#include "h2_client.h"
 #include "http_parser.h"
 #include "http_server.h"
 
@@ -38,6 +39,7 @@ int luaopen_luanet_core(lua_State *L) {
     { "Channel", luaopen_luanet_channel },
     { "json", luaopen_luanet_json },   /* not a class: decode, encode, null, emptyArray */
     { "_dns", luaopen_luanet_dns },   /* HostInfo's primitives (lua/luanet/hostinfo.lua) */
+    { "_Http2Client", luaopen_luanet_http2_client },   /* net.http's HTTP/2 (lua/luanet/http/client.lua) */
   };
   lua_newtable(L);
   luaopen_luanet_event_loop(L);   /* exec, quit, processEvents, sleep, clock, spawn */

@@ -3,17 +3,19 @@
 -- redirects, with a progress bar (bytes, percent, rate) on stderr when
 -- stderr is a terminal.
 --
---   luanetd scripts/http_get.lua URL [-o FILE] [--cacert FILE]
+--   luanetd scripts/http_get.lua URL [-o FILE] [--cacert FILE] [-v] [--http1.1]
 --
 -- https:// URLs are verified against the system CA store, or the CA
--- certificates in --cacert FILE. Exit status: 0 done; 1 the server
+-- certificates in --cacert FILE. HTTP/2 is used when the server offers it
+-- (https:// only; --http1.1: never); -v says on stderr which protocol
+-- carried the response, and its status line and fields. Exit status: 0 done; 1 the server
 -- answered with an HTTP error status (the file is not kept); 2 a bad URL
 -- or usage; 3 a network or DNS failure; 4 a TLS failure (a certificate not
 -- trusted, the wrong host). Each failure says why on stderr.
 local net = require "luanet"
 local cli = require "luanet.cli"
 
-local USAGE = "http_get.lua URL [-o FILE] [--cacert FILE]"
+local USAGE = "http_get.lua URL [-o FILE] [--cacert FILE] [-v] [--http1.1]"
 local EXIT = { url = 2, tls = 4 }   -- else 3: network, DNS
 
 local function file_name(url)
@@ -45,7 +47,7 @@ local function progress_bar(start)
 end
 
 local function main(...)
-  local args, opts = cli.parse(USAGE, { o = true, cacert = true }, ...)
+  local args, opts = cli.parse(USAGE, { o = true, cacert = true, v = false, ["http1.1"] = false }, ...)
   local url = args[1]
   if not url then cli.usage_error(USAGE, "missing URL") end
   if args[2] then cli.usage_error(USAGE, "unexpected " .. args[2]) end
@@ -56,8 +58,15 @@ local function main(...)
   local part = out .. ".part"
   local res, err, kind = net.http.request{ url = url, sink = part,
                                             tls = cacert and { caCertificates = cacert } or nil,
-                                            progress = tty and progress_bar(net.clock()) or nil }
+                                            progress = tty and progress_bar(net.clock()) or nil,
+                                            http2 = not opts["http1.1"] }
   if tty then io.stderr:write("\n") end
+  if res and opts.v then   -- as curl -v says it: "< HTTP/2 200"
+    local lines = { ("< HTTP/%s %d %s"):format(res.httpVersion, res.status, res.reason) }
+    for name, value in pairs(res.headers) do lines[#lines + 1] = ("< %s: %s"):format(name, value) end
+    table.sort(lines, function(a, b) return a:sub(1, 7) == "< HTTP/" or (b:sub(1, 7) ~= "< HTTP/" and a < b) end)
+    io.stderr:write(("protocol: HTTP/%s\n%s\n"):format(res.httpVersion, table.concat(lines, "\n")))
+  end
   if not res then
     os.remove(part)
     cli.fail(("%s: %s"):format(url, err), EXIT[kind] or 3)

@@ -36,6 +36,8 @@ enum lnet_class_id {
   LNET_ID_WEBSOCKET = 0x4c4e0013,
   LNET_ID_SHAREDDICT = 0x4c4e0015,
   LNET_ID_CHANNEL = 0x4c4e0017,
+  LNET_ID_HTTP2CLIENT = 0x4c4e0019,
+  LNET_ID_HTTP2STREAM = 0x4c4e001b,
 };
 
 struct lnet_class {

@@ -18,6 +18,7 @@
  * (stream_reset_rate_limit, CVE-2023-44487). The limits of the server
  * (maxHeader, maxBody, time-outs) are ours, per stream. */
 #include "h2_private.h"
+#include "h2_out.h"
 #include "runtime.h"
 #include "wait.h"
 
@@ -41,9 +42,6 @@ struct h2_session {
   int obj;
   ev_timer tick;             /* the streams' time-outs, once a second while any is open */
 };
-
-/* Past this, the gathered frames go to the socket before more are made. */
-#define OUT_CHUNK (64 * 1024)
 
 bool h2_is_preface(const char *p, size_t n) {
   return memcmp(p, H2_PREFACE, n < H2_PREFACE_LINE ? n : H2_PREFACE_LINE) == 0;
@@ -148,16 +146,6 @@ static void ready_remove(struct h2_session *h, struct h2_stream *st) {
   *p = st->ready_next;
   if (h->ready_tail == &st->ready_next)
     h->ready_tail = p;
-}
-
-/* The frames gathered go to the socket; false when it refused them. */
-static bool send_out(struct h2_session *h, lua_State *L, int obj) {
-  if (h->out.len == 0)
-    return true;
-  struct iovec iov = { (void *)buffer_head(&h->out), h->out.len };
-  bool ok = tcp_socket_send(h->c->ex.sock, L, obj, &iov, 1);
-  buffer_consume(&h->out, h->out.len);
-  return ok;
 }
 
 /* ---- nghttp2's callbacks: note what came ---- */
@@ -307,7 +295,7 @@ static int send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *f
   struct h2_stream *st = source->ptr;
   if (!buffer_append(&h->out, (const char *)framehd, 9))
     return NGHTTP2_ERR_CALLBACK_FAILURE;
-  int fd = send_out(h, h->L, h->obj) ? dup(st->file_fd) : -1;
+  int fd = h2_out_send(&h->out, h->c->ex.sock, h->L, h->obj) ? dup(st->file_fd) : -1;
   bool ok = fd >= 0 && tcp_socket_send_file(h->c->ex.sock, h->L, h->obj, fd, st->file_off, length);
   st->file_off += (off_t)length;
   st->file_left -= length;
@@ -469,22 +457,7 @@ void h2_session_flush(struct h2_session *h, lua_State *L, int obj) {
   h->flushing = true;
   h->L = L;
   h->obj = obj;
-  bool failed = false;
-  for (;;) {
-    const uint8_t *data;
-    ssize_t n = nghttp2_session_mem_send(h->ng, &data);
-    if (n < 0)
-      failed = true;
-    if (n <= 0)
-      break;
-    if (!buffer_append(&h->out, (const char *)data, (size_t)n)) {
-      failed = true;
-      break;
-    }
-    if (h->out.len >= OUT_CHUNK)
-      send_out(h, L, obj);
-  }
-  send_out(h, L, obj);
+  bool failed = !h2_out_flush(h->ng, &h->out, h->c->ex.sock, L, obj);
   if (h->nopen == 0)
     buffer_free(&h->out);   /* an idle connection keeps no block */
   h->flushing = false;

@@ -1870,6 +1870,10 @@ static void set_weak(struct tcp_socket *s, bool weak) {
     tcp_socket_read_start(s);
 }
 
+void tcp_socket_set_weak(struct tcp_socket *s, bool weak) {
+  set_weak(s, weak);
+}
+
 static int tcp_socket_unref(lua_State *L) {
   set_weak(tcp_socket_check(L, 1), true);
   return 0;

@@ -67,5 +67,7 @@ void tcp_socket_set_send_timeout(struct tcp_socket *s, double seconds);
 /* setWriteHighWater() for C: past `bytes` queued the socket reads no more
  * from its peer, and reads again below half (0: off). */
 void tcp_socket_set_write_high_water(struct tcp_socket *s, size_t bytes);
+/* unref() and ref() for C: a weak socket's reading keeps no loop running. */
+void tcp_socket_set_weak(struct tcp_socket *s, bool weak);
 
 #endif

@@ -77,6 +77,7 @@ struct socket_tls {
   struct tls *session;
   struct tls_context *ctx;  /* setSslConfiguration's, a server's; NULL: made from the fields below */
   char *ca_file, *cert_file, *key_file, *verify_name;
+  char *offer_alpn;         /* _offerAlpn's list for a client's session; NULL: the context's */
   uint8_t phase;            /* enum tls_phase */
   uint8_t mode;             /* enum ssl_mode */
   uint8_t verify;           /* enum tls_verify */
@@ -141,6 +142,7 @@ void tcp_tls_free(struct tcp_socket *s) {
   free(t->cert_file);
   free(t->key_file);
   free(t->verify_name);
+  free(t->offer_alpn);
   free(t->error_text);
   free(t);
   s->tls = NULL;
@@ -259,6 +261,10 @@ static bool tcp_tls_begin(struct tcp_socket *s, lua_State *L, int obj) {
   t->session = tls_new(c, s->base.fd, server, server ? NULL : name, (enum tls_verify)t->verify);
   double timeout = tls_context_handshake_timeout(c);
   tls_context_unref(c);   /* the session holds its own reference */
+  if (t->session && !server && t->offer_alpn && !tls_session_offer_alpn(t->session, t->offer_alpn)) {
+    tls_free(t->session);
+    t->session = NULL;
+  }
   if (!t->session) {
     set_phase(s, TLS_OFF);
     handshake_failed(s, L, obj, "cannot make a TLS session");
@@ -473,6 +479,15 @@ static int tls_connectToHostEncrypted(lua_State *L) {
   if (s->base.state == ST_UNCONNECTED && s->base.fd < 0 && t->phase == TLS_PENDING)
     set_phase(s, TLS_OFF);   /* the connect was refused at once */
   return r;
+}
+
+/* sock:_offerAlpn(list): the protocols a client's next handshake offers
+ * ("h2,http/1.1"), without a context of its own: the HTTP client's
+ * connections keep the shared default one (the system's CAs, read once). */
+static int tls_offerAlpn(lua_State *L) {
+  struct tcp_socket *s = tcp_socket_check(L, 1);
+  set_string(&checked_tls(L, s)->offer_alpn, luaL_optstring(L, 2, NULL));
+  return 0;
 }
 
 /*** Sets how the peer's certificate is checked.
@@ -710,6 +725,7 @@ static int tls_waitForEncrypted(lua_State *L) {
 
 const luaL_Reg tcp_socket_tls_methods[] = {
   { "connectToHostEncrypted", tls_connectToHostEncrypted },
+  { "_offerAlpn", tls_offerAlpn },
   { "startClientEncryption", tls_startClientEncryption },
   { "startServerEncryption", tls_startServerEncryption },
   { "setSslConfiguration", tls_setSslConfiguration },

@@ -339,6 +339,18 @@ static void tls_context_offer_alpn(struct tls_context *c, const char *list) {
     SSL_CTX_set_alpn_select_cb(c->certs[i].ctx, alpn_select_cb, c);
 }
 
+/* A client session offers `list` (net.http's "h2,http/1.1") by ALPN,
+ * in place of its context's: the shared default context stays one. */
+static bool tls_session_offer_alpn(struct tls *t, const char *list) {
+  unsigned char *wire;
+  size_t len;
+  if (!alpn_wire(list, &wire, &len))
+    return false;
+  bool ok = SSL_set_alpn_protos(t->ssl, wire, (unsigned)len) == 0;   /* 0 is success here */
+  free(wire);
+  return ok;
+}
+
 static struct tls_context *tls_context_ref(struct tls_context *c) {
   atomic_fetch_add(&c->refs, 1);
   return c;
@@ -686,6 +698,7 @@ __attribute__((visibility("default"))) const struct tls_api luanet_tls_api = {
   .context_offer_alpn = tls_context_offer_alpn,
   .session_new = tls_new,
   .session_free = tls_free,
+  .session_offer_alpn = tls_session_offer_alpn,
   .handshake = tls_handshake,
   .read = tls_read,
   .write = tls_write,

@@ -38,6 +38,7 @@ enum tls_io { TLS_IO_DONE, TLS_IO_WANT_READ, TLS_IO_WANT_WRITE, TLS_IO_CLOSED, T
  *   default_client   the shared client context (system CAs, TLS 1.2 up)
  *   session_new      a session on fd (a client's with SNI and the host
  *                    check for peer_name, which may be NULL or an address)
+ *   session_offer_alpn  a client session's own ALPN list ("h2,http/1.1")
  *   handshake        one step of it
  *   read, write      > 0 bytes, or 0 with *io saying why not
  *   has_pending      OpenSSL holds bytes already read from the fd
@@ -56,6 +57,7 @@ struct tls_api {
   void (*context_offer_alpn)(struct tls_context *c, const char *list);
   struct tls *(*session_new)(struct tls_context *c, int fd, bool server, const char *peer_name, enum tls_verify verify);
   void (*session_free)(struct tls *t);
+  bool (*session_offer_alpn)(struct tls *t, const char *list);
   enum tls_io (*handshake)(struct tls *t);
   size_t (*read)(struct tls *t, char *buf, size_t n, enum tls_io *io);
   size_t (*write)(struct tls *t, const char *buf, size_t n, enum tls_io *io);
@@ -90,6 +92,7 @@ void tls_context_unref(struct tls_context *c);
 #define tls_context_offer_alpn(c, list) (tls_loaded->context_offer_alpn((c), (list)))
 #define tls_new(c, fd, server, name, verify) (tls_loaded->session_new((c), (fd), (server), (name), (verify)))
 #define tls_free(t) (tls_loaded->session_free(t))
+#define tls_session_offer_alpn(t, list) (tls_loaded->session_offer_alpn((t), (list)))
 #define tls_handshake(t) (tls_loaded->handshake(t))
 #define tls_read(t, buf, n, io) (tls_loaded->read((t), (buf), (n), (io)))
 #define tls_write(t, buf, n, io) (tls_loaded->write((t), (buf), (n), (io)))

@@ -20,7 +20,16 @@
 -- Idle keep-alive connections (http and https with the default
 -- verification) are kept per scheme, host and port for the next request
 -- of the same state; they do not keep a script running.
+--
+-- HTTP/2: an https:// request offers "h2" by ALPN (opts.http2 = false:
+-- not), and when the server chooses it, the state's requests to that
+-- origin (and TLS options) share the one connection as streams, those made
+-- while it connects included; res.httpVersion says "2" (else "1.1" or
+-- "1.0"). A server that chooses HTTP/1.1 gets HTTP/1.1, and its idle
+-- keep-alive connections are used first from then on. http:// stays
+-- HTTP/1.1, as in curl and browsers.
 local net = require "luanet.core"
+local REASONS = require("luanet.http.server").REASONS
 
 local client = {}
 
@@ -134,13 +143,33 @@ local function failed(sock, u)
   return nil, msg, kind
 end
 
--- A connection to u's host (encrypted for https), from the idle ones when
--- one is there. tls: setSslConfiguration's options, or nil; on_errors(sock,
--- errors): called from sslErrors (it may call sock:ignoreSslErrors()).
-local function connect(u, deadline, tls, on_errors)
+-- HTTP/2 connections, per pool key: one Http2Client (net._Http2Client,
+-- daemon/http/h2_client.c) for every request of the state to the origin,
+-- from the moment its socket starts connecting.
+local h2conns = {}
+
+local H2_OFFER = "h2,http/1.1"
+
+-- Origins whose server chose HTTP/1.1 lately (pool key -> until when, ms):
+-- their new connections still offer h2, but requests do not queue on one
+-- while it connects, since it will most likely not carry them.
+local h1_origins = {}
+local H1_MEMORY = 60000
+
+-- A connection to u's origin: { h2 = Http2Client } or { sock = TcpSocket,
+-- key = pool key or nil, reused = whether it served a request before }.
+-- A usable HTTP/2 connection comes first, then an idle HTTP/1.1 one (the
+-- origin chose HTTP/1.1 before), then a new connection, which offers h2
+-- when http2 is true. tls: setSslConfiguration's options, or nil;
+-- on_errors(sock, errors): called from sslErrors (it may call
+-- sock:ignoreSslErrors()).
+local function connect(u, deadline, tls, on_errors, http2)
   local key = pool_key(u, tls)
+  http2 = http2 and u.scheme == "https"
+  local h2 = http2 and key and h2conns[key]
+  if h2 and h2:usable() then return { h2 = h2, key = key, reused = h2:attached() } end
   local sock = key and take_idle(key)
-  if sock then return sock, key, true end
+  if sock then return { sock = sock, key = key, reused = true } end
   sock = net.TcpSocket()
   if u.scheme == "https" then
     if tls then
@@ -148,14 +177,53 @@ local function connect(u, deadline, tls, on_errors)
       if not ok then return nil, err, "tls" end
     end
     if on_errors then sock.sslErrors:connect(function(errors) on_errors(sock, errors) end) end
+    if http2 then
+      sock:_offerAlpn(H2_OFFER)
+      h2 = net._Http2Client()
+      if key and (h1_origins[key] or 0) < net.clock() then
+        h2conns[key] = h2   -- requests made meanwhile queue on it
+      end
+    end
     sock:connectToHostEncrypted(u.host, u.port)
-    if not sock:waitForEncrypted(math.max(1, deadline - net.clock())) then return failed(sock, u) end
+    local ok = sock:waitForEncrypted(math.max(1, deadline - net.clock()))
+    if h2 and key and h2conns[key] == h2 and not (ok and sock:negotiatedProtocol() == "h2" and
+                                                  #sock:sslHandshakeErrors() == 0) then
+      -- not to be shared: it failed, chose HTTP/1.1, or its certificate's
+      -- errors were ignored (the requests queued on it retry elsewhere)
+      h2conns[key] = nil
+      h2:abandon(ok and "the server chose HTTP/1.1" or "the connection failed")
+      if ok and sock:negotiatedProtocol() == "h2" then h2 = net._Http2Client() end
+    end
+    if not ok then return failed(sock, u) end
     if #sock:sslHandshakeErrors() > 0 then key = nil end   -- ignored errors: not for the pool
+    if h2 and sock:negotiatedProtocol() == "h2" then
+      h2:attach(sock)
+      if key then h2conns[key], h1_origins[key] = h2, nil end
+      return { h2 = h2, key = key, reused = false }
+    end
+    if h2 and key then h1_origins[key] = net.clock() + H1_MEMORY end
   else
     sock:connectToHost(u.host, u.port)
     if not sock:waitForConnected(math.max(1, deadline - net.clock())) then return failed(sock, u) end
   end
-  return sock, key, false
+  return { sock = sock, key = key, reused = false }
+end
+
+-- After an exchange: an HTTP/1.1 connection that may be kept goes back
+-- to the idle ones; an HTTP/2 one stays for the origin's next request.
+local function finish(conn, res)
+  if conn.h2 then return end
+  if res and res.keepAlive then give_back(conn.key, conn.sock) else conn.sock:disconnectFromHost() end
+end
+
+-- Ends what the connection is doing now (net.Http's abort, a failure):
+-- the socket of HTTP/1.1, the stream of HTTP/2 (the others go on).
+local function abort(conn)
+  if conn.h2 then
+    if conn.stream then conn.stream:cancel() end
+  else
+    conn.sock:abort()
+  end
 end
 
 -- ---------------------------------------------------------------- one exchange
@@ -173,9 +241,8 @@ local function request_head(opts, u, body)
   return ("%s %s HTTP/1.1\r\n%s\r\n"):format(opts.method, u.target, table.concat(headers))
 end
 
--- Sends one request and reads its response on sock. opts: method,
--- headers, body, sink(chunk), progress(done, total), on_head(res).
-local function exchange(sock, opts, u, deadline)
+-- Sends one request and reads its response on sock (HTTP/1.1).
+local function exchange_h1(sock, opts, u, deadline)
   local body = opts.body
   local head = request_head(opts, u, body)
   if sock:write(body and head .. body or head) == false then return nil, sock:errorString(), "network" end
@@ -210,9 +277,9 @@ local function exchange(sock, opts, u, deadline)
         if what == "error" then
           return nil, ("%s:%d: malformed response"):format(u.host, u.port), "network"
         elseif what == "headers" or (what == "message" and not res) then
-          local h = p:headers()
-          res = { status = p:status(), reason = p:reason(), headers = h, length = p:contentLength(),
-                  keepAlive = p:keepAlive() }
+          local major, minor = p:version()
+          res = { status = p:status(), reason = p:reason(), headers = p:headers(), length = p:contentLength(),
+                  keepAlive = p:keepAlive(), httpVersion = major .. "." .. minor }
           if opts.on_head then opts.on_head(res) end
           if what == "message" then done = true end
         elseif what == "message" then
@@ -226,6 +293,83 @@ local function exchange(sock, opts, u, deadline)
   res.body = not sink and table.concat(chunks) or nil
   res.length = nil
   return res
+end
+
+-- The fields of an HTTP/2 request: the caller's (Host becomes :authority,
+-- HTTP/2 drops the connection's own, names go lower-case in C), with
+-- the defaults HTTP/1.1's request_head adds.
+local function h2_headers(opts, body)
+  local headers, seen = {}, {}
+  for k, v in pairs(opts.headers or {}) do
+    headers[k] = tostring(v)
+    seen[k:lower()] = k
+  end
+  if not seen["user-agent"] then headers["user-agent"] = "luanetd" end
+  if body and not seen["content-length"] then headers["content-length"] = tostring(#body) end
+  return headers, seen.host and headers[seen.host]
+end
+
+-- One request as a stream of an HTTP/2 connection: the same res as
+-- exchange_h1's. The last result says whether another connection may
+-- take the request again (the server refused the stream or never got it).
+local function exchange_h2(conn, opts, u, deadline)
+  local body = opts.body or nil
+  local headers, host = h2_headers(opts, body)
+  local st, err = conn.h2:request(opts.method, u.scheme, host or u.authority, u.target, headers, body)
+  if not st then return nil, ("%s:%d: %s"):format(u.host, u.port, err), "network", true end
+  conn.stream = st
+  local function failure(why, retry)
+    return nil, ("%s:%d: %s"):format(u.host, u.port, why), "network", retry
+  end
+  -- Waits for the stream to change, until the deadline.
+  local function wait()
+    local left = deadline - net.clock()
+    if left <= 0 then
+      st:cancel()
+      return false
+    end
+    st:wait(left)
+    return true
+  end
+  local status, headers_in, retry
+  repeat
+    status, headers_in, retry = st:head()
+    -- a stream refused, or a kept connection that failed before any
+    -- answer (as HTTP/1.1's kept-alive retry): another connection may
+    if not status and headers_in then return failure(headers_in, retry or conn.reused) end
+  until status or not wait()
+  if not status then return failure("timed out") end
+  local res = { status = status, reason = REASONS[status] or "", headers = headers_in,
+                length = tonumber(headers_in["content-length"]), httpVersion = "2" }
+  if opts.on_head then opts.on_head(res) end
+  local chunks, got, sink = {}, 0, opts.sink
+  while true do
+    local chunk, why = st:read()
+    if chunk == nil then
+      if why then return failure(why) end
+      break
+    end
+    if chunk ~= "" then
+      got = got + #chunk
+      if sink then sink(chunk) else chunks[#chunks + 1] = chunk end
+      if opts.progress then opts.progress(got, res.length) end
+    elseif not wait() then
+      return failure("timed out")
+    end
+  end
+  conn.stream = nil
+  res.body = not sink and table.concat(chunks) or nil
+  res.length = nil
+  return res
+end
+
+-- Sends one request and reads its response on conn (connect's). opts:
+-- method, headers, body, sink(chunk), progress(done, total),
+-- on_head(res). nil, message, kind and whether a retry may help, on
+-- failure.
+local function exchange(conn, opts, u, deadline)
+  if conn.h2 then return exchange_h2(conn, opts, u, deadline) end
+  return exchange_h1(conn.sock, opts, u, deadline)
 end
 
 -- ---------------------------------------------------------------- requests
@@ -250,22 +394,25 @@ function client.request(opts)
     local u
     u, err = client.parse_url(url)
     if not u then kind = "url" break end
-    local sock, key, reused
-    sock, key, reused = connect(u, deadline, opts.tls)
-    if not sock then err, kind = key, reused break end
+    local conn
+    conn, err, kind = connect(u, deadline, opts.tls, nil, opts.http2 ~= false)
+    if not conn then break end
     local o = { method = method, headers = opts.headers, body = opts.body, sink = sink, progress = opts.progress }
-    res, err, kind = exchange(sock, o, u, deadline)
-    if not res and reused then   -- a kept-alive connection the server had closed: once more, fresh
-      sock:abort()
-      if key then idle[key] = nil end
-      sock, key = connect(u, deadline, opts.tls)
-      if sock then res, err, kind = exchange(sock, o, u, deadline) end
+    local retry
+    res, err, kind, retry = exchange(conn, o, u, deadline)
+    if not res and (retry or (conn.reused and not conn.h2)) then
+      -- a kept-alive connection the server had closed, a stream it
+      -- refused, or an HTTP/2 connection that chose HTTP/1.1: once more
+      abort(conn)
+      if conn.key and not conn.h2 then idle[conn.key] = nil end
+      conn = connect(u, deadline, opts.tls, nil, opts.http2 ~= false)
+      if conn then res, err, kind = exchange(conn, o, u, deadline) end
     end
     if not res then
-      if sock then sock:abort() end
+      if conn then abort(conn) end
       break
     end
-    if res.keepAlive then give_back(key, sock) else sock:disconnectFromHost() end
+    finish(conn, res)
     res.keepAlive = nil
     res.url = url
     local location = res.headers.location
@@ -294,6 +441,7 @@ end
 -- the same connections and exchanges.
 client.connect = connect
 client.exchange = exchange
-client.keep = give_back
+client.finish = finish
+client.abort = abort
 
 return client

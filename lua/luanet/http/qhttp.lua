@@ -170,18 +170,18 @@ local function run_request(self, cmd)
     self.sslErrors:emit(errors)
     if self._ignore then sock:ignoreSslErrors() end
   end
-  local sock, key, kind = client.connect(via, deadline, nil, on_errors)
-  if not sock then
+  local conn, err, kind = client.connect(via, deadline, nil, on_errors, not self._proxy)
+  if not conn then
     if kind == "dns" then
       fail(self, "HostNotFound", ("Host %s not found"):format(via.host))
     elseif kind == "tls" then
-      fail(self, "UnknownError", key)
+      fail(self, "UnknownError", err)
     else
       fail(self, "ConnectionRefused", "Connection refused")
     end
     return false
   end
-  self._sock = sock
+  self._conn = conn
   local headers = {}
   for k, v in pairs(cmd.header.headers or {}) do headers[k] = v end
   if self._user and not headers.Authorization then
@@ -197,14 +197,15 @@ local function run_request(self, cmd)
     file = io.open(sink, "wb")
     if not file then
       fail(self, "UnknownError", "Cannot open " .. sink)
-      sock:abort()
+      client.abort(conn)
       return false
     end
     sink = function(chunk) file:write(chunk) end
   end
   set_state(self, "Sending")
   local body = cmd.data
-  local res, err = client.exchange(sock, {
+  local res
+  res, err = client.exchange(conn, {
     method = cmd.header.method or "GET", headers = headers, body = body,
     on_head = function(r)
       set_state(self, "Reading")
@@ -223,14 +224,14 @@ local function run_request(self, cmd)
   }, via, deadline)
   if body then self.dataSendProgress:emit(#body, #body) end
   if file then file:close() end
-  self._sock = nil
+  self._conn = nil
   if self._aborted then
-    sock:abort()
+    client.abort(conn)
     fail(self, "Aborted", "Request aborted")
     return false
   end
   if not res then
-    sock:abort()
+    client.abort(conn)
     if err:find("closed before", 1, true) then
       fail(self, "UnexpectedClose", "Connection closed unexpectedly")
     elseif err:find("malformed", 1, true) then
@@ -240,7 +241,7 @@ local function run_request(self, cmd)
     end
     return false
   end
-  if res.keepAlive then client.keep(key, sock) else sock:disconnectFromHost() end
+  client.finish(conn, res)
   if res.status == 401 then fail(self, "AuthenticationRequiredError", "Authentication required") return false end
   if res.status == 407 then
     fail(self, "ProxyAuthenticationRequiredError", "Proxy authentication required")
@@ -403,7 +404,7 @@ function methods:abort()
   self._queue = {}
   if self._current then
     self._aborted = true
-    if self._sock then self._sock:abort() end
+    if self._conn then client.abort(self._conn) end
   end
 end
 
