@@ -29,6 +29,8 @@
 
 /* Concurrent streams a client may open (SETTINGS_MAX_CONCURRENT_STREAMS). */
 #define H2_MAX_STREAMS 100
+/* The connection's receive window (each stream's stays at 64 KiB). */
+#define H2_CONNECTION_WINDOW (1024 * 1024)
 /* Bytes queued for the client past which its connection is read no more. */
 #define H2_WRITE_HIGH_WATER (1024 * 1024)
 
@@ -53,6 +55,8 @@ struct h2_stream {
   bool ended;                /* END_STREAM came: the body is whole */
   bool dispatched;           /* the handlers have the request */
   bool too_large;            /* its body passed maxBody: 413 */
+  size_t held;               /* its buffered body bytes, counted in the session's body_held */
+  uint32_t owed;             /* received bytes whose window waits for body_held to fall */
   bool closed;               /* the stream is over (either side, or the connection) */
   int pending_req;           /* the request while its body comes (a registry ref) */
   /* The response. */

@@ -16,13 +16,18 @@
  * frames that make it answer (max_outbound_ack), CONTINUATION floods
  * (max_continuations) and streams opened and reset without end
  * (stream_reset_rate_limit, CVE-2023-44487). The limits of the server
- * (maxHeader, maxBody, time-outs) are ours, per stream. */
+ * (maxHeader, maxBody, time-outs) are ours, per stream; so are the glitch
+ * budget (frames that cost work and carry nothing, resets the client's
+ * frames make us send: MadeYouReset) and the bound on request bodies
+ * held per connection (BODY_HOLD). */
 #include "h2_private.h"
 #include "h2_out.h"
+#include "net.h"
 #include "runtime.h"
 #include "wait.h"
 
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,10 +43,33 @@ struct h2_session {
   bool handing_out;          /* handlers run: their frames leave together, after */
   bool flushing;
   bool goaway;               /* GOAWAY sent: no new stream */
+  bool calm_down;            /* cut off for its glitches (ENHANCE_YOUR_CALM) */
+  uint8_t settings_seen;     /* SETTINGS frames (not ACKs) that came, up to 2 */
+  float glitch_tokens;       /* the glitch bucket (below) */
+  ev_tstamp glitch_at;       /* when it was last filled */
+  size_t body_held;          /* buffered request bodies not yet handed to Lua */
   lua_State *L;              /* while flushing: for send_data_callback */
   int obj;
   ev_timer tick;             /* the streams' time-outs, once a second while any is open */
 };
+
+/* Glitches: frames that make the server work but carry no request
+ * forward: invalid frames nghttp2 answers with a stream error (each such
+ * RST_STREAM it sends is MadeYouReset's lever, CVE-2025-8671, which the
+ * reset rate limit on the client's own RST_STREAMs does not see), empty
+ * DATA frames that do not end a stream, PRIORITY frames, PINGs, SETTINGS
+ * after the first. A token bucket as nghttp2 1.67's glitch limit (not in
+ * Debian's 1.52): a burst of 1000, then 100 a second; past it GOAWAY
+ * (ENHANCE_YOUR_CALM) and the connection goes. */
+#define GLITCH_BURST 1000.0f
+#define GLITCH_RATE 100.0f
+
+/* Buffered request bodies a connection may hold before Lua has them (at
+ * most maxBody each, 100 streams): past this, a stream's window is given
+ * back only as bodies are handed out or dropped, so one connection cannot
+ * make the server hold 100 x maxBody. Each stream's own window (64 KiB)
+ * still lets it begin. */
+#define BODY_HOLD(sv) (4 * (sv)->max_body)
 
 bool h2_is_preface(const char *p, size_t n) {
   return memcmp(p, H2_PREFACE, n < H2_PREFACE_LINE ? n : H2_PREFACE_LINE) == 0;
@@ -101,6 +129,21 @@ static void stream_free_buffers(struct h2_stream *st) {
 
 static void ready_remove(struct h2_session *h, struct h2_stream *st);
 
+/* A buffered body leaves (to Lua, or with its stream): the streams whose
+ * windows waited on the connection's bodies may go on. */
+static void body_released(struct h2_session *h, struct h2_stream *st) {
+  if (st->held == 0)
+    return;
+  h->body_held -= st->held;
+  st->held = 0;
+  for (struct h2_stream *o = h->open; o && h->body_held <= BODY_HOLD(h->c->ex.server); o = o->next) {
+    if (o->owed > 0 && o != st) {
+      nghttp2_session_consume_stream(h->ng, o->id, o->owed);
+      o->owed = 0;
+    }
+  }
+}
+
 /* The stream is over: what waits on it wakes, its memory goes, and the
  * struct waits for reuse (a stale req or res still points at it). */
 static void stream_close(struct h2_session *h, struct h2_stream *st) {
@@ -113,6 +156,7 @@ static void stream_close(struct h2_session *h, struct h2_stream *st) {
   lnet_unanchor(L, &st->ex.req_ref);   /* a response never finished is not logged */
   if (st->ex.body_wait)
     lnet_wait_finish(h->c->ex.server->rt, st->ex.body_wait, false);
+  body_released(h, st);
   stream_free_buffers(st);
   for (struct h2_stream **p = &h->open; *p; p = &(*p)->next) {
     if (*p == st) {
@@ -153,6 +197,39 @@ static void ready_remove(struct h2_session *h, struct h2_stream *st) {
 
 static struct h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
   return nghttp2_session_get_stream_user_data(ng, id);
+}
+
+/* One glitch; false once the connection has spent its bucket, and then
+ * GOAWAY(ENHANCE_YOUR_CALM) is queued, once, with a log line. */
+static bool glitch(struct h2_session *h) {
+  ev_tstamp now = ev_now(h->c->ex.server->rt->loop);
+  h->glitch_tokens += (float)(now - h->glitch_at) * GLITCH_RATE;
+  if (h->glitch_tokens > GLITCH_BURST)
+    h->glitch_tokens = GLITCH_BURST;
+  h->glitch_at = now;
+  if (h->glitch_tokens >= 1.0f) {
+    h->glitch_tokens -= 1.0f;
+    return true;
+  }
+  if (!h->calm_down) {
+    h->calm_down = true;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char peer[NET_ADDRSTRLEN] = "?";
+    if (getpeername(tcp_socket_fd(h->c->ex.sock), (struct sockaddr *)&ss, &len) == 0)
+      net_addr_format((struct sockaddr *)&ss, peer);
+    lnet_log(h->c->ex.server->rt, "warn", "HttpServer: HTTP/2 client %s cut off: more than %d invalid or idle "
+             "frames (resets it caused, empty DATA, PRIORITY, PING, SETTINGS) at over %d a second",
+             peer, (int)GLITCH_BURST, (int)GLITCH_RATE);
+    nghttp2_session_terminate_session(h->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+  return false;
+}
+
+static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, int error, void *ud) {
+  (void)ng, (void)frame, (void)error;
+  glitch(ud);
+  return 0;
 }
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
@@ -209,7 +286,15 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
   struct h2_session *h = ud;
-  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+  uint8_t type = frame->hd.type;
+  bool ack = frame->hd.flags & NGHTTP2_FLAG_ACK;
+  if (type == NGHTTP2_PRIORITY || (type == NGHTTP2_PING && !ack) ||
+      (type == NGHTTP2_SETTINGS && !ack && h->settings_seen++ > 0) ||
+      (type == NGHTTP2_DATA && frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))) {
+    glitch(h);
+    return 0;
+  }
+  if (type != NGHTTP2_HEADERS && type != NGHTTP2_DATA)
     return 0;
   struct h2_stream *st = stream_of(ng, frame->hd.stream_id);
   if (!st || st->closed)
@@ -235,7 +320,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 
 static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
                               void *ud) {
-  (void)flags, (void)ud;
+  (void)flags;
   struct h2_stream *st = stream_of(ng, id);
   if (!st || st->closed || st->ex.res_done) {
     nghttp2_session_consume(ng, id, len);   /* nobody reads it: the window opens again */
@@ -255,9 +340,16 @@ static int on_data_chunk_recv(nghttp2_session *ng, uint8_t flags, int32_t id, co
   if (!buffer_append(ex->body, (const char *)data, len))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   st->last_in = ev_now(ex->server->rt->loop);
-  if (!ex->streaming)
-    nghttp2_session_consume(ng, id, len);   /* kept until the request is whole: maxBody bounds it */
-  else if (st->dispatched && ex->body_wait)
+  if (!ex->streaming) {   /* kept until the request is whole: maxBody bounds it, BODY_HOLD all of them */
+    struct h2_session *h = ud;
+    h->body_held += len;
+    st->held += len;
+    nghttp2_session_consume_connection(ng, len);
+    if (h->body_held <= BODY_HOLD(ex->server))
+      nghttp2_session_consume_stream(ng, id, len);
+    else
+      st->owed += len;
+  } else if (st->dispatched && ex->body_wait)
     lnet_wait_finish(ex->server->rt, ex->body_wait, true);
   return 0;
 }
@@ -275,7 +367,11 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error_code,
  * of the request is not wanted, RST_STREAM(NO_ERROR) says so (RFC 9113
  * 8.1), once the response's last frame has gone. */
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
-  (void)ud;
+  if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_NO_ERROR &&
+      frame->rst_stream.error_code != NGHTTP2_CANCEL) {
+    glitch(ud);   /* a reset the client's frames caused (ours, for time-outs, are NO_ERROR or CANCEL) */
+    return 0;
+  }
   if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
       (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
     return 0;
@@ -317,6 +413,7 @@ static nghttp2_session_callbacks *callbacks(void) {
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
   nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
   nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
   return cb;
 }
 
@@ -382,6 +479,8 @@ struct h2_session *h2_session_new(struct http_conn *c) {
     return NULL;
   h->c = c;
   h->ready_tail = &h->ready;
+  h->glitch_tokens = GLITCH_BURST;
+  h->glitch_at = ev_now(c->ex.server->rt->loop);
   ev_init(&h->tick, tick_cb);
   h->tick.repeat = 1.0;
   nghttp2_session_callbacks *cb = callbacks();
@@ -407,6 +506,9 @@ struct h2_session *h2_session_new(struct http_conn *c) {
     { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->ex.server->max_header },
   };
   nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, settings, sizeof settings / sizeof *settings);
+  /* The connection's window: 64 KiB (the protocol's default) would let a
+   * client upload 64 KiB per round trip over all its streams. */
+  nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, H2_CONNECTION_WINDOW);
   return h;
 }
 
@@ -441,6 +543,7 @@ static void hand_out(struct h2_session *h, lua_State *L, int obj) {
       lua_pushlstring(L, buffer_head(st->ex.body), st->ex.body->len);
       http_request_set_body(L, req);
       http_exchange_free_body(&st->ex);
+      body_released(h, st);
     }
     st->ex.body_done = st->ended;
     st->dispatched = true;

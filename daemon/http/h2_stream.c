@@ -133,6 +133,10 @@ static bool connection_specific(const char *name, size_t n) {
 /* The most fields a head carries besides the handler's: :status,
  * content-length, date. */
 #define EXTRA_FIELDS 3
+/* A response head of up to this many fields and bytes is made on the
+ * stack: no allocation per response. */
+#define HEAD_FIELDS_ON_STACK 24
+#define HEAD_BYTES_ON_STACK 1024
 
 /* Submits the response's HEADERS, from the handler's header lines, with
  * the body to come from the stream's data source (or none). */
@@ -144,11 +148,17 @@ static bool submit_head(struct h2_stream *st, int64_t known_length, bool no_body
   size_t hlen = ex->headers ? ex->headers->len : 0;
   for (size_t i = 0; i < hlen; i++)
     nlines += h[i] == '\n';
-  nghttp2_nv *nv = malloc((nlines + EXTRA_FIELDS) * sizeof *nv);
-  char *names = malloc(hlen + 1);   /* the names in lower case */
+  /* The usual few fields fit on the stack; more take the heap. */
+  nghttp2_nv nv_stack[HEAD_FIELDS_ON_STACK];
+  char names_stack[HEAD_BYTES_ON_STACK];
+  bool small = nlines + EXTRA_FIELDS <= HEAD_FIELDS_ON_STACK && hlen + 1 <= HEAD_BYTES_ON_STACK;
+  nghttp2_nv *nv = small ? nv_stack : malloc((nlines + EXTRA_FIELDS) * sizeof *nv);
+  char *names = small ? names_stack : malloc(hlen + 1);   /* the names in lower case */
   if (!nv || !names) {
-    free(nv);
-    free(names);
+    if (!small) {
+      free(nv);
+      free(names);
+    }
     return false;
   }
   char status[4] = { (char)('0' + ex->status / 100), (char)('0' + ex->status / 10 % 10),
@@ -186,8 +196,10 @@ static bool submit_head(struct h2_stream *st, int64_t known_length, bool no_body
   }
   nghttp2_data_provider body = { .source.ptr = st, .read_callback = h2_stream_read };
   int rv = nghttp2_submit_response(h2_session_ng(st->h), st->id, nv, n, no_body ? NULL : &body);
-  free(nv);
-  free(names);
+  if (!small) {
+    free(nv);
+    free(names);
+  }
   if (rv != 0)
     return false;
   st->submitted = true;

@@ -154,6 +154,34 @@ describe("HTTP/2 (h2c, prior knowledge)", function()
     assert.is_true(peer(port, "ping-flood", 200000).closed)
   end)
 
+  -- ENHANCE_YOUR_CALM (11): the glitch budget, 1000 at once, 100 a second
+  it("cuts off a client whose frames make the server reset stream after stream (MadeYouReset)", function()
+    local r = peer(port, "made-you-reset", 3000)
+    assert.is_true(r.closed)
+    assert.are.same(11, r.goaway and r.goaway.error_code)
+    assert.are.same(0, r.headers_answered)
+  end)
+
+  it("cuts off a flood of empty DATA frames, and one of PRIORITY frames", function()
+    local r = peer(port, "empty-data", 5000)
+    assert.are.same({ true, 11 }, { r.closed, r.goaway and r.goaway.error_code })
+    r = peer(port, "priority-flood", 5000)
+    assert.are.same({ true, 11 }, { r.closed, r.goaway and r.goaway.error_code })
+  end)
+
+  it("lets a few hundred such frames pass (a client's PINGs and PRIORITY are not an attack)", function()
+    local r = peer(port, "priority-flood", 300)
+    assert.are.same({ false, net.json.null }, { r.closed, r.goaway })
+  end)
+
+  it("holds at most 4 x maxBody of unfinished bodies per connection, and serves the connection's GET", function()
+    -- 99 POSTs of 1 MiB each, every byte but the last sent as fast as the
+    -- windows open: 4 MiB, plus each stream's first window of 64 KiB
+    local r = peer(port, "bodies-held", 99)
+    assert.is_true(r.sent >= 4 * 2^20 and r.sent <= 4 * 2^20 + 99 * 65535, r.sent)
+    assert.are.same({ "hello 2", false }, { r.get, r.closed })
+  end)
+
   it("sends GOAWAY on closeIdle: the open stream finishes, the connection ends", function()
     local code, out = helper.execute(helper.quote_all("nghttp", "-nv", ("http://127.0.0.1:%d/stop"):format(port)))
     assert.are.same(0, code, out)

@@ -24,6 +24,14 @@ Scenarios:
                     it: whether A was reset and B served
   ping-flood N      N PINGs without reading the ACKs
   settings-flood N  N SETTINGS frames without reading the ACKs
+  made-you-reset N  N streams each opened and then broken by the client
+                    (WINDOW_UPDATE of 0), so that the server resets them
+                    (CVE-2025-8671): the GOAWAY, and how many were answered
+  empty-data N      a POST followed by N empty DATA frames that do not end it
+  priority-flood N  N PRIORITY frames
+  bodies-held N     N POSTs of 1 MiB each at once, sent as fast as the
+                    windows allow, then a GET: the bytes the server let in
+                    before it stopped opening windows, and the GET's answer
 """
 import json
 import socket
@@ -399,6 +407,92 @@ def zero_window(port):
             "b_status": responses(ev2).get(b, {}).get("status")}
 
 
+def read_all(s, seconds):
+    """What the server sends until it closes or `seconds` pass."""
+    got, closed = b"", False
+    deadline = time.monotonic() + seconds
+    s.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            d = s.recv(1 << 20)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            closed = True
+            break
+        if not d:
+            closed = True
+            break
+        got += d
+    return got, closed
+
+
+def send_flood(port, payload):
+    """The preface, then payload; what came back."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(PREFACE + frame(4, 0, 0))
+    try:
+        s.sendall(payload)
+    except OSError:
+        pass
+    got, closed = read_all(s, 2)
+    return {"closed": closed, "goaway": goaway_of(got),
+            "headers_answered": sum(1 for t, *_ in frames(got) if t == 1),
+            "resets": sum(1 for t, *_ in frames(got) if t == 3)}
+
+
+def made_you_reset(port, n):
+    payload = b""
+    for k in range(n):
+        sid = 1 + 2 * k
+        # a window past 2^31-1: a stream error (FLOW_CONTROL_ERROR), not the connection's
+        payload += frame(1, 0x5, sid, hpack_get("/")) + frame(8, 0, sid, (0x7fffffff).to_bytes(4, "big"))
+    return send_flood(port, payload)
+
+
+def empty_data(port, n):
+    post_block = bytes([0x83, 0x86]) + hpack_get("/echo-length")[2:]   # :method POST
+    return send_flood(port, frame(1, 0x4, 1, post_block) + frame(0, 0, 1) * n)
+
+
+def priority_flood(port, n):
+    return send_flood(port, frame(2, 0, 3, (0).to_bytes(4, "big") + bytes([15])) * n)
+
+
+def bodies_held(port, n):
+    s, c = connect(port)
+    size = 1 << 20
+    ids = []
+    for _ in range(n):
+        sid = c.get_next_available_stream_id()
+        c.send_headers(sid, headers("/echo-length", "POST", [("content-length", str(size))]))
+        ids.append(sid)
+    # every body but its last byte: nothing is ever handed to a handler
+    left = {sid: size - 1 for sid in ids}
+    sent, idle_since = 0, time.monotonic()
+    chunk = b"x" * 16384
+    while time.monotonic() - idle_since < 1.0:
+        progress = False
+        for sid in ids:
+            while left[sid] > 0:
+                w = min(c.local_flow_control_window(sid), left[sid], 16384)
+                if w <= 0:
+                    break
+                c.send_data(sid, chunk[:w])
+                left[sid] -= w
+                sent += w
+                progress = True
+        s.sendall(c.data_to_send())
+        if progress:
+            idle_since = time.monotonic()
+        pump(s, c, lambda e: False, 0.02)
+    sid = c.get_next_available_stream_id()
+    c.send_headers(sid, headers("/"), end_stream=True)
+    s.sendall(c.data_to_send())
+    ev, closed = pump(s, c, lambda e: isinstance(e, h2.events.StreamEnded) and e.stream_id == sid)
+    return {"sent": sent, "get": responses(ev).get(sid, {}).get("body"), "closed": closed}
+
+
 def main():
     port, scenario = int(sys.argv[1]), sys.argv[2]
     arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -417,6 +511,10 @@ def main():
         "zero-window": lambda: zero_window(port),
         "ping-flood": lambda: flood(port, arg, "ping"),
         "settings-flood": lambda: flood(port, arg, "settings"),
+        "made-you-reset": lambda: made_you_reset(port, arg),
+        "empty-data": lambda: empty_data(port, arg),
+        "priority-flood": lambda: priority_flood(port, arg),
+        "bodies-held": lambda: bodies_held(port, arg),
     }[scenario]
     print(json.dumps(run()))
 
