@@ -1,5 +1,5 @@
---- luanet.http: HTTP/1.1 for scripts and services, on net.HttpParser
--- (llhttp in C). net.http.Server (also net.HttpServer) is the server
+--- luanet.http: HTTP/1.1 and HTTP/2 for scripts and services, on net.HttpParser
+-- (llhttp in C) and libnghttp2. net.http.Server (also net.HttpServer) is the server
 -- (luanet.http.server); net.http.request and net.http.get are the client's
 -- direct form for tasks (luanet.http.client).
 --
@@ -9,7 +9,9 @@
 -- "tls", "file" (a sink path that cannot be opened); an HTTP error
 -- status is a response, not a failure. Idle keep-alive connections are
 -- kept per scheme, host and port for the next request; they keep no
--- script running.
+-- script running. On https:// the client offers HTTP/2 by ALPN; a server
+-- that takes it carries all of the state's requests to it on one
+-- connection, as streams.
 -- @module http
 -- @qt QNetworkAccessManager
 -- @usage local res, err, kind = net.http.get("http://127.0.0.1:8080/x")
@@ -36,9 +38,12 @@ return {
   -- @tparam table options url; method ("GET"); headers; body (a string);
   -- timeout (ms for all of it, 30000); maxRedirects (5); sink (function(chunk),
   -- or a file path: the body goes there); progress (function(done, total));
-  -- tls (setSslConfiguration's options)
+  -- tls (setSslConfiguration's options); http2 (true: https:// offers h2 by
+  -- ALPN, and the state's requests to an origin that takes it share one
+  -- connection as streams; false: HTTP/1.1 only)
   -- @treturn table res: status, reason, headers (lower-case names), body
-  -- (unless a sink took it), url (after redirects); or nil, message, kind
+  -- (unless a sink took it), url (after redirects), httpVersion ("2", "1.1"
+  -- or "1.0"); or nil, message, kind
   -- @qt QNetworkAccessManager::sendCustomRequest
   request = client.request,
   --- request with method GET (lua/luanet/http/client.lua).
