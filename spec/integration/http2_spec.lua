@@ -4,6 +4,7 @@
 -- attacks with names. The same handler serves HTTP/1.1 on the same port.
 local helper = require "helper"
 local net = helper.net
+local dh = require "support.daemon_helper"
 
 local PYTHON = "env -u LD_PRELOAD /usr/bin/python3"
 
@@ -21,7 +22,7 @@ local server = net.HttpServer{ streamBody = opts.stream and true or false,
 server.request:connect(function(req, res)
   if req.path == "/slow" then
     local i = tonumber(req.query:match("i=(%d+)"))
-    net.sleep(200 - i * 10)
+    net.sleep(math.max(0, 200 - i * 10))
     res:finish("slow " .. i)
   elseif req.path == "/echo-length" then
     local body = req.body
@@ -105,6 +106,12 @@ describe("HTTP/2 (h2c, prior knowledge)", function()
     assert.are.same(10, r.finished)
     assert.are.same({ 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 }, r.order)   -- the later asked, the sooner done
     for i = 0, 9 do assert.are.same("slow " .. i, r.bodies[i + 1]) end
+  end)
+
+  it("serves 100 concurrent streams, SETTINGS_MAX_CONCURRENT_STREAMS's default, on one connection", function()
+    local r = peer(port, "concurrent", 100)
+    assert.are.same(100, r.finished)
+    for i = 0, 99 do assert.are.same("slow " .. i, r.bodies[i + 1]) end
   end)
 
   it("takes a body past the initial window: req.body is whole", function()
@@ -283,6 +290,53 @@ describe("HTTP/2 over TLS (h2 by ALPN)", function()
     assert.truthy(out:match("Application protocol: h2"), out)
     assert.truthy(out:match("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed"), out)
   end)
+end)
+
+describe("HTTP/2 in a daemon's service: a reload and SIGTERM", function()
+  -- /slow answers after 1 s; the script's `stopping` calls closeIdle, as
+  -- hello_http.lua's does
+  local SLOW = [[
+local net = require "luanet"
+local service = ...
+local server = net.HttpServer()
+server.request:connect(function(req, res)
+  if req.path == "/slow" then net.sleep(1000) end
+  res:finish("done " .. req.httpVersion)
+end)
+server:serve(service.listeners[1])
+service.stopping:connect(function() server:closeIdle() end)
+]]
+  local CONF = [[
+service "slow" { script = "slow.lua", listen = "tcp://127.0.0.1:0" }
+]]
+
+  -- Starts the peer's goaway-wait, runs act() once its request is out,
+  -- and returns what the peer saw.
+  local function goaway_wait(d, act)
+    local proc = helper.spawn(("%s spec/support/h2_peer.py %d goaway-wait"):format(PYTHON, d.port("slow")))
+    finally(function()   -- one finally per test: it ends the daemon too
+      proc.cleanup()
+      d.cleanup()
+    end)
+    assert(proc.wait_line("sent\n", 5000), proc.stderr())
+    net.sleep(200)   -- the stream is open and its handler asleep
+    act()
+    assert(proc.wait(10000), "the peer did not end")
+    return net.json.decode(proc.output():match("\n(%b{})"))
+  end
+
+  for _, case in ipairs {
+    { "a reload's stopping", function(d) assert.are.same(0, (d.ctl("reload", "slow"))) end },
+    { "SIGTERM", function(d) d.kill("TERM") end },
+  } do
+    it("sends GOAWAY on " .. case[1] .. ", lets the open stream finish, then closes", function()
+      local d = dh.start(CONF, { ["slow.lua"] = SLOW })
+      local r = goaway_wait(d, function() case[2](d) end)
+      assert.are.same({ 200, "done 2", "goaway", "ended", true },
+                      { r.status, r.body, r.order[1], r.order[2], r.closed })
+      assert.are.same({ 0, 1 }, { r.goaway.error_code, r.goaway.last_stream_id })   -- NO_ERROR, the stream served
+    end)
+  end
 end)
 
 describe("HTTP/2 in a daemon's TLS service", function()

@@ -29,6 +29,8 @@ Scenarios:
                     (CVE-2025-8671): the GOAWAY, and how many were answered
   empty-data N      a POST followed by N empty DATA frames that do not end it
   priority-flood N  N PRIORITY frames
+  goaway-wait       GET /slow, then everything until the connection ends:
+                    the response, the GOAWAY and what came first
   bodies-held N     N POSTs of 1 MiB each at once, sent as fast as the
                     windows allow, then a GET: the bytes the server let in
                     before it stopped opening windows, and the GET's answer
@@ -493,6 +495,28 @@ def bodies_held(port, n):
     return {"sent": sent, "get": responses(ev).get(sid, {}).get("body"), "closed": closed}
 
 
+def goaway_wait(port):
+    # raw frames: h2's connection takes no frame after a GOAWAY, and the
+    # point here is the stream that goes on after it
+    import hpack
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(PREFACE + frame(4, 0, 0) + frame(1, 0x5, 1, hpack_get("/slow")))
+    print("sent", flush=True)   # the spec acts (reload, SIGTERM) once it sees this
+    got, closed = read_all(s, 8)
+    order, status, body, away = [], None, b"", None
+    for t, f, sid, p in frames(got):
+        if t == 7:
+            order.append("goaway")
+            away = goaway_of(frame(7, 0, 0, p))
+        elif t == 1 and sid == 1:
+            status = int(dict(hpack.Decoder().decode(p))[":status"])
+        elif t == 0 and sid == 1:
+            body += p
+        if t in (0, 1) and sid == 1 and f & 0x1:
+            order.append("ended")
+    return {"status": status, "body": body.decode("latin-1"), "goaway": away, "order": order, "closed": closed}
+
+
 def main():
     port, scenario = int(sys.argv[1]), sys.argv[2]
     arg = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -515,6 +539,7 @@ def main():
         "empty-data": lambda: empty_data(port, arg),
         "priority-flood": lambda: priority_flood(port, arg),
         "bodies-held": lambda: bodies_held(port, arg),
+        "goaway-wait": lambda: goaway_wait(port),
     }[scenario]
     print(json.dumps(run()))
 
