@@ -84,6 +84,7 @@ struct h2_client {
   int nopen;
   int ref;                   /* anchored while a stream is open */
   bool attached, reading;
+  bool sock_closed;          /* the socket is closing: none of its functions may be called */
   bool dead;                 /* abandoned, closed or failed: no new stream */
   bool goaway;               /* the server sent GOAWAY */
   const char *failure;       /* why it died, for the streams still open */
@@ -114,7 +115,7 @@ static void stream_closed(struct h2_client *c, struct h2_client_stream *st) {
   lnet_unanchor(c->rt->L, &st->ref);
   if (--c->nopen == 0) {
     lnet_unanchor(c->rt->L, &c->ref);
-    if (c->sock && c->reader)
+    if (c->reader && !c->sock_closed)
       tcp_socket_set_weak(c->sock, true);   /* an idle connection keeps no script running */
   }
   stream_wake(st);
@@ -339,13 +340,16 @@ static void reader_readable(struct socket_reader *r, lua_State *L, int obj) {
 
 static void reader_closed(struct socket_reader *r) {
   struct h2_client *c = ((struct h2_client_reader *)r)->c;
-  if (c)
+  if (c) {
+    c->sock_closed = true;
     client_die(c, "the connection closed", false);
+  }
 }
 
 static void reader_release(struct socket_reader *r) {
   struct h2_client *c = ((struct h2_client_reader *)r)->c;
   if (c) {
+    c->sock_closed = true;
     client_die(c, "the connection closed", false);
     c->reader = NULL;
     c->sock = NULL;
@@ -646,17 +650,14 @@ static int stream_cancel(lua_State *L) {
     return 0;
   if (!st->failure)
     st->failure = "cancelled";
-  if (c->attached && !c->dead) {
+  if (!c->dead) {   /* a request not sent yet is dropped from nghttp2's queue */
+    nghttp2_session_set_stream_user_data(c->ng, st->id, NULL);
     nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
     lua_getiuservalue(L, 1, 2);
     client_flush_now(c, L, lua_gettop(L));
     lua_pop(L, 1);
   }
-  if (!st->closed) {   /* not sent yet, or the connection is gone */
-    if (c->ng && st->id > 0 && !c->dead)
-      nghttp2_session_set_stream_user_data(c->ng, st->id, NULL);
-    stream_closed(c, st);
-  }
+  stream_closed(c, st);
   return 0;
 }
 

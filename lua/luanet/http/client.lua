@@ -167,7 +167,10 @@ local function connect(u, deadline, tls, on_errors, http2)
   local key = pool_key(u, tls)
   http2 = http2 and u.scheme == "https"
   local h2 = http2 and key and h2conns[key]
-  if h2 and h2:usable() then return { h2 = h2, key = key, reused = h2:attached() } end
+  if h2 then
+    if h2:usable() then return { h2 = h2, key = key, reused = h2:attached() } end
+    h2conns[key] = nil   -- closed, or going away: its streams end on their own
+  end
   local sock = key and take_idle(key)
   if sock then return { sock = sock, key = key, reused = true } end
   sock = net.TcpSocket()
