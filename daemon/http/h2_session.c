@@ -48,6 +48,12 @@ struct h2_session {
   float glitch_tokens;       /* the glitch bucket (below) */
   ev_tstamp glitch_at;       /* when it was last filled */
   size_t body_held;          /* buffered request bodies not yet handed to Lua */
+  int32_t max_client_id;     /* the highest stream id the client has opened */
+  int32_t unfinished[8];     /* streams that closed before the client ended them: its
+                                trailers may still come (RFC 9113 5.1) */
+  uint8_t unfinished_next;
+  uint32_t peer_initial_window;   /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
+  int32_t window_before;     /* the largest stream send window as its SETTINGS began */
   lua_State *L;              /* while flushing: for send_data_callback */
   int obj;
   ev_timer tick;             /* the streams' time-outs, once a second while any is open */
@@ -70,6 +76,9 @@ struct h2_session {
  * make the server hold 100 x maxBody. Each stream's own window (64 KiB)
  * still lets it begin. */
 #define BODY_HOLD(sv) (4 * (sv)->max_body)
+
+/* SETTINGS_MAX_FRAME_SIZE: the protocol's default, which we never raise. */
+#define H2_MAX_FRAME_SIZE 16384
 
 bool h2_is_preface(const char *p, size_t n) {
   return memcmp(p, H2_PREFACE, n < H2_PREFACE_LINE ? n : H2_PREFACE_LINE) == 0;
@@ -150,6 +159,10 @@ static void stream_close(struct h2_session *h, struct h2_stream *st) {
   if (st->closed)
     return;
   st->closed = true;
+  if (!st->ended) {
+    h->unfinished[h->unfinished_next] = st->id;
+    h->unfinished_next = (uint8_t)((h->unfinished_next + 1) % (sizeof h->unfinished / sizeof *h->unfinished));
+  }
   ready_remove(h, st);
   lua_State *L = h->c->ex.server->rt->L;
   lnet_unanchor(L, &st->pending_req);
@@ -206,6 +219,7 @@ static bool glitch(struct h2_session *h) {
   h->glitch_tokens += (float)(now - h->glitch_at) * GLITCH_RATE;
   if (h->glitch_tokens > GLITCH_BURST)
     h->glitch_tokens = GLITCH_BURST;
+  h->peer_initial_window = NGHTTP2_INITIAL_WINDOW_SIZE;
   h->glitch_at = now;
   if (h->glitch_tokens >= 1.0f) {
     h->glitch_tokens -= 1.0f;
@@ -230,6 +244,58 @@ static int on_invalid_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame
   (void)ng, (void)frame, (void)error;
   glitch(ud);
   return 0;
+}
+
+static bool unfinished(const struct h2_session *h, int32_t id) {
+  for (size_t i = 0; i < sizeof h->unfinished / sizeof *h->unfinished; i++)
+    if (h->unfinished[i] == id)
+      return true;
+  return false;
+}
+
+/* What nghttp2 1.52 leaves to its user, checked as each frame begins:
+ * a CONTINUATION past SETTINGS_MAX_FRAME_SIZE (it checks only the first
+ * frame of a header block), HEADERS on a stream id below one the client
+ * already opened that was never a stream (RFC 9113 5.1.1: a connection
+ * error; nghttp2 ignores it, since it cannot tell it from trailers of a
+ * stream it reset), and the send windows as a SETTINGS frame begins (for
+ * on_frame_recv's check of INITIAL_WINDOW_SIZE). */
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *ud) {
+  struct h2_session *h = ud;
+  if (hd->length > H2_MAX_FRAME_SIZE) {
+    nghttp2_session_terminate_session(ng, NGHTTP2_FRAME_SIZE_ERROR);
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  if (hd->type == NGHTTP2_HEADERS && (hd->stream_id & 1)) {
+    if (hd->stream_id > h->max_client_id) {
+      h->max_client_id = hd->stream_id;
+    } else if (!nghttp2_session_find_stream(ng, hd->stream_id) && !unfinished(h, hd->stream_id)) {
+      nghttp2_session_terminate_session(ng, NGHTTP2_PROTOCOL_ERROR);
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+  } else if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK)) {
+    h->window_before = 0;
+    for (struct h2_stream *st = h->open; st; st = st->next) {
+      int32_t w = nghttp2_session_get_stream_remote_window_size(ng, st->id);
+      if (w > h->window_before)
+        h->window_before = w;
+    }
+  }
+  return 0;
+}
+
+/* RFC 9113 6.9.2: an INITIAL_WINDOW_SIZE that would take a stream's send
+ * window past 2^31-1 is a connection error FLOW_CONTROL_ERROR; nghttp2
+ * 1.52 resets the stream instead. */
+static void check_initial_window(struct h2_session *h, const nghttp2_settings *settings) {
+  for (size_t i = 0; i < settings->niv; i++) {
+    if (settings->iv[i].settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE)
+      continue;
+    int64_t delta = (int64_t)settings->iv[i].value - h->peer_initial_window;
+    h->peer_initial_window = settings->iv[i].value;
+    if (h->window_before + delta > NGHTTP2_MAX_WINDOW_SIZE)
+      nghttp2_session_terminate_session(h->ng, NGHTTP2_FLOW_CONTROL_ERROR);
+  }
 }
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
@@ -288,6 +354,8 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
   struct h2_session *h = ud;
   uint8_t type = frame->hd.type;
   bool ack = frame->hd.flags & NGHTTP2_FLAG_ACK;
+  if (type == NGHTTP2_SETTINGS && !ack)
+    check_initial_window(h, &frame->settings);
   if (type == NGHTTP2_PRIORITY || (type == NGHTTP2_PING && !ack) ||
       (type == NGHTTP2_SETTINGS && !ack && h->settings_seen++ > 0) ||
       (type == NGHTTP2_DATA && frame->hd.length == 0 && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))) {
@@ -414,6 +482,7 @@ static nghttp2_session_callbacks *callbacks(void) {
   nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
   nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame_recv);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
   return cb;
 }
 
@@ -480,6 +549,7 @@ struct h2_session *h2_session_new(struct http_conn *c) {
   h->c = c;
   h->ready_tail = &h->ready;
   h->glitch_tokens = GLITCH_BURST;
+  h->peer_initial_window = NGHTTP2_INITIAL_WINDOW_SIZE;
   h->glitch_at = ev_now(c->ex.server->rt->loop);
   ev_init(&h->tick, tick_cb);
   h->tick.repeat = 1.0;
