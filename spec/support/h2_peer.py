@@ -282,33 +282,11 @@ def hpack_get(path):
 
 
 def rapid_reset(port, n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(PREFACE + frame(4, 0, 0))
     payload = b""
     for k in range(n):
         sid = 1 + 2 * k
         payload += frame(1, 0x5, sid, hpack_get("/")) + frame(3, 0, sid, (8).to_bytes(4, "big"))
-    try:
-        s.sendall(payload)
-    except OSError:
-        pass
-    got, closed = b"", False
-    deadline = time.monotonic() + 5
-    s.settimeout(0.5)
-    while time.monotonic() < deadline:
-        try:
-            d = s.recv(1 << 20)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            closed = True
-            break
-        if not d:
-            closed = True
-            break
-        got += d
-    answered = sum(1 for t, f, _, _ in frames(got) if t == 1)
-    return {"closed": closed, "goaway": goaway_of(got), "headers_answered": answered}
+    return send_flood(port, payload)
 
 
 def continuation(port, n):
