@@ -34,10 +34,6 @@ static struct http_conn *conn_of(llhttp_t *p) {
   return (struct http_conn *)((char *)p - offsetof(struct http_conn, parser));
 }
 
-static struct http_conn *conn_of_exchange(struct http_exchange *ex) {
-  return (struct http_conn *)((char *)ex - offsetof(struct http_conn, ex));
-}
-
 static int on_headers_complete(llhttp_t *p) {
   struct http_conn *c = conn_of(p);
   if ((p->flags & F_CONTENT_LENGTH) && (p->flags & F_TRANSFER_ENCODING)) {
@@ -571,7 +567,8 @@ void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj) {
     conn_feed(c, L, sock_obj);
 }
 
-void http_conn_finished(struct http_conn *c, lua_State *L, int obj) {
+void http_conn_finished(struct http_exchange *ex, lua_State *L, int obj) {
+  struct http_conn *c = http_conn_of(ex);
   struct http_server *sv = c->ex.server;
   c->ex.res_done = true;
   if (c->ex.req_ref != LUA_NOREF) {
@@ -611,7 +608,7 @@ void http_conn_close_idle(struct http_conn *c, double grace) {
 /* req:readSome(): the body bytes that came, nil at its end, false when
  * none are there yet. */
 static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t exchange) {
-  struct http_conn *c = conn_of_exchange(ex);
+  struct http_conn *c = http_conn_of(ex);
   if (c->ex.number != exchange || !c->ex.streaming)
     return luaL_error(L, "HttpRequest:read(): not a streamed request, or one that is over");
   if (body_len(c) > 0) {
@@ -641,24 +638,15 @@ static int conn_read_body(struct http_exchange *ex, lua_State *L, uint32_t excha
 /* ---- the exchange's ops: HTTP/1.x on this connection ---- */
 
 static bool conn_open(const struct http_exchange *ex) {
-  return conn_of_exchange((struct http_exchange *)ex)->phase == PHASE_HANDLING;
-}
-
-static bool conn_send(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
-                      int64_t known_length, bool last) {
-  return http1_send_body(ex, L, obj, data, len, known_length, last, conn_of_exchange(ex)->phase == PHASE_CLOSED);
+  return http_conn_of((struct http_exchange *)ex)->phase == PHASE_HANDLING;
 }
 
 static bool conn_send_file(struct http_exchange *ex, lua_State *L, int obj, int fd, off_t offset, size_t length) {
   return tcp_socket_send_file(ex->sock, L, obj, fd, offset, length);
 }
 
-static void conn_finished(struct http_exchange *ex, lua_State *L, int obj) {
-  http_conn_finished(conn_of_exchange(ex), L, obj);
-}
-
 static void conn_refuse(struct http_exchange *ex, lua_State *L, int obj, int status) {
-  http_conn_refuse(conn_of_exchange(ex), L, obj, status);
+  http_conn_refuse(http_conn_of(ex), L, obj, status);
 }
 
 /* The connection leaves HTTP (a WebSocket took it) once the request has
@@ -666,7 +654,7 @@ static void conn_refuse(struct http_exchange *ex, lua_State *L, int obj, int sta
  * reader; the conn is freed with the socket, through that reader's
  * release. */
 static bool conn_upgrade(struct http_exchange *ex) {
-  struct http_conn *c = conn_of_exchange(ex);
+  struct http_conn *c = http_conn_of(ex);
   if (c->phase != PHASE_HANDLING || !ex->body_done || ex->streaming)
     return false;
   conn_upgraded(c);
@@ -675,9 +663,9 @@ static bool conn_upgrade(struct http_exchange *ex) {
 
 static const struct http_exchange_ops conn_ops = {
   .open = conn_open,
-  .send = conn_send,
+  .send = http1_send_body,
   .send_file = conn_send_file,
-  .finished = conn_finished,
+  .finished = http_conn_finished,
   .refuse = conn_refuse,
   .upgrade = conn_upgrade,
   .read_body = conn_read_body,

@@ -26,6 +26,7 @@
 #include "wait.h"
 
 #include <llhttp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -45,8 +46,9 @@ struct h2_session;
  * the exchange and its number, so a stale one (kept past its response) is
  * told apart from the request the exchange carries now. */
 /* What a response does that depends on its connection: HTTP/1.x frames
- * it on the socket (http_conn.c); each returns false when the peer is
- * gone. sock_obj is the socket on L's stack. */
+ * it on the socket (http_conn.c's table, whose send is http_response.c's
+ * http1_send_body); each returns false when the peer is gone. sock_obj
+ * is the socket on L's stack. */
 struct http_exchange_ops {
   /* Whether the exchange still awaits its response (not refused, not
    * closed). */
@@ -146,6 +148,12 @@ struct http_conn {
   struct h2_session *h2;     /* once the connection speaks HTTP/2 */
 };
 
+/* The HTTP/1.x connection whose exchange ex is (one with HTTP/1.x's ops:
+ * http1_send_body, http_conn_finished). */
+static inline struct http_conn *http_conn_of(struct http_exchange *ex) {
+  return (struct http_conn *)((char *)ex - offsetof(struct http_conn, ex));
+}
+
 /* A head's field: offsets into the head. */
 struct http_field {
   uint32_t name, name_len, value, value_len;
@@ -204,8 +212,9 @@ int http_transfer_coding(const char *v, size_t n);
 /* http_conn.c */
 void http_conn_start(struct http_server *sv, lua_State *L, int sock_obj);
 /* The response finished: the connection goes on to the next request, or
- * closes. obj: the socket. */
-void http_conn_finished(struct http_conn *c, lua_State *L, int obj);
+ * closes. obj: the socket. HTTP/1.x's ops->finished itself, with no
+ * wrapper: every request calls it. */
+void http_conn_finished(struct http_exchange *ex, lua_State *L, int obj);
 /* Closes an idle connection after `grace` seconds unless a request comes
  * first; a busy one closes after its response. */
 void http_conn_close_idle(struct http_conn *c, double grace);
@@ -258,11 +267,12 @@ void http_response_begin(struct http_exchange *ex);
 /* After the handler's synchronous part: the borrowed buffer goes back. */
 void http_response_settle(struct http_exchange *ex);
 void http_response_free_headers(struct http_exchange *ex);
-/* HTTP/1.x's framing: the head (unless sent) and data as the response
- * needs it (plain, chunked, nothing for HEAD); closed: the connection is,
- * and nothing is sent (false). obj: the socket. */
+/* HTTP/1.x's framing, its ops->send itself (no wrapper: every request
+ * calls it): the head (unless sent) and data as the response needs it
+ * (plain, chunked, nothing for HEAD); nothing is sent on a closed
+ * connection (false). obj: the socket. */
 bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
-                     int64_t known_length, bool last, bool closed);
+                     int64_t known_length, bool last);
 int luaopen_luanet_http_response(lua_State *L);
 
 /* http_server.c */

@@ -439,11 +439,11 @@ static int response_writeHead(lua_State *L) {
   return 1;
 }
 
-/* HTTP/1.x: sends the head (when not sent yet) and `data` framed as the
- * response needs: a chunk, or plain bytes; `last` adds the chunked end.
- * closed: the connection is, so nothing leaves (false). */
+/* HTTP/1.x's ops->send: the head (when not sent yet) and `data` framed as
+ * the response needs: a chunk, or plain bytes; `last` adds the chunked
+ * end. On a closed connection nothing leaves (false). */
 bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char *data, size_t len,
-                     int64_t known_length, bool last, bool closed) {
+                     int64_t known_length, bool last) {
   char line[64], prefix[24];
   struct iovec iov[6];
   int n = 0;
@@ -476,7 +476,7 @@ bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char
   ex->bytes += (int64_t)len;
   if (n == 0)
     return true;
-  if (closed)
+  if (http_conn_of(ex)->phase == PHASE_CLOSED)
     return false;
   bool ok = tcp_socket_send(ex->sock, L, obj, iov, n);
   if (ex->head_sent && ex->headers != &ex->server->head_buf)
@@ -484,21 +484,24 @@ bool http1_send_body(struct http_exchange *ex, lua_State *L, int obj, const char
   return ok;
 }
 
-/* The response's head and body, as its connection frames them (res at
- * index 1, its socket in its user value). */
-static bool send_body(lua_State *L, struct http_exchange *ex, const char *data, size_t len, int64_t known_length,
-                      bool last) {
-  int obj = lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA ? lua_gettop(L) : 0;
-  bool ok = obj && ex->ops->send(ex, L, obj, data, len, known_length, last);
-  lua_pop(L, 1);
-  return ok;
+/* Pushes res's user value, its socket: the socket's index, or 0 when the
+ * value is no userdata (debug.setuservalue). A method pushes it once, for
+ * the send and the finish, and leaves it below its return value. */
+static int push_socket(lua_State *L) {
+  return lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA ? lua_gettop(L) : 0;
 }
 
-/* The response is complete: the connection goes on. */
-static void response_done(lua_State *L, struct http_exchange *ex) {
-  lua_getiuservalue(L, 1, 1);
-  ex->ops->finished(ex, L, lua_gettop(L));
-  lua_pop(L, 1);
+/* The response's head and body, as its connection frames them; obj:
+ * push_socket's. */
+static bool send_body(lua_State *L, struct http_exchange *ex, int obj, const char *data, size_t len,
+                      int64_t known_length, bool last) {
+  return obj && ex->ops->send(ex, L, obj, data, len, known_length, last);
+}
+
+/* The response is complete: the connection goes on. obj: push_socket's
+ * (0: the value pushed, as it was before). */
+static void response_done(lua_State *L, struct http_exchange *ex, int obj) {
+  ex->ops->finished(ex, L, obj ? obj : lua_gettop(L));
 }
 
 /*** Sends body bytes (the head first, when not sent): true, or false when the connection is gone. Without a
@@ -515,7 +518,7 @@ static int response_write(lua_State *L) {
   struct http_exchange *ex = live(L, "write");
   size_t len;
   const char *data = to_text(L, 2, &len);
-  lua_pushboolean(L, send_body(L, ex, data, len, -1, false));
+  lua_pushboolean(L, send_body(L, ex, push_socket(L), data, len, -1, false));
   return 1;
 }
 
@@ -542,8 +545,9 @@ static int response_finish(lua_State *L) {
   struct http_exchange *ex = live(L, "finish");
   size_t len = 0;
   const char *data = lua_isnoneornil(L, 2) ? "" : to_text(L, 2, &len);
-  bool ok = send_body(L, ex, data, len, (int64_t)len, true);
-  response_done(L, ex);
+  int obj = push_socket(L);
+  bool ok = send_body(L, ex, obj, data, len, (int64_t)len, true);
+  response_done(L, ex, obj);
   lua_pushboolean(L, ok);
   return 1;
 }
@@ -577,18 +581,17 @@ static int response_sendFile(lua_State *L) {
   if (length < 0)
     length = 0;
   lua_settop(L, 1);
-  bool ok = send_body(L, ex, "", 0, (int64_t)length, false);
+  int obj = push_socket(L);
+  bool ok = send_body(L, ex, obj, "", 0, (int64_t)length, false);
   if (ok && !ex->bodyless && length > 0) {
-    lua_getiuservalue(L, 1, 1);
-    ok = ex->ops->send_file(ex, L, lua_gettop(L), fd, (off_t)offset, (size_t)length);
-    lua_pop(L, 1);
+    ok = ex->ops->send_file(ex, L, obj, fd, (off_t)offset, (size_t)length);
     ex->bytes = length;
     if (!ok)
       ex->close_after = true;   /* the head promised bytes that cannot come */
   } else {
     close(fd);
   }
-  response_done(L, ex);
+  response_done(L, ex, obj);
   lua_pushboolean(L, ok);
   return 1;
 }
