@@ -336,14 +336,24 @@ static void h2_feed(struct http_conn *c, lua_State *L, int obj) {
   h2_session_feed(c->h2, L, obj);
 }
 
+static void h2_readable(struct socket_reader *r, lua_State *L, int obj) {
+  h2_feed((struct http_conn *)r, L, obj);
+}
+
+static void conn_closed(struct socket_reader *r);
+static void conn_release(struct socket_reader *r);
+
 /* The connection's first bytes were HTTP/2's preface (h2c with prior
- * knowledge): the session takes it from here. */
+ * knowledge): the session takes it from here, its bytes going to h2_feed
+ * from the socket (so conn_feed never has to ask). */
 static void start_h2(struct http_conn *c, lua_State *L, int obj) {
   if (!(c->h2 = h2_session_new(c))) {
     c->phase = PHASE_CLOSED;
     tcp_socket_disconnect(L, obj);
     return;
   }
+  static const struct socket_reader_ops h2_reader_ops = { h2_readable, conn_closed, conn_release };
+  c->reader.ops = &h2_reader_ops;
   c->phase = PHASE_H2;
   /* A client that sends (PINGs, SETTINGS, requests) without reading what
    * they make us answer is read no more past this, so it cannot grow our
@@ -355,10 +365,6 @@ static void start_h2(struct http_conn *c, lua_State *L, int obj) {
 static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
   if (c->feeding)
     return;   /* the loop below is on the stack: it goes on by itself */
-  if (c->phase == PHASE_H2) {
-    h2_feed(c, L, obj);
-    return;
-  }
   c->feeding = true;
   struct buffer *rb = tcp_socket_input(c->ex.sock);
   bool step = false;   /* after a head, one empty execute ends a body-less message */
@@ -377,21 +383,26 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
       c->line_checked = false;
     }
     const char *start = rb->data ? buffer_head(rb) + c->parsed : "";
-    if (c->ex.number == 0 && c->parsed == 0 && start[0] == 'P' && h2_is_preface(start, avail)) {
-      if (avail >= H2_PREFACE_LINE)
-        start_h2(c, L, obj);
-      c->feeding = false;
-      return;   /* HTTP/2 from here; or the rest of its preface is still coming */
-    }
-    if (c->phase == PHASE_HEAD && avail > c->ex.server->max_header + 1 - c->parsed)
-      avail = c->ex.server->max_header + 1 - c->parsed;   /* past the limit is 431, whatever follows */
-    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail == 1 && start[0] == '\r')
-      break;   /* an empty line's CR, or not: its LF will tell */
-    if (c->phase == PHASE_HEAD && c->parsed == 0 && avail && (start[0] == '\r' || start[0] == '\n') &&
-        skip_empty_lines(rb, &avail)) {
-      if (avail == 0 && c->head_new)   /* only empty lines: still idle */
-        c->phase = PHASE_IDLE, c->head_new = false;
-      continue;
+    /* A head's first bytes. (Before any request, the phase here is
+     * PHASE_HEAD: the preface is looked for only there.) */
+    if (c->phase == PHASE_HEAD && c->parsed == 0) {
+      if (start[0] == 'P' && c->ex.number == 0 && h2_is_preface(start, avail)) {
+        if (avail >= H2_PREFACE_LINE)
+          start_h2(c, L, obj);
+        c->feeding = false;
+        return;   /* HTTP/2 from here; or the rest of its preface is still coming */
+      }
+      if (avail > c->ex.server->max_header + 1)
+        avail = c->ex.server->max_header + 1;   /* past the limit is 431, whatever follows */
+      if (avail == 1 && start[0] == '\r')
+        break;   /* an empty line's CR, or not: its LF will tell */
+      if (avail && (start[0] == '\r' || start[0] == '\n') && skip_empty_lines(rb, &avail)) {
+        if (avail == 0 && c->head_new)   /* only empty lines: still idle */
+          c->phase = PHASE_IDLE, c->head_new = false;
+        continue;
+      }
+    } else if (c->phase == PHASE_HEAD && avail > c->ex.server->max_header + 1 - c->parsed) {
+      avail = c->ex.server->max_header + 1 - c->parsed;
     }
     if (c->at_chunk_line && c->phase != PHASE_HEAD) {
       bool last = false;
