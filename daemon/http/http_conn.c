@@ -223,7 +223,7 @@ static bool begin_request(struct http_conn *c, lua_State *L, int obj, size_t len
   c->ex.body_done = false;
   c->ex.streaming = c->ex.server->stream_body;
   http_exchange_free_body(&c->ex);
-  http_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj, p->method, p->http_major, p->http_minor);
+  http1_request_push(L, &c->ex, buffer_head(rb), len, &h, fields, obj);
   if (h.expect == EXPECT_OTHER) {
     lua_pop(L, 1);
     http_conn_refuse(c, L, obj, 417);

@@ -252,6 +252,10 @@ int http_head_scan(const char *head, size_t len, struct http_field *out, int max
 void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
                        const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
                        int major, int minor);
+/* The same for an HTTP/1.x connection's exchange: the method and version
+ * are its parser's. */
+void http1_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                        const struct http_head *h, const struct http_field *fields, int sock_obj);
 /* [-1, +0, -] Sets req.body (the string on top) of the request at req. */
 void http_request_set_body(lua_State *L, int req);
 /* The access log's line for c's finished response, to accessLog. */

@@ -167,9 +167,14 @@ static struct http_request *request_check(lua_State *L, int idx) {
   return lnet_checkself(L, idx, &http_request_class);
 }
 
-void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
-                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
-                       int major, int minor) {
+/* http_request_push's body, in both of its callers (always_inline:
+ * HTTP/1.x's every request saves the three arguments that would go on
+ * the stack). */
+static inline __attribute__((always_inline)) void request_push(lua_State *L, struct http_exchange *ex,
+                                                               const char *head, size_t len,
+                                                               const struct http_head *h,
+                                                               const struct http_field *fields, int sock_obj,
+                                                               int method, int major, int minor) {
   size_t size = sizeof(struct http_request) + (size_t)h->nfields * sizeof(struct http_field) + len;
   struct http_request *r = lua_newuserdatauv(L, size, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ex->server->request_mt_ref);
@@ -197,6 +202,18 @@ void http_request_push(lua_State *L, struct http_exchange *ex, const char *head,
   memcpy((char *)head_of(r), head, len);
   lua_pushvalue(L, sock_obj);
   lua_setiuservalue(L, -2, 1);
+}
+
+void http_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                       const struct http_head *h, const struct http_field *fields, int sock_obj, int method,
+                       int major, int minor) {
+  request_push(L, ex, head, len, h, fields, sock_obj, method, major, minor);
+}
+
+void http1_request_push(lua_State *L, struct http_exchange *ex, const char *head, size_t len,
+                        const struct http_head *h, const struct http_field *fields, int sock_obj) {
+  const llhttp_t *p = &http_conn_of(ex)->parser;
+  request_push(L, ex, head, len, h, fields, sock_obj, p->method, p->http_major, p->http_minor);
 }
 
 void http_request_set_body(lua_State *L, int req) {
