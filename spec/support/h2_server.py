@@ -66,6 +66,18 @@ def serve(sock):
     sock.close()
 
 
+def linger(sock):
+    """After a GOAWAY, as servers do: what the client still sends is read
+    (and dropped) until it closes, so that no reset from our side can
+    destroy the GOAWAY in its receive buffer."""
+    sock.settimeout(2)
+    try:
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
 def handle(sock, conn, sid, req):
     """Answers one request; True when the connection is to close."""
     headers = dict(req["headers"])
@@ -87,6 +99,7 @@ def handle(sock, conn, sid, req):
     elif path == "/goaway":
         conn.close_connection(h2.errors.ErrorCodes.NO_ERROR, last_stream_id=sid - 2 if sid > 2 else 0)
         sock.sendall(conn.data_to_send())
+        linger(sock)
         return True
     elif path == "/cut":
         conn.send_headers(sid, [(":status", "200"), ("content-length", "100")])
