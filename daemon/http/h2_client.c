@@ -301,7 +301,9 @@ static void client_flush(struct h2_client *c, lua_State *L, int obj) {
   if (!ok) {
     client_die(c, "HTTP/2 session failed", false);
     client_close_socket(c, L, obj);
-  } else if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {
+  } else if ((c->goaway && c->nopen == 0) ||
+             (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))) {
+    /* the server said GOAWAY and nothing of ours is left on it */
     client_die(c, "the server ended the connection (GOAWAY)", true);
     client_close_socket(c, L, obj);
   }
