@@ -289,6 +289,25 @@ static int parse_error_status(llhttp_errno_t err, const char *p, size_t n) {
   return err == HPE_INVALID_METHOD && method_shape(p, n) == METHOD_TOKEN ? 501 : 400;
 }
 
+/* Whether a connection's first line, complete at p[0..n), has words but
+ * no HTTP version at its end ("INVALID CONNECTION PREFACE"). With a method
+ * we do not know either, it is not HTTP/1.x: an HTTP/2 client whose
+ * preface is wrong, or another protocol. An HTTP/1.1 answer would put text
+ * before what such a client reads as frames, so the connection closes
+ * without one, as RFC 9113 3.4 has an HTTP/2 server do with a preface it
+ * does not know. */
+static bool no_http_version(const char *p, size_t n) {
+  const char *end = memchr(p, '\n', n);
+  if (!end)
+    return false;
+  if (end > p && end[-1] == '\r')
+    end--;
+  const char *word = end;
+  while (word > p && word[-1] != ' ')
+    word--;
+  return word > p && (end - word < 5 || memcmp(word, "HTTP/", 5) != 0);
+}
+
 /* Before a request line, empty lines are ignored, as RFC 9112 2.2 asks of
  * a server (a client may send one after a POST's body): CRLF, and a bare
  * LF as llhttp and nginx skip it too, so that the answer does not depend
@@ -437,7 +456,13 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         c->parsed = 0;
         break;
       }
-      http_conn_refuse(c, L, obj, c->error_status ? c->error_status : parse_error_status(err, head, head_len));
+      int status = c->error_status ? c->error_status : parse_error_status(err, head, head_len);
+      if (status == 501 && c->ex.number == 0 && no_http_version(head, head_len)) {
+        c->phase = PHASE_CLOSED;
+        tcp_socket_disconnect(L, obj);
+        break;
+      }
+      http_conn_refuse(c, L, obj, status);
       break;
     }
     step = false;
