@@ -94,12 +94,15 @@ nghttp2_session *h2_session_ng(const struct h2_session *h) {
 
 /* ---- streams ---- */
 
+static void stream_free_buffers(struct h2_stream *st);
+
 static struct h2_stream *stream_take(struct h2_session *h, int32_t id) {
   struct h2_stream *st = h->free;
   uint32_t number = 0;
   if (st) {
     h->free = st->next;
     number = st->ex.number;
+    stream_free_buffers(st);   /* a handler may have set headers on it after it closed */
   } else if (!(st = calloc(1, sizeof *st))) {
     return NULL;
   }
@@ -689,6 +692,7 @@ void h2_session_free(struct h2_session *h) {
   while (h->free) {
     struct h2_stream *st = h->free;
     h->free = st->next;
+    stream_free_buffers(st);
     free(st->ex.body_wait);
     free(st);
   }

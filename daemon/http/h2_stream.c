@@ -27,13 +27,20 @@ static struct h2_stream *stream_of_exchange(struct http_exchange *ex) {
 
 /* ---- the request ---- */
 
-/* llhttp's number for a method name (its HTTP_METHOD_MAP), or -1. */
+/* llhttp's number for a method name (its HTTP_METHOD_MAP), or -1. Made
+ * from the map itself: llhttp_method_name aborts on a number not in it. */
 static int method_id(const char *name, size_t n) {
-  for (int i = 0; i < 64; i++) {
-    const char *m = llhttp_method_name((llhttp_method_t)i);
-    if (strlen(m) == n && memcmp(m, name, n) == 0)
-      return i;
-  }
+  static const struct {
+    const char *name;
+    int id;
+  } methods[] = {
+#define METHOD(num, name, text) { #text, num },
+    HTTP_METHOD_MAP(METHOD)
+#undef METHOD
+  };
+  for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+    if (strlen(methods[i].name) == n && memcmp(methods[i].name, name, n) == 0)
+      return methods[i].id;
   return -1;
 }
 
