@@ -594,7 +594,7 @@ static int stream_head(lua_State *L) {
   }
   lua_pushinteger(L, st->status);
   lua_newtable(L);
-  const char *p = buffer_head(&st->head), *end = p + st->head.len;
+  const char *p = st->head.len ? buffer_head(&st->head) : NULL, *end = p ? p + st->head.len : NULL;
   while (p < end) {
     size_t n = strlen(p);
     const char *v = p + n + 1;
