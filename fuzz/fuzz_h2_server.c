@@ -46,7 +46,7 @@
  *     it ended, its body (none for HEAD or 204) and content-length match
  *     what the handler sent; a response without is the server's own (400,
  *     408, 413, 417, 431, 501, 503; never 500: the handler does not fail)
- *     with its "NNN Reason\n" body;
+ *     with its "NNN Reason\n" body (or none, for a HEAD) and that length;
  *   - every handler call whose first send found its stream open got its
  *     response's HEADERS, unless the server reset that stream first (a
  *     stream error nghttp2 found meanwhile: counted, as the call's stream
@@ -796,14 +796,14 @@ static void check(const struct feeding *f, struct frames *fr, const struct serve
         BAD("stream %d: the server's own status %d", r->id, r->status);
       if (stats)
         st_total.own[r->status]++;
-      if (r->ended) {
-        char text[64];
-        int k = snprintf(text, sizeof text, "%d %s\n", r->status, reason);
-        if (r->body.len != (size_t)k || memcmp(r->body.p, text, (size_t)k) != 0)
-          BAD("stream %d: the body of a %d is not \"%s\"", r->id, r->status, text);
-        if (r->length >= 0 && r->length != k)
-          BAD("stream %d: content-length %lld of a %d bytes body", r->id, r->length, k);
-      }
+      /* Its body is the text, or none when the request was HEAD (which
+       * the answer does not say), with the text's length either way. */
+      char text[64];
+      int k = snprintf(text, sizeof text, "%d %s\n", r->status, reason);
+      if (r->ended && r->body.len != 0 && (r->body.len != (size_t)k || memcmp(r->body.p, text, (size_t)k) != 0))
+        BAD("stream %d: the body of a %d is not \"%s\"", r->id, r->status, text);
+      if (r->length >= 0 && r->length != k)
+        BAD("stream %d: content-length %lld for a %d bytes body", r->id, r->length, k);
     }
   }
   for (long c = 1; c <= s->calls; c++) {
