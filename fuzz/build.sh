@@ -22,6 +22,12 @@
 #                    the whole core linked in
 #   fuzz_http_server net.HttpServer (daemon/http/http_server.c and neighbours)
 #                    over loopback sockets, the whole core linked in
+#   fuzz_h2_server   net.HttpServer's HTTP/2, h2c with prior knowledge
+#                    (daemon/http/h2_session.c, h2_stream.c, h2_out.c on
+#                    libnghttp2) over loopback sockets, the whole core linked in
+#   fuzz_h2_client   net._Http2Client (daemon/http/h2_client.c on libnghttp2)
+#                    reading a server's bytes over a loopback socket, the
+#                    whole core linked in
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang-14}
@@ -67,7 +73,7 @@ build_core() {
     -I/usr/include/lua5.4 -I/usr/share/include/llhttp "${includes[@]}" \
     -DLUANET_LUA_DIR="\"$root/lua\"" -DLUANET_TLS_MODULE="\"$root/build/luanet/tls.so\"" \
     "$root/fuzz/$1.c" "${core[@]}" "$root"/build-fuzz/llhttp/*.o \
-    -llua5.4 -lev -lcares -lz -ldl -lm -o "$root/build-fuzz/$1"
+    -llua5.4 -lev -lcares -lz -lnghttp2 -ldl -lm -o "$root/build-fuzz/$1"
 }
 # fuzz_ws_frame: the WebSocket frame codec and the UTF-8 check alone (no
 # Lua, no loop).
@@ -95,3 +101,5 @@ build_core() {
   "$root/daemon/shared/json_text.c" "$root/daemon/net/utf8.c" -o "$root/build-fuzz/fuzz_metrics"
 build_core fuzz_http
 build_core fuzz_http_server
+build_core fuzz_h2_server
+build_core fuzz_h2_client

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fuzz/run.sh SECONDS: builds, then fuzzes each target for SECONDS/10 (so
-# the whole run takes about SECONDS), one after the other, each from its
-# corpus in build-fuzz/corpus-NAME seeded with valid input. A crash leaves
-# its input in build-fuzz/ and exits non-zero; each later target runs only
-# when the first found nothing.
+# fuzz/run.sh SECONDS: builds, then fuzzes each of the 13 targets for
+# SECONDS/13 (so the whole run takes about SECONDS), one after the other,
+# each from its corpus in build-fuzz/corpus-NAME seeded with valid input.
+# A crash leaves its input in build-fuzz/ and exits non-zero; each later
+# target runs only when the first found nothing.
 set -eu
 secs=${1:?usage: fuzz/run.sh SECONDS}
-share=$((secs / 10))
+share=$((secs / 13))
 [ "$share" -ge 1 ] || share=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/fuzz/build.sh"
@@ -82,6 +82,105 @@ seed too-large '\x80POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9000\r\n\r\nab
 seed too-large-chunked "\x80POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2001\r\n$(printf 'b%.0s' $(seq 8193))\r\n0\r\n\r\n"
 seed malformed '\x40GARBAGE\r\n\r\n'
 seed too-long "\x80GET / HTTP/1.1\r\nHost: h\r\nX-Big: $(printf 'a%.0s' $(seq 4200))\r\n\r\n"
+
+# HTTP/2 seeds are written in hex (the frames' lengths are counted here):
+# sx TEXT is a string's hex, hs TEXT an HPACK string literal of it (no
+# Huffman), h2f TYPE FLAGS STREAM PAYLOAD a frame (types: 0 DATA,
+# 1 HEADERS, 2 PRIORITY, 3 RST_STREAM, 4 SETTINGS, 5 PUSH_PROMISE, 6 PING,
+# 7 GOAWAY, 8 WINDOW_UPDATE, 9 CONTINUATION; flags: 1 END_STREAM or ACK,
+# 4 END_HEADERS, 8 PADDED, 0x20 PRIORITY), hseed NAME HEX a seed file.
+sx() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+hs() {
+  local n=${#1}
+  if [ "$n" -lt 127 ]; then printf '%02x' "$n"; else
+    printf '7f'; n=$((n - 127))
+    while [ "$n" -ge 128 ]; do printf '%02x' $((n % 128 + 128)); n=$((n / 128)); done
+    printf '%02x' "$n"
+  fi
+  sx "$1"
+}
+h2f() { local p=${4// /}; printf '%06x%02x%02x%08x%s' $((${#p} / 2)) "$1" "$2" "$3" "$p"; }
+hseed() { local h=${2// /} o=; while [ -n "$h" ]; do o+="\\x${h:0:2}"; h=${h:2}; done; printf '%b' "$o" >"$corpus/seed-$1"; }
+rep() { local s= i; for ((i = 0; i < $2; i++)); do s+=$1; done; printf '%s' "$s"; }
+# HPACK blocks of requests: static entries 82 GET, 83 POST, 84 path "/",
+# 86 scheme http; 02 and 04 a :method and a :path literal; 41 :authority
+# added to the dynamic table (62, be, from then on); 00 a new name.
+req() { printf '%s 86 04%s 41%s' "$1" "$(hs "$2")" "$(hs h)"; }        # METHOD-HEX PATH
+field() { printf '00%s%s' "$(hs "$1")" "$(hs "$2")"; }                  # NAME VALUE
+method() { printf '02%s' "$(hs "$1")"; }                                 # a method's literal
+
+# HTTP/2 server seeds (fuzz_h2_server.c): byte 0 the mode (bit 0 the
+# streamBody server, bit 1 raw: the input goes on from the preface's
+# first line, bit 2 a few loop turns between writes), bytes 1 and 2 split
+# points, then what the client sends after its preface and SETTINGS.
+corpus=$root/build-fuzz/corpus-h2_server
+mkdir -p "$corpus"
+get=$(h2f 1 5 1 "$(req 82 /a?x=1)")
+hseed get "00 40 c0 $get"
+hseed streams "04 30 90 $get $(h2f 1 5 3 "$(req 82 /w)") $(h2f 1 5 5 "$(req 82 /f)") \
+  $(h2f 1 5 7 "$(method HEAD) 86 04$(hs /a) be") $(h2f 1 5 9 "$(req 82 /n)") $(h2f 1 5 11 "$(method HEAD) 86 04$(hs /f) be")"
+hseed post "00 80 80 $(h2f 1 4 1 "$(req 83 /p) $(field content-length 5)") $(h2f 0 1 1 "$(sx hello)")"
+hseed stream-body "01 60 a0 $(h2f 1 4 1 "$(req 83 /s)") $(h2f 0 0 1 "$(sx hel)") $(h2f 0 1 1 "$(sx lo)") \
+  $(h2f 1 4 3 "$(req 83 /w)") $(h2f 0 1 3 "$(sx abc)") $(h2f 1 5 5 "$(req 82 /)")"
+hseed stream-open "01 80 80 $(h2f 1 4 1 "$(req 83 /s)") $(h2f 0 0 1 "$(sx partial)") $(h2f 1 5 3 "$(req 82 /f)")"
+hseed stream-unread "01 40 80 $(h2f 1 4 1 "$(req 83 /a)") $(h2f 0 0 1 "$(sx unread)") $(h2f 0 1 1 "$(sx more)")"
+hseed too-large "00 80 80 $(h2f 1 4 1 "$(req 83 /p) $(field content-length 5000)") $(h2f 0 1 1 "$(sx hello)") \
+  $(h2f 1 4 3 "$(req 83 /q)") $(h2f 0 0 3 "$(rep 62 4100)") $(h2f 0 1 3 "$(sx x)") $(h2f 1 5 5 "$(req 82 /a)")"
+hseed too-long "00 80 80 $(h2f 1 5 1 "$(req 82 /) $(field x-big "$(rep a 2100)")") $(h2f 1 5 3 "$(req 82 /a)")"
+# refused: a method llhttp does not know, CONNECT, an Expect that cannot
+# be met, no :path; then a request that is served.
+hseed refused "00 80 80 $(h2f 1 5 1 "$(method FOO) 86 84 41$(hs h)") $(h2f 1 5 3 "$(method CONNECT) be") \
+  $(h2f 1 5 5 "82 86 84 be $(field expect foo)") $(h2f 1 5 7 "82 86 be") $(h2f 1 5 9 "$(req 82 /a)")"
+hseed window "00 50 a0 $(h2f 4 0 0 "0004 00000010") $(h2f 1 5 1 "$(req 82 /f)") $(h2f 1 5 3 "$(req 82 /w)") \
+  $(h2f 6 0 0 "0102030405060708") $(h2f 8 0 1 "00000100") $(h2f 8 0 3 "00000100") $(h2f 8 0 0 "00001000")"
+hseed reset "05 40 80 $(h2f 1 4 1 "$(req 83 /s)") $(h2f 3 0 1 "00000008") $(h2f 1 5 3 "$(req 82 /a)") \
+  $(h2f 1 5 5 "$(req 82 /f)") $(h2f 3 0 5 "00000008")"
+hseed goaway "00 80 80 $get $(h2f 7 0 0 "00000000 00000000") $(h2f 1 5 3 "$(req 82 /w)")"
+hseed continuation "00 80 80 $(h2f 1 1 1 "82 86") $(h2f 9 0 1 "04$(hs /w)") $(h2f 9 4 1 "41$(hs h)")"
+hseed raw "02 40 80 $(sx $'\r\nSM\r\n\r\n') $(h2f 4 0 0 "") $get"
+hseed raw-bad-magic "02 40 80 $(sx $'\r\nXX\r\n\r\n') $(h2f 4 0 0 "") $get"
+hseed trailers "01 80 80 $(h2f 1 4 1 "$(req 83 /s)") $(h2f 0 0 1 "$(sx ab)") $(h2f 1 5 1 "$(field x-t 1)") \
+  $(h2f 1 4 3 "$(req 83 /p)") $(h2f 0 0 3 "$(sx cd)") $(h2f 1 5 3 "$(field x-t 2)")"
+hseed padded "00 80 80 $(h2f 1 45 1 "02 00000000 10 $(req 82 /a) 0000") $(h2f 2 0 3 "00000001 20") \
+  $(h2f 1 4 5 "$(req 83 /p)") $(h2f 0 9 5 "03 $(sx abc) 000000")"
+hseed later "00 86 ff $(h2f 1 5 1 "$(req 82 /d)") $(h2f 1 5 3 "$(req 82 /d?x)") $(h2f 3 0 3 "00000008") \
+  $(h2f 1 5 5 "$(method HEAD) 86 04$(hs /d) be")"
+hseed table-size "00 80 80 $(h2f 4 0 0 "0001 00000000") $get $(h2f 1 5 3 "$(req 82 /w)") $(h2f 4 1 0 "")"
+hseed head "01 80 80 $(h2f 1 5 1 "$(method HEAD) 86 04$(hs /s) 41$(hs h)") $(h2f 1 5 3 "$(method HEAD) 86 04$(hs /w) be") \
+  $(h2f 1 5 5 "$(method OPTIONS) 86 04$(hs /n) be") $(h2f 1 5 7 "$(method DELETE) 86 04$(hs /x?q=%20) be")"
+
+# HTTP/2 client seeds (fuzz_h2_client.c): byte 0 the mode (bit 0 the
+# requests before attach, bit 1 the first piece in the socket's buffer
+# before attach, bit 2 a third stream with a 70000-byte body, bit 3
+# stream 3 cancelled, bit 4 a late request, bit 5 a task in st:wait on
+# stream 1), bytes 1 and 2 split points, then what the server
+# sends: its SETTINGS first. HPACK: 88 :status 200, 89 204, 8d 404,
+# 08 a :status literal, 00 a new name.
+corpus=$root/build-fuzz/corpus-h2_client
+mkdir -p "$corpus"
+settings=$(h2f 4 0 0 "0003 00000064")
+ack=$(h2f 4 1 0 "")
+ok1="$(h2f 1 4 1 "88 $(field content-length 5) $(field x-a b)") $(h2f 0 1 1 "$(sx hello)")"
+hseed ok "00 80 c0 $settings $ack $ok1 $(h2f 1 5 3 "8d")"
+hseed ok-early "03 40 c0 $settings $ack $ok1 $(h2f 1 4 3 "88") $(h2f 0 0 3 "$(sx part1)") $(h2f 0 1 3 "$(sx part2)")"
+hseed big "05 40 80 $settings $ack $(h2f 8 0 0 "00020000") $(h2f 8 0 5 "00020000") $ok1 $(h2f 1 5 3 "89") \
+  $(h2f 1 4 5 "88 $(field content-length 3)") $(h2f 0 1 5 "$(sx big)")"
+hseed interim "00 80 80 $settings $(h2f 1 4 1 "08$(hs 100)") $ok1 $(h2f 1 4 3 "08$(hs 103) $(field link x)") $(h2f 1 5 3 "88")"
+hseed goaway "00 80 80 $settings $(h2f 1 5 1 "88") $(h2f 7 0 0 "00000001 00000000")"
+hseed reset "00 80 80 $settings $(h2f 3 0 1 "00000007") $(h2f 3 0 3 "00000002")"
+hseed http1 "00 80 80 $(sx $'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')"
+hseed trailers "00 80 80 $settings $(h2f 1 4 1 "88") $(h2f 0 0 1 "$(sx a)") $(h2f 1 5 1 "$(field x-t 1)") $(h2f 1 5 3 "88")"
+hseed length-mismatch "00 80 80 $settings $(h2f 1 4 1 "88 $(field content-length 10)") $(h2f 0 1 1 "$(sx abc)") $(h2f 1 5 3 "88")"
+hseed cancel "08 40 c0 $settings $(h2f 1 4 3 "88") $(h2f 0 0 3 "$(sx x)") $ok1"
+hseed one-stream "00 60 a0 $(h2f 4 0 0 "0003 00000001 0004 00000000 0001 00000000") $(h2f 6 0 0 "0001020304050607") \
+  $(h2f 1 4 1 "88") $(h2f 8 0 0 "00000010") $(h2f 0 1 1 "$(sx done)") $(h2f 1 5 3 "88")"
+hseed continuation "00 80 80 $settings $(h2f 1 0 1 "88") $(h2f 9 4 1 "$(field x-c 1)") $(h2f 0 1 1 "") $(h2f 1 5 3 "88")"
+hseed push "00 80 80 $settings $(h2f 5 4 1 "00000002 82 86 84 41$(hs h)") $ok1"
+hseed padded "00 80 80 $settings $(h2f 1 13 1 "02 88 0000") $(h2f 1 4 3 "88") $(h2f 0 9 3 "04 $(sx data) 00000000")"
+hseed late-waiter "30 40 a0 $settings $ack $(h2f 1 4 1 "88") $(h2f 0 0 1 "$(sx one)") $(h2f 0 1 1 "$(sx two)") \
+  $(h2f 1 5 3 "8d") $(h2f 1 4 5 "88 $(field content-length 4)") $(h2f 0 1 5 "$(sx late)")"
+hseed late-goaway "10 40 80 $settings $(h2f 1 5 1 "88") $(h2f 7 0 0 "00000003 00000000") $(h2f 1 5 3 "88")"
+hseed big-window-zero "04 40 80 $(h2f 4 0 0 "0004 00000000") $ok1 $(h2f 1 5 3 "88") $(h2f 8 0 5 "00000010")"
 
 # FTP seeds: byte 0 picks the parser (fuzz_ftp.c): 0 reply, 1 PASV/EPSV,
 # 2 LIST line, 3 MLSD line, 4 a server path (cwd NUL argument).
@@ -180,3 +279,7 @@ run ws_frame
 run ws_handshake
 run json -dict="$root/fuzz/json.dict"
 run metrics
+# HTTP/2: room for header blocks past maxHeader (2048) and bodies past
+# maxBody (4096), and for the client's 70000-byte request's windows.
+run h2_server -max_len=16384 -dict="$root/fuzz/h2.dict"
+run h2_client -max_len=16384 -dict="$root/fuzz/h2.dict"
