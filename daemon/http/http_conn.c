@@ -457,10 +457,17 @@ static void conn_feed(struct http_conn *c, lua_State *L, int obj) {
         break;
       }
       int status = c->error_status ? c->error_status : parse_error_status(err, head, head_len);
-      if (status == 501 && c->ex.number == 0 && no_http_version(head, head_len)) {
-        c->phase = PHASE_CLOSED;
-        tcp_socket_disconnect(L, obj);
-        break;
+      if (status == 501 && c->ex.number == 0 && c->phase == PHASE_HEAD) {
+        if (!memchr(head, '\n', head_len) && head_len <= c->ex.server->max_header) {
+          parser_reset(c);   /* judged on the whole line, however the bytes come */
+          c->parsed = 0;
+          break;
+        }
+        if (no_http_version(head, head_len)) {
+          c->phase = PHASE_CLOSED;
+          tcp_socket_disconnect(L, obj);
+          break;
+        }
       }
       http_conn_refuse(c, L, obj, status);
       break;
