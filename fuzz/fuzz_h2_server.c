@@ -307,53 +307,8 @@ static void server_state(struct server_state *s) {
   lua_pop(L, 4);
 }
 
-/* ---- a growable byte string ---- */
-
-struct bytes {
-  char *p;
-  size_t len, cap;
-};
-
-static void bytes_add(struct bytes *b, const void *p, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    b->p = realloc(b->p, cap);
-    if (!b->p)
-      abort();
-    b->cap = cap;
-  }
-  if (n)
-    memcpy(b->p + b->len, p, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
-/* ---- failing ---- */
-
-static const uint8_t *cur_data;
-static size_t cur_size;
-
-static void dump_hex(const char *what, const void *v, size_t n) {
-  const uint8_t *p = v;
-  fprintf(stderr, "--- %s (%zu bytes)\n", what, n);
-  for (size_t i = 0; i < n && i < 8192; i++)
-    fprintf(stderr, "%02x%s", p[i], (i + 1) % 32 == 0 ? "\n" : "");
-  fputc('\n', stderr);
-}
-
-__attribute__((noreturn, format(printf, 1, 2))) static void fail(const char *fmt, ...) {
-  va_list ap;
-  fputs("fuzz_h2_server: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  if (cur_data)
-    dump_hex("input", cur_data, cur_size);
-  abort();
-}
+#define FUZZ_NAME "fuzz_h2_server"
+#include "fuzz_common.h"
 
 /* ---- the client ---- */
 

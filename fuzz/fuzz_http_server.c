@@ -214,27 +214,10 @@ static void server_state(struct server_state *st) {
   lua_pop(L, 3);
 }
 
-/* ---- a growable byte string ---- */
-
-struct bytes {
-  char *p;
-  size_t len, cap;
-};
-
-static void bytes_add(struct bytes *b, const void *p, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    b->p = realloc(b->p, cap);
-    if (!b->p)
-      abort();
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, p, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
+static void dump_escaped(const char *what, const char *p, size_t n);
+#define FUZZ_NAME "fuzz_http_server"
+#define FUZZ_SHOW_INPUT(p, n) dump_escaped("input", (const char *)(p), (n))
+#include "fuzz_common.h"
 
 static void bytes_printf(struct bytes *b, const char *fmt, ...) {
   char tmp[256];
@@ -245,10 +228,7 @@ static void bytes_printf(struct bytes *b, const char *fmt, ...) {
   bytes_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* ---- failing ---- */
-
-static const uint8_t *cur_data;
-static size_t cur_size;
+/* ---- failing: the input as text (fuzz_common.h's fail shows it so) ---- */
 
 static void dump_escaped(const char *what, const char *p, size_t n) {
   fprintf(stderr, "--- %s (%zu bytes)\n", what, n);
@@ -264,18 +244,6 @@ static void dump_escaped(const char *what, const char *p, size_t n) {
       fprintf(stderr, "\\x%02x", ch);
   }
   fputc('\n', stderr);
-}
-
-__attribute__((noreturn, format(printf, 1, 2))) static void fail(const char *fmt, ...) {
-  va_list ap;
-  fputs("fuzz_http_server: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  if (cur_data)
-    dump_escaped("input", (const char *)cur_data, cur_size);
-  abort();
 }
 
 /* ---- the client ---- */
@@ -636,6 +604,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The server reads 64 KiB at a time: past that, a refusal would close
    * on unread bytes, and the reset could cost the client its answer. */
   if (size < 1 || size > 60000)
+    return 0;
+  /* A connection that starts with HTTP/2's preface line (after the empty
+   * lines a server skips before a request) speaks HTTP/2: fuzz_h2_server's
+   * ground, whose answers are frames. */
+  static const char h2_line[] = "PRI * HTTP/2.0\r\n";
+  size_t first = 1;
+  while (first < size && (data[first] == '\r' || data[first] == '\n'))
+    first++;
+  if (size - first >= sizeof h2_line - 1 && memcmp(data + first, h2_line, sizeof h2_line - 1) == 0)
     return 0;
   cur_data = data;
   cur_size = size;
